@@ -1,0 +1,27 @@
+"""popsim: Wright–Fisher simulation of founder disease alleles (GNE myopathy M712T).
+
+Quick start::
+
+    import popsim
+    scenario = popsim.load_scenario("configs/iranian_jewish_m712t.toml")
+    result = popsim.simulate(scenario, replicates=1000, seed=1)
+    print(result.summary())
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from popsim.config import load_scenario, scenario_from_dict  # noqa: E402
+from popsim.genetics import expected_genotypes  # noqa: E402
+from popsim.results import Result  # noqa: E402
+from popsim.simulate import simulate  # noqa: E402
+
+__all__ = [
+    "Result",
+    "__version__",
+    "expected_genotypes",
+    "load_scenario",
+    "scenario_from_dict",
+    "simulate",
+]

@@ -1,0 +1,1 @@
+"""Simulation engines: Numba kernels that take a :class:`~popsim.demography.Plan`."""

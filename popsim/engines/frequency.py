@@ -1,0 +1,276 @@
+"""Frequency engine: the Wright–Fisher allele-count model as a Numba kernel.
+
+State: for each replicate, the number of gene copies of every allele in every
+deme. One generation (step τ − 1 → τ), per deme i alive at τ, in this order:
+
+1. **migration** (backward): x_i = Σ_j M[i, j] · c_j / 2N_j(τ−1), the gamete
+   pool of deme i (a deme founded at τ has row M[i] = e_source);
+2. **mutation**: a normal copy becomes pathogenic with probability u; the
+   mass m = u·x_0 moves from x_0 to a class of brand-new alleles;
+3. **selection** on zygotes formed with inbreeding F. Because every
+   pathogenic allele has the same marginal fitness, selection only rescales
+   two classes: with q = 1 − x_0,
+   P(0/0) = x_0²(1−F) + x_0·F, P(0/p) = 2·x_0·q·(1−F), P(p/p) = q²(1−F) + q·F,
+   w̄ = P(0/0) + P(0/p)·(1 − h·s + a) + P(p/p)·(1 − s);
+   x_0 ← (P(0/0) + ½·P(0/p)·(1 − h·s + a))/w̄ and every pathogenic
+   frequency, the new-mutation class included, is multiplied by
+   (P(p/p)·(1 − s) + ½·P(0/p)·(1 − h·s + a))/(q·w̄);
+4. **drift**: the 2N_i(τ) copies of generation τ are a multinomial draw
+   from those frequencies (sequential exact binomials, valid for any N);
+   each copy drawn from the new-mutation class is a new, distinct allele.
+
+Then founder alleles scheduled for τ replace normal copies. Alleles born by
+mutation live in recycled slots; a replicate that needs more than the
+capacity stops with a status code that the caller turns into an error.
+
+Replicate r seeds NumPy's per-thread generator inside Numba with
+``seeds[r]`` before it starts, so results do not depend on thread count.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from popsim.demography import Plan
+
+#: Status codes a replicate can stop with (column 0 of the status array).
+OK, CAPACITY, EXTINCT, NO_NORMAL_COPIES = 0, 1, 2, 3
+
+#: Columns of a record after the founder counts (see :func:`record_fields`).
+N_FIXED_FIELDS = 5
+
+
+def record_fields(founder_names: tuple[str, ...]) -> tuple[str, ...]:
+    """Names of the last axis of the engine's record array.
+
+    ``size`` (N, diploids), ``normal`` (copies of allele 0), one column of
+    copies per founder allele, ``other`` (copies of mutation-born alleles),
+    ``other_sumsq`` (Σ of their squared copy numbers) and ``other_alleles``
+    (how many distinct mutation-born alleles segregate).
+    """
+    return ("size", "normal", *founder_names, "other", "other_sumsq", "other_alleles")
+
+
+@njit(cache=True, inline="always")
+def _binomial(n: int, p: float) -> int:
+    if n <= 0 or p <= 0.0:
+        return 0
+    if p >= 1.0:
+        return n
+    return np.random.binomial(n, p)
+
+
+@njit(cache=True)
+def _record(counts, sizes_now, n_named, active, n_active, out):
+    """Write one record per deme into ``out`` [D, fields]."""
+    n_demes = counts.shape[0]
+    for d in range(n_demes):
+        out[d, 0] = sizes_now[d]
+        out[d, 1] = counts[d, 0]
+        for k in range(n_named):
+            out[d, 2 + k] = counts[d, 1 + k]
+        total = 0
+        sumsq = 0
+        alleles = 0
+        for a in range(n_active):
+            c = counts[d, active[a]]
+            if c > 0:
+                total += c
+                sumsq += c * c
+                alleles += 1
+        out[d, 2 + n_named] = total
+        out[d, 3 + n_named] = sumsq
+        out[d, 4 + n_named] = alleles
+
+
+@njit(cache=True)
+def _introduce(counts, step, intro_step, intro_deme, intro_allele, intro_copies, status):
+    for k in range(intro_step.shape[0]):
+        if intro_step[k] != step:
+            continue
+        d = intro_deme[k]
+        if counts[d, 0] < intro_copies[k]:
+            status[0] = NO_NORMAL_COPIES
+            status[1] = step
+            status[2] = d
+            return
+        counts[d, 0] -= intro_copies[k]
+        counts[d, intro_allele[k]] += intro_copies[k]
+
+
+@njit(cache=True)
+def run_replicate(
+    seed, sizes, migration_index, migration, inbreeding, u, s, h, a,
+    intro_step, intro_deme, intro_allele, intro_copies, record_steps,
+    n_named, capacity, records, status,
+):
+    """Simulate one replicate; fill ``records`` [n_rec, D, fields] and ``status`` [3]."""
+    np.random.seed(seed)
+    n_steps = sizes.shape[0] - 1
+    n_demes = sizes.shape[1]
+    first_novel = 1 + n_named
+    n_slots = first_novel + capacity
+    counts = np.zeros((n_demes, n_slots), dtype=np.int64)
+    nxt = np.zeros((n_demes, n_slots), dtype=np.int64)
+    x = np.zeros(n_slots)  # gamete pool of the deme being drawn
+    active = np.empty(capacity, dtype=np.int64)  # live mutation-born slots
+    free = np.empty(capacity, dtype=np.int64)  # stack of free slots
+    for k in range(capacity):
+        free[k] = n_slots - 1 - k
+    n_active = 0
+    n_free = capacity
+    w_het = 1.0 - h * s + a
+    w_aff = 1.0 - s
+
+    for d in range(n_demes):
+        counts[d, 0] = 2 * sizes[0, d]
+    _introduce(counts, 0, intro_step, intro_deme, intro_allele, intro_copies, status)
+    rec = 0
+    if record_steps[0] == 0:
+        _record(counts, sizes[0], n_named, active, n_active, records[0])
+        rec = 1
+    if status[0] != OK:
+        return
+
+    for step in range(1, n_steps + 1):
+        m = migration[migration_index[step]]
+        n_born = n_active  # novel slots alive before this step's mutations
+        for i in range(n_demes):
+            two_n = 2 * sizes[step, i]
+            if two_n == 0:
+                for k in range(n_slots):
+                    nxt[i, k] = 0
+                continue
+            # 1. migration: gamete pool of deme i
+            x[0] = 0.0
+            for k in range(1, first_novel):
+                x[k] = 0.0
+            for k in range(n_born):
+                x[active[k]] = 0.0
+            for j in range(n_demes):
+                if m[i, j] <= 0.0:
+                    continue
+                parents = 2 * sizes[step - 1, j]
+                if parents == 0:
+                    continue
+                wj = m[i, j] / parents
+                x[0] += wj * counts[j, 0]
+                for k in range(1, first_novel):
+                    x[k] += wj * counts[j, k]
+                for k in range(n_born):
+                    x[active[k]] += wj * counts[j, active[k]]
+            # 2. mutation
+            new = u * x[0]
+            x0 = x[0] - new
+            q = new
+            for k in range(1, first_novel):
+                q += x[k]
+            for k in range(n_born):
+                q += x[active[k]]
+            # 3. selection on zygotes with inbreeding F
+            f = inbreeding[i]
+            p00 = x0 * x0 * (1.0 - f) + x0 * f
+            p0p = 2.0 * x0 * q * (1.0 - f)
+            ppp = q * q * (1.0 - f) + q * f
+            wbar = p00 + p0p * w_het + ppp * w_aff
+            if wbar <= 0.0:
+                status[0] = EXTINCT
+                status[1] = step
+                status[2] = i
+                return
+            scale = 0.0
+            if q > 0.0:
+                scale = (ppp * w_aff + 0.5 * p0p * w_het) / (q * wbar)
+            # 4. drift: pathogenic classes first, the normal allele takes the rest
+            remaining = two_n
+            mass = 1.0
+            for k in range(1, first_novel):
+                pk = x[k] * scale
+                c = _binomial(remaining, pk / mass) if mass > 0.0 else 0
+                nxt[i, k] = c
+                remaining -= c
+                mass -= pk
+            for k in range(n_born):
+                slot = active[k]
+                pk = x[slot] * scale
+                c = _binomial(remaining, pk / mass) if mass > 0.0 else 0
+                nxt[i, slot] = c
+                remaining -= c
+                mass -= pk
+            pk = new * scale
+            n_new = _binomial(remaining, pk / mass) if mass > 0.0 else 0
+            remaining -= n_new
+            nxt[i, 0] = remaining
+            if n_new > n_free:
+                status[0] = CAPACITY
+                status[1] = step
+                status[2] = i
+                return
+            for _ in range(n_new):
+                n_free -= 1
+                slot = free[n_free]
+                for d in range(n_demes):
+                    nxt[d, slot] = 0
+                nxt[i, slot] = 1
+                active[n_active] = slot
+                n_active += 1
+        # recycle mutation-born slots lost in every deme
+        k = 0
+        while k < n_active:
+            slot = active[k]
+            total = 0
+            for d in range(n_demes):
+                total += nxt[d, slot]
+            if total == 0:
+                free[n_free] = slot
+                n_free += 1
+                n_active -= 1
+                active[k] = active[n_active]
+            else:
+                k += 1
+        counts, nxt = nxt, counts
+        _introduce(counts, step, intro_step, intro_deme, intro_allele, intro_copies, status)
+        if status[0] != OK:
+            return
+        if rec < record_steps.shape[0] and record_steps[rec] == step:
+            _record(counts, sizes[step], n_named, active, n_active, records[rec])
+            rec += 1
+
+
+@njit(cache=True, parallel=True)
+def run_replicates(
+    seeds, sizes, migration_index, migration, inbreeding, u, s, h, a,
+    intro_step, intro_deme, intro_allele, intro_copies, record_steps,
+    n_named, capacity, records, status,
+):
+    """Run ``len(seeds)`` replicates in parallel into ``records`` [R, n_rec, D, fields]."""
+    for r in prange(seeds.shape[0]):
+        run_replicate(
+            seeds[r], sizes, migration_index, migration, inbreeding, u, s, h, a,
+            intro_step, intro_deme, intro_allele, intro_copies, record_steps,
+            n_named, capacity, records[r], status[r],
+        )
+
+
+def simulate_frequency(plan: Plan, seeds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Run the frequency engine for one replicate per seed.
+
+    Returns ``records`` int64 [R, n_records, D, fields] (fields as in
+    :func:`record_fields`) and ``status`` int64 [R, 3] = (code, step, deme).
+    """
+    n_named = len(plan.founder_names)
+    seeds = np.asarray(seeds, dtype=np.uint32)
+    records = np.zeros(
+        (seeds.shape[0], plan.record_steps.shape[0], len(plan.deme_names), N_FIXED_FIELDS + n_named),
+        dtype=np.int64,
+    )
+    status = np.zeros((seeds.shape[0], 3), dtype=np.int64)
+    s, h, a = (float(v) for v in plan.selection)
+    run_replicates(
+        seeds, plan.sizes, plan.migration_index, plan.migration, plan.inbreeding,
+        plan.mutation_rate, s, h, a,
+        plan.intro_step, plan.intro_deme, plan.intro_allele, plan.intro_copies,
+        plan.record_steps, n_named, plan.max_alleles, records, status,
+    )
+    return records, status

@@ -1,0 +1,59 @@
+"""Exceptions that carry a user-facing message.
+
+A :class:`PopsimError` is a mistake of the user's (a bad config, an impossible
+request) or a documented limit of the model; the CLI prints its message on one
+line and exits with status 2, never a traceback (``--debug`` shows one).
+"""
+
+from __future__ import annotations
+
+
+class PopsimError(Exception):
+    """Base class of every error popsim reports to a user."""
+
+    exit_status = 2
+
+
+class ConfigError(PopsimError):
+    """A config value is missing, of the wrong type, or outside what is allowed.
+
+    The message names the file, the dotted key, the value and what is allowed,
+    e.g. ``configs/x.toml: demes[0].inbreeding = 1.3: must be in [0, 1)``.
+    """
+
+    def __init__(self, key: str, value: object, allowed: str, source: str | None = None):
+        self.key = key
+        self.value = value
+        self.allowed = allowed
+        self.source = source
+        super().__init__(self._format())
+
+    def _format(self) -> str:
+        where = f"{self.source}: " if self.source else ""
+        if self.value is _MISSING:
+            return f"{where}{self.key}: {self.allowed}"
+        return f"{where}{self.key} = {_show(self.value)}: {self.allowed}"
+
+    def with_source(self, source: str) -> ConfigError:
+        """Return a copy of this error that names the file it came from."""
+        return ConfigError(self.key, self.value, self.allowed, source)
+
+
+class SimulationError(PopsimError):
+    """A run reached a state the model cannot continue from (e.g. allele capacity)."""
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+_MISSING = _Missing()
+MISSING = _MISSING
+
+
+def _show(value: object) -> str:
+    text = repr(value) if isinstance(value, str) else str(value)
+    if isinstance(value, float):
+        text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

@@ -1,0 +1,75 @@
+"""Atomic output: a file or a whole directory appears complete, or not at all.
+
+Everything is written under a temporary name in the destination's parent
+directory (same file system), flushed, and renamed into place with
+:func:`os.replace`, so a run killed at any moment leaves either the previous
+complete output or none.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from popsim.errors import PopsimError
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file and a rename."""
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def check_writable(directory: Path, overwrite: bool) -> None:
+    """Refuse (exit 2) an existing output directory unless ``overwrite``."""
+    directory = Path(directory)
+    if directory.exists() and not overwrite:
+        raise PopsimError(
+            f"--out {directory}: already exists; choose another directory or pass --overwrite"
+        )
+    if directory.exists() and not directory.is_dir():
+        raise PopsimError(f"--out {directory}: exists and is not a directory")
+
+
+def write_directory(
+    directory: Path, fill: Callable[[Path], None], *, overwrite: bool = False
+) -> Path:
+    """Create ``directory`` by letting ``fill`` write into a temporary sibling, then rename.
+
+    An existing ``directory`` is replaced only if ``overwrite``; it stays
+    untouched until the new one is complete.
+    """
+    directory = Path(directory)
+    check_writable(directory, overwrite)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".tmp", dir=directory.parent))
+    try:
+        fill(tmp)
+        if directory.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".old", dir=directory.parent))
+            os.replace(directory, old / "previous")
+            os.replace(tmp, directory)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, directory)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return directory

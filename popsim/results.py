@@ -1,0 +1,335 @@
+"""The result of a simulation and its tidy tables.
+
+A :class:`Result` keeps the raw engine records (allele counts per replicate,
+recorded generation and deme) and derives every statistic from them with
+:mod:`popsim.genetics`. Tables are pandas DataFrames in long (tidy) form;
+:meth:`Result.write` writes them, figures and a manifest into a directory
+atomically (see :mod:`popsim.output`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import platform
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from popsim import __version__
+from popsim.demography import Plan
+from popsim.genetics import genotypes_from_moments
+from popsim.scenario import Scenario
+
+#: Fields of the pedigree engine's observed array (last axis), all per generation born.
+OBSERVED_FIELDS = (
+    "individuals",
+    "observed_founder_homozygotes",
+    "observed_other_homozygotes",
+    "observed_compound_heterozygotes",
+    "observed_carriers",
+    "mean_pedigree_inbreeding",
+    "marriages",
+    "first_cousin_marriages",
+    "second_cousin_marriages",
+    "uncle_niece_marriages",
+    "fallback_marriages",
+)
+
+#: Statistics whose across-replicate "mean" is a pooled ratio (see :meth:`Result.summary`).
+SHARES = ("share_founder_homozygotes", "share_other_homozygotes", "share_compound_heterozygotes")
+QUANTILES = (0.025, 0.25, 0.5, 0.75, 0.975)
+
+
+@dataclass(frozen=True, eq=False)
+class Result:
+    """Replicates of one scenario run by one engine.
+
+    Attributes:
+        scenario: the scenario simulated.
+        plan: its compiled arrays (record generations, sizes, F).
+        engine: ``"frequency"`` or ``"pedigree"``.
+        seed, point, first_replicate: what determines every replicate's seed.
+        records: int64 [R, n_records, D, fields], see
+            :func:`popsim.engines.frequency.record_fields`.
+        observed: float64 [R, n_records, D, len(OBSERVED_FIELDS)] from the
+            pedigree engine, else None.
+        wall_seconds: time spent in the engine.
+    """
+
+    scenario: Scenario
+    plan: Plan
+    engine: str
+    seed: int
+    point: int
+    first_replicate: int
+    records: np.ndarray
+    observed: np.ndarray | None
+    wall_seconds: float
+
+    # ------------------------------------------------------------------ raw views
+    @property
+    def replicates(self) -> int:
+        return self.records.shape[0]
+
+    @property
+    def deme_names(self) -> tuple[str, ...]:
+        return self.plan.deme_names
+
+    @property
+    def founder_names(self) -> tuple[str, ...]:
+        return self.plan.founder_names
+
+    @property
+    def allele_names(self) -> tuple[str, ...]:
+        """Names of the allele axis of :attr:`final_counts`."""
+        return ("normal", *self.founder_names, "other")
+
+    @property
+    def generations(self) -> np.ndarray:
+        """Scenario generation of each record."""
+        return self.plan.record_generations
+
+    @property
+    def final_counts(self) -> np.ndarray:
+        """int64 [replicate, deme, allele] gene-copy counts at the final generation;
+        alleles are :attr:`allele_names` (``other`` pools all mutation-born alleles)."""
+        k = len(self.founder_names)
+        return self.records[:, -1, :, 1 : 3 + k]
+
+    @property
+    def sizes(self) -> np.ndarray:
+        return self.records[..., 0]
+
+    @cached_property
+    def inbreeding(self) -> np.ndarray:
+        """F used for the expected genotype frequencies, [R, n_records, D].
+
+        The frequency engine's F is the config's; the pedigree engine's is the
+        realized mean pedigree F of each generation born.
+        """
+        if self.observed is not None:
+            return self.observed[..., OBSERVED_FIELDS.index("mean_pedigree_inbreeding")]
+        return np.broadcast_to(self.plan.inbreeding, self.records.shape[:3])
+
+    # ------------------------------------------------------------------ statistics
+    @cached_property
+    def statistics(self) -> dict[str, np.ndarray]:
+        """Per-replicate statistics, each float64 [R, n_records, D] (NaN where a deme is absent)."""
+        rec = self.records.astype(np.float64)
+        k = len(self.founder_names)
+        two_n = 2.0 * rec[..., 0]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            inv = np.where(two_n > 0, 1.0 / two_n, np.nan)
+            founders = rec[..., 2 : 2 + k] * inv[..., None]
+            normal = rec[..., 1] * inv
+            other = rec[..., 2 + k] * inv
+            other_sumsq = rec[..., 3 + k] * inv * inv
+        founder = founders.sum(-1)
+        g = genotypes_from_moments(
+            normal, founder, (founders**2).sum(-1), other, other_sumsq, self.inbreeding
+        )
+        stats = {
+            "founder_frequency": founder,
+            "pathogenic_frequency": founder + other,
+            "other_frequency": other,
+            "carrier_frequency": g.carriers,
+            "prevalence": g.affected,
+            "founder_homozygotes": g.founder_homozygotes,
+            "other_homozygotes": g.other_homozygotes,
+            "compound_heterozygotes": g.compound_heterozygotes,
+            "share_founder_homozygotes": g.share_founder_homozygotes,
+            "share_other_homozygotes": g.share_other_homozygotes,
+            "share_compound_heterozygotes": g.share_compound_heterozygotes,
+            "other_alleles": np.where(two_n > 0, rec[..., 4 + k], np.nan),
+            "founder_lost": np.where(two_n > 0, (rec[..., 2 : 2 + k].sum(-1) == 0) * 1.0, np.nan),
+        }
+        if k > 1:
+            for j, name in enumerate(self.founder_names):
+                stats[f"frequency_{name}"] = founders[..., j]
+        if self.observed is not None:
+            stats.update(self._observed_statistics(stats))
+        return stats
+
+    def _observed_statistics(self, expected: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        obs = self.observed
+        assert obs is not None
+        col = {name: obs[..., i] for i, name in enumerate(OBSERVED_FIELDS)}
+        n = col["individuals"]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            per = np.where(n > 0, 1.0 / n, np.nan)
+            out = {name: col[name] * per for name in OBSERVED_FIELDS[1:5]}
+            affected = sum(col[name] for name in OBSERVED_FIELDS[1:4])
+            out["observed_prevalence"] = affected * per
+            out["observed_share_founder_homozygotes"] = np.where(
+                affected > 0, col["observed_founder_homozygotes"] / np.maximum(affected, 1), np.nan
+            )
+            out["pedigree_inbreeding"] = col["mean_pedigree_inbreeding"]
+            # F from genotypes at the disease locus: 1 − H_obs / H_exp (NaN if monomorphic)
+            q = expected["pathogenic_frequency"]
+            h_exp = 2.0 * q * (1.0 - q)
+            h_obs = out["observed_carriers"]
+            safe = np.where(h_exp > 0, h_exp, 1.0)
+            out["genotype_inbreeding"] = np.where(h_exp > 0, 1.0 - h_obs / safe, np.nan)
+            marriages = col["marriages"]
+            for name in ("first_cousin", "second_cousin", "uncle_niece", "fallback"):
+                out[f"realized_{name}_fraction"] = np.where(
+                    marriages > 0, col[f"{name}_marriages"] / np.maximum(marriages, 1), np.nan
+                )
+        return out
+
+    # ------------------------------------------------------------------ tables
+    def summary(self) -> pd.DataFrame:
+        """Final-generation statistics across replicates, one row per (deme, statistic).
+
+        Columns: mean, q025, median, q975, plus ``p_founder_lost`` rows and,
+        where the scenario gives an observation, ``p_reach_observed_<statistic>``
+        = P(simulated value ≥ observed). For patient shares the mean is pooled:
+        Σ class / Σ affected over replicates (the share of all simulated patients).
+        """
+        stats = {name: values[:, -1, :] for name, values in self.statistics.items()}
+        rows = []
+        for d, deme in enumerate(self.deme_names):
+            for name, values in stats.items():
+                if name == "founder_lost":
+                    continue
+                column = values[:, d]
+                rows.append(_describe(deme, name, column, self._pooled(stats, name, d)))
+            lost = stats["founder_lost"][:, d]
+            rows.append(_probability(deme, "p_founder_lost", lost))
+            for obs in self.scenario.observations:
+                if obs.deme == deme:
+                    reach = (stats[obs.statistic][:, d] >= obs.value) * 1.0
+                    rows.append(_probability(deme, f"p_reach_observed_{obs.statistic}", reach))
+        return pd.DataFrame(rows)
+
+    @staticmethod
+    def _pooled(stats: dict[str, np.ndarray], name: str, d: int) -> float | None:
+        if name not in SHARES:
+            return None
+        part = name.removeprefix("share_")
+        total = np.nansum(stats["prevalence"][:, d])
+        return float(np.nansum(stats[part][:, d]) / total) if total > 0 else float("nan")
+
+    def trajectories(self) -> pd.DataFrame:
+        """Mean and quantiles of every statistic per deme and recorded generation."""
+        frames = []
+        years = self.generations * self.scenario.generation_time_years
+        for name, values in self.statistics.items():
+            with np.errstate(all="ignore"), _quiet():
+                mean = np.nanmean(values, axis=0)
+                qs = np.nanquantile(values, QUANTILES, axis=0)
+            for d, deme in enumerate(self.deme_names):
+                frame = {
+                    "deme": deme,
+                    "generation": self.generations,
+                    "years": years,
+                    "statistic": name,
+                    "mean": mean[:, d],
+                }
+                for q, column in zip(QUANTILES, qs, strict=True):
+                    frame[_qname(q)] = column[:, d]
+                frames.append(pd.DataFrame(frame))
+        return pd.concat(frames, ignore_index=True)
+
+    def final(self) -> pd.DataFrame:
+        """One row per replicate and deme at the final generation: counts and statistics."""
+        n_rep, n_demes = self.replicates, len(self.deme_names)
+        table = {
+            "replicate": np.repeat(np.arange(n_rep) + self.first_replicate, n_demes),
+            "deme": np.tile(np.array(self.deme_names, dtype=object), n_rep),
+            "size": self.records[:, -1, :, 0].reshape(-1),
+        }
+        counts = self.final_counts
+        for a, name in enumerate(self.allele_names):
+            table[f"copies_{name}"] = counts[:, :, a].reshape(-1)
+        for name, values in self.statistics.items():
+            table[name] = values[:, -1, :].reshape(-1)
+        return pd.DataFrame(table)
+
+    def manifest(self) -> dict:
+        """What is needed to rerun this result exactly."""
+        import numba
+
+        return {
+            "popsim_version": __version__,
+            "numpy_version": np.__version__,
+            "numba_version": numba.__version__,
+            "python_version": platform.python_version(),
+            "engine": self.engine,
+            "seed": self.seed,
+            "point": self.point,
+            "first_replicate": self.first_replicate,
+            "replicates": self.replicates,
+            "wall_seconds": round(self.wall_seconds, 4),
+            "seed_rule": "replicate r: SeedSequence(seed, spawn_key=(point,)).generate_state(r+1)[r]"
+            " (collisions resolved deterministically); rerun one replicate with "
+            "popsim run CONFIG --seed SEED --replicate-index r",
+            "scenario": scenario_to_dict(self.scenario),
+        }
+
+    def write(self, directory: str | Path, *, overwrite: bool = False, figures: bool = True) -> Path:
+        """Write manifest.json, summary.csv, trajectories.csv, final.csv and figures/*.png.
+
+        The directory appears complete or not at all (written under a temporary
+        name, then renamed); an existing directory is replaced only with
+        ``overwrite=True``.
+        """
+        from popsim.output import write_directory
+
+        def fill(tmp: Path) -> None:
+            self.summary().to_csv(tmp / "summary.csv", index=False)
+            self.trajectories().to_csv(tmp / "trajectories.csv", index=False)
+            self.final().to_csv(tmp / "final.csv", index=False)
+            (tmp / "manifest.json").write_text(json.dumps(self.manifest(), indent=2, default=str))
+            if figures:
+                from popsim.plots import result_figures
+
+                result_figures(self, tmp / "figures")
+
+        return write_directory(Path(directory), fill, overwrite=overwrite)
+
+
+def scenario_to_dict(scenario: Scenario) -> dict:
+    """The resolved scenario as plain JSON-able data."""
+    return dataclasses.asdict(scenario)
+
+
+def _qname(q: float) -> str:
+    return {0.5: "median"}.get(q, f"q{round(q * 1000):03d}")
+
+
+def _describe(deme: str, name: str, column: np.ndarray, pooled: float | None) -> dict:
+    finite = column[np.isfinite(column)]
+    row = {"deme": deme, "statistic": name}
+    if finite.size == 0:
+        row.update(mean=np.nan, q025=np.nan, median=np.nan, q975=np.nan)
+        return row
+    lo, med, hi = np.quantile(finite, [0.025, 0.5, 0.975])
+    row.update(
+        mean=pooled if pooled is not None else float(finite.mean()), q025=lo, median=med, q975=hi
+    )
+    return row
+
+
+def _probability(deme: str, name: str, hits: np.ndarray) -> dict:
+    finite = hits[np.isfinite(hits)]
+    p = float(finite.mean()) if finite.size else np.nan
+    return {"deme": deme, "statistic": name, "mean": p, "q025": np.nan, "median": np.nan, "q975": np.nan}
+
+
+class _quiet:
+    """Silence numpy's all-NaN-slice warnings inside a block."""
+
+    def __enter__(self):
+        import warnings
+
+        self._ctx = warnings.catch_warnings()
+        self._ctx.__enter__()
+        warnings.simplefilter("ignore", RuntimeWarning)
+
+    def __exit__(self, *exc):
+        return self._ctx.__exit__(*exc)

@@ -1,0 +1,138 @@
+"""The one call behind every engine: ``simulate(scenario) -> Result``.
+
+Seeds. Replicate r of sweep point k gets a 32-bit seed from NumPy's
+SeedSequence(root seed, spawn_key=(k,)): word r of its generated state (the
+stream is prefix-stable, so replicate r can be rerun alone). Rare collisions
+between 32-bit words are resolved deterministically, so no two replicates of
+one run share a seed. The result depends on (scenario, seed, point) only, not
+on the thread count, the chunking or the executor.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from popsim.demography import compile_plan
+from popsim.engines.frequency import CAPACITY, EXTINCT, NO_NORMAL_COPIES, OK, simulate_frequency
+from popsim.errors import PopsimError, SimulationError
+from popsim.results import Result
+from popsim.scenario import Scenario
+
+ENGINES = ("frequency", "pedigree")
+
+
+def replicate_seeds(root_seed: int, replicates: int, point: int = 0, first: int = 0) -> np.ndarray:
+    """Seeds (uint32) of replicates ``first … first + replicates − 1`` of sweep point ``point``."""
+    sequence = np.random.SeedSequence(root_seed, spawn_key=(point,))
+    words = sequence.generate_state(first + replicates, np.uint32)
+    if np.unique(words).size < words.size:
+        extra = np.random.SeedSequence(root_seed, spawn_key=(point, 1)).generate_state(
+            words.size, np.uint32
+        )
+        seen: set[int] = set()
+        k = 0
+        for r in range(words.size):
+            while int(words[r]) in seen:
+                words[r] = extra[k]
+                k += 1
+            seen.add(int(words[r]))
+    return words[first:]
+
+
+def simulate(
+    scenario: Scenario,
+    replicates: int | None = None,
+    seed: int | None = None,
+    engine: str | None = None,
+    *,
+    point: int = 0,
+    first_replicate: int = 0,
+    chunk: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Result:
+    """Simulate ``scenario`` and return a :class:`~popsim.results.Result`.
+
+    Args:
+        scenario: a validated scenario (see :func:`popsim.load_scenario`).
+        replicates: number of replicates (default: the scenario's).
+        seed: root seed (default: the scenario's).
+        engine: ``"frequency"`` or ``"pedigree"`` (default: the scenario's).
+        point: sweep point index (part of every replicate's seed).
+        first_replicate: index of the first replicate (to rerun one replicate).
+        chunk: replicates per kernel call; ``progress(n_done)`` is called after each.
+
+    Raises:
+        SimulationError: a replicate ran out of allele slots, a deme lost all
+            fitness, or a founder allele found too few normal copies.
+    """
+    replicates = scenario.replicates if replicates is None else replicates
+    seed = scenario.seed if seed is None else seed
+    engine = engine or scenario.engine
+    if engine not in ENGINES:
+        raise PopsimError(f"engine = {engine!r}: must be one of {', '.join(ENGINES)}")
+    if replicates < 1:
+        raise PopsimError(f"replicates = {replicates}: must be at least 1")
+    plan = compile_plan(scenario)
+    seeds = replicate_seeds(seed, replicates, point, first_replicate)
+    run = _engine(engine)
+    chunk = chunk or replicates
+    started = time.perf_counter()
+    parts: list[tuple[np.ndarray, ...]] = []
+    for start in range(0, replicates, chunk):
+        part = run(plan, seeds[start : start + chunk])
+        _raise_on_status(part[1], plan, first_replicate + start, scenario)
+        parts.append(part)
+        if progress is not None:
+            progress(min(chunk, replicates - start))
+    records = np.concatenate([p[0] for p in parts])
+    observed = np.concatenate([p[2] for p in parts]) if len(parts[0]) > 2 else None
+    return Result(
+        scenario=scenario,
+        plan=plan,
+        engine=engine,
+        seed=seed,
+        point=point,
+        first_replicate=first_replicate,
+        records=records,
+        observed=observed,
+        wall_seconds=time.perf_counter() - started,
+    )
+
+
+def _engine(engine: str) -> Callable[..., tuple[np.ndarray, ...]]:
+    if engine == "pedigree":
+        from popsim.engines.pedigree import simulate_pedigree
+
+        return simulate_pedigree
+    return simulate_frequency
+
+
+def _raise_on_status(status: np.ndarray, plan, offset: int, scenario: Scenario) -> None:
+    bad = np.nonzero(status[:, 0] != OK)[0]
+    if bad.size == 0:
+        return
+    r = int(bad[0])
+    code, step, deme = (int(v) for v in status[r])
+    generation = step - plan.burn_in
+    where = f"replicate {offset + r}, generation {generation}, deme '{plan.deme_names[deme]}'"
+    if code == CAPACITY:
+        raise SimulationError(
+            f"{where}: more than locus.max_alleles = {plan.max_alleles} mutation-born alleles "
+            "segregate at once; raise it, e.g. --set locus.max_alleles="
+            f"{4 * plan.max_alleles}"
+        )
+    if code == EXTINCT:
+        raise SimulationError(
+            f"{where}: every zygote has fitness 0 (locus.selection.affected = "
+            f"{scenario.locus.selection.affected} and no normal allele is left); "
+            "the deme cannot reproduce"
+        )
+    if code == NO_NORMAL_COPIES:
+        raise SimulationError(
+            f"{where}: too few normal gene copies are left to introduce the founder allele "
+            "copies scheduled then (see locus.founder_alleles)"
+        )
+    raise SimulationError(f"{where}: engine stopped with status {code}")
