@@ -1,0 +1,54 @@
+"""The ``popsim`` command line: one module per subcommand in :mod:`popsim.commands`.
+
+Each command module defines ``register(subparsers)``, which adds its parser
+and sets ``func(args) -> int``. The CLI knows nothing of kernels: commands
+call the Python API. A user's mistake (:class:`~popsim.errors.PopsimError`)
+prints one line and exits with status 2; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from popsim import __version__
+from popsim.errors import PopsimError
+
+#: Subcommand modules under popsim.commands, in the order ``popsim --help`` lists them.
+COMMANDS = ("run", "expected")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="popsim",
+        description="Wright–Fisher simulation of founder disease alleles "
+        "(endogamous vs outbred populations; GNE myopathy M712T).",
+    )
+    parser.add_argument("--version", action="version", version=f"popsim {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        importlib.import_module(f"popsim.commands.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except PopsimError as error:
+        if args.debug:
+            raise
+        print(f"popsim: error: {error}", file=sys.stderr)
+        return error.exit_status
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print("popsim: interrupted; nothing was written for the unfinished work", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

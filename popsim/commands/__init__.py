@@ -1,0 +1,1 @@
+"""One module per ``popsim`` subcommand; shared argument helpers in :mod:`.common`."""

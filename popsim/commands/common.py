@@ -1,0 +1,72 @@
+"""Arguments and behaviour shared by several subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from popsim.config import load_scenario, parse_override
+from popsim.scenario import Scenario
+
+
+def add_scenario_options(parser: argparse.ArgumentParser) -> None:
+    """--replicates, --seed, --generations, --engine and repeatable --set."""
+    parser.add_argument("--replicates", type=int, help="override scenario.replicates")
+    parser.add_argument("--seed", type=int, help="override scenario.seed")
+    parser.add_argument("--generations", type=int, help="override scenario.generations")
+    parser.add_argument(
+        "--engine", choices=("frequency", "pedigree"), help="override scenario.engine"
+    )
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        help="override any config key, e.g. --set demes.persian_jews.inbreeding=0.03 "
+        "(repeatable; the value is read as TOML)",
+    )
+
+
+def scenario_from_args(path: str | Path, args: argparse.Namespace) -> Scenario:
+    """Load a config with the command line's overrides applied (all validated)."""
+    overrides: dict[str, Any] = dict(parse_override(text) for text in args.overrides)
+    for option, key in (
+        ("replicates", "scenario.replicates"),
+        ("seed", "scenario.seed"),
+        ("generations", "scenario.generations"),
+        ("engine", "scenario.engine"),
+    ):
+        value = getattr(args, option, None)
+        if value is not None:
+            overrides[key] = value
+    return load_scenario(path, overrides)
+
+
+@contextmanager
+def progress_bar(total: int, description: str, unit: str = "replicate"):
+    """A tqdm bar on a terminal (stderr), silent in pipes; yields ``update(n)``."""
+    if not sys.stderr.isatty():
+        yield lambda n: None
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=total, desc=description, unit=unit, file=sys.stderr, leave=False) as bar:
+        yield bar.update
+
+
+def announce_compilation(engine: str) -> None:
+    """Say so on stderr when the engine's Numba kernel is not in the cache yet."""
+    from popsim.engines import kernel_is_cached
+
+    if not kernel_is_cached(engine):
+        print(
+            f"popsim: compiling the {engine} engine (first run only; cached afterwards)...",
+            file=sys.stderr,
+        )
+
+
+def replicate_chunk(replicates: int) -> int:
+    """Replicates per kernel call: enough for both threads, small enough for a live bar."""
+    return max(64, min(replicates, -(-replicates // 50)))
+
+

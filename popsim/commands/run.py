@@ -1,0 +1,65 @@
+"""``popsim run CONFIG --out DIR``: simulate one scenario, print a table, write outputs."""
+
+from __future__ import annotations
+
+import argparse
+
+from popsim.commands.common import (
+    add_scenario_options,
+    announce_compilation,
+    progress_bar,
+    replicate_chunk,
+    scenario_from_args,
+)
+from popsim.output import check_writable
+from popsim.simulate import simulate
+from popsim.tables import summary_table
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="simulate a scenario and write tables and figures",
+        description="Simulate the scenario of CONFIG with many replicates; print a summary "
+        "table and write manifest.json, summary.csv, trajectories.csv, final.csv and "
+        "figures/*.png into --out.",
+    )
+    parser.add_argument("config", help="scenario config file (TOML)")
+    parser.add_argument("--out", help="output directory (omit to only print the table)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    parser.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    parser.add_argument(
+        "--replicate-index", type=int, metavar="R",
+        help="rerun only replicate R of the run (same seed as in the full run)",
+    )
+    add_scenario_options(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    scenario = scenario_from_args(args.config, args)
+    if args.out:
+        check_writable(args.out, args.overwrite)
+    replicates, first = scenario.replicates, 0
+    if args.replicate_index is not None:
+        if args.replicate_index < 0:
+            from popsim.errors import PopsimError
+
+            raise PopsimError(f"--replicate-index = {args.replicate_index}: must be ≥ 0")
+        replicates, first = 1, args.replicate_index
+    announce_compilation(scenario.engine)
+    with progress_bar(replicates, scenario.name[:40]) as update:
+        result = simulate(
+            scenario, replicates, first_replicate=first,
+            chunk=replicate_chunk(replicates), progress=update,
+        )
+    print(
+        f"{scenario.name}: {result.replicates} replicate(s), {scenario.generations} generations "
+        f"({scenario.generations * scenario.generation_time_years:g} years), "
+        f"{result.engine} engine, seed {result.seed}, {result.wall_seconds:.2f} s"
+    )
+    print(summary_table(result.summary()))
+    if args.out:
+        path = result.write(args.out, overwrite=args.overwrite, figures=not args.no_figures)
+        print(f"wrote {path}/")
+    return 0

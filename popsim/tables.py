@@ -1,0 +1,75 @@
+"""Plain-text tables for the terminal (and Markdown reports)."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+#: Statistics the compact run table shows, with their labels.
+RUN_TABLE = (
+    ("founder_frequency", "founder allele frequency"),
+    ("carrier_frequency", "carrier frequency"),
+    ("prevalence", "prevalence (affected)"),
+    ("founder_homozygotes", "founder homozygotes"),
+    ("other_homozygotes", "other homozygotes"),
+    ("compound_heterozygotes", "compound heterozygotes"),
+    ("share_founder_homozygotes", "share of patients: founder hom."),
+    ("share_compound_heterozygotes", "share of patients: compound het."),
+    ("p_founder_lost", "P(founder allele lost)"),
+)
+
+
+def fmt(value: float) -> str:
+    """Three significant digits, scientific below 0.001; '—' for NaN."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if value == 0:
+        return "0"
+    if abs(value) < 1e-3 or abs(value) >= 1e5:
+        return f"{value:.2e}"
+    return f"{value:.3g}"
+
+
+def cell(row: pd.Series) -> str:
+    """'mean [q025, q975]', or just the value for probabilities."""
+    if math.isnan(row["q025"]) and math.isnan(row["q975"]):
+        return fmt(row["mean"])
+    return f"{fmt(row['mean'])} [{fmt(row['q025'])}, {fmt(row['q975'])}]"
+
+
+def summary_table(
+    summary: pd.DataFrame,
+    statistics: tuple[tuple[str, str], ...] = RUN_TABLE,
+    markdown: bool = False,
+    columns: str = "deme",
+) -> str:
+    """Rows = statistics, one column per value of ``columns`` (deme or scenario)."""
+    keys = list(dict.fromkeys(summary[columns]))
+    indexed = summary.set_index([columns, "statistic"])
+    header = ["statistic (mean [95% interval])", *keys]
+    body = []
+    for stat, label in statistics:
+        line = [label]
+        for key in keys:
+            line.append(cell(indexed.loc[(key, stat)]) if (key, stat) in indexed.index else "—")
+        body.append(line)
+    extra = [s for s in dict.fromkeys(summary["statistic"]) if s.startswith("p_reach_observed")]
+    for stat in extra:
+        line = [stat.replace("p_reach_observed_", "P(≥ observed ") + ")"]
+        for key in keys:
+            line.append(cell(indexed.loc[(key, stat)]) if (key, stat) in indexed.index else "—")
+        body.append(line)
+    return render([header, *body], markdown)
+
+
+def render(rows: list[list[str]], markdown: bool = False) -> str:
+    """Align a list of rows (the first is the header) as text or a Markdown table."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    if markdown:
+        lines = ["| " + " | ".join(rows[0]) + " |", "|" + "|".join("---" for _ in widths) + "|"]
+        lines += ["| " + " | ".join(r) + " |" for r in rows[1:]]
+        return "\n".join(lines)
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
