@@ -12,10 +12,10 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from popsim.config import load_scenario, scenario_from_dict  # noqa: E402
-from popsim.genetics import expected_genotypes  # noqa: E402
-from popsim.results import Result  # noqa: E402
-from popsim.simulate import simulate  # noqa: E402
+from popsim.config import load_scenario, scenario_from_dict
+from popsim.genetics import expected_genotypes
+from popsim.results import Result
+from popsim.simulate import simulate
 
 __all__ = [
     "Result",

@@ -105,7 +105,9 @@ def deme_sizes(deme: Deme, index: int, generations: int) -> np.ndarray:
         sizes[: deme.founded.generation] = 0
         sizes[deme.founded.generation] = deme.founded.founders
     if sizes.max(initial=0) > MAX_SIZE:
-        raise ConfigError(f"demes[{index}].size", int(sizes.max()), f"must be at most {MAX_SIZE:.0e}")
+        raise ConfigError(
+            f"demes[{index}].size", int(sizes.max()), f"must be at most {MAX_SIZE:.0e}"
+        )
     return sizes
 
 
@@ -119,14 +121,11 @@ def compile_plan(scenario: Scenario) -> Plan:
     names = scenario.deme_names
     n_demes = len(names)
     burn_in, generations = scenario.burn_in, scenario.generations
-    n_steps = burn_in + generations
 
     by_generation = np.stack(
         [deme_sizes(d, i, generations) for i, d in enumerate(scenario.demes)], axis=1
     )
-    sizes = np.concatenate(
-        [np.repeat(by_generation[:1], burn_in, axis=0), by_generation], axis=0
-    )
+    sizes = np.concatenate([np.repeat(by_generation[:1], burn_in, axis=0), by_generation], axis=0)
     for i, deme in enumerate(scenario.demes):
         if deme.founded is not None:
             sizes[: burn_in + deme.founded.generation, i] = 0
@@ -140,21 +139,24 @@ def compile_plan(scenario: Scenario) -> Plan:
         d = names.index(allele.deme)
         if allele.generation > generations:
             raise ConfigError(
-                f"{key}.generation", allele.generation,
+                f"{key}.generation",
+                allele.generation,
                 f"must be at most scenario.generations = {generations}",
             )
         step = burn_in + allele.generation
         two_n = 2 * int(sizes[step, d])
         if two_n == 0:
             raise ConfigError(
-                f"{key}.generation", allele.generation,
+                f"{key}.generation",
+                allele.generation,
                 f"deme '{allele.deme}' has no individuals then (it is founded later)",
             )
         if allele.copies is not None:
             n_copies = allele.copies
             if not 1 <= n_copies <= two_n:
                 raise ConfigError(
-                    f"{key}.copies", n_copies,
+                    f"{key}.copies",
+                    n_copies,
                     f"must be between 1 and 2N = {two_n} gene copies of '{allele.deme}' "
                     f"at generation {allele.generation}",
                 )
@@ -162,7 +164,8 @@ def compile_plan(scenario: Scenario) -> Plan:
             n_copies = round(allele.frequency * two_n)
             if n_copies < 1:
                 raise ConfigError(
-                    f"{key}.frequency", allele.frequency,
+                    f"{key}.frequency",
+                    allele.frequency,
                     f"gives round(x·2N) = 0 copies in '{allele.deme}' (2N = {two_n}); "
                     "use a larger frequency or copies = 1",
                 )
@@ -216,9 +219,7 @@ def _migration_matrices(scenario: Scenario, sizes: np.ndarray) -> tuple[np.ndarr
     n_demes = len(names)
     burn_in = scenario.burn_in
     n_steps = sizes.shape[0] - 1
-    founding = {
-        burn_in + d.founded.generation: [] for d in scenario.demes if d.founded is not None
-    }
+    founding = {burn_in + d.founded.generation: [] for d in scenario.demes if d.founded is not None}
     for i, d in enumerate(scenario.demes):
         if d.founded is not None:
             founding[burn_in + d.founded.generation].append((i, names.index(d.founded.source)))
@@ -249,7 +250,8 @@ def _migration_matrices(scenario: Scenario, sizes: np.ndarray) -> tuple[np.ndarr
         for i in range(n_demes):
             if totals[i] > 1 + 1e-12:
                 raise ConfigError(
-                    "migration", f"rates into '{names[i]}' summing to {totals[i]:.6g}",
+                    "migration",
+                    f"rates into '{names[i]}' summing to {totals[i]:.6g}",
                     f"the fraction of a deme's parents that are migrants must be at most 1 "
                     f"(generation {generation})",
                 )
@@ -259,7 +261,8 @@ def _migration_matrices(scenario: Scenario, sizes: np.ndarray) -> tuple[np.ndarr
             matrix[i, source] = 1.0
             if sizes[step - 1, source] == 0:
                 raise ConfigError(
-                    f"demes[{i}].founded.from", names[source],
+                    f"demes[{i}].founded.from",
+                    names[source],
                     f"deme '{names[source]}' has no individuals at generation "
                     f"{step - 1 - burn_in}, so it cannot found '{names[i]}'",
                 )
@@ -282,7 +285,8 @@ def _check_migration_exists(
     bad = np.nonzero((children > 0) & (parents == 0))[0]
     if bad.size and m.rate > 0:
         raise ConfigError(
-            f"migration[{j}]", f"{m.source} -> {m.dest}",
+            f"migration[{j}]",
+            f"{m.source} -> {m.dest}",
             f"source deme '{m.source}' has no individuals at generation "
             f"{step - 1 + int(bad[0]) - burn_in}; "
             "limit the migration with start_generation/end_generation",

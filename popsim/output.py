@@ -63,7 +63,9 @@ def write_directory(
     try:
         fill(tmp)
         if directory.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".old", dir=directory.parent))
+            old = Path(
+                tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".old", dir=directory.parent)
+            )
             os.replace(directory, old / "previous")
             os.replace(tmp, directory)
             shutil.rmtree(old, ignore_errors=True)

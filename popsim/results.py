@@ -265,13 +265,16 @@ class Result:
             "first_replicate": self.first_replicate,
             "replicates": self.replicates,
             "wall_seconds": round(self.wall_seconds, 4),
-            "seed_rule": "replicate r: SeedSequence(seed, spawn_key=(point,)).generate_state(r+1)[r]"
+            "seed_rule": "replicate r: "
+            "SeedSequence(seed, spawn_key=(point,)).generate_state(r+1)[r]"
             " (collisions resolved deterministically); rerun one replicate with "
             "popsim run CONFIG --seed SEED --replicate-index r",
             "scenario": scenario_to_dict(self.scenario),
         }
 
-    def write(self, directory: str | Path, *, overwrite: bool = False, figures: bool = True) -> Path:
+    def write(
+        self, directory: str | Path, *, overwrite: bool = False, figures: bool = True
+    ) -> Path:
         """Write manifest.json, summary.csv, trajectories.csv, final.csv and figures/*.png.
 
         The directory appears complete or not at all (written under a temporary
@@ -318,7 +321,14 @@ def _describe(deme: str, name: str, column: np.ndarray, pooled: float | None) ->
 def _probability(deme: str, name: str, hits: np.ndarray) -> dict:
     finite = hits[np.isfinite(hits)]
     p = float(finite.mean()) if finite.size else np.nan
-    return {"deme": deme, "statistic": name, "mean": p, "q025": np.nan, "median": np.nan, "q975": np.nan}
+    return {
+        "deme": deme,
+        "statistic": name,
+        "mean": p,
+        "q025": np.nan,
+        "median": np.nan,
+        "q975": np.nan,
+    }
 
 
 class _quiet:

@@ -61,9 +61,7 @@ def _check_parameters(u: float, s: float, h: float, a: float, F: float) -> None:
     if 1.0 - s < 0.0:
         raise ValueError(f"affected fitness 1 - s must be >= 0 (s <= 1), got s={s!r}")
     if 1.0 - h * s + a < 0.0:
-        raise ValueError(
-            f"carrier fitness 1 - h*s + a must be >= 0, got h={h!r}, s={s!r}, a={a!r}"
-        )
+        raise ValueError(f"carrier fitness 1 - h*s + a must be >= 0, got h={h!r}, s={s!r}, a={a!r}")
 
 
 def _check_size(n: int, name: str = "n") -> int:
@@ -83,7 +81,9 @@ def _as_output(values: FloatArray, like: npt.ArrayLike) -> FloatArray | float:
     return float(values) if np.ndim(like) == 0 else values
 
 
-def _drift_ratio(z: FloatArray, *, s: float, h: float, a: float, F: float) -> FloatArray:
+def _drift_ratio(
+    z: FloatArray, *, s: float, h: float = 0.0, a: float = 0.0, F: float = 0.0
+) -> FloatArray:
     """(q_sel(z) − z) / (z(1 − z)) for u = 0, in closed form (no 0/0 at z = 0 or 1).
 
     With Ppp + ½·P0p = z, the numerator of q_sel − z over w̄ simplifies to
@@ -197,22 +197,33 @@ def mutation_selection_equilibrium(
     def f(q: float) -> float:
         return float(selection_step(q, u=u, s=s, h=h, a=a, F=F)) - q
 
+    def g(q: float) -> float:
+        return float(_drift_ratio(np.float64(q), s=s, h=h, a=a, F=F))
+
     grid = np.unique(
         np.concatenate(([0.0], np.geomspace(1e-15, 1e-2, 1300), np.linspace(0.0, 1.0, 2001)[:-1]))
     )  # q = 1 left out: w̄(1) = 1 − s may be 0
-    values = np.asarray(selection_step(grid, u=u, s=s, h=h, a=a, F=F)) - grid
-    start = 0
-    if values[0] <= 0.0:  # u == 0: q = 0 is a fixed point
-        if values[1] < 0.0:
-            return 0.0  # stable: a rare pathogenic allele declines
+    if u == 0.0:
+        # f(q) = q(1 − q)·g(q) on (0, 1): use g, which has the sign of f without the
+        # cancellation of selection_step(q) − q for tiny q
+        objective = g
+        values = _drift_ratio(grid, s=s, h=h, a=a, F=F)
+        if values[1] <= 0.0:
+            return 0.0  # a rare pathogenic allele does not increase: q = 0 is stable
         start = 1
+    else:
+        objective = f
+        values = np.asarray(selection_step(grid, u=u, s=s, h=h, a=a, F=F)) - grid
+        start = 0
     down = np.nonzero((values[start:-1] > 0.0) & (values[start + 1 :] <= 0.0))[0]
     if down.size == 0:
         return 1.0
     k = start + int(down[0])
     if values[k + 1] == 0.0:
         return float(grid[k + 1])
-    return float(optimize.brentq(f, grid[k], grid[k + 1], xtol=1e-300, rtol=8.9e-16, maxiter=500))
+    return float(
+        optimize.brentq(objective, grid[k], grid[k + 1], xtol=1e-300, rtol=8.9e-16, maxiter=500)
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -350,11 +361,11 @@ def fixation_probability(
 
     Hence 2M/V = 4 N_e g(z) with g(z) = M(z)/(z(1 − z)) computed in closed form (smooth
     on [0, 1], see ``_drift_ratio``). L(y) = log G(y) = −4 N_e ∫₀^y g is integrated by the
-    trapezoid rule on a grid that is fine enough for 4 N_e·h²·|g''| ≲ 1e-7 and geometric near
-    0 and 1; ∫ G is then integrated panel by panel *exactly for log-linear G* and summed in
-    log space (logaddexp), so there is no overflow for |N s| up to ~10⁴. For genic
-    selection (h = ½, F = 0, a = 0) with a deleterious allele this gives
-    G(y) = (1 − s y)^{−2N} and, for small s, Kimura's (e^{2Nsp} − 1)/(e^{2Ns} − 1).
+    trapezoid rule on a grid with 4 N_e·Δz²·max(|g|, |g''|) ≲ 1e-7 (at most 2·10⁶ points),
+    geometric near 0 and 1; ∫ G is then integrated panel by panel, exactly for log-linear
+    G, and summed in log space (logaddexp), so nothing overflows for |N s| up to ~10⁴.
+    For genic selection (h = ½, F = 0, a = 0) with a deleterious allele this gives G(y)
+    = (1 − s y)^{−2N} and, for small s, Kimura's (e^{2Nsp} − 1)/(e^{2Ns} − 1).
 
     Args:
         p0: initial pathogenic frequency (scalar or array), in [0, 1].
@@ -381,9 +392,11 @@ def fixation_probability(
 
     # bound |g| and |g''| (in units of the fitness differences) to size the grid
     probe = np.linspace(0.0, 1.0, 1001)
-    wbar = 1.0 - s * (probe**2 * (1.0 - F) + probe * F) + 2.0 * (a - h * s) * probe * (
-        1.0 - probe
-    ) * (1.0 - F)
+    wbar = (
+        1.0
+        - s * (probe**2 * (1.0 - F) + probe * F)
+        + 2.0 * (a - h * s) * probe * (1.0 - probe) * (1.0 - F)
+    )
     if np.any(wbar <= 0.0):
         raise ValueError("mean fitness reaches 0 on [0, 1]; the diffusion is undefined")
     g_probe = _drift_ratio(probe, s=s, h=h, a=a, F=F)

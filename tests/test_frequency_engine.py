@@ -54,9 +54,9 @@ def pathogenic_counts(result) -> np.ndarray:
 @pytest.mark.parametrize(
     ("n", "t", "k0", "u", "s", "h", "a", "F"),
     [
-        (10, 6, 4, 0.0, 0.3, 0.4, 0.05, 0.2),   # selection, dominance, advantage and F
-        (8, 5, 3, 0.02, 0.5, 0.0, 0.0, 0.0),    # recurrent mutation into new alleles
-        (6, 4, 6, 0.01, 0.2, 1.0, 0.0, 0.6),    # strong inbreeding, additive-like h
+        (10, 6, 4, 0.0, 0.3, 0.4, 0.05, 0.2),  # selection, dominance, advantage and F
+        (8, 5, 3, 0.02, 0.5, 0.0, 0.0, 0.0),  # recurrent mutation into new alleles
+        (6, 4, 6, 0.01, 0.2, 1.0, 0.0, 0.6),  # strong inbreeding, additive-like h
     ],
 )
 def test_matches_exact_markov_chain(make_scenario, n, t, k0, u, s, h, a, F):
@@ -69,7 +69,9 @@ def test_matches_exact_markov_chain(make_scenario, n, t, k0, u, s, h, a, F):
             "demes.pop.inbreeding": F,
             "locus.pathogenic_mutation_rate": u,
             "locus.selection": {
-                "affected": s, "carrier_dominance": h, "heterozygote_advantage": a,
+                "affected": s,
+                "carrier_dominance": h,
+                "heterozygote_advantage": a,
             },
             "locus.founder_alleles": [{"name": "f", "deme": "pop", "copies": k0}],
         }
@@ -178,7 +180,11 @@ def test_founded_deme_is_empty_before_and_full_migration_copies_source(make_scen
         "scenario": {"name": "x", "generations": 4},
         "demes": [
             {"name": "host", "size": 1000},
-            {"name": "new", "size": 50, "founded": {"generation": 2, "from": "host", "founders": 5}},
+            {
+                "name": "new",
+                "size": 50,
+                "founded": {"generation": 2, "from": "host", "founders": 5},
+            },
         ],
         "locus": {"founder_alleles": [{"name": "f", "deme": "host", "frequency": 1.0}]},
     }
@@ -238,8 +244,12 @@ def test_identical_results_on_one_and_two_threads():
     for threads in ("1", "2"):
         env = {**os.environ, "NUMBA_NUM_THREADS": threads}
         out = subprocess.run(
-            [sys.executable, "-c", THREAD_SCRIPT], cwd=root, env=env,
-            capture_output=True, text=True, check=True,
+            [sys.executable, "-c", THREAD_SCRIPT],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         digests.append(out.stdout.strip())
     assert digests[0] == digests[1]

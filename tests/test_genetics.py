@@ -14,8 +14,14 @@ def enumerate_genotypes(p: np.ndarray, F: float, founders: set[int]) -> dict[str
     """Sum over every ordered pair of gene copies (i, j): with probability F the two
     copies are identical by descent (i = j, drawn once), otherwise drawn independently."""
     out = dict.fromkeys(
-        ("founder_homozygotes", "other_homozygotes", "compound_heterozygotes",
-         "affected", "carriers"), 0.0,
+        (
+            "founder_homozygotes",
+            "other_homozygotes",
+            "compound_heterozygotes",
+            "affected",
+            "carriers",
+        ),
+        0.0,
     )
     for i, j in itertools.product(range(p.size), repeat=2):
         prob = (1 - F) * p[i] * p[j] + (F * p[i] if i == j else 0.0)
@@ -60,8 +66,10 @@ def test_matches_brute_force_enumeration(seed):
     n_alleles = int(rng.integers(2, 8))
     p = rng.dirichlet(np.ones(n_alleles))
     F = float(rng.choice([0.0, rng.uniform(0, 1)]))
-    founders = {int(f) for f in rng.choice(np.arange(1, n_alleles), size=min(2, n_alleles - 1),
-                                            replace=False)}
+    founders = {
+        int(f)
+        for f in rng.choice(np.arange(1, n_alleles), size=min(2, n_alleles - 1), replace=False)
+    }
     g = expected_genotypes(p, F, tuple(sorted(founders))).as_dict()
     brute = enumerate_genotypes(p, F, founders)
     for name, value in brute.items():
@@ -80,7 +88,8 @@ def test_vectorised_over_leading_axes_and_moments_agree():
     )
     np.testing.assert_allclose(g.affected, m.affected, rtol=1e-13)
     np.testing.assert_allclose(
-        g.founder_homozygotes + g.other_homozygotes + g.compound_heterozygotes, g.affected,
+        g.founder_homozygotes + g.other_homozygotes + g.compound_heterozygotes,
+        g.affected,
         rtol=1e-12,
     )
 

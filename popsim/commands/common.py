@@ -21,7 +21,11 @@ def add_scenario_options(parser: argparse.ArgumentParser) -> None:
         "--engine", choices=("frequency", "pedigree"), help="override scenario.engine"
     )
     parser.add_argument(
-        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
         help="override any config key, e.g. --set demes.persian_jews.inbreeding=0.03 "
         "(repeatable; the value is read as TOML)",
     )
@@ -68,5 +72,3 @@ def announce_compilation(engine: str) -> None:
 def replicate_chunk(replicates: int) -> int:
     """Replicates per kernel call: enough for both threads, small enough for a live bar."""
     return max(64, min(replicates, -(-replicates // 50)))
-
-

@@ -29,7 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     parser.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     parser.add_argument(
-        "--replicate-index", type=int, metavar="R",
+        "--replicate-index",
+        type=int,
+        metavar="R",
         help="rerun only replicate R of the run (same seed as in the full run)",
     )
     add_scenario_options(parser)
@@ -50,8 +52,11 @@ def run(args: argparse.Namespace) -> int:
     announce_compilation(scenario.engine)
     with progress_bar(replicates, scenario.name[:40]) as update:
         result = simulate(
-            scenario, replicates, first_replicate=first,
-            chunk=replicate_chunk(replicates), progress=update,
+            scenario,
+            replicates,
+            first_replicate=first,
+            chunk=replicate_chunk(replicates),
+            progress=update,
         )
     print(
         f"{scenario.name}: {result.replicates} replicate(s), {scenario.generations} generations "

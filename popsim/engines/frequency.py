@@ -101,9 +101,24 @@ def _introduce(counts, step, intro_step, intro_deme, intro_allele, intro_copies,
 
 @njit(cache=True)
 def run_replicate(
-    seed, sizes, migration_index, migration, inbreeding, u, s, h, a,
-    intro_step, intro_deme, intro_allele, intro_copies, record_steps,
-    n_named, capacity, records, status,
+    seed,
+    sizes,
+    migration_index,
+    migration,
+    inbreeding,
+    u,
+    s,
+    h,
+    a,
+    intro_step,
+    intro_deme,
+    intro_allele,
+    intro_copies,
+    record_steps,
+    n_named,
+    capacity,
+    records,
+    status,
 ):
     """Simulate one replicate; fill ``records`` [n_rec, D, fields] and ``status`` [3]."""
     np.random.seed(seed)
@@ -240,16 +255,46 @@ def run_replicate(
 
 @njit(cache=True, parallel=True)
 def run_replicates(
-    seeds, sizes, migration_index, migration, inbreeding, u, s, h, a,
-    intro_step, intro_deme, intro_allele, intro_copies, record_steps,
-    n_named, capacity, records, status,
+    seeds,
+    sizes,
+    migration_index,
+    migration,
+    inbreeding,
+    u,
+    s,
+    h,
+    a,
+    intro_step,
+    intro_deme,
+    intro_allele,
+    intro_copies,
+    record_steps,
+    n_named,
+    capacity,
+    records,
+    status,
 ):
     """Run ``len(seeds)`` replicates in parallel into ``records`` [R, n_rec, D, fields]."""
     for r in prange(seeds.shape[0]):
         run_replicate(
-            seeds[r], sizes, migration_index, migration, inbreeding, u, s, h, a,
-            intro_step, intro_deme, intro_allele, intro_copies, record_steps,
-            n_named, capacity, records[r], status[r],
+            seeds[r],
+            sizes,
+            migration_index,
+            migration,
+            inbreeding,
+            u,
+            s,
+            h,
+            a,
+            intro_step,
+            intro_deme,
+            intro_allele,
+            intro_copies,
+            record_steps,
+            n_named,
+            capacity,
+            records[r],
+            status[r],
         )
 
 
@@ -262,15 +307,34 @@ def simulate_frequency(plan: Plan, seeds: np.ndarray) -> tuple[np.ndarray, np.nd
     n_named = len(plan.founder_names)
     seeds = np.asarray(seeds, dtype=np.uint32)
     records = np.zeros(
-        (seeds.shape[0], plan.record_steps.shape[0], len(plan.deme_names), N_FIXED_FIELDS + n_named),
+        (
+            seeds.shape[0],
+            plan.record_steps.shape[0],
+            len(plan.deme_names),
+            N_FIXED_FIELDS + n_named,
+        ),
         dtype=np.int64,
     )
     status = np.zeros((seeds.shape[0], 3), dtype=np.int64)
     s, h, a = (float(v) for v in plan.selection)
     run_replicates(
-        seeds, plan.sizes, plan.migration_index, plan.migration, plan.inbreeding,
-        plan.mutation_rate, s, h, a,
-        plan.intro_step, plan.intro_deme, plan.intro_allele, plan.intro_copies,
-        plan.record_steps, n_named, plan.max_alleles, records, status,
+        seeds,
+        plan.sizes,
+        plan.migration_index,
+        plan.migration,
+        plan.inbreeding,
+        plan.mutation_rate,
+        s,
+        h,
+        a,
+        plan.intro_step,
+        plan.intro_deme,
+        plan.intro_allele,
+        plan.intro_copies,
+        plan.record_steps,
+        n_named,
+        plan.max_alleles,
+        records,
+        status,
     )
     return records, status

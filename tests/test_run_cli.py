@@ -1,0 +1,131 @@
+"""`popsim run` and `popsim expected` end to end, and the Result's tables."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from popsim import simulate
+from popsim.cli import main
+
+CONFIG = """
+[scenario]
+name = "small founder test"
+generations = 12
+replicates = 200
+seed = 3
+
+[[demes]]
+name = "community"
+size = { start = 50, end = 400, growth = "exponential" }
+inbreeding = 0.05
+
+[locus]
+pathogenic_mutation_rate = 1e-4
+selection = { affected = 0.1 }
+
+[[locus.founder_alleles]]
+name = "M712T"
+deme = "community"
+copies = 5
+
+[[observed]]
+statistic = "carrier_frequency"
+value = 0.05
+deme = "community"
+source = "made up for the test"
+"""
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "scenario.toml"
+    path.write_text(CONFIG)
+    return path
+
+
+def test_run_writes_every_output(config: Path, tmp_path: Path, capsys):
+    out = tmp_path / "out"
+    assert main(["run", str(config), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "founder allele frequency" in printed and "P(founder allele lost)" in printed
+    for name in ("manifest.json", "summary.csv", "trajectories.csv", "final.csv"):
+        assert (out / name).is_file(), name
+    assert (out / "figures" / "founder_frequency_community.png").stat().st_size > 1000
+    assert (out / "figures" / "patient_genotypes.png").stat().st_size > 1000
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["seed"] == 3 and manifest["replicates"] == 200
+    assert {"numpy_version", "numba_version", "popsim_version", "wall_seconds"} <= set(manifest)
+    assert manifest["scenario"]["demes"][0]["inbreeding"] == 0.05
+    final = pd.read_csv(out / "final.csv")
+    assert len(final) == 200
+    assert set(final["copies_normal"] + final["copies_M712T"] + final["copies_other"]) == {800}
+    summary = pd.read_csv(out / "summary.csv")
+    assert "p_reach_observed_carrier_frequency" in set(summary["statistic"])
+    traj = pd.read_csv(out / "trajectories.csv")
+    assert sorted(set(traj["generation"])) == list(range(13))
+    assert not list(tmp_path.glob(".out.*")), "temporary directories must not remain"
+
+
+def test_existing_output_needs_overwrite(config: Path, tmp_path: Path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("precious")
+    assert main(["run", str(config), "--out", str(out)]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert (out / "keep.txt").read_text() == "precious"
+    assert main(["run", str(config), "--out", str(out), "--overwrite", "--no-figures"]) == 0
+    assert not (out / "keep.txt").exists() and (out / "summary.csv").exists()
+
+
+def test_overrides_and_replicate_index(config: Path, tmp_path: Path):
+    out_full, out_one = tmp_path / "full", tmp_path / "one"
+    args = ["--set", "demes.community.inbreeding=0.2", "--generations", "6", "--no-figures"]
+    assert main(["run", str(config), "--out", str(out_full), *args]) == 0
+    assert main(["run", str(config), "--out", str(out_one), "--replicate-index", "17", *args]) == 0
+    full = pd.read_csv(out_full / "final.csv")
+    one = pd.read_csv(out_one / "final.csv")
+    pd.testing.assert_frame_equal(
+        one.reset_index(drop=True), full[full.replicate == 17].reset_index(drop=True)
+    )
+    manifest = json.loads((out_full / "manifest.json").read_text())
+    assert manifest["scenario"]["generations"] == 6
+    assert manifest["scenario"]["demes"][0]["inbreeding"] == 0.2
+
+
+def test_summary_shares_are_pooled_over_replicates(config: Path):
+    from popsim import load_scenario
+
+    result = simulate(load_scenario(config), replicates=300, seed=2)
+    stats = result.statistics
+    summary = result.summary().set_index("statistic")
+    pooled = np.nansum(stats["founder_homozygotes"][:, -1, 0]) / np.nansum(
+        stats["prevalence"][:, -1, 0]
+    )
+    assert summary.loc["share_founder_homozygotes", "mean"] == pytest.approx(pooled)
+    lost = (result.final_counts[:, 0, 1] == 0).mean()
+    assert summary.loc["p_founder_lost", "mean"] == pytest.approx(lost)
+
+
+def test_expected_command(capsys):
+    assert main(["expected", "--freqs", "0.9523,0.0477", "--inbreeding", "0.02"]) == 0
+    out = capsys.readouterr().out
+    assert "0.00318" in out and "carriers" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--freqs", "0.5,0.6"], "must sum to 1"),
+        (["--freqs", "a,b"], "comma-separated numbers"),
+        (["--freqs", "0.9,0.1", "--inbreeding", "1"], "[0, 1)"),
+        (["--freqs", "0.9,0.1", "--founder", "2"], "--founder"),
+    ],
+)
+def test_expected_bad_input(args, message, capsys):
+    assert main(["expected", *args]) == 2
+    assert message in capsys.readouterr().err
