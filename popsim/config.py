@@ -243,6 +243,23 @@ def set_dotted(raw: dict[str, Any], dotted: str, value: Any) -> None:
             node = node[part]
 
 
+def get_dotted(raw: Mapping[str, Any], dotted: str, default: Any = None) -> Any:
+    """The value at ``dotted`` in a raw config dict (addressed as in :func:`set_dotted`),
+    or ``default`` where nothing is there."""
+    node: Any = raw
+    for part in dotted.split("."):
+        if isinstance(node, list):
+            try:
+                node, _ = _select(node, part, "")
+            except ConfigError:
+                return default
+        elif isinstance(node, Mapping) and part in node:
+            node = node[part]
+        else:
+            return default
+    return node
+
+
 def _select(items: list[Any], part: str, where: str) -> tuple[Any, str]:
     if part.isdigit() and int(part) < len(items):
         return items[int(part)], part

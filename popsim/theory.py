@@ -352,12 +352,12 @@ def fixation_probability(
 
     * M(z) = q_sel(z) − z, the exact one-generation mean change of :func:`selection_step`
       with u = 0, so dominance h, heterozygote advantage a and inbreeding F all enter;
-    * V(z) = z(1 − z)/(2 N_e), with by default N_e = N/(1 + F): the variance of allele
-      frequency among N individuals whose two copies are identical by descent with
-      probability F. Pass ``ne`` to choose N_e yourself; note that the frequency engine
-      draws 2N copies *independently* (Binomial(2N, q_sel)), so its exact chain
-      (:func:`wf_transition_matrix`) has V = z(1 − z)/(2N) whatever F: compare it with
-      ``ne=n``.
+    * V(z) = z(1 − z)/(2 N_e), with by default N_e = N, the model of the frequency
+      engine: it draws the next 2N copies independently (Binomial(2N, q_sel)), so F
+      changes selection (zygote frequencies) but not the drift variance. Pass
+      ``ne = n/(1 + F)`` for the variance among N individuals whose two copies are
+      identical by descent with probability F (a population that is inbred in its
+      gamete sampling too).
 
     Hence 2M/V = 4 N_e g(z) with g(z) = M(z)/(z(1 − z)) computed in closed form (smooth
     on [0, 1], see ``_drift_ratio``). L(y) = log G(y) = −4 N_e ∫₀^y g is integrated by the
@@ -371,7 +371,7 @@ def fixation_probability(
         p0: initial pathogenic frequency (scalar or array), in [0, 1].
         n: census size N (diploids).
         s, h, a, F: as in :func:`selection_step`.
-        ne: effective size N_e (diploids); default N/(1 + F).
+        ne: effective size N_e (diploids); default N (the frequency engine's drift).
 
     Returns:
         Fixation probability (float for scalar ``p0``). Values below ~1e-308 underflow to 0.
@@ -383,7 +383,7 @@ def fixation_probability(
     _check_parameters(0.0, s, h, a, F)
     if n <= 0:
         raise ValueError(f"n must be > 0 diploids, got {n!r}")
-    n_e = n / (1.0 + F) if ne is None else float(ne)
+    n_e = float(n) if ne is None else float(ne)
     if n_e <= 0:
         raise ValueError(f"ne must be > 0, got {ne!r}")
     p = np.asarray(p0, dtype=np.float64)
@@ -413,14 +413,14 @@ def fixation_probability(
 
     g = _drift_ratio(grid, s=s, h=h, a=a, F=F)
     widths = np.diff(grid)
-    log_g = np.concatenate(([0.0], np.cumsum(-4.0 * n_e * 0.5 * (g[1:] + g[:-1]) * widths)))
-    # ∫ over a panel of exp(L) with L linear between L_k and L_{k+1}:
+    big_l = np.concatenate(([0.0], np.cumsum(-4.0 * n_e * 0.5 * (g[1:] + g[:-1]) * widths)))
+    # big_l = L = log G on the grid; ∫ over a panel of exp(L) with L linear between L_k and L_{k+1}:
     # width · exp(max L) · (1 − e^{−|d|})/|d|, d = L_{k+1} − L_k
-    d = np.abs(np.diff(log_g))
+    d = np.abs(np.diff(big_l))
     shape = np.ones_like(d)
     big = d > 1e-12
     shape[big] = -np.expm1(-d[big]) / d[big]
-    log_panels = np.log(widths) + np.maximum(log_g[1:], log_g[:-1]) + np.log(shape)
+    log_panels = np.log(widths) + np.maximum(big_l[1:], big_l[:-1]) + np.log(shape)
     log_cum = np.concatenate(([-np.inf], np.logaddexp.accumulate(log_panels)))
     index = np.searchsorted(grid, p.ravel())
     values = np.exp(log_cum[index] - log_cum[-1]).reshape(p.shape)

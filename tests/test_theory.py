@@ -222,14 +222,15 @@ def test_fixation_neutral_limit() -> None:
 
 
 def test_fixation_inbred_effective_size() -> None:
-    # F = 1: only homozygotes, g(z) = −s/(1 − s z), and N_e = N/2 by default, so again
-    # G(y) = (1 − s y)^{−2N}: the same closed form as the genic outbred case.
+    # F = 1: only homozygotes, g(z) = −s/(1 − s z); with N_e = N/2 (the variance of a
+    # fully inbred population) G(y) = (1 − s y)^{−2N}: the closed form of the genic
+    # outbred case. The default N_e = N is the frequency engine's drift.
     n, s = 500, 0.004
-    assert th.fixation_probability(0.2, n, s=s, h=0.3, F=1.0) == pytest.approx(
+    assert th.fixation_probability(0.2, n, s=s, h=0.3, F=1.0, ne=n / 2) == pytest.approx(
         _genic_diffusion_exact(0.2, n, s), rel=1e-8
     )
     assert th.fixation_probability(0.2, n, s=s, F=0.1) == pytest.approx(
-        th.fixation_probability(0.2, n, s=s, F=0.1, ne=n / 1.1), rel=1e-12
+        th.fixation_probability(0.2, n, s=s, F=0.1, ne=n), rel=1e-12
     )
 
 
