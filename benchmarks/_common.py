@@ -120,5 +120,11 @@ def add_check(result: dict, finals: list[float], n: int, generations: int) -> di
 
 
 def emit(result: dict) -> None:
-    """Print the one JSON line the harness parses."""
+    """Print the one JSON line the harness parses (plus the host's CPU count and load).
+
+    The 1-minute load average is recorded because timings on a shared machine are only
+    comparable when taken at similar load (OpenMP runs are hit hardest).
+    """
+    result.setdefault("cpu_count", os.cpu_count())
+    result.setdefault("loadavg_1min", round(os.getloadavg()[0], 2))
     print(json.dumps(result, sort_keys=False), flush=True)

@@ -16,7 +16,7 @@ from popsim import __version__
 from popsim.errors import PopsimError
 
 #: Subcommand modules under popsim.commands, in the order ``popsim --help`` lists them.
-COMMANDS = ("run", "expected")
+COMMANDS = ("run", "expected", "sweep", "plot", "validate", "compare", "catalog")
 
 
 def build_parser() -> argparse.ArgumentParser:

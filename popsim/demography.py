@@ -92,8 +92,8 @@ def deme_sizes(deme: Deme, index: int, generations: int) -> np.ndarray:
         if t1 < t0:
             continue
         t = np.arange(t0, t1 + 1)
-        span = max(t1 - epoch.start_generation, 1)
-        x = (t - epoch.start_generation) / span
+        span = max(t1 - t0, 1)  # a founded deme's epoch is anchored at its founding
+        x = (t - t0) / span
         if epoch.growth == "exponential":
             values = epoch.start * (epoch.end / epoch.start) ** x
         elif epoch.growth == "linear":
@@ -134,6 +134,7 @@ def compile_plan(scenario: Scenario) -> Plan:
 
     founders = scenario.founder_names
     steps, demes_, alleles, copies = [], [], [], []
+    introduced: dict[tuple[int, int], int] = {}  # copies per (step, deme)
     for k, allele in enumerate(scenario.locus.founder_alleles):
         key = f"locus.founder_alleles[{k}]"
         d = names.index(allele.deme)
@@ -169,6 +170,13 @@ def compile_plan(scenario: Scenario) -> Plan:
                     f"gives round(x·2N) = 0 copies in '{allele.deme}' (2N = {two_n}); "
                     "use a larger frequency or copies = 1",
                 )
+        introduced[step, d] = introduced.get((step, d), 0) + n_copies
+        if introduced[step, d] > two_n:
+            raise ConfigError(
+                f"{key}.deme", allele.deme,
+                f"founder alleles introduced at generation {allele.generation} total "
+                f"{introduced[step, d]} copies, more than 2N = {two_n} gene copies of the deme",
+            )
         steps.append(step)
         demes_.append(d)
         alleles.append(founders.index(allele.name) + 1)

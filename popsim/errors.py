@@ -31,8 +31,10 @@ class ConfigError(PopsimError):
     def _format(self) -> str:
         where = f"{self.source}: " if self.source else ""
         if self.value is _MISSING:
-            return f"{where}{self.key}: {self.allowed}"
-        return f"{where}{self.key} = {_show(self.value)}: {self.allowed}"
+            text = f"{where}{self.key}: {self.allowed}"
+        else:
+            text = f"{where}{self.key} = {_show(self.value)}: {self.allowed}"
+        return text.replace("\r", "\\r").replace("\n", "\\n")  # always one line
 
     def with_source(self, source: str) -> ConfigError:
         """Return a copy of this error that names the file it came from."""
@@ -53,7 +55,8 @@ MISSING = _MISSING
 
 
 def _show(value: object) -> str:
-    text = repr(value) if isinstance(value, str) else str(value)
-    if isinstance(value, float):
-        text = repr(value)
+    try:
+        text = repr(value) if isinstance(value, str | float) else str(value)
+    except (RecursionError, ValueError):  # nested too deeply; an int with > 4300 digits
+        text = f"<{type(value).__name__} too large to show>"
     return text if len(text) <= 80 else text[:77] + "..."

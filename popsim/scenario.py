@@ -31,8 +31,9 @@ class SizeEpoch:
     * ``exponential``: N(t) = round(start · (end/start)^((t − t₀)/(t₁ − t₀)));
     * ``linear``: N(t) = round(start + (end − start) · (t − t₀)/(t₁ − t₀)),
 
-    where t₀ is the epoch's first generation and t₁ its last (the generation
-    before the next epoch, or the scenario's final generation).
+    where t₀ is the epoch's first generation (for a founded deme, no earlier
+    than its founding) and t₁ its last (the generation before the next epoch,
+    or the scenario's final generation).
     """
 
     start_generation: int
@@ -174,6 +175,8 @@ class Scenario:
     ancestry_generations: int = 4
     observations: tuple[Observation, ...] = ()
     description: str = ""
+    #: Publications the scenario's numbers come from (shown by ``popsim catalog`` and reports).
+    citations: tuple[str, ...] = ()
 
     @property
     def deme_names(self) -> tuple[str, ...]:

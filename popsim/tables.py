@@ -21,13 +21,16 @@ RUN_TABLE = (
 
 
 def fmt(value: float) -> str:
-    """Three significant digits, scientific below 0.001; '—' for NaN."""
+    """Three significant digits (whole numbers from 1,000), scientific below 0.001 and
+    from 10⁵; '—' for NaN."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
     if value == 0:
         return "0"
     if abs(value) < 1e-3 or abs(value) >= 1e5:
         return f"{value:.2e}"
+    if abs(value) >= 1000:
+        return f"{value:.0f}"
     return f"{value:.3g}"
 
 

@@ -19,30 +19,9 @@ from scipy import stats
 from popsim import simulate
 from popsim.errors import SimulationError
 from popsim.theory import migration_moments, wf_count_distribution
+from popsim.validation.stats import chi_square_gof
 
 ALPHA = 0.001
-
-
-def chi_square_against(counts: np.ndarray, probabilities: np.ndarray) -> float:
-    """p-value of Pearson's chi-square of observed counts against exact probabilities,
-    pooling the sparsest states until every expected count is at least 5."""
-    n = counts.sum()
-    expected = probabilities * n
-    order = np.argsort(expected)
-    obs_pooled, exp_pooled = [], []
-    acc_o = acc_e = 0.0
-    for k in order:
-        acc_o += counts[k]
-        acc_e += expected[k]
-        if acc_e >= 5:
-            obs_pooled.append(acc_o)
-            exp_pooled.append(acc_e)
-            acc_o = acc_e = 0.0
-    if acc_e > 0:
-        obs_pooled[-1] += acc_o
-        exp_pooled[-1] += acc_e
-    result = stats.chisquare(obs_pooled, exp_pooled)
-    return float(result.pvalue)
 
 
 def pathogenic_counts(result) -> np.ndarray:
@@ -79,7 +58,7 @@ def test_matches_exact_markov_chain(make_scenario, n, t, k0, u, s, h, a, F):
     result = simulate(scenario, replicates=20_000, seed=11)
     observed = np.bincount(pathogenic_counts(result), minlength=2 * n + 1)
     exact = wf_count_distribution(n, t, k0, u=u, s=s, h=h, a=a, F=F)
-    assert chi_square_against(observed, exact) > ALPHA
+    assert chi_square_gof(observed, exact).p_value > ALPHA
 
 
 def test_neutral_mean_and_heterozygosity_decay(make_scenario):

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from popsim.catalog import resolve_config
 from popsim.config import load_scenario, parse_override
 from popsim.scenario import Scenario
 
@@ -43,7 +44,7 @@ def scenario_from_args(path: str | Path, args: argparse.Namespace) -> Scenario:
         value = getattr(args, option, None)
         if value is not None:
             overrides[key] = value
-    return load_scenario(path, overrides)
+    return load_scenario(resolve_config(path), overrides)
 
 
 @contextmanager

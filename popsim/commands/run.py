@@ -24,7 +24,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "table and write manifest.json, summary.csv, trajectories.csv, final.csv and "
         "figures/*.png into --out.",
     )
-    parser.add_argument("config", help="scenario config file (TOML)")
+    parser.add_argument(
+        "config", help="scenario config file (TOML), or a preset id (see popsim catalog)"
+    )
     parser.add_argument("--out", help="output directory (omit to only print the table)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     parser.add_argument("--no-figures", action="store_true", help="skip the PNG figures")

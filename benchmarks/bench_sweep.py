@@ -1,0 +1,132 @@
+"""Sweep throughput: points per second by executor and worker count, and the Dask overhead.
+
+A Latin-hypercube sweep (founding size, log scale × F) over a two-deme founder
+scenario (host of 2,000; community founded by 10–1,000 people and growing to
+2,000) is run end to end with :func:`popsim.sweep.run_sweep`, as a user would:
+
+* ``serial``: one process, Numba threads over replicates;
+* ``processes``: 1 and 2 single-threaded worker processes;
+* ``dask``: a 2-worker LocalCluster (processes, one thread each).
+
+"points/s" is end to end: wall-clock time including starting the workers
+(spawn, imports, Numba cache loads) and writing the output (the Numba kernels
+are compiled into the disk cache first). "steady points/s" leaves out start-up:
+points committed after the first commit / time from the first commit to the
+last. "Dask overhead" compares the 2-worker Dask and processes runs, both end
+to end and steady. Every run's results.csv must be byte-identical (checked).
+
+    python benchmarks/bench_sweep.py [--points 64] [--replicates 1000] [--generations 300]
+
+Prints a table and one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+BASE = """
+[scenario]
+name = "bench founder"
+generations = {generations}
+replicates = {replicates}
+seed = 1
+
+[[demes]]
+name = "host"
+size = 2000
+
+[[demes]]
+name = "community"
+size = {{ start = 50, end = 2000 }}
+founded = {{ generation = 0, from = "host", founders = 50 }}
+
+[[locus.founder_alleles]]
+name = "M712T"
+deme = "community"
+generation = 0
+copies = 1
+"""
+
+SWEEP = """
+[sweep]
+base = "base.toml"
+design = "latin_hypercube"
+points = {points}
+seed = 2
+
+[[parameters]]
+key = ["demes.community.founded.founders", "demes.community.size.start"]
+name = "founders"
+low = 10
+high = 1000
+scale = "log"
+
+[[parameters]]
+key = "demes.community.inbreeding"
+low = 0.0
+high = 0.05
+"""
+
+RUNS = (("serial", 1), ("processes", 1), ("processes", 2), ("dask", 2))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--points", type=int, default=64)
+    parser.add_argument("--replicates", type=int, default=1000)
+    parser.add_argument("--generations", type=int, default=300)
+    args = parser.parse_args()
+
+    from popsim.simulate import simulate
+    from popsim.sweep import load_sweep, resolve_points, run_sweep
+
+    with tempfile.TemporaryDirectory(prefix="bench_sweep_") as tmp:
+        root = Path(tmp)
+        (root / "base.toml").write_text(
+            BASE.format(generations=args.generations, replicates=args.replicates)
+        )
+        (root / "sweep.toml").write_text(SWEEP.format(points=args.points))
+        sweep = load_sweep(root / "sweep.toml")
+        simulate(resolve_points(sweep)[0].scenario, replicates=1)  # compile / load the cache
+        results = []
+        reference = None
+        for executor, workers in RUNS:
+            out = root / f"{executor}-{workers}"
+            commits: list[tuple[float, int]] = []
+            started = time.perf_counter()
+            run_sweep(sweep, out, executor=executor, workers=workers,
+                      progress=lambda n, log=commits: log.append((time.perf_counter(), n)))
+            seconds = time.perf_counter() - started
+            csv = (out / "results.csv").read_bytes()
+            reference = reference or csv
+            assert csv == reference, f"{executor} × {workers} gave a different table"
+            steady = sum(n for _, n in commits[1:]) / (commits[-1][0] - commits[0][0])
+            results.append({"executor": executor, "workers": workers,
+                            "seconds": round(seconds, 3),
+                            "points_per_s": round(args.points / seconds, 3),
+                            "steady_points_per_s": round(steady, 3)})
+    by = {(r["executor"], r["workers"]): r for r in results}
+    dask, pool = by["dask", 2], by["processes", 2]
+    overhead = dask["seconds"] / pool["seconds"] - 1
+    steady_overhead = pool["steady_points_per_s"] / dask["steady_points_per_s"] - 1
+    print(f"{args.points} points × {args.replicates} replicates × {args.generations} "
+          f"generations, {os.cpu_count()} CPUs")
+    print(f"{'executor':<10} {'workers':>7} {'seconds':>8} {'points/s':>9} {'steady':>7}")
+    for r in results:
+        print(f"{r['executor']:<10} {r['workers']:>7} {r['seconds']:>8.2f} "
+              f"{r['points_per_s']:>9.2f} {r['steady_points_per_s']:>7.2f}")
+    print(f"dask overhead vs processes (2 workers): end to end {100 * overhead:+.0f}% "
+          f"({dask['seconds'] - pool['seconds']:+.2f} s), steady {100 * steady_overhead:+.0f}%")
+    print(json.dumps({"benchmark": "sweep", "points": args.points,
+                      "replicates": args.replicates, "generations": args.generations,
+                      "runs": results, "dask_overhead_fraction": round(overhead, 3),
+                      "dask_steady_overhead_fraction": round(steady_overhead, 3)}))
+
+
+if __name__ == "__main__":
+    main()

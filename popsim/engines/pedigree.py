@@ -1,0 +1,1120 @@
+"""Pedigree engine: individual-based Wright–Fisher with cousin marriages (Numba).
+
+State. Each replicate holds the diploid individuals of the current generation
+(two allele indices each; allele 0 normal, 1…K the named founder alleles,
+then recycled slots for mutation-born alleles) and a window of ancestry: for
+the last G = ``plan.ancestry_generations`` generations, every individual's
+parent couple, and every couple's husband, wife and their own parent couples.
+Memory is O(N): about 60 bytes per individual for G = 4 (see docs/pedigree.md).
+
+One generation (step τ − 1 → τ), in this order, the frequency engine's order:
+
+1. **Marriages** (per deme, among generation τ − 1). Individuals are
+   exchangeable, so sex is deme-local index parity (even = male): an exactly
+   balanced random sex assignment. Every woman marries once. Woman by woman
+   (index order) a draw decides whether she seeks a first cousin (fraction
+   c₁ = ``plan.marriage[d, 0]``), a second cousin (c₂) or an uncle (c_u), each
+   chosen uniformly among the unmarried relatives of that kind in her deme; if
+   none exists the marriage falls back to random mating and is counted as a
+   fallback. The remaining women and men are then paired in index order,
+   which is a uniformly random pairing because individuals are exchangeable.
+   First cousins share a grandparent couple (F = 1/16), second cousins a
+   great-grandparent couple and no closer one (F = 1/64). An uncle is a full
+   brother of one of the woman's parents, so he belongs to generation τ − 2:
+   uncle–niece couples borrow a man from the generation before (F = 1/8).
+   Men left over (uncle marriages, odd deme sizes) do not reproduce.
+2. **Couple inbreeding**: the kinship of husband and wife, i.e. F of their
+   children, exactly, over the kept window: individuals of generation τ − G
+   are treated as unrelated and non-inbred. Recursion
+   φ(A, B) = ½[φ(A_f, B) + φ(A_m, B)] (A not older than B), φ(A, A) = ½(1 + F_A),
+   pruned where the two pedigrees share no ancestor couple.
+3. **Offspring** (per deme i, N_i(τ) of them, each independently, WF style):
+   a source deme j with probability M[i, j] (backward migration: both parents
+   of a migrant child come from deme j; a founded deme takes all its parents
+   from its source), a couple of deme j uniformly at random, one random gene
+   copy from each parent (Mendel), **mutation** of each normal copy with
+   probability u into a brand-new pathogenic allele, then **viability
+   selection**: the zygote survives with probability w/w_max (w = 1 normal,
+   1 − h·s + a carrier, 1 − s affected by any two pathogenic alleles); a
+   rejected zygote is replaced by a fresh draw (source, couple, gametes).
+   The survivors are a sample of zygotes formed by random couples and then
+   selected, as in the frequency engine; couples get multinomial family sizes
+   (Poisson-like), which gives cousins.
+4. **Founder introductions** at τ replace exactly k normal copies chosen
+   uniformly among the deme's 2N copies; then the generation is recorded.
+
+Mutation-born alleles live in slots that are recycled (only when needed: when
+no slot is free, those no longer carried by a live individual are freed); a
+replicate that needs more than ``plan.max_alleles`` stops with CAPACITY.
+With no consanguinity this is the frequency engine's model with separate
+sexes and monogamous couples; allele-frequency drift agrees with it to
+O(1/N) per generation (docs/pedigree.md derives it; a test checks it).
+
+Randomness: splitmix64 streams keyed by (replicate seed, step, deme, block,
+purpose), offspring in fixed blocks of :data:`BLOCK`, so a replicate gives
+the same numbers whether blocks run on one thread or many, and whether
+replicates run in parallel (:func:`run_replicates`) or one at a time with
+parallel blocks (large N).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from popsim.demography import Plan
+from popsim.engines.frequency import (
+    CAPACITY,
+    EXTINCT,
+    N_FIXED_FIELDS,
+    NO_NORMAL_COPIES,
+    OK,
+)
+from popsim.errors import ConfigError, PopsimError
+from popsim.results import OBSERVED_FIELDS
+
+#: Offspring per random-number block (fixed: results must not depend on threads).
+BLOCK = 4096
+#: Couples per inbreeding work unit (any value gives the same results).
+COUPLE_BLOCK = 2048
+#: Rejected zygotes in a row after which a deme counts as unable to reproduce.
+MAX_TRIES = 1_000_000
+#: Largest number of individuals alive at once (memory: ~60 bytes each).
+MAX_INDIVIDUALS = 200_000_000
+#: Largest ancestry window: the kinship recursion costs up to 4^(G−1) per couple.
+MAX_ANCESTRY = 8
+#: Diploid size up to which many replicates run in parallel, one per thread.
+SMALL = 20_000
+
+_NEW = -1  # allele placeholder for a new mutation not yet given a slot
+_MARRY, _INTRO, _OFFSPRING = 1, 2, 3  # random stream purposes
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_UNIT = 1.0 / 9007199254740992.0  # 2^-53
+
+_O = {name: i for i, name in enumerate(OBSERVED_FIELDS)}
+_O_N, _O_FH, _O_OH, _O_CH, _O_CAR, _O_F = (
+    _O[k]
+    for k in (
+        "individuals",
+        "observed_founder_homozygotes",
+        "observed_other_homozygotes",
+        "observed_compound_heterozygotes",
+        "observed_carriers",
+        "mean_pedigree_inbreeding",
+    )
+)
+_O_MAR, _O_C1, _O_C2, _O_CU, _O_FB = (
+    _O[k]
+    for k in (
+        "marriages",
+        "first_cousin_marriages",
+        "second_cousin_marriages",
+        "uncle_niece_marriages",
+        "fallback_marriages",
+    )
+)
+
+
+# --------------------------------------------------------------------------- random numbers
+
+
+@njit(cache=True)
+def _mix(z):
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    return z ^ (z >> np.uint64(31))
+
+
+@njit(cache=True)
+def _stream(seed, step, deme, block, purpose):
+    """Initial splitmix64 state of one random stream."""
+    h = _mix(np.uint64(seed) + _GOLDEN)
+    h = _mix(h ^ np.uint64(step))
+    h = _mix(h ^ (np.uint64(deme) << np.uint64(32)) ^ np.uint64(block))
+    return _mix(h ^ np.uint64(purpose))
+
+
+@njit(cache=True)
+def _next(state):
+    state = state + _GOLDEN
+    return state, _mix(state)
+
+
+@njit(cache=True)
+def _unit(z):
+    """Uniform in [0, 1) from the top 53 bits."""
+    return np.float64(z >> np.uint64(11)) * _UNIT
+
+
+@njit(cache=True)
+def _below(z, n):
+    """Uniform integer in [0, n) from the top 53 bits."""
+    k = int(_unit(z) * n)
+    return k if k < n else n - 1
+
+
+# --------------------------------------------------------------------------- kinship
+#
+# Rings: ``pc[g mod P, x]`` = parent couple of individual x of generation g
+# (−1 for generation 0); ``rec[s mod G, k]`` = (husband, wife) of couple k of
+# step s (a husband −1 − i is man i of generation s − 2, an uncle);
+# ``anc[s mod 2, k]`` = the parent couples of the ancestors of a child of
+# couple k, level by level: level ℓ = 2 … L (L = G − 1) at offset 2^(ℓ−1) − 2,
+# 2^(ℓ−1) entries (level 2: the husband's and the wife's parent couples).
+# A founder's unknown parent couple is a virtual key −2 − index, repeated at
+# every deeper level.
+
+
+@njit(cache=True)
+def _virtual(parent_couple, index):
+    """Key of an individual's parent couple; founders (no parents) get −2 − index."""
+    return parent_couple if parent_couple >= 0 else -2 - index
+
+
+@njit(cache=True)
+def _tree(x, px, tau, depth, anc, rec, keys, ids, t):
+    """Ancestor tree of individual ``x`` (generation τ − 1, parent couple ``px``).
+
+    ``keys[t]``: parent couples of the ancestors, level d = 1 … L at offset
+    2^(d−1) − 1; ``ids[t]``: the ancestors themselves, level d = 1 … L − 1 at
+    offset 2^d − 2 (−1 where unknown).
+    """
+    wr = rec.shape[0]
+    keys[t, 0] = _virtual(px, x)
+    if px < 0:
+        for i in range(1, (1 << depth) - 1):
+            keys[t, i] = keys[t, 0]
+        return
+    row = anc[(tau - 1) % 2, px]
+    for i in range((1 << depth) - 2):
+        keys[t, 1 + i] = row[i]
+    ids[t, 0] = rec[(tau - 1) % wr, px, 0]
+    ids[t, 1] = rec[(tau - 1) % wr, px, 1]
+    for d in range(2, depth):
+        kb = (1 << (d - 1)) - 1
+        ib = (1 << d) - 2
+        for j in range(1 << (d - 1)):
+            c = keys[t, kb + j]
+            ids[t, ib + 2 * j] = rec[(tau - d) % wr, c, 0] if c >= 0 else -1
+            ids[t, ib + 2 * j + 1] = rec[(tau - d) % wr, c, 1] if c >= 0 else -1
+
+
+@njit(cache=True)
+def _identity(root, keys, ids, t, d, p, depth):
+    """Who node (tree t, depth d, position p) is, comparable within one depth."""
+    if d == 0:
+        return root[t]
+    if d < depth:
+        return ids[t, (1 << d) - 2 + p]
+    return keys[t, (1 << (depth - 1)) - 1 + (p >> 1)] * 2 + (p & 1)
+
+
+@njit(cache=True)
+def _disjoint(keys, ta, pa, tb, pb, d, depth):
+    """True when nodes a and b (depth d < L) share no ancestor couple at level L."""
+    size = 1 << (depth - 1 - d)
+    base = (1 << (depth - 1)) - 1
+    for i in range(base + pa * size, base + (pa + 1) * size):
+        for j in range(base + pb * size, base + (pb + 1) * size):
+            if keys[ta, i] == keys[tb, j]:
+                return False
+    return True
+
+
+@njit(cache=True)
+def _kinship_tree(root, depth, keys, ids, stack, weight):
+    """Kinship of the two roots of ``keys``/``ids`` (regular pedigrees: no uncle couples).
+
+    Pairs of nodes at equal depth are expanded into their parents' pairs,
+    except identical nodes (½(1 + F)) and pairs without a common ancestor
+    couple at level L (0); nodes at depth L are founders of the window.
+    """
+    result = 0.0
+    n = 1
+    stack[0, 0], stack[0, 1], stack[0, 2], stack[0, 3], stack[0, 4] = 0, 0, 1, 0, 0
+    weight[0] = 1.0
+    while n > 0:
+        n -= 1
+        ta, pa, tb, pb, d = stack[n, 0], stack[n, 1], stack[n, 2], stack[n, 3], stack[n, 4]
+        w = weight[n]
+        has_a = d < depth and keys[ta, (1 << d) - 1 + pa] >= 0
+        if _identity(root, keys, ids, ta, d, pa, depth) == _identity(
+            root, keys, ids, tb, d, pb, depth
+        ):
+            result += 0.5 * w
+            if has_a:  # + ½ F_A: the kinship of A's parents
+                stack[n, 0], stack[n, 1], stack[n, 2], stack[n, 3] = ta, 2 * pa, ta, 2 * pa + 1
+                stack[n, 4] = d + 1
+                weight[n] = 0.5 * w
+                n += 1
+            continue
+        if not has_a or keys[tb, (1 << d) - 1 + pb] < 0:
+            continue
+        if _disjoint(keys, ta, pa, tb, pb, d, depth):
+            continue
+        for i in range(2):
+            for j in range(2):
+                stack[n, 0], stack[n, 1], stack[n, 2], stack[n, 3] = ta, 2 * pa + i, tb, 2 * pb + j
+                stack[n, 4] = d + 1
+                weight[n] = 0.25 * w
+                n += 1
+    return result
+
+
+@njit(cache=True)
+def _kinship_generic(ga, a, gb, b, oldest, pc, rec, stack, weight):
+    """Kinship of (generation ga, index a) and (gb, b) by plain recursion.
+
+    Used where uncle–niece couples mix generations. Individuals of generation
+    ≤ ``oldest`` are founders of the window.
+    """
+    wp = pc.shape[0]
+    wr = rec.shape[0]
+    result = 0.0
+    n = 1
+    stack[0, 0], stack[0, 1], stack[0, 2], stack[0, 3] = ga, a, gb, b
+    weight[0] = 1.0
+    while n > 0:
+        n -= 1
+        ga, a, gb, b = stack[n, 0], stack[n, 1], stack[n, 2], stack[n, 3]
+        w = weight[n]
+        if ga == gb and a == b:
+            result += 0.5 * w
+            k = pc[ga % wp, a] if ga > oldest else -1
+            if k >= 0:
+                f = rec[ga % wr, k, 0]
+                stack[n, 0], stack[n, 1] = (ga - 1, f) if f >= 0 else (ga - 2, -1 - f)
+                stack[n, 2], stack[n, 3] = ga - 1, rec[ga % wr, k, 1]
+                weight[n] = 0.5 * w
+                n += 1
+            continue
+        if gb > ga:  # expand the younger one: it cannot be an ancestor of the other
+            ga, a, gb, b = gb, b, ga, a
+        k = pc[ga % wp, a] if ga > oldest else -1
+        if k < 0:
+            continue
+        f = rec[ga % wr, k, 0]
+        stack[n, 0], stack[n, 1] = (ga - 1, f) if f >= 0 else (ga - 2, -1 - f)
+        stack[n, 2], stack[n, 3] = gb, b
+        weight[n] = 0.5 * w
+        stack[n + 1, 0], stack[n + 1, 1] = ga - 1, rec[ga % wr, k, 1]
+        stack[n + 1, 2], stack[n + 1, 3] = gb, b
+        weight[n + 1] = 0.5 * w
+        n += 2
+    return result
+
+
+@njit(cache=True)
+def _ancestry_row(row, side, parent_couple, who, usable, tau, depth, anc):
+    """One spouse's half of a couple's ``anc`` row: its parent couple and theirs."""
+    row[side] = _virtual(parent_couple, who)
+    for d in range(2, depth):
+        half = 1 << (d - 1)
+        dst = (1 << d) - 2 + side * half
+        src = half - 2
+        for i in range(half):
+            if usable and parent_couple >= 0:
+                row[dst + i] = anc[(tau - 1) % 2, parent_couple, src + i]
+            else:
+                row[dst + i] = row[side]
+
+
+@njit(cache=True)
+def _couples_block(c0, c1, tau, depth, uncle, pc, rec, anc, irr, fk):
+    """``anc`` rows and inbreeding F (kinship of the spouses) of couples [c0, c1) of step τ."""
+    wp = pc.shape[0]
+    s = tau % rec.shape[0]
+    p1 = (tau - 1) % wp
+    width = 1 << depth
+    last = (1 << (depth - 1)) - 2  # offset of level L in an anc row
+    keys = np.empty((2, width), np.int64)
+    ids = np.empty((2, width), np.int64)
+    root = np.empty(2, np.int64)
+    stack = np.empty((4 * depth + 8, 5), np.int64)
+    weight = np.empty(4 * depth + 8)
+    gstack = np.empty((4 * depth + 16, 4), np.int64)
+    gweight = np.empty(4 * depth + 16)
+    for k in range(c0, c1):
+        f = rec[s, k, 0]
+        m = rec[s, k, 1]
+        pm = pc[p1, m]
+        if f >= 0:
+            fi, fg, pf = f, tau - 1, pc[p1, f]
+        else:
+            fi, fg = -1 - f, tau - 2
+            pf = pc[(tau - 2) % wp, fi]
+        row = anc[tau % 2, k]
+        _ancestry_row(row, 0, pf, fi, f >= 0, tau, depth, anc)
+        _ancestry_row(row, 1, pm, m, True, tau, depth, anc)
+        if uncle:
+            if f < 0:
+                irr[s, k] = 0
+                fk[k] = _kinship_generic(fg, fi, tau - 1, m, tau - depth - 1, pc, rec, gstack,
+                                         gweight)
+                continue
+            near = min(irr[p1, pf] if pf >= 0 else 255, irr[p1, pm] if pm >= 0 else 255)
+            irr[s, k] = min(near + 1, 255)
+            if near < depth:
+                fk[k] = _kinship_generic(fg, fi, tau - 1, m, tau - depth - 1, pc, rec, gstack,
+                                         gweight)
+                continue
+        if pf >= 0 and pm >= 0:  # quick answer for unrelated spouses
+            if depth == 1:
+                related = pf == pm
+            else:
+                rf = anc[(tau - 1) % 2, pf]
+                rm = anc[(tau - 1) % 2, pm]
+                related = False
+                for i in range(last, 2 * last + 2):
+                    for j in range(last, 2 * last + 2):
+                        related |= rf[i] == rm[j]
+            if not related:
+                fk[k] = 0.0
+                continue
+        root[0], root[1] = f, m
+        _tree(f, pf, tau, depth, anc, rec, keys, ids, 0)
+        _tree(m, pm, tau, depth, anc, rec, keys, ids, 1)
+        fk[k] = _kinship_tree(root, depth, keys, ids, stack, weight)
+
+
+@njit(cache=True)
+def _couples_serial(n_couples, tau, depth, uncle, pc, rec, anc, irr, fk):
+    for b in range((n_couples + COUPLE_BLOCK - 1) // COUPLE_BLOCK):
+        c0 = b * COUPLE_BLOCK
+        _couples_block(c0, min(n_couples, c0 + COUPLE_BLOCK), tau, depth, uncle, pc, rec, anc,
+                       irr, fk)
+
+
+@njit(cache=True, parallel=True)
+def _couples_parallel(n_couples, tau, depth, uncle, pc, rec, anc, irr, fk):
+    for b in prange((n_couples + COUPLE_BLOCK - 1) // COUPLE_BLOCK):
+        c0 = b * COUPLE_BLOCK
+        _couples_block(c0, min(n_couples, c0 + COUPLE_BLOCK), tau, depth, uncle, pc, rec, anc,
+                       irr, fk)
+
+
+# --------------------------------------------------------------------------- marriages
+
+_FIRST, _SECOND, _UNCLE = 0, 1, 2  # marriage kinds (columns of plan.marriage)
+
+
+@njit(cache=True)
+def _keys(x, kind, tau, pc, rec, anc, out):
+    """The couples under which individual x is indexed for marriages of ``kind``.
+
+    First cousin: x's grandparent couples (step τ − 2); second cousin: its
+    great-grandparent couples (step τ − 3); uncle: for a man of generation
+    τ − 2, his own parent couple (step τ − 2). Unknown entries are −1; lines
+    through an uncle husband are left out (their couples belong to other steps).
+    """
+    wp = pc.shape[0]
+    wr = rec.shape[0]
+    out[:] = -1
+    if kind == _UNCLE:
+        out[0] = pc[(tau - 2) % wp, x]
+        return
+    k = pc[(tau - 1) % wp, x]
+    if k < 0:
+        return
+    row = anc[(tau - 1) % 2, k]
+    father_ok = rec[(tau - 1) % wr, k, 0] >= 0
+    if kind == _FIRST:
+        out[0] = row[0] if father_ok and row[0] >= 0 else -1
+        out[1] = row[1] if row[1] >= 0 and row[1] != out[0] else -1
+        return
+    n = 0
+    for i in range(4):
+        key = row[2 + i]
+        parent = row[i // 2]  # the grandparent couple this key comes through
+        ok = key >= 0 and parent >= 0 and (i >= 2 or father_ok)
+        if ok and i % 2 == 0:
+            ok = rec[(tau - 2) % wr, parent, 0] >= 0
+        for j in range(n):
+            ok &= out[j] != key
+        if ok:
+            out[n] = key
+            n += 1
+
+
+@njit(cache=True)
+def _build_index(kind, tau, sizes, offs, pc, rec, anc, n_keys, start, entries):
+    """Counting sort of the candidate men for ``kind`` by their keys (see :func:`_keys`).
+
+    Men of generation τ − 1 (cousins) or τ − 2 (uncles), all demes; man g is
+    listed under each of his keys: ``entries[start[c]:start[c + 1]]``.
+    """
+    g_cand = tau - 2 if kind == _UNCLE else tau - 1
+    out = np.empty(4, np.int64)
+    start[: n_keys + 1] = 0
+    for sweep in range(2):
+        for d in range(sizes.shape[1]):
+            o = offs[g_cand, d]
+            for x in range(o, o + sizes[g_cand, d], 2):
+                _keys(x, kind, tau, pc, rec, anc, out)
+                for c in range(4):
+                    key = out[c]
+                    if 0 <= key < n_keys:
+                        if sweep == 0:
+                            start[key + 1] += 1
+                        else:
+                            entries[start[key]] = x
+                            start[key] += 1
+        if sweep == 0:
+            for key in range(n_keys):
+                start[key + 1] += start[key]
+    for key in range(n_keys, 0, -1):  # the fill moved each start to the next bucket's
+        start[key] = start[key - 1]
+    start[0] = 0
+
+
+@njit(cache=True)
+def _eligible(g, y, kind, tau, pc, rec, anc, father, mine, c, out):
+    """Whether man g is a relative of the wanted kind of woman y, counted once.
+
+    ``mine[:c]`` are y's keys before the one that listed g: a man listed under
+    several of them (a double cousin) counts under the first only.
+    """
+    wp = pc.shape[0]
+    if kind == _UNCLE:
+        return g != father
+    if pc[(tau - 1) % wp, g] == pc[(tau - 1) % wp, y]:
+        return False  # a brother
+    if kind == _SECOND:
+        theirs = np.empty(4, np.int64)
+        _keys(g, _FIRST, tau, pc, rec, anc, out)
+        _keys(y, _FIRST, tau, pc, rec, anc, theirs)
+        for i in range(2):
+            for j in range(2):
+                if out[i] >= 0 and out[i] == theirs[j]:
+                    return False  # a first cousin
+    if c > 0:
+        _keys(g, kind, tau, pc, rec, anc, out)
+        for i in range(c):
+            for j in range(4):
+                if out[j] >= 0 and out[j] == mine[i]:
+                    return False
+    return True
+
+
+@njit(cache=True)
+def _pick(state, y, kind, lo, hi, tau, pc, rec, anc, taken, start, entries, n_keys):
+    """A man of the wanted kind for woman y, uniform among the eligible, or −1.
+
+    Candidates are the men listed under y's keys, in [lo, hi) (her deme in
+    their generation) and not ``taken``.
+    """
+    wp = pc.shape[0]
+    mine = np.empty(4, np.int64)
+    out = np.empty(4, np.int64)
+    _keys(y, _FIRST if kind == _UNCLE else kind, tau, pc, rec, anc, mine)
+    ky = pc[(tau - 1) % wp, y]
+    father = rec[(tau - 1) % rec.shape[0], ky, 0] if ky >= 0 else -1
+    target = -1
+    for _ in range(2):
+        count = 0
+        for c in range(4):
+            key = mine[c]
+            if key < 0 or key >= n_keys:
+                continue
+            for e in range(start[key], start[key + 1]):
+                g = entries[e]
+                if g < lo or g >= hi or taken[g]:
+                    continue
+                if not _eligible(g, y, kind, tau, pc, rec, anc, father, mine, c, out):
+                    continue
+                if count == target:
+                    return state, g
+                count += 1
+        if count == 0:
+            return state, -1
+        state, z = _next(state)
+        target = _below(z, count)
+    return state, -1
+
+
+@njit(cache=True)
+def _marry(tau, seed, sizes, offs, coffs, marriage, pc, rec, anc, married, used, starts,
+           entries, counts):
+    """Form the couples of step τ (husband, wife) in ``rec[τ mod G]``.
+
+    ``counts[d]`` = (marriages, first cousin, second cousin, uncle–niece,
+    fallback) of deme d. ``starts[kind]``/``entries[kind]`` receive the
+    candidate index of each kind in use (size 0 where no deme uses it).
+    """
+    s = tau % rec.shape[0]
+    n_demes = sizes.shape[1]
+    counts[:, :] = 0
+    n_keys = np.zeros(3, np.int64)
+    for kind in range(3):
+        step = tau - 3 if kind == _SECOND else tau - 2
+        if step >= 1 and entries[kind].shape[0] > 0:
+            n_keys[kind] = coffs[step, n_demes]
+            if kind == _UNCLE:
+                used[:] = 0
+            _build_index(kind, tau, sizes, offs, pc, rec, anc, n_keys[kind], starts[kind],
+                         entries[kind])
+    for d in range(n_demes):
+        n = sizes[tau - 1, d]
+        o = offs[tau - 1, d]
+        n_wives = n // 2
+        k = coffs[tau, d]
+        counts[d, 0] = n_wives
+        if marriage[d, 0] + marriage[d, 1] + marriage[d, 2] <= 0.0:
+            for q in range(n_wives):
+                rec[s, k + q, 0] = o + 2 * q
+                rec[s, k + q, 1] = o + 2 * q + 1
+            continue
+        married[o : o + n] = 0
+        state = _stream(seed, tau, d, 0, _MARRY)
+        for q in range(n_wives):
+            y = o + 2 * q + 1
+            state, z = _next(state)
+            r = _unit(z)
+            kind = -1
+            threshold = 0.0
+            for c in range(3):
+                threshold += marriage[d, c]
+                if kind < 0 and r < threshold:
+                    kind = c
+            if kind < 0:
+                continue
+            if kind == _UNCLE:
+                lo = offs[tau - 2, d] if tau >= 2 else 0
+                hi = lo + sizes[tau - 2, d] if tau >= 2 else 0
+                state, g = _pick(state, y, kind, lo, hi, tau, pc, rec, anc, used, starts[kind],
+                                 entries[kind], n_keys[kind])
+            else:
+                state, g = _pick(state, y, kind, o, o + n, tau, pc, rec, anc, married,
+                                 starts[kind], entries[kind], n_keys[kind])
+            if g < 0:
+                counts[d, 4] += 1
+                continue
+            married[y] = 1
+            if kind == _UNCLE:
+                used[g] = 1
+                rec[s, k, 0] = -1 - g
+            else:
+                married[g] = 1
+                rec[s, k, 0] = g
+            rec[s, k, 1] = y
+            k += 1
+            counts[d, 1 + kind] += 1
+        man = o
+        for q in range(n_wives):
+            y = o + 2 * q + 1
+            if married[y]:
+                continue
+            while married[man]:
+                man += 2
+            rec[s, k, 0] = man
+            rec[s, k, 1] = y
+            k += 1
+            man += 2
+
+
+# --------------------------------------------------------------------------- offspring
+
+
+@njit(cache=True)
+def _offspring_block(b, tau, seed, blocks, offs, coffs, source, cumulative, n_sources, u, wtab, w_max,
+                     al, pc, rec, fk, sums, fail):
+    """Offspring of block b (deme, first, end, index within deme) of step τ.
+
+    Writes alleles (``_NEW`` for a new mutation), parent couple; ``sums[b]`` =
+    (Σ F of the couples, new mutations); ``fail[b]`` = 1 if MAX_TRIES zygotes
+    in a row were rejected.
+    """
+    i, first, end, index = blocks[b, 0], blocks[b, 1], blocks[b, 2], blocks[b, 3]
+    w_ring = pc.shape[0]
+    n_al = al.shape[0]
+    s = tau % w_ring
+    now, parents, elders = tau % n_al, (tau - 1) % n_al, (tau - 2) % n_al
+    state = _stream(seed, tau, i, index, _OFFSPRING)
+    o = offs[tau, i]
+    f_sum = 0.0
+    n_new = 0
+    for n in range(first, end):
+        tries = 0
+        while True:
+            tries += 1
+            if tries > MAX_TRIES:
+                fail[b] = 1
+                return
+            j = source[i, 0]
+            if n_sources[i] > 1:
+                state, z = _next(state)
+                r = _unit(z)
+                c = 0
+                while c < n_sources[i] - 1 and r >= cumulative[i, c]:
+                    c += 1
+                j = source[i, c]
+            k0 = coffs[tau, j]
+            state, z = _next(state)
+            k = k0 + _below(z, coffs[tau, j + 1] - k0)
+            f = rec[s, k, 0]
+            m = rec[s, k, 1]
+            bits = int(z & np.uint64(3))
+            a1 = al[parents, f, bits & 1] if f >= 0 else al[elders, -1 - f, bits & 1]
+            a2 = al[parents, m, bits >> 1]
+            if u > 0.0:
+                if a1 == 0:
+                    state, z = _next(state)
+                    if _unit(z) < u:
+                        a1 = _NEW
+                if a2 == 0:
+                    state, z = _next(state)
+                    if _unit(z) < u:
+                        a2 = _NEW
+            w = wtab[(a1 != 0) + (a2 != 0)]
+            if w < w_max:
+                state, z = _next(state)
+                if _unit(z) * w_max >= w:
+                    continue
+            break
+        x = o + n
+        al[now, x, 0] = a1
+        al[now, x, 1] = a2
+        pc[s, x] = k
+        f_sum += fk[k]
+        n_new += (a1 == _NEW) + (a2 == _NEW)
+    sums[b, 0] = f_sum
+    sums[b, 1] = n_new
+
+
+@njit(cache=True)
+def _offspring_serial(n_blocks, tau, seed, blocks, offs, coffs, source, cumulative, n_sources, u, wtab,
+                      w_max, al, pc, rec, fk, sums, fail):
+    for b in range(n_blocks):
+        _offspring_block(b, tau, seed, blocks, offs, coffs, source, cumulative, n_sources, u, wtab, w_max,
+                         al, pc, rec, fk, sums, fail)
+
+
+@njit(cache=True, parallel=True)
+def _offspring_parallel(n_blocks, tau, seed, blocks, offs, coffs, source, cumulative, n_sources, u, wtab,
+                        w_max, al, pc, rec, fk, sums, fail):
+    for b in prange(n_blocks):
+        _offspring_block(b, tau, seed, blocks, offs, coffs, source, cumulative, n_sources, u, wtab, w_max,
+                         al, pc, rec, fk, sums, fail)
+
+
+@njit(cache=True)
+def _sources(tau, sizes, coffs, m, source, cumulative, n_sources):
+    """Per destination deme i: the ``n_sources[i]`` demes ``source[i, :]`` that
+    have couples, with probabilities M[i, j] renormalised over them and
+    accumulated in ``cumulative[i, :]``."""
+    n_demes = sizes.shape[1]
+    for i in range(n_demes):
+        total = 0.0
+        for j in range(n_demes):
+            if m[i, j] > 0.0 and coffs[tau, j + 1] > coffs[tau, j]:
+                total += m[i, j]
+        c = 0
+        acc = 0.0
+        for j in range(n_demes):
+            if m[i, j] > 0.0 and coffs[tau, j + 1] > coffs[tau, j]:
+                acc += m[i, j]
+                source[i, c] = j
+                cumulative[i, c] = acc / total
+                c += 1
+        n_sources[i] = c
+
+
+@njit(cache=True)
+def _blocks(tau, sizes, blocks):
+    """Split every deme's offspring of step τ into blocks of BLOCK; return their number."""
+    n = 0
+    for i in range(sizes.shape[1]):
+        for index in range((sizes[tau, i] + BLOCK - 1) // BLOCK):
+            blocks[n, 0] = i
+            blocks[n, 1] = index * BLOCK
+            blocks[n, 2] = min(sizes[tau, i], (index + 1) * BLOCK)
+            blocks[n, 3] = index
+            n += 1
+    return n
+
+
+# --------------------------------------------------------------------------- alleles
+
+
+@njit(cache=True)
+def _recycle(tau, offs, n_demes, al, uncle, first_novel, hist, in_use, free, n_free):
+    """Free the slots of mutation-born alleles no live individual carries.
+
+    Live: generation τ and, with uncle–niece marriages, τ − 1 (next step's uncles).
+    """
+    n_al = al.shape[0]
+    hist[:] = 0
+    for g in (tau, tau - 1):
+        if g < 0 or (g == tau - 1 and not uncle):
+            continue
+        for x in range(offs[g, 0], offs[g, n_demes]):
+            for c in range(2):
+                v = al[g % n_al, x, c]
+                if v >= 0:
+                    hist[v] += 1
+    for slot in range(first_novel, hist.shape[0]):
+        if in_use[slot] and hist[slot] == 0:
+            in_use[slot] = 0
+            free[n_free] = slot
+            n_free += 1
+    return n_free
+
+
+@njit(cache=True)
+def _name_mutations(tau, n_blocks, blocks, sums, offs, n_demes, al, uncle, first_novel, hist,
+                    in_use, free, n_free, status):
+    """Give every new mutation of generation τ a free slot, block by block in order."""
+    now = tau % al.shape[0]
+    for b in range(n_blocks):
+        if sums[b, 1] == 0:
+            continue
+        o = offs[tau, blocks[b, 0]]
+        for x in range(o + blocks[b, 1], o + blocks[b, 2]):
+            for c in range(2):
+                if al[now, x, c] != _NEW:
+                    continue
+                if n_free == 0:
+                    n_free = _recycle(tau, offs, n_demes, al, uncle, first_novel, hist, in_use,
+                                      free, n_free)
+                    if n_free == 0:
+                        status[0], status[1], status[2] = CAPACITY, tau, blocks[b, 0]
+                        return n_free
+                n_free -= 1
+                al[now, x, c] = free[n_free]
+                in_use[free[n_free]] = 1
+    return n_free
+
+
+@njit(cache=True)
+def _introduce(tau, seed, offs, al, intro_step, intro_deme, intro_allele, intro_copies, status):
+    """Founder alleles of step τ: exactly k normal copies, uniform among the deme's copies."""
+    now = tau % al.shape[0]
+    for e in range(intro_step.shape[0]):
+        if intro_step[e] != tau:
+            continue
+        d = intro_deme[e]
+        normal = 0
+        for x in range(offs[tau, d], offs[tau, d + 1]):
+            normal += (al[now, x, 0] == 0) + (al[now, x, 1] == 0)
+        need = intro_copies[e]
+        if normal < need:
+            status[0], status[1], status[2] = NO_NORMAL_COPIES, tau, d
+            return
+        state = _stream(seed, tau, d, e, _INTRO)
+        for x in range(offs[tau, d], offs[tau, d + 1]):
+            for c in range(2):
+                if need == 0 or al[now, x, c] != 0:
+                    continue
+                state, z = _next(state)
+                if _unit(z) * normal < need:
+                    al[now, x, c] = intro_allele[e]
+                    need -= 1
+                normal -= 1
+
+
+@njit(cache=True)
+def _record(tau, sizes, offs, al, n_named, hist, f_sums, counts, records, observed):
+    """Allele counts (``records`` [D, fields]) and genotype/marriage counts (``observed``)."""
+    now = tau % al.shape[0]
+    first_novel = 1 + n_named
+    for d in range(sizes.shape[1]):
+        n = sizes[tau, d]
+        hist[:] = 0
+        fh = oh = ch = car = 0
+        for x in range(offs[tau, d], offs[tau, d + 1]):
+            a1 = al[now, x, 0]
+            a2 = al[now, x, 1]
+            hist[a1] += 1
+            hist[a2] += 1
+            if a1 == 0 or a2 == 0:
+                car += (a1 != 0) + (a2 != 0)
+            elif a1 != a2:
+                ch += 1
+            elif a1 < first_novel:
+                fh += 1
+            else:
+                oh += 1
+        records[d, 0] = n
+        records[d, 1] = hist[0]
+        for k in range(n_named):
+            records[d, 2 + k] = hist[1 + k]
+        other = sumsq = alleles = 0
+        for slot in range(first_novel, hist.shape[0]):
+            c = hist[slot]
+            if c > 0:
+                other += c
+                sumsq += c * c
+                alleles += 1
+        records[d, 2 + n_named] = other
+        records[d, 3 + n_named] = sumsq
+        records[d, 4 + n_named] = alleles
+        observed[d, _O_N] = n
+        observed[d, _O_FH] = fh
+        observed[d, _O_OH] = oh
+        observed[d, _O_CH] = ch
+        observed[d, _O_CAR] = car
+        observed[d, _O_F] = f_sums[d] / n if n > 0 else np.nan
+        observed[d, _O_MAR] = counts[d, 0]
+        observed[d, _O_C1] = counts[d, 1]
+        observed[d, _O_C2] = counts[d, 2]
+        observed[d, _O_CU] = counts[d, 3]
+        observed[d, _O_FB] = counts[d, 4]
+
+
+# --------------------------------------------------------------------------- driver
+
+
+@njit(cache=True)
+def _replicate(seed, sizes, offs, coffs, migration_index, migration, marriage, u, s, h, a,
+               intro_step, intro_deme, intro_allele, intro_copies, record_steps, n_named,
+               capacity, ancestry, allele_type, parallel, records, observed, status):
+    """Simulate one replicate into ``records`` [n_rec, D, fields], ``observed``, ``status``.
+
+    ``parallel`` runs the blocks of each generation on all threads (large N);
+    otherwise everything runs on the calling thread (replicate-parallel use).
+    """
+    n_steps = sizes.shape[0] - 1
+    n_demes = sizes.shape[1]
+    depth = ancestry - 1
+    n_max = 1
+    k_max = 1
+    for t in range(n_steps + 1):
+        n_max = max(n_max, offs[t, n_demes])
+        k_max = max(k_max, coffs[t, n_demes])
+    kinds = np.zeros(3, np.bool_)
+    for d in range(n_demes):
+        for c in range(3):
+            kinds[c] |= marriage[d, c] > 0.0
+    uncle = kinds[_UNCLE]
+    first_novel = 1 + n_named
+    n_slots = first_novel + capacity
+
+    pc = np.full((ancestry, n_max), -1, np.int32)
+    rec = np.zeros((ancestry, k_max, 4), np.int32)
+    irr = np.zeros((ancestry, k_max if uncle else 0), np.uint8)
+    al = np.zeros((3 if uncle else 2, n_max, 2), allele_type.dtype)
+    fk = np.zeros(k_max)
+    married = np.zeros(n_max if kinds.any() else 0, np.uint8)
+    used = np.zeros(n_max if uncle else 0, np.uint8)
+    men = n_max // 2 + 1
+    starts = (
+        np.zeros(k_max + 1 if kinds[0] else 0, np.int32),
+        np.zeros(k_max + 1 if kinds[1] else 0, np.int32),
+        np.zeros(k_max + 1 if kinds[2] else 0, np.int32),
+    )
+    entries = (
+        np.zeros(2 * men if kinds[0] else 0, np.int32),
+        np.zeros(4 * men if kinds[1] else 0, np.int32),
+        np.zeros(men if kinds[2] else 0, np.int32),
+    )
+    counts = np.zeros((n_demes, 5), np.int64)
+    hist = np.zeros(n_slots, np.int64)
+    in_use = np.zeros(n_slots, np.uint8)
+    free = np.empty(capacity, np.int64)
+    for k in range(capacity):
+        free[k] = n_slots - 1 - k
+    n_free = capacity
+    max_blocks = n_max // BLOCK + n_demes + 1
+    blocks = np.zeros((max_blocks, 4), np.int64)
+    sums = np.zeros((max_blocks, 2))
+    fail = np.zeros(max_blocks, np.uint8)
+    f_sums = np.zeros(n_demes)
+    source = np.zeros((n_demes, n_demes), np.int64)
+    cumulative = np.zeros((n_demes, n_demes))
+    n_sources = np.zeros(n_demes, np.int64)
+    wtab = np.array([1.0, 1.0 - h * s + a, 1.0 - s])
+    w_max = wtab.max()
+
+    _introduce(0, seed, offs, al, intro_step, intro_deme, intro_allele, intro_copies, status)
+    if status[0] != OK:
+        return
+    rec_i = 0
+    if record_steps[0] == 0:
+        _record(0, sizes, offs, al, n_named, hist, f_sums, counts, records[0], observed[0])
+        rec_i = 1
+    for tau in range(1, n_steps + 1):
+        _marry(tau, seed, sizes, offs, coffs, marriage, pc, rec, married, used, starts, entries,
+               counts)
+        n_couples = coffs[tau, n_demes]
+        if parallel:
+            _couples_parallel(n_couples, tau, depth, uncle, pc, rec, irr, fk)
+        else:
+            _couples_serial(n_couples, tau, depth, uncle, pc, rec, irr, fk)
+        _sources(tau, sizes, coffs, migration[migration_index[tau]], source, cumulative, n_sources)
+        n_blocks = _blocks(tau, sizes, blocks)
+        fail[:n_blocks] = 0
+        if parallel:
+            _offspring_parallel(n_blocks, tau, seed, blocks, offs, coffs, source, cumulative, n_sources, u,
+                                wtab, w_max, al, pc, rec, fk, sums, fail)
+        else:
+            _offspring_serial(n_blocks, tau, seed, blocks, offs, coffs, source, cumulative, n_sources, u,
+                              wtab, w_max, al, pc, rec, fk, sums, fail)
+        f_sums[:] = 0.0
+        for b in range(n_blocks):
+            if fail[b]:
+                status[0], status[1], status[2] = EXTINCT, tau, blocks[b, 0]
+                return
+            f_sums[blocks[b, 0]] += sums[b, 0]
+        n_free = _name_mutations(tau, n_blocks, blocks, sums, offs, n_demes, al, uncle,
+                                 first_novel, hist, in_use, free, n_free, status)
+        if status[0] != OK:
+            return
+        _introduce(tau, seed, offs, al, intro_step, intro_deme, intro_allele, intro_copies,
+                   status)
+        if status[0] != OK:
+            return
+        if rec_i < record_steps.shape[0] and record_steps[rec_i] == tau:
+            _record(tau, sizes, offs, al, n_named, hist, f_sums, counts, records[rec_i],
+                    observed[rec_i])
+            rec_i += 1
+
+
+@njit(cache=True, parallel=True)
+def run_replicates(seeds, sizes, offs, coffs, migration_index, migration, marriage, u, s, h, a,
+                   intro_step, intro_deme, intro_allele, intro_copies, record_steps, n_named,
+                   capacity, ancestry, allele_type, records, observed, status):
+    """Run ``len(seeds)`` replicates in parallel, one per thread (small populations)."""
+    for r in prange(seeds.shape[0]):
+        _replicate(seeds[r], sizes, offs, coffs, migration_index, migration, marriage, u, s, h,
+                   a, intro_step, intro_deme, intro_allele, intro_copies, record_steps, n_named,
+                   capacity, ancestry, allele_type, False, records[r], observed[r], status[r])
+
+
+# --------------------------------------------------------------------------- Python entry
+
+
+def check_plan(plan: Plan) -> None:
+    """Refuse plans the pedigree engine cannot run, naming the key at fault.
+
+    Raises:
+        ConfigError: an ancestry window too short for the marriages asked for
+            or too long to compute, or a deme with offspring but no couple.
+        PopsimError: more individuals at once than fit in memory.
+    """
+    g = plan.ancestry_generations
+    key = "scenario.ancestry_generations"
+    uses = plan.marriage > 0
+    if g > MAX_ANCESTRY:
+        raise ConfigError(key, g, f"the pedigree engine keeps at most {MAX_ANCESTRY} generations "
+                          "(the kinship of a couple costs up to 4^(G−1) steps)")
+    if uses[:, 1].any() and g < 4:
+        raise ConfigError(key, g, "must be at least 4 with second-cousin marriages "
+                          "(second cousins share great-grandparents)")
+    if (uses[:, 0] | uses[:, 2]).any() and g < 3:
+        raise ConfigError(key, g, "must be at least 3 with first-cousin or uncle–niece "
+                          "marriages (they share grandparents)")
+    total = int(plan.sizes.sum(axis=1).max())
+    if total > MAX_INDIVIDUALS:
+        raise PopsimError(
+            f"the pedigree engine holds every individual in memory (about 60 bytes each): "
+            f"{total:,} at once is more than {MAX_INDIVIDUALS:,}; use the frequency engine"
+        )
+    for step in range(1, plan.sizes.shape[0]):
+        m = plan.migration[plan.migration_index[step]]
+        for i, name in enumerate(plan.deme_names):
+            if plan.sizes[step, i] == 0:
+                continue
+            parents = plan.sizes[step - 1] * (m[i] > 0)
+            if parents.max() < 2:
+                j = int(np.argmax(m[i]))
+                founded = step - 1 >= 1 and plan.sizes[step - 2, j] == 0
+                raise ConfigError(
+                    f"demes[{j}]." + ("founded.founders" if founded else "size"),
+                    int(plan.sizes[step - 1, j]),
+                    f"the pedigree engine needs at least 2 individuals (a couple) in "
+                    f"'{plan.deme_names[j]}' at generation {step - 1 - plan.burn_in} to make "
+                    f"the offspring of '{name}'",
+                )
+
+
+def _offsets(plan: Plan) -> tuple[np.ndarray, np.ndarray]:
+    """First individual of each deme per step, and first couple of each deme per step."""
+    sizes = plan.sizes.astype(np.int64)
+    offs = np.zeros((sizes.shape[0], sizes.shape[1] + 1), dtype=np.int64)
+    offs[:, 1:] = np.cumsum(sizes, axis=1)
+    coffs = np.zeros_like(offs)
+    coffs[1:, 1:] = np.cumsum(sizes[:-1] // 2, axis=1)
+    return offs, coffs
+
+
+def simulate_pedigree(
+    plan: Plan, seeds: np.ndarray, within: bool | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Run the pedigree engine for one replicate per seed.
+
+    Args:
+        plan: the compiled scenario (see :func:`popsim.demography.compile_plan`).
+        seeds: uint32 replicate seeds.
+        within: parallelise within each replicate (True) or across replicates
+            (False); default: within when the population is large or the
+            replicates are fewer than twice the threads. Results are identical
+            either way.
+
+    Returns:
+        ``records`` int64 [R, n_records, D, fields] as the frequency engine's
+        (:func:`popsim.engines.frequency.record_fields`), ``status`` int64
+        [R, 3] = (code, step, deme) and ``observed`` float64 [R, n_records, D,
+        len(OBSERVED_FIELDS)] (:data:`popsim.results.OBSERVED_FIELDS`).
+    """
+    check_plan(plan)
+    seeds = np.asarray(seeds, dtype=np.uint32)
+    n_rep, n_rec, n_demes = seeds.shape[0], plan.record_steps.shape[0], len(plan.deme_names)
+    n_named = len(plan.founder_names)
+    records = np.zeros((n_rep, n_rec, n_demes, N_FIXED_FIELDS + n_named), dtype=np.int64)
+    observed = np.zeros((n_rep, n_rec, n_demes, len(OBSERVED_FIELDS)), dtype=np.float64)
+    status = np.zeros((n_rep, 3), dtype=np.int64)
+    offs, coffs = _offsets(plan)
+    small_alleles = 1 + n_named + plan.max_alleles < np.iinfo(np.int16).max
+    allele_type = np.zeros(0, dtype=np.int16 if small_alleles else np.int32)
+    s, h, a = (float(v) for v in plan.selection)
+    args = (
+        plan.sizes.astype(np.int64), offs, coffs, plan.migration_index, plan.migration,
+        plan.marriage, float(plan.mutation_rate), s, h, a, plan.intro_step, plan.intro_deme,
+        plan.intro_allele, plan.intro_copies, plan.record_steps, n_named, int(plan.max_alleles),
+        int(plan.ancestry_generations), allele_type,
+    )
+    if within is None:
+        within = offs[:, -1].max() > SMALL or n_rep < 2 * numba.get_num_threads()
+    if within:
+        for r in range(n_rep):
+            _replicate(seeds[r], *args, True, records[r], observed[r], status[r])
+            if status[r, 0] != OK:
+                break
+    else:
+        run_replicates(seeds, *args, records, observed, status)
+    return records, status, observed
+
+
+def throughput(
+    size: int, generations: int = 20, first_cousin: float = 0.0, replicates: int = 1,
+    seed: int = 1,
+) -> float:
+    """Individual-generations per second of one deme of constant ``size``.
+
+    Random mating plus a fraction ``first_cousin`` of first-cousin marriages,
+    ancestry window 4, no selection or mutation; compile time excluded (a
+    one-generation warm-up runs first). Uses the current Numba thread count.
+    """
+    from popsim.config import scenario_from_dict
+    from popsim.demography import compile_plan
+
+    def plan_for(gens: int) -> Plan:
+        raw = {
+            "scenario": {"name": "throughput", "generations": gens, "engine": "pedigree",
+                         "record_every": gens},
+            "demes": [{"name": "pop", "size": size, "first_cousin_marriage": first_cousin}],
+            "locus": {"founder_alleles": [{"name": "f", "deme": "pop", "frequency": 0.05}]},
+        }
+        return compile_plan(scenario_from_dict(raw))
+
+    seeds = np.arange(seed, seed + replicates, dtype=np.uint32)
+    simulate_pedigree(plan_for(1), seeds[:1])
+    plan = plan_for(generations)
+    started = time.perf_counter()
+    simulate_pedigree(plan, seeds)
+    return size * generations * replicates / (time.perf_counter() - started)

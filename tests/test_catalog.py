@@ -1,0 +1,89 @@
+"""Preset catalog: every config is listed with its sources, validates, and is usable by id."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from popsim.catalog import PRESETS_DIR, presets, resolve_config
+from popsim.cli import main
+from popsim.config import load_scenario
+from popsim.demography import compile_plan
+from popsim.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = ROOT / "configs"
+STUDY_PRESETS = (
+    "iranian_jewish_m712t",
+    "outbred_reference",
+    "mari_a57f",
+    "japanese_two_founders",
+)
+
+
+def scenario_files() -> list[Path]:
+    """configs/*.toml that describe a scenario (sweep files have no [scenario] table)."""
+    return [
+        path
+        for path in sorted(CONFIGS.glob("*.toml"))
+        if "scenario" in tomllib.loads(path.read_text(encoding="utf-8"))
+    ]
+
+
+def test_presets_are_the_configs_folder():
+    assert PRESETS_DIR.resolve() == CONFIGS.resolve()
+
+
+def test_catalog_lists_every_scenario_config():
+    ids = [p.id for p in presets()]
+    assert ids == [path.stem for path in scenario_files()]
+    assert set(STUDY_PRESETS) <= set(ids)
+
+
+@pytest.mark.parametrize("preset", presets(), ids=lambda p: p.id)
+def test_every_preset_has_name_description_and_citations(preset):
+    assert preset.name.strip()
+    assert preset.description.strip()
+    assert preset.citations, f"{preset.path}: add scenario.citations = [...]"
+    assert preset.path.read_text(encoding="utf-8").startswith("#"), "header comment citing sources"
+
+
+@pytest.mark.parametrize("preset", presets(), ids=lambda p: p.id)
+def test_every_preset_validates_and_compiles(preset):
+    scenario = load_scenario(preset.path)
+    compile_plan(scenario)
+    assert scenario.citations == preset.citations
+
+
+def test_resolve_config_takes_ids_and_paths(tmp_path):
+    assert resolve_config("outbred_reference") == PRESETS_DIR / "outbred_reference.toml"
+    own = tmp_path / "mine.toml"
+    own.write_text("[scenario]\n", encoding="utf-8")
+    assert resolve_config(own) == own
+    assert resolve_config("missing/file.toml") == Path("missing/file.toml")
+    with pytest.raises(ConfigError, match=r"config = 'nonesuch': .*outbred_reference"):
+        resolve_config("nonesuch")
+
+
+def test_catalog_command_lists_presets_with_sources(capsys):
+    assert main(["catalog"]) == 0
+    out = capsys.readouterr().out
+    for preset_id in STUDY_PRESETS:
+        assert preset_id in out
+    assert "Argov" in out and "sources:" in out
+    assert main(["catalog", "mari_a57f"]) == 0
+    one = capsys.readouterr().out
+    assert "Subbotin" in one and "outbred_reference" not in one
+
+
+def test_catalog_command_refuses_unknown_id(capsys):
+    assert main(["catalog", "nonesuch"]) == 2
+    assert "no preset with id 'nonesuch'" in capsys.readouterr().err
+
+
+def test_run_accepts_a_preset_id(capsys):
+    status = main(["run", "japanese_two_founders", "--replicates", "2", "--generations", "3"])
+    assert status == 0
+    assert "japan" in capsys.readouterr().out

@@ -1,0 +1,240 @@
+"""popsim compare: replicate/seed policy, matching columns, written files, report text."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from popsim.cli import main
+from popsim.compare import Entry, Population, run_comparison, unique_ids
+from popsim.config import scenario_from_dict
+from popsim.report import findings
+from popsim.scenario import Observation
+from popsim.simulate import simulate
+
+FOUNDED = {
+    "scenario": {"name": "founded", "generations": 8, "replicates": 30, "seed": 5, "burn_in": 20},
+    "demes": [
+        {"name": "host", "size": 2000},
+        {
+            "name": "isolate",
+            "size": {"start": 10, "end": 400, "growth": "exponential"},
+            "founded": {"generation": 0, "from": "host", "founders": 10},
+            "inbreeding": 0.02,
+        },
+    ],
+    "locus": {
+        "pathogenic_mutation_rate": 1e-4,
+        "selection": {"affected": 0.1},
+        "founder_alleles": [{"name": "F1", "deme": "isolate", "generation": 0, "copies": 1}],
+    },
+    "observed": [{"statistic": "carrier_frequency", "deme": "isolate", "value": 0.05}],
+}
+OUTBRED = {
+    "scenario": {"name": "outbred", "generations": 8, "replicates": 20, "seed": 9, "burn_in": 20},
+    "demes": [{"name": "big", "size": 3000}],
+    "locus": {"pathogenic_mutation_rate": 1e-4, "selection": {"affected": 0.1}},
+}
+
+
+@pytest.fixture(scope="module")
+def comparison():
+    entries = [
+        Entry("founded", scenario_from_dict(FOUNDED)),
+        Entry("outbred", scenario_from_dict(OUTBRED)),
+    ]
+    return run_comparison(entries)
+
+
+def test_policy_is_one_replicate_count_and_the_first_seed(comparison):
+    assert comparison.replicates == 20  # the smaller of 30 and 20
+    assert comparison.seed == 5  # the first scenario's seed
+    for entry, result in zip(comparison.entries, comparison.results, strict=True):
+        alone = simulate(entry.scenario, 20, 5)
+        np.testing.assert_array_equal(result.records, alone.records)
+
+
+def test_columns_cover_every_deme_and_a_matching_column(comparison):
+    labels = [p.label for p in comparison.populations()]
+    assert labels == ["host", "isolate", "isolate (matching)", "big"]
+    host, isolate, matched, big = comparison.populations()
+    assert host.founders == () and big.founders == ()  # no founder allele enters them
+    assert isolate.founders == ("F1",) and matched.matched
+
+
+def test_matching_column_keeps_replicates_within_tolerance(comparison):
+    result = comparison.results[0]
+    carriers = result.statistics["carrier_frequency"][:, -1, 1]
+    expected = np.abs(carriers - 0.05) <= 0.5 * 0.05
+    summary = comparison.summary().set_index(["population", "statistic"])["mean"]
+    assert summary[("isolate (matching)", "replicates")] == expected.sum()
+    assert summary[("isolate", "replicates")] == 20
+
+
+def test_summary_rescales_and_blanks_founder_rows(comparison):
+    summary = comparison.summary().set_index(["population", "statistic"])
+    isolate = summary.loc["isolate"]
+    assert isolate.loc["prevalence_per_100k", "mean"] == pytest.approx(
+        1e5 * isolate.loc["prevalence", "mean"]
+    )
+    shares = [
+        f"share_{c}_percent"
+        for c in ("founder_homozygotes", "other_homozygotes", "compound_heterozygotes")
+    ]
+    assert isolate.loc[shares, "mean"].sum() == pytest.approx(100.0)
+    assert np.isnan(summary.loc[("big", "founder_frequency"), "mean"])
+
+
+def test_unique_ids():
+    assert unique_ids(["a", "b", "a", "a"]) == ["a", "b", "a-2", "a-3"]
+
+
+def test_compare_cli_writes_every_file(tmp_path, capsys):
+    out = tmp_path / "cmp"
+    status = main(
+        [
+            "compare",
+            "iranian_jewish_m712t",
+            "outbred_reference",
+            "--replicates",
+            "3",
+            "--set",
+            "scenario.burn_in=200",
+            "--out",
+            str(out),
+        ]
+    )
+    assert status == 0
+    printed = capsys.readouterr().out
+    assert "persian_jews" in printed and "outbred" in printed
+    assert "% of patients: compound heterozygotes" in printed
+    for name in (
+        "comparison.csv",
+        "trajectories.csv",
+        "manifest.json",
+        "report.md",
+        "report.html",
+        "figures/patient_genotypes.png",
+        "figures/allele_frequencies.png",
+        "figures/carrier_frequency.png",
+    ):
+        assert (out / name).stat().st_size > 0, name
+    table = pd.read_csv(out / "comparison.csv")
+    assert {"persian_jews", "outbred"} <= set(table["population"])
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert page.count("data:image/png;base64,") == 3 and 'src="figures/' not in page
+    assert "Argov" in page  # the scenarios' citations are shown
+    assert "](figures/patient_genotypes.png)" in (out / "report.md").read_text(encoding="utf-8")
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["replicates"] == 3 and manifest["seed"] == 1
+
+
+def test_compare_cli_scoped_override(capsys):
+    status = main(
+        [
+            "compare",
+            "outbred_reference",
+            "japanese_two_founders",
+            "--replicates",
+            "2",
+            "--generations",
+            "2",
+            "--set",
+            "scenario.burn_in=0",
+            "--set",
+            "japanese_two_founders:demes.japan.inbreeding=0.5",
+        ]
+    )
+    assert status == 0
+    capsys.readouterr()
+    assert main(["compare", "outbred_reference", "--set", "nope:scenario.seed=2"]) == 2
+    assert "'nope' is not a compared scenario" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- findings text
+
+
+def synthetic(label: str, **values: float) -> pd.DataFrame:
+    """A comparison summary for one population: statistic → mean (q025/q975 = mean ∓ 2)."""
+    rows = [
+        {
+            "population": label,
+            "statistic": name,
+            "mean": value,
+            "q025": value - 2,
+            "median": value,
+            "q975": value + 2,
+        }
+        for name, value in values.items()
+    ]
+    return pd.DataFrame(rows)
+
+
+def population(label: str, founders: tuple[str, ...], observed: bool = False) -> Population:
+    observations = (
+        (Observation("carrier_frequency", 1 / 11, label, "a survey"),) if observed else ()
+    )
+    return Population(
+        label, f"{label}_id", f"{label} scenario", label, founders, 0.02, observations, 1000
+    )
+
+
+ISOLATE = dict(
+    share_founder_homozygotes_percent=97.0,
+    share_other_homozygotes_percent=1.0,
+    share_compound_heterozygotes_percent=2.0,
+    prevalence_per_100k=200.0,
+    founder_frequency=0.045,
+    other_frequency=0.002,
+    other_alleles=2.0,
+    pathogenic_frequency=0.047,
+    founder_homozygotes_per_100k=194.0,
+    compound_heterozygotes_per_100k=4.0,
+    p_reach_observed_carrier_frequency=0.15,
+)
+OUTBRED_NUMBERS = dict(
+    share_founder_homozygotes_percent=np.nan,
+    share_other_homozygotes_percent=15.0,
+    share_compound_heterozygotes_percent=85.0,
+    prevalence_per_100k=1.0,
+    founder_frequency=np.nan,
+    other_frequency=0.003,
+    other_alleles=30.0,
+    pathogenic_frequency=0.003,
+    founder_homozygotes_per_100k=np.nan,
+    compound_heterozygotes_per_100k=0.85,
+)
+
+
+def test_findings_are_written_from_the_numbers():
+    summary = pd.concat([synthetic("isolate", **ISOLATE), synthetic("outbred", **OUTBRED_NUMBERS)])
+    pops = [population("isolate", ("M712T",), observed=True), population("outbred", ())]
+    text = findings(summary, pops, 0.5)
+    assert len(text) == 3
+    assert "200 times as frequent in isolate as in outbred" in text[0]
+    assert "97% of simulated patients are M712T homozygotes" in text[1]
+    assert "95% interval across the 1000 simulated populations: 95%–99%" in text[1]
+    assert "drift in a small founding population" in text[1]
+    assert "reached or exceeded in 15%" in text[1]
+    assert "85% of simulated patients are compound heterozygotes" in text[2]
+    assert "30 different pathogenic alleles" in text[2]
+
+
+def test_findings_change_when_the_numbers_change():
+    pops = [population("isolate", ("M712T",))]
+    before = findings(synthetic("isolate", **ISOLATE), pops, 0.5)
+    flipped = {
+        **ISOLATE,
+        "share_founder_homozygotes_percent": 20.0,
+        "share_compound_heterozygotes_percent": 79.0,
+        "founder_frequency": 0.004,
+        "other_alleles": 12.0,
+    }
+    after = findings(synthetic("isolate", **flipped), pops, 0.5)
+    assert before != after
+    assert "20% of simulated patients are M712T homozygotes" in after[0]
+    assert "Compound heterozygotes dominate although there are founder alleles" in after[0]
+    assert "drift in a small founding population" not in after[0]
