@@ -118,15 +118,17 @@ def demes_to_config(path: Path, generations: int, label: str) -> DemesModel:
     T = generations
     demes: list[dict[str, Any]] = []
     floor: dict[str, int] = {}  # first generation an event may act on, per included deme
+    units = original.time_units
     for index, deme in enumerate(graph.demes):
         where = f"deme '{deme.name}' (demes[{index}])"
+        written = original.demes[index]  # times as the file writes them
         start, end = _whole(deme.start_time), _whole(deme.end_time)
         if end > T:
             continue  # ended before generation 0: irrelevant to the simulation
         if end > 0:
             raise refuse(
-                f"{where} ends at time {deme.end_time:g} ({end} generations ago, before the "
-                "present); popsim demes live until the end of the scenario"
+                f"{where} ends at end_time = {written.end_time:g} {units} ({end} generations "
+                "before the present); popsim demes live until the end of the scenario"
             )
         if not NAME_PATTERN.match(deme.name):
             raise refuse(f"{where}: name {deme.name!r} {NAME_RULE}")
@@ -138,7 +140,7 @@ def demes_to_config(path: Path, generations: int, label: str) -> DemesModel:
         if start <= T:
             if len(deme.ancestors) != 1:
                 raise refuse(
-                    f"{where} is founded at time {deme.start_time:g} by "
+                    f"{where} is founded at start_time = {written.start_time:g} {units} by "
                     f"{len(deme.ancestors)} ancestors {deme.ancestors}; popsim founds a deme "
                     "from exactly one ancestor (admixture-founded demes are not supported)"
                 )
@@ -197,7 +199,7 @@ def _epochs(deme, T: int, where: str, refuse: _Refusal) -> list[dict[str, Any]]:
         epochs.append(
             {"generation": int(first), "start": start, "end": end, "growth": growth}
         )
-    epochs[0]["generation"] = 0  # a founded deme's first epoch starts at its founding
+    epochs[0]["generation"] = 0  # popsim's rule; a founded deme's growth starts at founding
     return epochs
 
 
@@ -254,7 +256,7 @@ def _pulses(
         generation = max(T - t, floor[pulse.dest], *(floor[src] for src in pulse.sources))
         if generation > T:
             raise refuse(
-                f"pulses[{k}] into {pulse.dest} at time {pulse.time:g} acts only on the "
+                f"pulses[{k}] into {pulse.dest} ({t} generations ago) acts only on the "
                 f"founding generation {T} of a deme, which takes all its parents from its ancestor"
             )
         shares = fractions.setdefault((pulse.dest, generation), {})

@@ -15,10 +15,17 @@ from collections.abc import Callable
 
 import numpy as np
 
-from popsim.demography import compile_plan
-from popsim.engines.frequency import CAPACITY, EXTINCT, NO_NORMAL_COPIES, OK, simulate_frequency
+from popsim.demography import Plan, compile_plan
+from popsim.engines.frequency import (
+    CAPACITY,
+    EXTINCT,
+    NO_NORMAL_COPIES,
+    OK,
+    record_fields,
+    simulate_frequency,
+)
 from popsim.errors import PopsimError, SimulationError
-from popsim.results import Result
+from popsim.results import OBSERVED_FIELDS, Result
 from popsim.scenario import Scenario
 
 ENGINES = ("frequency", "pedigree")
@@ -76,6 +83,7 @@ def simulate(
     if replicates < 1:
         raise PopsimError(f"replicates = {replicates}: must be at least 1")
     plan = compile_plan(scenario)
+    _check_memory(plan, replicates, engine)
     seeds = replicate_seeds(seed, replicates, point, first_replicate)
     run = _engine(engine)
     chunk = chunk or replicates
@@ -100,6 +108,25 @@ def simulate(
         observed=observed,
         wall_seconds=time.perf_counter() - started,
     )
+
+
+#: Largest record array a run may allocate (bytes); beyond it a run must record less often.
+MAX_RECORD_BYTES = 4 * 2**30
+
+
+def _check_memory(plan: Plan, replicates: int, engine: str) -> None:
+    """Refuse, with advice, a run whose per-generation records would not fit in memory."""
+    fields = len(record_fields(plan.founder_names)) + (
+        len(OBSERVED_FIELDS) if engine == "pedigree" else 0
+    )
+    size = replicates * len(plan.record_steps) * len(plan.deme_names) * fields * 8
+    if size > MAX_RECORD_BYTES:
+        raise PopsimError(
+            f"scenario.replicates = {replicates} with {len(plan.record_steps)} recorded "
+            f"generations would need {size / 2**30:.1f} GiB of records (at most "
+            f"{MAX_RECORD_BYTES / 2**30:.0f} GiB): raise scenario.record_every or run "
+            "fewer replicates per call (a sweep splits them)"
+        )
 
 
 def _engine(engine: str) -> Callable[..., tuple[np.ndarray, ...]]:

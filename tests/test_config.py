@@ -526,7 +526,7 @@ REFUSED = [
     ancestors: [host]
     start_time: 30
     epochs: [{start_size: 100, end_time: 5}]
-""", ["deme 'gone'", "ends at time 5", "before the present"]),
+""", ["deme 'gone'", "ends at end_time = 5 generations", "before the present"]),
     ("""\
   - name: selfer
     ancestors: [host]

@@ -313,15 +313,14 @@ def _kinship_generic(ga, a, gb, b, oldest, pc, rec, stack, weight):
 def _ancestry_row(row, side, parent_couple, who, usable, tau, depth, anc):
     """One spouse's half of a couple's ``anc`` row: its parent couple and theirs."""
     row[side] = _virtual(parent_couple, who)
+    copy = usable and parent_couple >= 0
+    fill = row[side] if parent_couple < 0 else -1  # a founder's key, or unusable (uncle)
     for d in range(2, depth):
         half = 1 << (d - 1)
         dst = (1 << d) - 2 + side * half
         src = half - 2
         for i in range(half):
-            if usable and parent_couple >= 0:
-                row[dst + i] = anc[(tau - 1) % 2, parent_couple, src + i]
-            else:
-                row[dst + i] = row[side]
+            row[dst + i] = anc[(tau - 1) % 2, parent_couple, src + i] if copy else fill
 
 
 @njit(cache=True)
@@ -353,12 +352,13 @@ def _couples_block(c0, c1, tau, depth, uncle, pc, rec, anc, irr, fk):
         _ancestry_row(row, 1, pm, m, True, tau, depth, anc)
         if uncle:
             if f < 0:
-                irr[s, k] = 0
+                irr[tau % 2, k] = 0
                 fk[k] = _kinship_generic(fg, fi, tau - 1, m, tau - depth - 1, pc, rec, gstack,
                                          gweight)
                 continue
-            near = min(irr[p1, pf] if pf >= 0 else 255, irr[p1, pm] if pm >= 0 else 255)
-            irr[s, k] = min(near + 1, 255)
+            before = irr[(tau - 1) % 2]
+            near = min(before[pf] if pf >= 0 else 255, before[pm] if pm >= 0 else 255)
+            irr[tau % 2, k] = min(near + 1, 255)
             if near < depth:
                 fk[k] = _kinship_generic(fg, fi, tau - 1, m, tau - depth - 1, pc, rec, gstack,
                                          gweight)
@@ -399,38 +399,37 @@ def _couples_parallel(n_couples, tau, depth, uncle, pc, rec, anc, irr, fk):
 
 
 # --------------------------------------------------------------------------- marriages
+#
+# Relatives are found through indexes rebuilt every step by counting sort:
+# ``sons``: the men of generation τ − 1 by parent couple; ``cousins[ℓ]``: the
+# couples of step τ − 1 by the ancestor couples of their children at level ℓ
+# (2: grandparent couples, for first cousins; 3: great-grandparent couples,
+# for second cousins); ``uncles``: the men of generation τ − 2 by parent couple.
 
 _FIRST, _SECOND, _UNCLE = 0, 1, 2  # marriage kinds (columns of plan.marriage)
 
 
 @njit(cache=True)
-def _keys(x, kind, tau, pc, rec, anc, out):
-    """The couples under which individual x is indexed for marriages of ``kind``.
+def _couple_keys(c, level, tau, rec, anc, out):
+    """Usable level-``level`` (2 or 3) ancestor couples of the children of couple c of step τ − 1.
 
-    First cousin: x's grandparent couples (step τ − 2); second cousin: its
-    great-grandparent couples (step τ − 3); uncle: for a man of generation
-    τ − 2, his own parent couple (step τ − 2). Unknown entries are −1; lines
-    through an uncle husband are left out (their couples belong to other steps).
+    Unknown ones are −1. Lines through an uncle husband are left out: his
+    parent couple belongs to an older step than the others of its level.
     """
-    wp = pc.shape[0]
     wr = rec.shape[0]
     out[:] = -1
-    if kind == _UNCLE:
-        out[0] = pc[(tau - 2) % wp, x]
+    if c < 0:
         return
-    k = pc[(tau - 1) % wp, x]
-    if k < 0:
-        return
-    row = anc[(tau - 1) % 2, k]
-    father_ok = rec[(tau - 1) % wr, k, 0] >= 0
-    if kind == _FIRST:
+    row = anc[(tau - 1) % 2, c]
+    father_ok = rec[(tau - 1) % wr, c, 0] >= 0
+    if level == 2:
         out[0] = row[0] if father_ok and row[0] >= 0 else -1
         out[1] = row[1] if row[1] >= 0 and row[1] != out[0] else -1
         return
     n = 0
     for i in range(4):
         key = row[2 + i]
-        parent = row[i // 2]  # the grandparent couple this key comes through
+        parent = row[i // 2]  # the level-2 couple this key comes through
         ok = key >= 0 and parent >= 0 and (i >= 2 or father_ok)
         if ok and i % 2 == 0:
             ok = rec[(tau - 2) % wr, parent, 0] >= 0
@@ -442,94 +441,121 @@ def _keys(x, kind, tau, pc, rec, anc, out):
 
 
 @njit(cache=True)
-def _build_index(kind, tau, sizes, offs, pc, rec, anc, n_keys, start, entries):
-    """Counting sort of the candidate men for ``kind`` by their keys (see :func:`_keys`).
-
-    Men of generation τ − 1 (cousins) or τ − 2 (uncles), all demes; man g is
-    listed under each of his keys: ``entries[start[c]:start[c + 1]]``.
-    """
-    g_cand = tau - 2 if kind == _UNCLE else tau - 1
-    out = np.empty(4, np.int64)
-    start[: n_keys + 1] = 0
-    for sweep in range(2):
-        for d in range(sizes.shape[1]):
-            o = offs[g_cand, d]
-            for x in range(o, o + sizes[g_cand, d], 2):
-                _keys(x, kind, tau, pc, rec, anc, out)
-                for c in range(4):
-                    key = out[c]
-                    if 0 <= key < n_keys:
-                        if sweep == 0:
-                            start[key + 1] += 1
-                        else:
-                            entries[start[key]] = x
-                            start[key] += 1
-        if sweep == 0:
-            for key in range(n_keys):
-                start[key + 1] += start[key]
-    for key in range(n_keys, 0, -1):  # the fill moved each start to the next bucket's
+def _sort_into(n_keys, start, entries, fill):
+    """Turn counts ``start[key + 1]`` into bucket starts, or (``fill``) restore them."""
+    if not fill:
+        for key in range(n_keys):
+            start[key + 1] += start[key]
+        return
+    for key in range(n_keys, 0, -1):  # filling moved each start to the next bucket's
         start[key] = start[key - 1]
     start[0] = 0
 
 
 @njit(cache=True)
-def _eligible(g, y, kind, tau, pc, rec, anc, father, mine, c, out):
-    """Whether man g is a relative of the wanted kind of woman y, counted once.
-
-    ``mine[:c]`` are y's keys before the one that listed g: a man listed under
-    several of them (a double cousin) counts under the first only.
-    """
+def _index_men(gen, sizes, offs, pc, n_keys, start, entries):
+    """Men of generation ``gen`` (all demes) bucketed by parent couple."""
     wp = pc.shape[0]
-    if kind == _UNCLE:
-        return g != father
-    if pc[(tau - 1) % wp, g] == pc[(tau - 1) % wp, y]:
-        return False  # a brother
-    if kind == _SECOND:
-        theirs = np.empty(4, np.int64)
-        _keys(g, _FIRST, tau, pc, rec, anc, out)
-        _keys(y, _FIRST, tau, pc, rec, anc, theirs)
-        for i in range(2):
-            for j in range(2):
-                if out[i] >= 0 and out[i] == theirs[j]:
-                    return False  # a first cousin
-    if c > 0:
-        _keys(g, kind, tau, pc, rec, anc, out)
-        for i in range(c):
-            for j in range(4):
-                if out[j] >= 0 and out[j] == mine[i]:
-                    return False
-    return True
+    start[: n_keys + 1] = 0
+    for sweep in range(2):
+        for d in range(sizes.shape[1]):
+            o = offs[gen, d]
+            for x in range(o, o + sizes[gen, d], 2):
+                key = pc[gen % wp, x]
+                if key < 0:
+                    continue
+                if sweep == 0:
+                    start[key + 1] += 1
+                else:
+                    entries[start[key]] = x
+                    start[key] += 1
+        _sort_into(n_keys, start, entries, sweep == 1)
 
 
 @njit(cache=True)
-def _pick(state, y, kind, lo, hi, tau, pc, rec, anc, taken, start, entries, n_keys):
-    """A man of the wanted kind for woman y, uniform among the eligible, or −1.
-
-    Candidates are the men listed under y's keys, in [lo, hi) (her deme in
-    their generation) and not ``taken``.
-    """
-    wp = pc.shape[0]
-    mine = np.empty(4, np.int64)
+def _index_couples(level, tau, n_couples, rec, anc, n_keys, start, entries):
+    """Couples of step τ − 1 bucketed by their children's level-``level`` ancestor couples."""
     out = np.empty(4, np.int64)
-    _keys(y, _FIRST if kind == _UNCLE else kind, tau, pc, rec, anc, mine)
-    ky = pc[(tau - 1) % wp, y]
-    father = rec[(tau - 1) % rec.shape[0], ky, 0] if ky >= 0 else -1
+    start[: n_keys + 1] = 0
+    for sweep in range(2):
+        for c in range(n_couples):
+            _couple_keys(c, level, tau, rec, anc, out)
+            for i in range(4):
+                key = out[i]
+                if key < 0:
+                    continue
+                if sweep == 0:
+                    start[key + 1] += 1
+                else:
+                    entries[start[key]] = c
+                    start[key] += 1
+        _sort_into(n_keys, start, entries, sweep == 1)
+
+
+@njit(cache=True)
+def _shares(a, b, n_b):
+    """Whether key lists a (4, −1 = none) and b[:n_b] have a key in common."""
+    for i in range(4):
+        for j in range(n_b):
+            if a[i] >= 0 and a[i] == b[j]:
+                return True
+    return False
+
+
+@njit(cache=True)
+def _pick(state, y, kind, lo, hi, tau, pc, rec, anc, taken, sons, cousins, uncles, scratch):
+    """A man of the wanted kind for woman y (generation τ − 1), uniform among the
+    eligible and not ``taken`` in [lo, hi) (her deme in his generation), or −1.
+
+    First cousin: son of a couple (not her parents) under one of her
+    grandparent couples; second cousin: son of a couple under one of her
+    great-grandparent couples and none of her grandparent couples; uncle: a
+    son of one of her grandparent couples in generation τ − 2, not her father.
+    A couple under several of her keys (double cousins) counts once.
+    ``scratch`` is int64 [3, 4] work space.
+    """
+    wr = rec.shape[0]
+    ky = pc[(tau - 1) % pc.shape[0], y]
+    if ky < 0:
+        return state, -1
+    level = 3 if kind == _SECOND else 2
+    mine, near, theirs = scratch[0], scratch[1], scratch[2]
+    _couple_keys(ky, level, tau, rec, anc, mine)
+    _couple_keys(ky, 2, tau, rec, anc, near)
+    father = rec[(tau - 1) % wr, ky, 0]
+    start, entries = cousins[kind if kind != _UNCLE else 0]
     target = -1
     for _ in range(2):
         count = 0
-        for c in range(4):
-            key = mine[c]
-            if key < 0 or key >= n_keys:
+        for i in range(4):
+            key = mine[i]
+            if key < 0:
+                continue
+            if kind == _UNCLE:
+                for e in range(uncles[0][key], uncles[0][key + 1]):
+                    g = uncles[1][e]
+                    if lo <= g < hi and not taken[g] and g != father:
+                        if count == target:
+                            return state, g
+                        count += 1
                 continue
             for e in range(start[key], start[key + 1]):
-                g = entries[e]
-                if g < lo or g >= hi or taken[g]:
-                    continue
-                if not _eligible(g, y, kind, tau, pc, rec, anc, father, mine, c, out):
-                    continue
-                if count == target:
-                    return state, g
-                count += 1
+                c = entries[e]
+                if c == ky:
+                    continue  # her parents: these are her brothers
+                _couple_keys(c, level, tau, rec, anc, theirs)
+                if _shares(theirs, mine, i):
+                    continue  # counted under an earlier key
+                if kind == _SECOND:
+                    _couple_keys(c, 2, tau, rec, anc, theirs)
+                    if _shares(theirs, near, 4):
+                        continue  # first cousins
+                for e2 in range(sons[0][c], sons[0][c + 1]):
+                    g = sons[1][e2]
+                    if lo <= g < hi and not taken[g]:
+                        if count == target:
+                            return state, g
+                        count += 1
         if count == 0:
             return state, -1
         state, z = _next(state)
@@ -538,26 +564,26 @@ def _pick(state, y, kind, lo, hi, tau, pc, rec, anc, taken, start, entries, n_ke
 
 
 @njit(cache=True)
-def _marry(tau, seed, sizes, offs, coffs, marriage, pc, rec, anc, married, used, starts,
-           entries, counts):
+def _marry(tau, seed, sizes, offs, coffs, marriage, pc, rec, anc, married, used, sons, cousins,
+           uncles, counts):
     """Form the couples of step τ (husband, wife) in ``rec[τ mod G]``.
 
     ``counts[d]`` = (marriages, first cousin, second cousin, uncle–niece,
-    fallback) of deme d. ``starts[kind]``/``entries[kind]`` receive the
-    candidate index of each kind in use (size 0 where no deme uses it).
+    fallback) of deme d. The indexes (start, entries) are size 0 when unused.
     """
     s = tau % rec.shape[0]
     n_demes = sizes.shape[1]
+    scratch = np.empty((3, 4), np.int64)
     counts[:, :] = 0
-    n_keys = np.zeros(3, np.int64)
-    for kind in range(3):
-        step = tau - 3 if kind == _SECOND else tau - 2
-        if step >= 1 and entries[kind].shape[0] > 0:
-            n_keys[kind] = coffs[step, n_demes]
-            if kind == _UNCLE:
-                used[:] = 0
-            _build_index(kind, tau, sizes, offs, pc, rec, anc, n_keys[kind], starts[kind],
-                         entries[kind])
+    if tau >= 2 and sons[1].shape[0] > 0:
+        _index_men(tau - 1, sizes, offs, pc, coffs[tau - 1, n_demes], sons[0], sons[1])
+        for kind in (_FIRST, _SECOND):
+            if cousins[kind][1].shape[0] > 0 and tau >= 3 + kind:
+                _index_couples(2 + kind, tau, coffs[tau - 1, n_demes], rec, anc,
+                               coffs[tau - 2 - kind, n_demes], cousins[kind][0], cousins[kind][1])
+    if tau >= 3 and uncles[1].shape[0] > 0:
+        used[:] = 0
+        _index_men(tau - 2, sizes, offs, pc, coffs[tau - 2, n_demes], uncles[0], uncles[1])
     for d in range(n_demes):
         n = sizes[tau - 1, d]
         o = offs[tau - 1, d]
@@ -583,14 +609,15 @@ def _marry(tau, seed, sizes, offs, coffs, marriage, pc, rec, anc, married, used,
                     kind = c
             if kind < 0:
                 continue
-            if kind == _UNCLE:
-                lo = offs[tau - 2, d] if tau >= 2 else 0
-                hi = lo + sizes[tau - 2, d] if tau >= 2 else 0
-                state, g = _pick(state, y, kind, lo, hi, tau, pc, rec, anc, used, starts[kind],
-                                 entries[kind], n_keys[kind])
-            else:
-                state, g = _pick(state, y, kind, o, o + n, tau, pc, rec, anc, married,
-                                 starts[kind], entries[kind], n_keys[kind])
+            g = -1
+            if tau >= (4 if kind == _SECOND else 3):
+                if kind == _UNCLE:
+                    lo = offs[tau - 2, d]
+                    state, g = _pick(state, y, kind, lo, lo + sizes[tau - 2, d], tau, pc, rec,
+                                     anc, used, sons, cousins, uncles, scratch)
+                else:
+                    state, g = _pick(state, y, kind, o, o + n, tau, pc, rec, anc, married, sons,
+                                     cousins, uncles, scratch)
             if g < 0:
                 counts[d, 4] += 1
                 continue
@@ -630,9 +657,9 @@ def _offspring_block(b, tau, seed, blocks, offs, coffs, source, cumulative, n_so
     in a row were rejected.
     """
     i, first, end, index = blocks[b, 0], blocks[b, 1], blocks[b, 2], blocks[b, 3]
-    w_ring = pc.shape[0]
     n_al = al.shape[0]
-    s = tau % w_ring
+    s = tau % rec.shape[0]
+    born = tau % pc.shape[0]
     now, parents, elders = tau % n_al, (tau - 1) % n_al, (tau - 2) % n_al
     state = _stream(seed, tau, i, index, _OFFSPRING)
     o = offs[tau, i]
@@ -679,7 +706,7 @@ def _offspring_block(b, tau, seed, blocks, offs, coffs, source, cumulative, n_so
         x = o + n
         al[now, x, 0] = a1
         al[now, x, 1] = a2
-        pc[s, x] = k
+        pc[born, x] = k
         f_sum += fk[k]
         n_new += (a1 == _NEW) + (a2 == _NEW)
     sums[b, 0] = f_sum
@@ -894,24 +921,24 @@ def _replicate(seed, sizes, offs, coffs, migration_index, migration, marriage, u
     first_novel = 1 + n_named
     n_slots = first_novel + capacity
 
-    pc = np.full((ancestry, n_max), -1, np.int32)
-    rec = np.zeros((ancestry, k_max, 4), np.int32)
-    irr = np.zeros((ancestry, k_max if uncle else 0), np.uint8)
+    pc = np.full((ancestry if uncle else 2, n_max), -1, np.int32)
+    rec = np.zeros((ancestry if uncle else max(ancestry - 1, 2), k_max, 2), np.int32)
+    anc = np.zeros((2, k_max, max((1 << depth) - 2, 2)), np.int32)
+    irr = np.zeros((2, k_max if uncle else 0), np.uint8)
     al = np.zeros((3 if uncle else 2, n_max, 2), allele_type.dtype)
-    fk = np.zeros(k_max)
+    fk = np.zeros(k_max, np.float32)
     married = np.zeros(n_max if kinds.any() else 0, np.uint8)
     used = np.zeros(n_max if uncle else 0, np.uint8)
+
+    def index(n_entries, wanted):
+        """(start, entries) of a counting-sort index, empty when not wanted."""
+        return (np.zeros(k_max + 1 if wanted else 0, np.int32),
+                np.zeros(n_entries if wanted else 0, np.int32))
+
     men = n_max // 2 + 1
-    starts = (
-        np.zeros(k_max + 1 if kinds[0] else 0, np.int32),
-        np.zeros(k_max + 1 if kinds[1] else 0, np.int32),
-        np.zeros(k_max + 1 if kinds[2] else 0, np.int32),
-    )
-    entries = (
-        np.zeros(2 * men if kinds[0] else 0, np.int32),
-        np.zeros(4 * men if kinds[1] else 0, np.int32),
-        np.zeros(men if kinds[2] else 0, np.int32),
-    )
+    sons = index(men, kinds[_FIRST] or kinds[_SECOND])
+    cousins = (index(2 * k_max, kinds[_FIRST]), index(4 * k_max, kinds[_SECOND]))
+    uncles = index(men, uncle)
     counts = np.zeros((n_demes, 5), np.int64)
     hist = np.zeros(n_slots, np.int64)
     in_use = np.zeros(n_slots, np.uint8)
@@ -938,13 +965,13 @@ def _replicate(seed, sizes, offs, coffs, migration_index, migration, marriage, u
         _record(0, sizes, offs, al, n_named, hist, f_sums, counts, records[0], observed[0])
         rec_i = 1
     for tau in range(1, n_steps + 1):
-        _marry(tau, seed, sizes, offs, coffs, marriage, pc, rec, married, used, starts, entries,
-               counts)
+        _marry(tau, seed, sizes, offs, coffs, marriage, pc, rec, anc, married, used, sons,
+               cousins, uncles, counts)
         n_couples = coffs[tau, n_demes]
         if parallel:
-            _couples_parallel(n_couples, tau, depth, uncle, pc, rec, irr, fk)
+            _couples_parallel(n_couples, tau, depth, uncle, pc, rec, anc, irr, fk)
         else:
-            _couples_serial(n_couples, tau, depth, uncle, pc, rec, irr, fk)
+            _couples_serial(n_couples, tau, depth, uncle, pc, rec, anc, irr, fk)
         _sources(tau, sizes, coffs, migration[migration_index[tau]], source, cumulative, n_sources)
         n_blocks = _blocks(tau, sizes, blocks)
         fail[:n_blocks] = 0

@@ -6,7 +6,16 @@ import fnmatch
 from collections.abc import Sequence
 
 from popsim.errors import PopsimError
-from popsim.validation import alleles, chain, fixation, genotypes, migration, mutation, neutral
+from popsim.validation import (
+    alleles,
+    chain,
+    fixation,
+    genotypes,
+    migration,
+    mutation,
+    neutral,
+    pedigree,
+)
 from popsim.validation.core import Check
 
 CATALOGUE: tuple[Check, ...] = (
@@ -21,6 +30,9 @@ CATALOGUE: tuple[Check, ...] = (
     migration.ISLAND_CHECK,
     migration.ISLAND_FORMULA_CHECK,
     alleles.CHECK,
+    pedigree.INBREEDING_CHECK,
+    pedigree.GENOTYPES_CHECK,
+    pedigree.AGREEMENT_CHECK,
     genotypes.CHECK,
 )
 

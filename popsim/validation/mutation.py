@@ -70,7 +70,7 @@ def run_mean(engine: str | None, settings: Settings) -> Outcome:
     replicates = (
         settings.replicates(20_000, 4_000)
         if engine == "frequency"
-        else settings.replicates(8_000, 800)
+        else settings.replicates(4_000, 800)
     )
     raw = scenarios.one_deme(n, t_max, u=u, record_every=1)
     result = scenarios.run(raw, replicates, seed=400, engine=engine)

@@ -43,7 +43,7 @@ def run_fixation(engine: str | None, settings: Settings) -> Outcome:
     replicates = (
         settings.replicates(40_000, 4_000)
         if engine == "frequency"
-        else settings.replicates(10_000, 1_000)
+        else settings.replicates(5_000, 1_000)
     )
     rows, points = [], []
     for k, (n, k0) in enumerate(FIXATION_CASES):

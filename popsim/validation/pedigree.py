@@ -117,53 +117,89 @@ def run_inbreeding(engine: str | None, settings: Settings) -> Outcome:
         marriages = observed(result, "marriages")
         realized = observed(result, COUNTS[marriage.key])
         fallback = observed(result, "fallback_marriages")
-        drawn = binomial_test(int((realized + fallback).sum()), int(marriages.sum()),
-                              marriage.fraction)
-        where = f"{marriage.label}, c={marriage.fraction:g}, N={N:,}, t={marriage.generation}, G={marriage.ancestry}"
-        rows.append(simulation_row(INBREEDING, "pedigree",
-                                   f"share of women drawn for {marriage.label} marriage; {where} "
-                                   f"(fallback {fallback.sum() / marriages.sum():.3f})",
-                                   marriage.fraction, drawn))
+        drawn = binomial_test(
+            int((realized + fallback).sum()), int(marriages.sum()), marriage.fraction
+        )
+        where = (
+            f"{marriage.label}, c={marriage.fraction:g}, N={N:,}, t={marriage.generation}, "
+            f"G={marriage.ancestry}"
+        )
+        nominal = marriage.fraction * marriage.kinship
+        rows.append(
+            simulation_row(
+                INBREEDING,
+                "pedigree",
+                f"share of women drawn for {marriage.label} marriage; {where} "
+                f"(fallback {fallback.sum() / marriages.sum():.3f})",
+                marriage.fraction,
+                drawn,
+            )
+        )
         share = realized / marriages
         background = marriage.descent / (2 * N)
         predicted = share * marriage.kinship + (1 - share) * background
         realized_f = observed(result, "mean_pedigree_inbreeding")
         test = t_test_mean(realized_f - predicted, 0.0)
-        rows.append(Row(
-            INBREEDING, "pedigree", "simulation",
-            f"mean pedigree F of children = r·{marriage.kinship:.4g} + (1 − r)·{marriage.descent}/2N; "
-            f"{where}, realized r={share.mean():.4f} (c·F = {marriage.fraction * marriage.kinship:.4g})",
-            float(predicted.mean()), float(realized_f.mean()), test.standard_error, test.test,
-            test.statistic, test.p_value,
-        ))
-        points.append((marriage, float(predicted.mean()), float(realized_f.mean()),
-                       test.standard_error))
+        rows.append(
+            Row(
+                INBREEDING,
+                "pedigree",
+                "simulation",
+                f"mean pedigree F of children = r·{marriage.kinship:.4g} + (1 − r)·"
+                f"{marriage.descent}/2N; {where}, realized r={share.mean():.4f} "
+                f"(c·F = {nominal:.4g})",
+                float(predicted.mean()),
+                float(realized_f.mean()),
+                test.standard_error,
+                test.test,
+                test.statistic,
+                test.p_value,
+            )
+        )
+        points.append(
+            (marriage, float(predicted.mean()), float(realized_f.mean()), test.standard_error)
+        )
 
     def draw(path: Path, z: float) -> None:
         fig, axes = figures.panels(len(points), width=3.4, height=3.4)
         for ax, (marriage, predicted, simulated, se) in zip(axes, points, strict=True):
-            ax.bar([0], [marriage.fraction * marriage.kinship], color="#d5d8dc",
-                   edgecolor=figures.PREDICTED, label="c·F (configured)")
-            ax.bar([1], [predicted], color="#aab7b8", edgecolor=figures.PREDICTED,
-                   label="realized r·F + background")
+            ax.bar(
+                [0],
+                [marriage.fraction * marriage.kinship],
+                color="#d5d8dc",
+                edgecolor=figures.PREDICTED,
+                label="c·F (configured)",
+            )
+            ax.bar(
+                [1],
+                [predicted],
+                color="#aab7b8",
+                edgecolor=figures.PREDICTED,
+                label="realized r·F + background",
+            )
             figures.estimates(ax, [2], [simulated], [se], z, label="simulated mean F")
             ax.set_xticks([0, 1, 2], ["c·F", "predicted", "simulated"], fontsize=7)
             ax.set_ylabel("mean inbreeding coefficient of children")
-            ax.set_title(f"{marriage.label}: c = {marriage.fraction:g}, F = "
-                         f"{marriage.kinship:.4g}", fontsize=8)
+            ax.set_title(
+                f"{marriage.label}: c = {marriage.fraction:g}, F = {marriage.kinship:.4g}",
+                fontsize=8,
+            )
             ax.legend(fontsize=6, loc="lower right")
         figures.save(fig, path, f"Realized inbreeding from consanguineous marriages, N = {N:,}")
 
-    caption = ("Mean pedigree F of the children born in the first generation of each kind of "
-               "consanguineous marriage: configured c·F, the prediction from the realized "
-               "marriages, and the simulation.")
+    caption = (
+        "Mean pedigree F of the children born in the first generation of each kind of "
+        "consanguineous marriage: configured c·F, the prediction from the realized "
+        "marriages, and the simulation."
+    )
     return Outcome(rows, [Figure(INBREEDING, caption, draw)])
 
 
+#: (expected statistic, observed statistic, label) of Result.statistics.
 GENOTYPE_CLASSES = (
-    ("founder_homozygotes", "founder homozygotes"),
-    ("compound_heterozygotes", "compound heterozygotes (f1/f2)"),
-    ("carriers", "carriers"),
+    ("founder_homozygotes", "observed_founder_homozygotes", "founder homozygotes"),
+    ("compound_heterozygotes", "observed_compound_heterozygotes", "compound heterozygotes (f1/f2)"),
+    ("carrier_frequency", "observed_carriers", "carriers"),
 )
 
 
@@ -172,22 +208,30 @@ def run_genotypes(engine: str | None, settings: Settings) -> Outcome:
     result = marriage_run(marriage, settings.quick)
     stats = result.statistics
     rows, points = [], []
-    for name, label in GENOTYPE_CLASSES:
+    for name, observed_name, label in GENOTYPE_CLASSES:
         expected = stats[name][:, -1, 0]
-        seen = stats[f"observed_{name}"][:, -1, 0]
+        seen = stats[observed_name][:, -1, 0]
         test = t_test_mean(seen - expected, 0.0)
-        rows.append(Row(
-            GENOTYPES, "pedigree", "simulation",
-            f"{label} per person, observed vs expected with realized F; {marriage.label} "
-            f"c={marriage.fraction:g}, two founders at {FOUNDER_FREQUENCY:g}, N={N:,}",
-            float(expected.mean()), float(seen.mean()), test.standard_error, test.test,
-            test.statistic, test.p_value,
-        ))
+        rows.append(
+            Row(
+                GENOTYPES,
+                "pedigree",
+                "simulation",
+                f"{label} per person, observed vs expected with realized F; {marriage.label} "
+                f"c={marriage.fraction:g}, two founders at {FOUNDER_FREQUENCY:g}, N={N:,}",
+                float(expected.mean()),
+                float(seen.mean()),
+                test.standard_error,
+                test.test,
+                test.statistic,
+                test.p_value,
+            )
+        )
         points.append((label, float(expected.mean()), float(seen.mean()), test.standard_error))
     f_mean = float(observed(result, "mean_pedigree_inbreeding").mean())
 
     def draw(path: Path, z: float) -> None:
-        fig, (ax,) = figures.panels(1, width=4.6, height=4.0)
+        fig, (ax,) = figures.panels(1, width=5.6, height=4.2)
         predicted = [p[1] for p in points]
         figures.identity_line(ax, predicted)
         for label, expected, seen, se in points:
@@ -197,11 +241,12 @@ def run_genotypes(engine: str | None, settings: Settings) -> Outcome:
         ax.set_xlabel("expected frequency, p²(1 − F) + pF etc. (realized F)")
         ax.set_ylabel(f"observed frequency (±{z:.1f} SE)")
         ax.legend(fontsize=7)
-        figures.save(fig, path, f"Observed vs expected genotypes, pedigree engine, mean F = "
-                                f"{f_mean:.4f}")
+        figures.save(fig, path, f"Genotypes, pedigree engine (mean F = {f_mean:.4f})")
 
-    caption = ("Observed genotype-class frequencies against their expectation from the allele "
-               "frequencies and the realized pedigree F (line: observed = expected).")
+    caption = (
+        "Observed genotype-class frequencies against their expectation from the allele "
+        "frequencies and the realized pedigree F (line: observed = expected)."
+    )
     return Outcome(rows, [Figure(GENOTYPES, caption, draw)])
 
 
@@ -219,9 +264,18 @@ class Agreement:
 
 
 AGREEMENTS = (
-    Agreement("neutral drift", 200, 30, 40, full=6_000, quick=600),
-    Agreement("selection and recurrent mutation", 1_000, 20, 100, u=0.002, s=0.5, h=0.3,
-              full=2_000, quick=200),
+    Agreement("neutral drift", 200, 30, 40, full=3_000, quick=600),
+    Agreement(
+        "selection and recurrent mutation",
+        1_000,
+        20,
+        100,
+        u=0.002,
+        s=0.5,
+        h=0.3,
+        full=1_500,
+        quick=200,
+    ),
 )
 
 
@@ -239,25 +293,41 @@ def run_agreement(engine: str | None, settings: Settings) -> Outcome:
         index = np.arange(2 * case.n + 1)
         means = {e: float(index @ c / c.sum()) for e, c in counts.items()}
         where = scenarios.parameters(N=case.n, t=case.t, k0=case.k0, u=case.u, s=case.s, h=case.h)
-        rows.append(Row(
-            AGREEMENT, "pedigree", "simulation",
-            f"pathogenic count distribution, pedigree vs frequency engine (mean shown); "
-            f"{case.label}; {where}",
-            means["frequency"], means["pedigree"], test.standard_error, test.test,
-            test.statistic, test.p_value,
-        ))
+        rows.append(
+            Row(
+                AGREEMENT,
+                "pedigree",
+                "simulation",
+                f"pathogenic count distribution, pedigree vs frequency engine (mean shown); "
+                f"{case.label}; {where}",
+                means["frequency"],
+                means["pedigree"],
+                test.standard_error,
+                test.test,
+                test.statistic,
+                test.p_value,
+            )
+        )
         panels.append((case, counts, replicates))
 
     def draw(path: Path, z: float) -> None:
         fig, axes = figures.panels(len(panels), width=4.6, height=3.4)
         for ax, (case, counts, replicates) in zip(axes, panels, strict=True):
             top = max(np.nonzero(c)[0].max() for c in counts.values()) + 1
-            edges = np.unique(np.linspace(0, top, 31).round().astype(int))
+            width = -(-top // 30)
+            edges = np.arange(0, top + width, width)
             binned = {e: np.add.reduceat(c[:top], edges[:-1]) / c.sum() for e, c in counts.items()}
             centres = (edges[:-1] + edges[1:] - 1) / 2
             ref = binned["frequency"]
-            ax.bar(centres, ref, width=np.diff(edges) * 0.9, color="#d5d8dc",
-                   edgecolor=figures.PREDICTED, linewidth=0.5, label="frequency engine")
+            ax.bar(
+                centres,
+                ref,
+                width=np.diff(edges) * 0.9,
+                color="#d5d8dc",
+                edgecolor=figures.PREDICTED,
+                linewidth=0.5,
+                label="frequency engine",
+            )
             se = np.sqrt(ref * (1 - ref) * 2 / replicates)
             figures.estimates(ax, centres, binned["pedigree"], se, z, label="pedigree engine")
             ax.set_xlabel(f"pathogenic gene copies at t = {case.t} (2N = {2 * case.n})")
@@ -266,8 +336,10 @@ def run_agreement(engine: str | None, settings: Settings) -> Outcome:
             ax.legend(fontsize=6)
         figures.save(fig, path, "Pedigree vs frequency engine under random mating")
 
-    caption = ("Final pathogenic count under random mating: frequency engine (bars) and pedigree "
-               "engine (points, ±z standard errors of the difference).")
+    caption = (
+        "Final pathogenic count under random mating: frequency engine (bars) and pedigree "
+        "engine (points, ±z standard errors of the difference)."
+    )
     return Outcome(rows, [Figure(AGREEMENT, caption, draw)])
 
 
