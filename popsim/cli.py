@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from popsim import __version__
@@ -43,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"popsim: error: {error}", file=sys.stderr)
         return error.exit_status
+    except BrokenPipeError:  # e.g. `popsim catalog | head`: the reader stopped listening
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         if args.debug:
             raise

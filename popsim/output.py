@@ -48,6 +48,12 @@ def check_writable(directory: Path, overwrite: bool) -> None:
         raise PopsimError(f"--out {directory}: exists and is not a directory")
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_directory(
     directory: Path, fill: Callable[[Path], None], *, overwrite: bool = False
 ) -> Path:
@@ -61,6 +67,7 @@ def write_directory(
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".tmp", dir=directory.parent))
     try:
+        tmp.chmod(0o777 & ~_umask())  # mkdtemp makes 0700; a results folder is an ordinary one
         fill(tmp)
         if directory.exists():
             old = Path(

@@ -85,9 +85,8 @@ def findings(
     value = _reader(summary)
     paragraphs = []
     matched = {p.label: p for p in populations if p.matched}
-    for population in populations:
-        if population.matched:
-            continue
+    ordered = sorted((p for p in populations if not p.matched), key=lambda p: not p.founders)
+    for population in ordered:
         text = [_composition_sentence(population, value), _reason_sentence(population, value)]
         if population.observations:
             text.append(_observation_sentences(population, value))
@@ -95,7 +94,7 @@ def findings(
             if match is not None:
                 text.append(_matching_sentence(population, match, value, tolerance))
         paragraphs.append(" ".join(t for t in text if t))
-    contrast = _contrast_sentence([p for p in populations if not p.matched], value)
+    contrast = _contrast_sentence(ordered, matched, value)
     return [contrast, *paragraphs] if contrast else paragraphs
 
 
@@ -234,7 +233,9 @@ def _matching_sentence(p: Population, match: Population, value, tolerance: float
     )
 
 
-def _contrast_sentence(populations: Sequence[Population], value) -> str:
+def _contrast_sentence(
+    populations: Sequence[Population], matched: dict[str, Population], value
+) -> str:
     def dominant(p: Population) -> str:
         shares = {name: value(p.label, stat) for name, stat in CLASSES}
         shares = {k: v for k, v in shares.items() if not math.isnan(v)}
@@ -250,10 +251,17 @@ def _contrast_sentence(populations: Sequence[Population], value) -> str:
     prev_a, prev_b = value(a, "prevalence_per_100k"), value(b, "prevalence_per_100k")
     times = _ratio(prev_a, prev_b)
     how_often = f"{times:,.0f} times as frequent" if math.isfinite(times) else "far more frequent"
+    match = matched.get(f"{a} (matching)")
+    among_matching = (
+        f" ({_pct(value(match.label, CLASSES[0][1]))} in the histories that match the published "
+        f"values)"
+        if match is not None and match.replicates > 0
+        else ""
+    )
     return (
         f"Side by side: patients are {how_often} in {a} as in {b} ({_per_100k(prev_a)} vs "
         f"{_per_100k(prev_b)} per 100,000); in {a} {_pct(value(a, CLASSES[0][1]))} of them are "
-        f"{_founder_phrase(founder.founders)}, whereas in {b} "
+        f"{_founder_phrase(founder.founders)}{among_matching}, whereas in {b} "
         f"{_pct(value(b, CLASSES[2][1]))} are compound heterozygotes. Which class dominates "
         f"follows from how the pathogenic alleles are spread: one common allele gives "
         f"homozygotes, many rare ones give compound heterozygotes."

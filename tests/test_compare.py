@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -221,6 +222,35 @@ def test_findings_are_written_from_the_numbers():
     assert "reached or exceeded in 15%" in text[1]
     assert "85% of simulated patients are compound heterozygotes" in text[2]
     assert "30 different pathogenic alleles" in text[2]
+
+
+def test_findings_use_the_matching_histories():
+    matching = {
+        **ISOLATE,
+        "share_founder_homozygotes_percent": 99.0,
+        "share_compound_heterozygotes_percent": 0.5,
+    }
+    summary = pd.concat(
+        [
+            synthetic("isolate", **ISOLATE),
+            synthetic("isolate (matching)", **matching),
+            synthetic("outbred", **OUTBRED_NUMBERS),
+        ]
+    )
+    pops = [
+        population("isolate", ("M712T",), observed=True),
+        dataclasses.replace(
+            population("isolate", ("M712T",), observed=True),
+            label="isolate (matching)",
+            replicates=60,
+            matched=True,
+        ),
+        population("outbred", ()),
+    ]
+    text = findings(summary, pops, 0.5)
+    assert "(99% in the histories that match the published values)" in text[0]
+    assert "60 of the 1000 simulated populations (6%) end within ±50%" in text[1]
+    assert "among their patients 99% are M712T homozygotes" in text[1]
 
 
 def test_findings_change_when_the_numbers_change():

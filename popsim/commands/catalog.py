@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
                     preset.description, 100, initial_indent=indent, subsequent_indent=indent
                 )
             )
-        print(f"{indent}config: {preset.path}")
+        print(f"{indent}config: {preset.path.resolve()}")
         if preset.citations:
             print(f"{indent}sources:")
             for citation in preset.citations:

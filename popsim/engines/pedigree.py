@@ -190,9 +190,8 @@ def _tree(x, px, tau, depth, anc, rec, keys, ids, t):
         for i in range(1, (1 << depth) - 1):
             keys[t, i] = keys[t, 0]
         return
-    row = anc[(tau - 1) % 2, px]
     for i in range((1 << depth) - 2):
-        keys[t, 1 + i] = row[i]
+        keys[t, 1 + i] = anc[(tau - 1) % 2, px, i]
     ids[t, 0] = rec[(tau - 1) % wr, px, 0]
     ids[t, 1] = rec[(tau - 1) % wr, px, 1]
     for d in range(2, depth):
@@ -310,17 +309,20 @@ def _kinship_generic(ga, a, gb, b, oldest, pc, rec, stack, weight):
 
 
 @njit(cache=True)
-def _ancestry_row(row, side, parent_couple, who, usable, tau, depth, anc):
-    """One spouse's half of a couple's ``anc`` row: its parent couple and theirs."""
-    row[side] = _virtual(parent_couple, who)
+def _ancestry_row(k, side, parent_couple, who, usable, tau, depth, anc):
+    """One spouse's half of the ``anc`` row of couple k of step τ: its parent
+    couple, and from its parent couple's row the couples behind it."""
+    slot, before = tau % 2, (tau - 1) % 2
+    own = _virtual(parent_couple, who)
+    anc[slot, k, side] = own
     copy = usable and parent_couple >= 0
-    fill = row[side] if parent_couple < 0 else -1  # a founder's key, or unusable (uncle)
+    fill = own if parent_couple < 0 else -1  # a founder's key, or unusable (uncle)
     for d in range(2, depth):
         half = 1 << (d - 1)
         dst = (1 << d) - 2 + side * half
         src = half - 2
         for i in range(half):
-            row[dst + i] = anc[(tau - 1) % 2, parent_couple, src + i] if copy else fill
+            anc[slot, k, dst + i] = anc[before, parent_couple, src + i] if copy else fill
 
 
 @njit(cache=True)
@@ -347,17 +349,16 @@ def _couples_block(c0, c1, tau, depth, uncle, pc, rec, anc, irr, fk):
         else:
             fi, fg = -1 - f, tau - 2
             pf = pc[(tau - 2) % wp, fi]
-        row = anc[tau % 2, k]
-        _ancestry_row(row, 0, pf, fi, f >= 0, tau, depth, anc)
-        _ancestry_row(row, 1, pm, m, True, tau, depth, anc)
+        _ancestry_row(k, 0, pf, fi, f >= 0, tau, depth, anc)
+        _ancestry_row(k, 1, pm, m, True, tau, depth, anc)
         if uncle:
             if f < 0:
                 irr[tau % 2, k] = 0
                 fk[k] = _kinship_generic(fg, fi, tau - 1, m, tau - depth - 1, pc, rec, gstack,
                                          gweight)
                 continue
-            before = irr[(tau - 1) % 2]
-            near = min(before[pf] if pf >= 0 else 255, before[pm] if pm >= 0 else 255)
+            b = (tau - 1) % 2
+            near = min(irr[b, pf] if pf >= 0 else 255, irr[b, pm] if pm >= 0 else 255)
             irr[tau % 2, k] = min(near + 1, 255)
             if near < depth:
                 fk[k] = _kinship_generic(fg, fi, tau - 1, m, tau - depth - 1, pc, rec, gstack,
@@ -367,12 +368,11 @@ def _couples_block(c0, c1, tau, depth, uncle, pc, rec, anc, irr, fk):
             if depth == 1:
                 related = pf == pm
             else:
-                rf = anc[(tau - 1) % 2, pf]
-                rm = anc[(tau - 1) % 2, pm]
+                b = (tau - 1) % 2
                 related = False
                 for i in range(last, 2 * last + 2):
                     for j in range(last, 2 * last + 2):
-                        related |= rf[i] == rm[j]
+                        related |= anc[b, pf, i] == anc[b, pm, j]
             if not related:
                 fk[k] = 0.0
                 continue
@@ -410,34 +410,37 @@ _FIRST, _SECOND, _UNCLE = 0, 1, 2  # marriage kinds (columns of plan.marriage)
 
 
 @njit(cache=True)
-def _couple_keys(c, level, tau, rec, anc, out):
-    """Usable level-``level`` (2 or 3) ancestor couples of the children of couple c of step τ − 1.
+def _couple_keys(c, level, tau, rec, anc, uncle, out, r):
+    """Level-``level`` (2 or 3) ancestor couples of the children of couple c of
+    step τ − 1, each once, into ``out[r]`` (unknown: −1).
 
-    Unknown ones are −1. Lines through an uncle husband are left out: his
+    With ``uncle`` marriages, lines through an uncle husband are left out: his
     parent couple belongs to an older step than the others of its level.
     """
     wr = rec.shape[0]
-    out[:] = -1
-    if c < 0:
-        return
-    row = anc[(tau - 1) % 2, c]
-    father_ok = rec[(tau - 1) % wr, c, 0] >= 0
-    if level == 2:
-        out[0] = row[0] if father_ok and row[0] >= 0 else -1
-        out[1] = row[1] if row[1] >= 0 and row[1] != out[0] else -1
-        return
+    b = (tau - 1) % 2
+    first = 0 if level == 2 else 2
+    width = 2 if level == 2 else 4
+    father_ok = not uncle or rec[(tau - 1) % wr, c, 0] >= 0
     n = 0
-    for i in range(4):
-        key = row[2 + i]
-        parent = row[i // 2]  # the level-2 couple this key comes through
-        ok = key >= 0 and parent >= 0 and (i >= 2 or father_ok)
-        if ok and i % 2 == 0:
-            ok = rec[(tau - 2) % wr, parent, 0] >= 0
+    for i in range(width):
+        key = anc[b, c, first + i]
+        ok = key >= 0
+        if ok and uncle:
+            if level == 2:
+                ok = i == 1 or father_ok
+            else:
+                parent = anc[b, c, i // 2]  # the level-2 couple this key comes through
+                ok = parent >= 0 and (i >= 2 or father_ok)
+                if ok and i % 2 == 0:
+                    ok = rec[(tau - 2) % wr, parent, 0] >= 0
         for j in range(n):
-            ok &= out[j] != key
+            ok = ok and out[r, j] != key
         if ok:
-            out[n] = key
+            out[r, n] = key
             n += 1
+    for j in range(n, 4):
+        out[r, j] = -1
 
 
 @njit(cache=True)
@@ -473,15 +476,15 @@ def _index_men(gen, sizes, offs, pc, n_keys, start, entries):
 
 
 @njit(cache=True)
-def _index_couples(level, tau, n_couples, rec, anc, n_keys, start, entries):
+def _index_couples(level, tau, n_couples, rec, anc, uncle, n_keys, start, entries):
     """Couples of step τ − 1 bucketed by their children's level-``level`` ancestor couples."""
-    out = np.empty(4, np.int64)
+    out = np.empty((1, 4), np.int64)
     start[: n_keys + 1] = 0
     for sweep in range(2):
         for c in range(n_couples):
-            _couple_keys(c, level, tau, rec, anc, out)
+            _couple_keys(c, level, tau, rec, anc, uncle, out, 0)
             for i in range(4):
-                key = out[i]
+                key = out[0, i]
                 if key < 0:
                     continue
                 if sweep == 0:
@@ -493,79 +496,74 @@ def _index_couples(level, tau, n_couples, rec, anc, n_keys, start, entries):
 
 
 @njit(cache=True)
-def _shares(a, b, n_b):
-    """Whether key lists a (4, −1 = none) and b[:n_b] have a key in common."""
+def _shares(keys, a, b, n_b):
+    """Whether key rows ``keys[a]`` (4, −1 = none) and ``keys[b, :n_b]`` share a key."""
     for i in range(4):
         for j in range(n_b):
-            if a[i] >= 0 and a[i] == b[j]:
+            if keys[a, i] >= 0 and keys[a, i] == keys[b, j]:
                 return True
     return False
 
 
 @njit(cache=True)
-def _pick(state, y, kind, lo, hi, tau, pc, rec, anc, taken, sons, cousins, uncles, scratch):
+def _pick(state, y, kind, lo, hi, tau, pc, rec, anc, uncle, taken, sons_start, sons, start,
+          entries, keys):
     """A man of the wanted kind for woman y (generation τ − 1), uniform among the
     eligible and not ``taken`` in [lo, hi) (her deme in his generation), or −1.
 
     First cousin: son of a couple (not her parents) under one of her
     grandparent couples; second cousin: son of a couple under one of her
     great-grandparent couples and none of her grandparent couples; uncle: a
-    son of one of her grandparent couples in generation τ − 2, not her father.
-    A couple under several of her keys (double cousins) counts once.
-    ``scratch`` is int64 [3, 4] work space.
+    son of one of her grandparent couples in generation τ − 2, not her father
+    (``start``/``entries`` is then the uncle index). A couple under several
+    of her keys (double cousins) counts once. One pass, reservoir sampling.
+    ``keys`` is int64 [3, 4] work space.
     """
-    wr = rec.shape[0]
     ky = pc[(tau - 1) % pc.shape[0], y]
     if ky < 0:
         return state, -1
     level = 3 if kind == _SECOND else 2
-    mine, near, theirs = scratch[0], scratch[1], scratch[2]
-    _couple_keys(ky, level, tau, rec, anc, mine)
-    _couple_keys(ky, 2, tau, rec, anc, near)
-    father = rec[(tau - 1) % wr, ky, 0]
-    start, entries = cousins[kind if kind != _UNCLE else 0]
-    target = -1
-    for _ in range(2):
-        count = 0
-        for i in range(4):
-            key = mine[i]
-            if key < 0:
-                continue
+    _couple_keys(ky, level, tau, rec, anc, uncle, keys, 0)
+    _couple_keys(ky, 2, tau, rec, anc, uncle, keys, 1)
+    father = rec[(tau - 1) % rec.shape[0], ky, 0]
+    chosen = -1
+    count = 0
+    for i in range(4):
+        key = keys[0, i]
+        if key < 0:
+            continue
+        for e in range(start[key], start[key + 1]):
             if kind == _UNCLE:
-                for e in range(uncles[0][key], uncles[0][key + 1]):
-                    g = uncles[1][e]
-                    if lo <= g < hi and not taken[g] and g != father:
-                        if count == target:
-                            return state, g
-                        count += 1
+                g = entries[e]
+                if lo <= g < hi and not taken[g] and g != father:
+                    count += 1
+                    state, z = _next(state)
+                    if _below(z, count) == 0:
+                        chosen = g
                 continue
-            for e in range(start[key], start[key + 1]):
-                c = entries[e]
-                if c == ky:
-                    continue  # her parents: these are her brothers
-                _couple_keys(c, level, tau, rec, anc, theirs)
-                if _shares(theirs, mine, i):
-                    continue  # counted under an earlier key
-                if kind == _SECOND:
-                    _couple_keys(c, 2, tau, rec, anc, theirs)
-                    if _shares(theirs, near, 4):
-                        continue  # first cousins
-                for e2 in range(sons[0][c], sons[0][c + 1]):
-                    g = sons[1][e2]
-                    if lo <= g < hi and not taken[g]:
-                        if count == target:
-                            return state, g
-                        count += 1
-        if count == 0:
-            return state, -1
-        state, z = _next(state)
-        target = _below(z, count)
-    return state, -1
+            c = entries[e]
+            if c == ky:
+                continue  # her parents: these are her brothers
+            _couple_keys(c, level, tau, rec, anc, uncle, keys, 2)
+            if _shares(keys, 2, 0, i):
+                continue  # counted under an earlier key
+            if kind == _SECOND:
+                _couple_keys(c, 2, tau, rec, anc, uncle, keys, 2)
+                if _shares(keys, 2, 1, 4):
+                    continue  # first cousins
+            for e2 in range(sons_start[c], sons_start[c + 1]):
+                g = sons[e2]
+                if lo <= g < hi and not taken[g]:
+                    count += 1
+                    state, z = _next(state)
+                    if _below(z, count) == 0:
+                        chosen = g
+    return state, chosen
 
 
 @njit(cache=True)
-def _marry(tau, seed, sizes, offs, coffs, marriage, pc, rec, anc, married, used, sons, cousins,
-           uncles, counts):
+def _marry(tau, seed, sizes, offs, coffs, marriage, pc, rec, anc, married, used, sons_index,
+           cousins, uncles, counts):
     """Form the couples of step τ (husband, wife) in ``rec[τ mod G]``.
 
     ``counts[d]`` = (marriages, first cousin, second cousin, uncle–niece,
@@ -573,13 +571,18 @@ def _marry(tau, seed, sizes, offs, coffs, marriage, pc, rec, anc, married, used,
     """
     s = tau % rec.shape[0]
     n_demes = sizes.shape[1]
+    uncle = uncles[1].shape[0] > 0
     scratch = np.empty((3, 4), np.int64)
+    sons_start, sons = sons_index
+    first_start, first_entries = cousins[0]
+    second_start, second_entries = cousins[1]
+    uncle_start, uncle_entries = uncles
     counts[:, :] = 0
-    if tau >= 2 and sons[1].shape[0] > 0:
-        _index_men(tau - 1, sizes, offs, pc, coffs[tau - 1, n_demes], sons[0], sons[1])
+    if tau >= 2 and sons.shape[0] > 0:
+        _index_men(tau - 1, sizes, offs, pc, coffs[tau - 1, n_demes], sons_start, sons)
         for kind in (_FIRST, _SECOND):
             if cousins[kind][1].shape[0] > 0 and tau >= 3 + kind:
-                _index_couples(2 + kind, tau, coffs[tau - 1, n_demes], rec, anc,
+                _index_couples(2 + kind, tau, coffs[tau - 1, n_demes], rec, anc, uncle,
                                coffs[tau - 2 - kind, n_demes], cousins[kind][0], cousins[kind][1])
     if tau >= 3 and uncles[1].shape[0] > 0:
         used[:] = 0
@@ -614,10 +617,14 @@ def _marry(tau, seed, sizes, offs, coffs, marriage, pc, rec, anc, married, used,
                 if kind == _UNCLE:
                     lo = offs[tau - 2, d]
                     state, g = _pick(state, y, kind, lo, lo + sizes[tau - 2, d], tau, pc, rec,
-                                     anc, used, sons, cousins, uncles, scratch)
+                                     anc, uncle, used, sons_start, sons, uncle_start,
+                                     uncle_entries, scratch)
+                elif kind == _FIRST:
+                    state, g = _pick(state, y, kind, o, o + n, tau, pc, rec, anc, uncle, married,
+                                     sons_start, sons, first_start, first_entries, scratch)
                 else:
-                    state, g = _pick(state, y, kind, o, o + n, tau, pc, rec, anc, married, sons,
-                                     cousins, uncles, scratch)
+                    state, g = _pick(state, y, kind, o, o + n, tau, pc, rec, anc, uncle, married,
+                                     sons_start, sons, second_start, second_entries, scratch)
             if g < 0:
                 counts[d, 4] += 1
                 continue

@@ -99,8 +99,9 @@ CHECK = Check(
         "the distribution after t generations, e_{k₀}Pᵗ, is computed exactly "
         "(`theory.wf_count_distribution`) and the simulated counts are compared with it by "
         "Pearson's χ² over all 2N + 1 states (sparsest states pooled until every expected "
-        "count is ≥ 5; df = cells − 1). The pedigree engine is checked on the cases without "
-        "F, since it realizes inbreeding through marriages instead."
+        "count is ≥ 5; df = cells − 1). Frequency engine only: the pedigree engine (separate "
+        "sexes, couples) follows this chain only up to terms of order 1/N; see "
+        "pedigree-vs-frequency."
     ),
     source="Ewens (2004) Mathematical Population Genetics I, §1.5 and §2.2; "
     "Crow & Kimura (1970) An Introduction to Population Genetics Theory, ch. 7.",

@@ -65,16 +65,26 @@ class Row:
 
 
 def simulation_row(
-    check: str, engine: str, quantity: str, prediction: float, result: TestResult
+    check: str,
+    engine: str,
+    quantity: str,
+    prediction: float,
+    result: TestResult,
+    observed: float | None = None,
 ) -> Row:
-    """A simulation row from a test result (verdict left to the runner)."""
+    """A simulation row from a test result (verdict left to the runner).
+
+    ``observed`` defaults to the test's estimate; give it when the test is of a
+    difference (e.g. per-replicate simulated − predicted) but the table should
+    show the simulated value itself.
+    """
     return Row(
         check,
         engine,
         "simulation",
         quantity,
         float(prediction),
-        result.estimate,
+        result.estimate if observed is None else float(observed),
         result.standard_error,
         result.test,
         result.statistic,

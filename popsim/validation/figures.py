@@ -9,6 +9,7 @@ bar that misses the prediction is a failing test.
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -36,7 +37,8 @@ def panels(count: int, width: float = 3.6, height: float = 3.0, columns: int = 4
 
 
 def save(fig: plt.Figure, path: Path, title: str) -> None:
-    fig.suptitle(title, fontsize=10)
+    """Title (wrapped to the figure's width), tight layout, PNG at 110 dpi."""
+    fig.suptitle(textwrap.fill(title, width=int(fig.get_figwidth() * 13)), fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -101,3 +103,22 @@ def identity_line(ax: Axes, values: Sequence[float]) -> None:
     lo, hi = float(np.min(values)), float(np.max(values))
     pad = 0.05 * (hi - lo or 1.0)
     ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], color=PREDICTED, lw=0.8)
+
+
+def standardized(
+    ax: Axes,
+    x: Sequence[float],
+    simulated: np.ndarray,
+    predicted: np.ndarray,
+    errors: np.ndarray,
+    z: float,
+) -> None:
+    """(simulated − predicted)/SE against x, with the ±z acceptance band of the tests."""
+    errors = np.asarray(errors, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score = np.where(errors > 0, (simulated - predicted) / errors, 0.0)
+    ax.axhspan(-z, z, color="#eaecee", lw=0, label=f"±{z:.1f} (test threshold)")
+    ax.axhline(0, color=PREDICTED, lw=0.8)
+    ax.plot(x, score, ".", ms=3, color=SIMULATED)
+    ax.set_ylabel("(simulated − predicted) / SE")
+    ax.legend(fontsize=7, loc="upper right")

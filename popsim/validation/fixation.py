@@ -100,7 +100,7 @@ def generations_to_absorb(n: int, k0: int, s: float, h: float, F: float) -> int:
 
 def run_simulation(engine: str | None, settings: Settings) -> Outcome:
     assert engine is not None
-    replicates = settings.replicates(20_000, 3_000)
+    replicates = settings.replicates(20_000, 2_000)
     k0 = round(P0 * 2 * N)
     rows, points = [], []
     seed = 300

@@ -150,7 +150,7 @@ def wright_exact(n: int, m: float) -> float:
 
 def run_island(engine: str | None, settings: Settings) -> Outcome:
     assert engine is not None
-    replicates = settings.replicates(20_000, 3_000)
+    replicates = settings.replicates(20_000, 2_000)
     generations = np.arange(ISLAND_T + 1)
     rows, series = [], []
     for k, island in enumerate(ISLANDS):
@@ -272,7 +272,10 @@ MOMENTS_CHECK = Check(
         "from b, 5 % of b's from a); the allele starts at 0.5 in a and is absent from b. With "
         "m_t = E[x_t] and S_t = E[x_t x_tᵀ]: m_{t+1} = M m_t, S_{t+1} = M S_t Mᵀ + "
         "diag((M m_t − diag(M S_t Mᵀ))/2N) exactly (`theory.migration_moments`). Test: "
-        "two-sided z-test of each moment's replicate mean after 15 generations."
+        "one-sample t-test of each moment's replicate mean after 15 generations. The pedigree "
+        "engine is held to the first moments, which are exact for it too; its second moments "
+        "differ at higher order (separate sexes; a migrant child takes both parents from "
+        "one deme, where the frequency engine draws every gene copy from the mixed pool)."
     ),
     source="Nagylaki (1980) J Math Biol 9:101; Ewens (2004) §3.7 (moments of the WF model).",
     run=run_moments,
@@ -288,7 +291,8 @@ ISLAND_CHECK = Check(
         "frequency does not drift); both start at 0.5. F_ST = E[(x_i − x_c)²]/E[x_c(1 − x_c)] "
         "after 600 generations (equilibrium) is predicted exactly by the moment recursion; "
         "the table also quotes Wright's 1/(1 + 4Nm), judged in the next check. Test: "
-        "two-sided z-test of the ratio of replicate means (delta-method standard error)."
+        "two-sided z-test of the ratio of replicate means (delta-method standard error). "
+        "Frequency engine only (a 10⁹ continent is beyond an individual-based engine)."
     ),
     source="Wright (1931) Genetics 16:97; Wright (1951) Ann Eugen 15:323.",
     run=run_island,

@@ -92,7 +92,7 @@ def run_mean(engine: str | None, settings: Settings) -> Outcome:
     alleles = float(np.mean(result.statistics["other_alleles"][:, -1, 0]))
 
     def draw(path: Path, z: float) -> None:
-        fig, (ax,) = figures.panels(1, width=5.5, height=3.6)
+        fig, (ax, residual) = figures.panels(2, width=5.0, height=3.6)
         ax.plot(generations, predicted, color=figures.PREDICTED, lw=1.2, label="1 − (1 − u)ᵗ")
         ax.fill_between(
             generations,
@@ -111,6 +111,8 @@ def run_mean(engine: str | None, settings: Settings) -> Outcome:
             title=f"{alleles:.1f} distinct alleles at t = {t_max} (mean)",
             title_fontsize=7,
         )
+        figures.standardized(residual, generations, mean, predicted, se, z)
+        residual.set_xlabel("generation t")
         figures.save(
             fig,
             path,
@@ -218,7 +220,8 @@ MEAN_CHECK = Check(
         "Every normal copy mutates to a new pathogenic allele with probability u per "
         "generation and drift is unbiased, so E[q_{t+1}] = E[q_t] + u(1 − E[q_t]) and "
         "E[q_t] = 1 − (1 − u)ᵗ exactly, however many distinct alleles segregate. Test: "
-        "two-sided z-test of the replicate mean at three generations."
+        "one-sample t-test of the replicate mean at three generations. Both engines: the "
+        "argument holds for the pedigree engine's couples too."
     ),
     source="Crow & Kimura (1970) §6.1; Ewens (2004) §1.3.",
     run=run_mean,
@@ -236,8 +239,8 @@ BALANCE_CHECK = Check(
         f"{BALANCE_T} has reached the equilibrium (`theory.mutation_selection_equilibrium`: "
         "≈ √(u/s) outbred, ≈ u/(F·s) inbred). Tolerance logic: in a finite population drift "
         "shifts the mean through the curvature of the selection map; the second-order "
-        "(delta-method) shift δ_t is computed from theory alone and allowed: z = "
-        "max(|mean − m_t| − |δ_t|, 0)/SE, two-sided."
+        "(delta-method) shift δ_t is computed from theory alone and allowed: t = "
+        "max(|mean − m_t| − |δ_t|, 0)/SE, two-sided t-test."
     ),
     source="Haldane (1927); Crow & Kimura (1970) §6.2–6.3; Nagylaki (1992) Introduction to "
     "Theoretical Population Genetics §4.6; van Kampen (1981) for the linear-noise expansion.",

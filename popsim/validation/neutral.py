@@ -43,7 +43,7 @@ def run_fixation(engine: str | None, settings: Settings) -> Outcome:
     replicates = (
         settings.replicates(40_000, 4_000)
         if engine == "frequency"
-        else settings.replicates(5_000, 1_000)
+        else settings.replicates(5_000, 600)
     )
     rows, points = [], []
     for k, (n, k0) in enumerate(FIXATION_CASES):
@@ -113,7 +113,7 @@ def run_heterozygosity(engine: str | None, settings: Settings) -> Outcome:
     se_het = het.std(axis=0, ddof=1) / np.sqrt(replicates)
 
     def draw(path: Path, z: float) -> None:
-        fig, (ax,) = figures.panels(1, width=5.5, height=3.6)
+        fig, (ax, residual) = figures.panels(2, width=5.0, height=3.6)
         ax.plot(generations, predicted, color=figures.PREDICTED, lw=1.2, label="H₀(1 − 1/2N)ᵗ")
         ax.fill_between(
             generations,
@@ -128,6 +128,8 @@ def run_heterozygosity(engine: str | None, settings: Settings) -> Outcome:
         ax.set_xlabel("generation t")
         ax.set_ylabel("expected heterozygosity E[2p(1 − p)]")
         ax.legend(fontsize=7)
+        figures.standardized(residual, generations, mean_het, predicted, se_het, z)
+        residual.set_xlabel("generation t")
         figures.save(
             fig,
             path,
@@ -148,8 +150,10 @@ FIXATION_CHECK = Check(
         "A neutral allele's frequency is a martingale with absorbing states 0 and 1, so it "
         "fixes with probability p₀. Each case runs for t generations, with t chosen from the "
         "exact chain so that the probability of not yet being absorbed is below 10⁻⁹ "
-        "(negligible against the sampling error). Test: exact two-sided binomial test of the "
-        "number of replicates fixed."
+        "(negligible against the sampling error; the table also counts replicates still "
+        "segregating). Test: exact two-sided binomial test of the number of replicates fixed. "
+        "Both engines: in the pedigree engine too each child's gene copies are drawn from "
+        "parents of the previous generation without bias, so p is a martingale."
     ),
     source="Kimura (1962) Genetics 47:713; Ewens (2004) §1.5.",
     run=run_fixation,
@@ -161,9 +165,9 @@ HETEROZYGOSITY_CHECK = Check(
     engines=("frequency",),
     description=(
         "Under binomial sampling of 2N gene copies E[2p'(1 − p') | p] = (1 − 1/2N)·2p(1 − p), "
-        "so E[H_t] = H₀(1 − 1/2N)ᵗ exactly, and E[p_t] = p₀. Test: two-sided z-test of the "
-        "replicate mean (standard error from the replicates' standard deviation) at three "
-        "generations, and of the mean frequency at the last one."
+        "so E[H_t] = H₀(1 − 1/2N)ᵗ exactly, and E[p_t] = p₀. Test: one-sample t-test of the "
+        "replicate mean at three generations, and of the mean frequency at the last one. "
+        "Frequency engine only: with separate sexes the pedigree engine has N_e = N + ½."
     ),
     source="Wright (1931) Genetics 16:97; Crow & Kimura (1970) §7.2; Ewens (2004) §1.5.",
     run=run_heterozygosity,

@@ -38,7 +38,7 @@ import numpy as np
 
 from popsim.results import OBSERVED_FIELDS, Result
 from popsim.validation import figures, scenarios
-from popsim.validation.core import Check, Figure, Outcome, Row, Settings, simulation_row
+from popsim.validation.core import Check, Figure, Outcome, Settings, simulation_row
 from popsim.validation.stats import binomial_test, chi_square_two_sample, t_test_mean
 
 INBREEDING = "pedigree-inbreeding"
@@ -141,19 +141,15 @@ def run_inbreeding(engine: str | None, settings: Settings) -> Outcome:
         realized_f = observed(result, "mean_pedigree_inbreeding")
         test = t_test_mean(realized_f - predicted, 0.0)
         rows.append(
-            Row(
+            simulation_row(
                 INBREEDING,
                 "pedigree",
-                "simulation",
                 f"mean pedigree F of children = r·{marriage.kinship:.4g} + (1 − r)·"
                 f"{marriage.descent}/2N; {where}, realized r={share.mean():.4f} "
                 f"(c·F = {nominal:.4g})",
                 float(predicted.mean()),
-                float(realized_f.mean()),
-                test.standard_error,
-                test.test,
-                test.statistic,
-                test.p_value,
+                test,
+                observed=float(realized_f.mean()),
             )
         )
         points.append(
@@ -213,18 +209,14 @@ def run_genotypes(engine: str | None, settings: Settings) -> Outcome:
         seen = stats[observed_name][:, -1, 0]
         test = t_test_mean(seen - expected, 0.0)
         rows.append(
-            Row(
+            simulation_row(
                 GENOTYPES,
                 "pedigree",
-                "simulation",
                 f"{label} per person, observed vs expected with realized F; {marriage.label} "
                 f"c={marriage.fraction:g}, two founders at {FOUNDER_FREQUENCY:g}, N={N:,}",
                 float(expected.mean()),
-                float(seen.mean()),
-                test.standard_error,
-                test.test,
-                test.statistic,
-                test.p_value,
+                test,
+                observed=float(seen.mean()),
             )
         )
         points.append((label, float(expected.mean()), float(seen.mean()), test.standard_error))
@@ -294,18 +286,14 @@ def run_agreement(engine: str | None, settings: Settings) -> Outcome:
         means = {e: float(index @ c / c.sum()) for e, c in counts.items()}
         where = scenarios.parameters(N=case.n, t=case.t, k0=case.k0, u=case.u, s=case.s, h=case.h)
         rows.append(
-            Row(
+            simulation_row(
                 AGREEMENT,
                 "pedigree",
-                "simulation",
-                f"pathogenic count distribution, pedigree vs frequency engine (mean shown); "
+                "pathogenic count distribution, pedigree vs frequency engine (mean shown); "
                 f"{case.label}; {where}",
                 means["frequency"],
-                means["pedigree"],
-                test.standard_error,
-                test.test,
-                test.statistic,
-                test.p_value,
+                test,
+                observed=means["pedigree"],
             )
         )
         panels.append((case, counts, replicates))

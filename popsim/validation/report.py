@@ -109,7 +109,7 @@ def deterministic_lines(report: Report, markdown: bool) -> list[list[str]]:
             number(r.prediction, 6),
             number(r.observed, 6),
             number(r.error, 2),
-            r.test,
+            _short(r.test, markdown, 80),
             number(r.statistic, 3),
             verdict(r),
         ]
@@ -120,9 +120,10 @@ def deterministic_lines(report: Report, markdown: bool) -> list[list[str]]:
 
 
 def _short(text: str, markdown: bool, width: int = 60) -> str:
-    if markdown or len(text) <= width:
-        return text.replace("|", "\\|") if markdown else text
-    return text[: width - 1] + "…"
+    """Markdown: the whole text with pipes escaped; terminal: cut to ``width``."""
+    if markdown:
+        return text.replace("|", "\\|")
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def headline(report: Report) -> str:
