@@ -81,7 +81,9 @@ def run(
     baseline_before_import = _common.current_rss_mb()
     sim, variant = _load_simupop(optimized, allele_type, threads)
     if seed is not None:
-        sim.getRNG().set(seed=seed)
+        # setOptions(seed=) reseeds every OpenMP thread's RNG (seed + thread id);
+        # getRNG().set() would reseed only the calling thread's.
+        sim.setOptions(seed=seed)
     baseline_rss = _common.current_rss_mb()  # interpreter + simuPOP, before the population
 
     w_aa = 1.0 - s

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import math
+import textwrap
 from dataclasses import dataclass
 from itertools import combinations, pairwise
 from pathlib import Path
@@ -39,6 +40,8 @@ from popsim.sweep.store import RESULTS_PARQUET, read_manifest
 MAX_CATEGORIES = 12
 BINS = 8
 WILSON_Z = 1.959963984540054  # two-sided 95%
+LOG_SPAN = 20.0
+TITLE_WIDTH = 80
 DEFAULT_STATISTICS = ("p_reach_observed_carrier_frequency", "founder_frequency")
 
 
@@ -90,7 +93,7 @@ def sweep_figures(
             _check_key(key, free, "--x/--y")
         if pair[0] == pair[1]:
             raise PopsimError(f"--x and --y: both are {pair[0]!r}; give two parameters")
-    scales = {p["key"]: p.get("scale", "linear") for p in manifest["design"]["parameters"]}
+    scales = {p["key"]: p.get("scale", "auto") for p in manifest["design"]["parameters"]}
     n = len(table)
     # bins for sampled designs: about 2 points per heatmap cell, 5 per profile bin
     cells = min(BINS, max(2, round(math.sqrt(n / 2))))
@@ -101,12 +104,12 @@ def sweep_figures(
     pairs = [pair] if pair is not None else list(combinations(free, 2))
     for x, y in pairs:
         path = out / f"heatmap_{safe_name(measure.name)}__{safe_name(x)}__{safe_name(y)}.png"
-        x_axis, y_axis = (make_axis(table[k], k, scales.get(k, "linear"), cells) for k in (x, y))
+        x_axis, y_axis = (make_axis(table[k], k, scales.get(k, "auto"), cells) for k in (x, y))
         paths.append(heatmap(table, measure, x_axis, y_axis, free, context, path))
     for x in free:
         path = out / f"profile_{safe_name(measure.name)}__{safe_name(x)}.png"
         observed = _observed(manifest, measure)
-        x_axis = make_axis(table[x], x, scales.get(x, "linear"), slices)
+        x_axis = make_axis(table[x], x, scales.get(x, "auto"), slices)
         paths.append(profile(table, measure, x_axis, free, context, observed, path))
     return paths
 
@@ -168,10 +171,14 @@ def _check_key(key: str, keys: list[str], option: str) -> None:
 
 def make_axis(column: pd.Series, key: str, scale: str, bins: int = BINS) -> Axis:
     """Categories (≤ MAX_CATEGORIES distinct values) or ``bins`` bins evenly spaced on
-    ``scale``."""
+    ``scale``: ``linear``, ``log``, or ``auto`` (log for positive values spanning a
+    factor of :data:`LOG_SPAN` or more, as a value list may)."""
     numeric = column.dtype.kind in "iuf"
     distinct = np.sort(pd.unique(column)) if numeric else sorted(pd.unique(column), key=str)
-    log = numeric and scale == "log" and bool((column > 0).all())
+    positive = numeric and bool((column > 0).all())
+    if scale == "auto":
+        scale = "log" if positive and column.max() >= LOG_SPAN * column.min() else "linear"
+    log = positive and scale == "log"
     if len(distinct) <= MAX_CATEGORIES:
         lookup = {v: i for i, v in enumerate(distinct)}
         codes = np.array([lookup[v] for v in column])
@@ -263,7 +270,7 @@ def profile(
     ax.plot(position, centre, "o-", color="#08306b",
             label="probability" if measure.probability else "mean")
     if observed is not None:
-        ax.axhline(observed[0], color="#b2182b", ls=":", label=f"observed {observed[1]}"[:60])
+        ax.axhline(observed[0], color="#b2182b", ls=":", label=observed[1])
     if x.log:
         ax.set_xscale("log")
     ax.set_xticks(position, [_fmt(p) if x.values is not None else x.labels[c]
@@ -280,9 +287,12 @@ def profile(
 
 
 def _observed(manifest: dict[str, Any], measure: Measure) -> tuple[float, str] | None:
+    """The base scenario's observed value of the statistic in the sweep's deme, labelled."""
     for obs in manifest.get("observations", []):
         if obs["deme"] == manifest["deme"] and obs["statistic"] == measure.name:
-            return float(obs["value"]), f"({obs['source']})" if obs["source"] else ""
+            source = obs["source"].split(": ")[0]
+            label = f"observed {obs['value']:.3g}" + (f" ({source})" if source else "")
+            return float(obs["value"]), textwrap.shorten(label, 70, placeholder="…")
     return None
 
 
@@ -294,8 +304,10 @@ def _context(manifest: dict[str, Any], fixed: dict[str, Any], free: list[str]) -
 
 
 def _title(measure: Measure, context: str, others: list[str]) -> str:
-    pooled_over = f"\npooled over {', '.join(others)}" if others else ""
-    return f"{measure.name} — {context}{pooled_over}"
+    lines = [measure.name, context]
+    if others:
+        lines.append(f"pooled over {', '.join(others)}")
+    return "\n".join(textwrap.fill(line, TITLE_WIDTH) for line in lines)
 
 
 def _label(measure: Measure) -> str:

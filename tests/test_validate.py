@@ -83,6 +83,8 @@ def test_list_selection_and_unknown_names(capsys):
     assert [c.name for c in select(["island-*"])] == ["island-fst", "island-fst-formula"]
     assert main(["validate", "no-such-check"]) == 2
     assert "no such check" in capsys.readouterr().err
+    assert main(["validate", "wf-chain", "--engine", "pedigree"]) == 2
+    assert "none of the selected checks" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------- statistics
@@ -106,6 +108,8 @@ def test_chi_square_gof_against_scipy_and_exact_counts():
     assert result.p_value == pytest.approx(expected.pvalue)
     assert chi_square_gof(probabilities * 1000, probabilities).p_value == pytest.approx(1.0)
     assert chi_square_gof([0, 0, 0, 100], probabilities).p_value < 1e-10
+    impossible = np.array([0.0, 0.5, 0.5, 0.0])
+    assert chi_square_gof([1, 500, 500, 0], impossible).p_value == 0.0
 
 
 def test_two_sample_chi_square_detects_a_shift():

@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+from popsim.commands.common import announce_compilation
+from popsim.errors import PopsimError
 from popsim.output import check_writable
 from popsim.tables import render
 from popsim.validation import CATALOGUE, ENGINES, Settings, run_checks, select
+from popsim.validation.report import terminal_text, write
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -53,14 +56,20 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         check_writable(args.out, args.overwrite)
     engines = tuple(args.engine or ENGINES)
+    if not any(not c.engines or set(c.engines) & set(engines) for c in checks):
+        raise PopsimError(
+            f"--engine {' '.join(engines)}: none of the selected checks runs for it "
+            "(see popsim validate --list)"
+        )
+    for engine in engines:
+        if any(engine in check.engines for check in checks):
+            announce_compilation(engine)
 
     def progress(label: str) -> None:
         if sys.stderr.isatty():
             print(f"popsim validate: {label} …", file=sys.stderr)
 
     report = run_checks(checks, Settings(quick=args.quick), engines, progress)
-    from popsim.validation.report import terminal_text, write
-
     print(terminal_text(report))
     if args.out:
         path = write(report, args.out, overwrite=args.overwrite)

@@ -123,7 +123,7 @@ _O_MAR, _O_C1, _O_C2, _O_CU, _O_FB = (
 # --------------------------------------------------------------------------- random numbers
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _mix(z):
     z = (z ^ (z >> np.uint64(30))) * _MIX1
     z = (z ^ (z >> np.uint64(27))) * _MIX2
@@ -139,19 +139,19 @@ def _stream(seed, step, deme, block, purpose):
     return _mix(h ^ np.uint64(purpose))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _next(state):
     state = state + _GOLDEN
     return state, _mix(state)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _unit(z):
     """Uniform in [0, 1) from the top 53 bits."""
     return np.float64(z >> np.uint64(11)) * _UNIT
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _below(z, n):
     """Uniform integer in [0, n) from the top 53 bits."""
     k = int(_unit(z) * n)
@@ -170,7 +170,7 @@ def _below(z, n):
 # every deeper level.
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _virtual(parent_couple, index):
     """Key of an individual's parent couple; founders (no parents) get −2 − index."""
     return parent_couple if parent_couple >= 0 else -2 - index
@@ -203,7 +203,7 @@ def _tree(x, px, tau, depth, anc, rec, keys, ids, t):
             ids[t, ib + 2 * j + 1] = rec[(tau - d) % wr, c, 1] if c >= 0 else -1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _identity(root, keys, ids, t, d, p, depth):
     """Who node (tree t, depth d, position p) is, comparable within one depth."""
     if d == 0:
@@ -213,7 +213,7 @@ def _identity(root, keys, ids, t, d, p, depth):
     return keys[t, (1 << (depth - 1)) - 1 + (p >> 1)] * 2 + (p & 1)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _disjoint(keys, ta, pa, tb, pb, d, depth):
     """True when nodes a and b (depth d < L) share no ancestor couple at level L."""
     size = 1 << (depth - 1 - d)
@@ -309,28 +309,19 @@ def _kinship_generic(ga, a, gb, b, oldest, pc, rec, stack, weight):
 
 
 @njit(cache=True)
-def _ancestry_row(k, side, parent_couple, who, usable, tau, depth, anc):
-    """One spouse's half of the ``anc`` row of couple k of step τ: its parent
-    couple, and from its parent couple's row the couples behind it."""
-    slot, before = tau % 2, (tau - 1) % 2
-    own = _virtual(parent_couple, who)
-    anc[slot, k, side] = own
-    copy = usable and parent_couple >= 0
-    fill = own if parent_couple < 0 else -1  # a founder's key, or unusable (uncle)
-    for d in range(2, depth):
-        half = 1 << (d - 1)
-        dst = (1 << d) - 2 + side * half
-        src = half - 2
-        for i in range(half):
-            anc[slot, k, dst + i] = anc[before, parent_couple, src + i] if copy else fill
-
-
-@njit(cache=True)
 def _couples_block(c0, c1, tau, depth, uncle, pc, rec, anc, irr, fk):
-    """``anc`` rows and inbreeding F (kinship of the spouses) of couples [c0, c1) of step τ."""
+    """``anc`` rows and inbreeding F (kinship of the spouses) of couples [c0, c1) of step τ.
+
+    A couple's row is its spouses' parent couples, then level by level the
+    first half of the spouses' parent couples' rows (the husband's side) and
+    the second half (the wife's). Unusable lines (through an uncle husband)
+    are −1; a founder's line repeats its virtual key.
+    """
     wp = pc.shape[0]
-    s = tau % rec.shape[0]
-    p1 = (tau - 1) % wp
+    now, before = tau % 2, (tau - 1) % 2
+    couples = rec[tau % rec.shape[0]]  # views of this step's rows, made once per block
+    parent_couple = pc[(tau - 1) % wp]
+    rows, old_rows = anc[now], anc[before]
     width = 1 << depth
     last = (1 << (depth - 1)) - 2  # offset of level L in an anc row
     keys = np.empty((2, width), np.int64)
@@ -341,41 +332,63 @@ def _couples_block(c0, c1, tau, depth, uncle, pc, rec, anc, irr, fk):
     gstack = np.empty((4 * depth + 16, 4), np.int64)
     gweight = np.empty(4 * depth + 16)
     for k in range(c0, c1):
-        f = rec[s, k, 0]
-        m = rec[s, k, 1]
-        pm = pc[p1, m]
+        f = couples[k, 0]
+        m = couples[k, 1]
+        pm = parent_couple[m]
         if f >= 0:
-            fi, fg, pf = f, tau - 1, pc[p1, f]
+            fi, fg, pf = f, tau - 1, parent_couple[f]
         else:
             fi, fg = -1 - f, tau - 2
             pf = pc[(tau - 2) % wp, fi]
-        _ancestry_row(k, 0, pf, fi, f >= 0, tau, depth, anc)
-        _ancestry_row(k, 1, pm, m, True, tau, depth, anc)
-        if uncle:
-            if f < 0:
-                irr[tau % 2, k] = 0
-                fk[k] = _kinship_generic(fg, fi, tau - 1, m, tau - depth - 1, pc, rec, gstack,
-                                         gweight)
-                continue
-            b = (tau - 1) % 2
-            near = min(irr[b, pf] if pf >= 0 else 255, irr[b, pm] if pm >= 0 else 255)
-            irr[tau % 2, k] = min(near + 1, 255)
-            if near < depth:
-                fk[k] = _kinship_generic(fg, fi, tau - 1, m, tau - depth - 1, pc, rec, gstack,
-                                         gweight)
-                continue
-        if pf >= 0 and pm >= 0:  # quick answer for unrelated spouses
-            if depth == 1:
-                related = pf == pm
-            else:
-                b = (tau - 1) % 2
-                related = False
-                for i in range(last, 2 * last + 2):
-                    for j in range(last, 2 * last + 2):
-                        related |= anc[b, pf, i] == anc[b, pm, j]
+        usable_f = f >= 0 and pf >= 0
+        if depth == 3 and usable_f and pm >= 0 and not uncle:
+            # The default window (G = 4), straight-line: about twice as fast as
+            # the loops below because all loads are issued before any store.
+            f0, f1, f2 = old_rows[pf, 0], old_rows[pf, 1], old_rows[pf, 2]
+            f3, f4, f5 = old_rows[pf, 3], old_rows[pf, 4], old_rows[pf, 5]
+            m0, m1, m2 = old_rows[pm, 0], old_rows[pm, 1], old_rows[pm, 2]
+            m3, m4, m5 = old_rows[pm, 3], old_rows[pm, 4], old_rows[pm, 5]
+            rows[k, 0], rows[k, 1], rows[k, 2] = pf, pm, f0
+            rows[k, 3], rows[k, 4], rows[k, 5] = f1, m0, m1
+            related = pf == pm
+            for x in (f2, f3, f4, f5):
+                related |= (x == m2) | (x == m3) | (x == m4) | (x == m5)
             if not related:
                 fk[k] = 0.0
                 continue
+        else:
+            rows[k, 0] = _virtual(pf, fi)
+            rows[k, 1] = _virtual(pm, m)
+            for d in range(2, depth):
+                half = 1 << (d - 1)
+                for i in range(half):
+                    rows[k, (1 << d) - 2 + i] = (
+                        old_rows[pf, half - 2 + i] if usable_f else (rows[k, 0] if pf < 0 else -1)
+                    )
+                    rows[k, (1 << d) - 2 + half + i] = (
+                        old_rows[pm, half - 2 + i] if pm >= 0 else rows[k, 1]
+                    )
+            if uncle:
+                if f < 0:
+                    irr[now, k] = 0
+                    fk[k] = _kinship_generic(fg, fi, tau - 1, m, tau - depth - 1, pc, rec,
+                                             gstack, gweight)
+                    continue
+                near = min(irr[before, pf] if pf >= 0 else 255,
+                           irr[before, pm] if pm >= 0 else 255)
+                irr[now, k] = min(near + 1, 255)
+                if near < depth:
+                    fk[k] = _kinship_generic(fg, fi, tau - 1, m, tau - depth - 1, pc, rec,
+                                             gstack, gweight)
+                    continue
+            if pf >= 0 and pm >= 0:  # quick answer for unrelated spouses
+                related = pf == pm
+                for i in range(last, 2 * last + 2):
+                    for j in range(last, 2 * last + 2):
+                        related |= old_rows[pf, i] == old_rows[pm, j]
+                if not related:
+                    fk[k] = 0.0
+                    continue
         root[0], root[1] = f, m
         _tree(f, pf, tau, depth, anc, rec, keys, ids, 0)
         _tree(m, pm, tau, depth, anc, rec, keys, ids, 1)
@@ -409,7 +422,7 @@ def _couples_parallel(n_couples, tau, depth, uncle, pc, rec, anc, irr, fk):
 _FIRST, _SECOND, _UNCLE = 0, 1, 2  # marriage kinds (columns of plan.marriage)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _couple_keys(c, level, tau, rec, anc, uncle, out, r):
     """Level-``level`` (2 or 3) ancestor couples of the children of couple c of
     step τ − 1, each once, into ``out[r]`` (unknown: −1).
@@ -495,7 +508,7 @@ def _index_couples(level, tau, n_couples, rec, anc, uncle, n_keys, start, entrie
         _sort_into(n_keys, start, entries, sweep == 1)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _shares(keys, a, b, n_b):
     """Whether key rows ``keys[a]`` (4, −1 = none) and ``keys[b, :n_b]`` share a key."""
     for i in range(4):

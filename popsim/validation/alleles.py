@@ -115,7 +115,7 @@ CHECK = Check(
         "and F (exact, `theory.wf_count_distribution`). Test: Pearson's χ² of the simulated "
         "totals against the exact distribution (sparse states pooled to expected counts ≥ 5)."
     ),
-    source="Kimura & Crow (1964) Genetics 49:725 (infinite alleles); Ewens (2004) §3.1; "
+    source="Kimura & Crow (1964) Genetics 49:725 (infinite alleles); Ewens (2004) ch. 3; "
     "popsim docs/design.md (pathogenic classes share one fitness).",
     run=run,
 )

@@ -103,7 +103,7 @@ CHECK = Check(
         "sexes, couples) follows this chain only up to terms of order 1/N; see "
         "pedigree-vs-frequency."
     ),
-    source="Ewens (2004) Mathematical Population Genetics I, §1.5 and §2.2; "
+    source="Ewens (2004) Mathematical Population Genetics I, ch. 1 and 3; "
     "Crow & Kimura (1970) An Introduction to Population Genetics Theory, ch. 7.",
     run=run,
 )

@@ -113,10 +113,12 @@ def standardized(
     errors: np.ndarray,
     z: float,
 ) -> None:
-    """(simulated − predicted)/SE against x, with the ±z acceptance band of the tests."""
+    """(simulated − predicted)/SE against x, with the ±z acceptance band of the tests.
+    Points without sampling error (SE below 10⁻¹², e.g. the fixed initial state) are left out."""
     errors = np.asarray(errors, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        score = np.where(errors > 0, (simulated - predicted) / errors, 0.0)
+    random = errors > 1e-12
+    score = np.full(errors.shape, np.nan)
+    score[random] = (np.asarray(simulated)[random] - np.asarray(predicted)[random]) / errors[random]
     ax.axhspan(-z, z, color="#eaecee", lw=0, label=f"±{z:.1f} (test threshold)")
     ax.axhline(0, color=PREDICTED, lw=0.8)
     ax.plot(x, score, ".", ms=3, color=SIMULATED)

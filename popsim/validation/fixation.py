@@ -228,7 +228,7 @@ SIMULATION_CHECK = Check(
         "test. Grid: genic (h = ½), recessive (h = 0), and recessive with F = 0.25, each over "
         "four values of N·s. The figure also draws Kimura's diffusion (next check)."
     ),
-    source="Kimura (1962) Genetics 47:713; Ewens (2004) §1.5, §4.2; Crow & Kimura (1970) §8.8.",
+    source="Kimura (1962) Genetics 47:713; Ewens (2004) ch. 4–5; Crow & Kimura (1970) ch. 8.",
     run=run_simulation,
 )
 
@@ -245,6 +245,6 @@ DIFFUSION_CHECK = Check(
         "and 16N; pass if the relative error at 16N is at most ¼ of that at N (an O(1/N) "
         "error falls 16-fold; an error that does not vanish, i.e. a wrong formula, fails)."
     ),
-    source="Kimura (1962) Genetics 47:713; Ewens (2004) §4.2 (diffusion limit of the WF chain).",
+    source="Kimura (1962) Genetics 47:713; Ewens (2004) ch. 4 (diffusion limit of the WF chain).",
     run=run_diffusion,
 )

@@ -147,7 +147,7 @@ CHECK = Check(
         "zygotes weighted by fitness, must equal `theory.selection_step`. Identity: the "
         "largest absolute difference must be rounding error (≤ 10⁻¹²)."
     ),
-    source="Wright (1922) Am Nat 56:330 (inbreeding coefficient); Crow & Kimura (1970) §3.3; "
+    source="Wright (1922) Am Nat 56:330 (inbreeding coefficient); Crow & Kimura (1970) ch. 3; "
     "popsim docs/design.md (statistics).",
     run=run,
 )

@@ -58,11 +58,7 @@ def run_moments(engine: str | None, settings: Settings) -> Outcome:
         ],
         "locus": {"founder_alleles": [founder("a", float(p0[0]))]},
     }
-    replicates = (
-        settings.replicates(40_000, 5_000)
-        if engine == "frequency"
-        else settings.replicates(20_000, 4_000)
-    )
+    replicates = settings.replicates(40_000, 5_000)
     result = scenarios.run(raw, replicates, seed=500, engine=engine)
     x = np.stack([scenarios.pathogenic_counts(result, d) / (2 * sizes[d]) for d in (0, 1)], -1)
     mean, second = theory.migration_moments(p0, sizes, matrix, t_max)
@@ -277,7 +273,7 @@ MOMENTS_CHECK = Check(
         "differ at higher order (separate sexes; a migrant child takes both parents from "
         "one deme, where the frequency engine draws every gene copy from the mixed pool)."
     ),
-    source="Nagylaki (1980) J Math Biol 9:101; Ewens (2004) §3.7 (moments of the WF model).",
+    source="Bodmer & Cavalli-Sforza (1968) Genetics 59:565 (migration-matrix drift moments).",
     run=run_moments,
 )
 
@@ -310,7 +306,7 @@ ISLAND_FORMULA_CHECK = Check(
         "relative error at 16N (m/16) is at most ¼ of that at N; a formula with the wrong "
         "limit fails."
     ),
-    source="Wright (1931) Genetics 16:97; Crow & Kimura (1970) §6.6; Hartl & Clark (2007) "
-    "Principles of Population Genetics §6.2.",
+    source="Wright (1931) Genetics 16:97; Crow & Kimura (1970) ch. 6; Hartl & Clark (2007) "
+    "Principles of Population Genetics.",
     run=run_island_formula,
 )

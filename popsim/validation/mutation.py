@@ -67,11 +67,7 @@ def run_mean(engine: str | None, settings: Settings) -> Outcome:
     assert engine is not None
     n, u, t_max = 50, 0.005, 100
     tests_at = (10, 30, 100)
-    replicates = (
-        settings.replicates(20_000, 4_000)
-        if engine == "frequency"
-        else settings.replicates(4_000, 800)
-    )
+    replicates = settings.replicates(20_000, 4_000)
     raw = scenarios.one_deme(n, t_max, u=u, record_every=1)
     result = scenarios.run(raw, replicates, seed=400, engine=engine)
     q = scenarios.pathogenic_counts(result) / (2 * n)
@@ -138,7 +134,7 @@ BALANCE_TIMES = (50, BALANCE_T)
 def run_balance(engine: str | None, settings: Settings) -> Outcome:
     assert engine is not None
     n, u, s, t_max = BALANCE_N, BALANCE_U, BALANCE_S, BALANCE_T
-    replicates = settings.replicates(300, 40)
+    replicates = settings.replicates(1_000, 40)
     generations = np.arange(t_max + 1)
     rows, series = [], []
     for k, case in enumerate(BALANCE_CASES):
@@ -223,7 +219,7 @@ MEAN_CHECK = Check(
         "one-sample t-test of the replicate mean at three generations. Both engines: the "
         "argument holds for the pedigree engine's couples too."
     ),
-    source="Crow & Kimura (1970) §6.1; Ewens (2004) §1.3.",
+    source="Crow & Kimura (1970) ch. 6; Ewens (2004) ch. 1.",
     run=run_mean,
 )
 
@@ -242,7 +238,7 @@ BALANCE_CHECK = Check(
         "(delta-method) shift δ_t is computed from theory alone and allowed: t = "
         "max(|mean − m_t| − |δ_t|, 0)/SE, two-sided t-test."
     ),
-    source="Haldane (1927); Crow & Kimura (1970) §6.2–6.3; Nagylaki (1992) Introduction to "
-    "Theoretical Population Genetics §4.6; van Kampen (1981) for the linear-noise expansion.",
+    source="Haldane (1927) Proc Camb Philos Soc 23:838; Crow & Kimura (1970) ch. 6; "
+    "Nagylaki (1992) Introduction to Theoretical Population Genetics; van Kampen (1981) for the linear-noise expansion.",
     run=run_balance,
 )

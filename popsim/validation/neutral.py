@@ -40,11 +40,7 @@ def absorption_time(n: int, k0: int, bound: float = UNABSORBED_BOUND) -> tuple[i
 
 def run_fixation(engine: str | None, settings: Settings) -> Outcome:
     assert engine is not None
-    replicates = (
-        settings.replicates(40_000, 4_000)
-        if engine == "frequency"
-        else settings.replicates(5_000, 600)
-    )
+    replicates = settings.replicates(20_000, 1_500)
     rows, points = [], []
     for k, (n, k0) in enumerate(FIXATION_CASES):
         t, unabsorbed = absorption_time(n, k0)
@@ -155,7 +151,7 @@ FIXATION_CHECK = Check(
         "Both engines: in the pedigree engine too each child's gene copies are drawn from "
         "parents of the previous generation without bias, so p is a martingale."
     ),
-    source="Kimura (1962) Genetics 47:713; Ewens (2004) §1.5.",
+    source="Kimura (1962) Genetics 47:713; Ewens (2004) ch. 1.",
     run=run_fixation,
 )
 
@@ -169,6 +165,6 @@ HETEROZYGOSITY_CHECK = Check(
         "replicate mean at three generations, and of the mean frequency at the last one. "
         "Frequency engine only: with separate sexes the pedigree engine has N_e = N + ½."
     ),
-    source="Wright (1931) Genetics 16:97; Crow & Kimura (1970) §7.2; Ewens (2004) §1.5.",
+    source="Wright (1931) Genetics 16:97; Crow & Kimura (1970) ch. 7; Ewens (2004) ch. 1.",
     run=run_heterozygosity,
 )

@@ -99,7 +99,7 @@ def marriage_scenario(marriage: Marriage) -> dict[str, Any]:
 @cache
 def marriage_run(marriage: Marriage, quick: bool) -> Result:
     """The pedigree run of one marriage scenario (shared by the inbreeding and genotype checks)."""
-    replicates = Settings(quick).replicates(120, 12)
+    replicates = Settings(quick).replicates(400, 12)
     seed = 700 + MARRIAGES.index(marriage)
     return scenarios.run(marriage_scenario(marriage), replicates, seed, "pedigree")
 
@@ -256,7 +256,7 @@ class Agreement:
 
 
 AGREEMENTS = (
-    Agreement("neutral drift", 200, 30, 40, full=3_000, quick=600),
+    Agreement("neutral drift", 200, 30, 40, full=20_000, quick=1_000),
     Agreement(
         "selection and recurrent mutation",
         1_000,
@@ -265,8 +265,8 @@ AGREEMENTS = (
         u=0.002,
         s=0.5,
         h=0.3,
-        full=1_500,
-        quick=200,
+        full=10_000,
+        quick=400,
     ),
 )
 
@@ -348,7 +348,7 @@ INBREEDING_CHECK = Check(
         "test of the per-replicate differences."
     ),
     source="Wright (1922) Am Nat 56:330 (F of cousin offspring 1/16, 1/64); Malécot (1948); "
-    "Bittles (2012) Consanguinity in Context; Crow & Kimura (1970) §3.",
+    "Bittles (2012) Consanguinity in Context; Crow & Kimura (1970) ch. 3.",
     run=run_inbreeding,
 )
 
@@ -364,7 +364,7 @@ GENOTYPES_CHECK = Check(
         "generation's allele frequencies (finite-sample terms of order 1/N neglected). Test: "
         "one-sample t-test of the per-replicate differences observed − expected."
     ),
-    source="Wright (1922) Am Nat 56:330; Crow & Kimura (1970) §3.3; popsim.genetics.",
+    source="Wright (1922) Am Nat 56:330; Crow & Kimura (1970) ch. 3; popsim.genetics.",
     run=run_genotypes,
 )
 
@@ -381,7 +381,7 @@ AGREEMENT_CHECK = Check(
         "couples: N_e = N + ½ and a zygote heterozygote excess of 1/2N), which shifts these "
         "distributions by well under 0.1 standard error."
     ),
-    source="Crow & Kimura (1970) §7.6 (N_e with separate sexes); Robertson (1965) Heredity "
+    source="Crow & Kimura (1970) ch. 7 (N_e with separate sexes); Robertson (1965) Heredity "
     "20:1 (heterozygote excess in small populations); popsim docs/design.md.",
     run=run_agreement,
 )

@@ -58,7 +58,8 @@ def chi_square_gof(counts: npt.ArrayLike, probabilities: npt.ArrayLike) -> TestR
     """Pearson's χ² goodness of fit of observed category counts to exact probabilities.
 
     Sparse categories are pooled (:func:`pool_sparse`) so that every expected
-    count is ≥ 5; degrees of freedom = pooled cells − 1. The estimate reported is
+    count is ≥ 5; degrees of freedom = pooled cells − 1. A count in a category of
+    probability exactly 0 (an impossible state) gives p = 0. The estimate reported is
     the sample mean category index and its standard error (a readable summary;
     the p-value is the χ² test of the whole distribution).
     """
@@ -71,6 +72,8 @@ def chi_square_gof(counts: npt.ArrayLike, probabilities: npt.ArrayLike) -> TestR
     dof = exp_pooled.size - 1
     statistic = float(((obs_pooled - exp_pooled) ** 2 / exp_pooled).sum())
     p_value = float(stats.chi2.sf(statistic, dof)) if dof > 0 else 1.0
+    if np.any((prob == 0.0) & (obs > 0)):
+        p_value = 0.0
     index = np.arange(obs.size)
     mean = float((index * obs).sum() / n)
     sd = math.sqrt(float((obs * (index - mean) ** 2).sum() / max(n - 1, 1)))
