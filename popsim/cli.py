@@ -12,9 +12,11 @@ import argparse
 import importlib
 import os
 import sys
+import threading
 
 from popsim import __version__
 from popsim.errors import PopsimError
+from popsim.simulate import KERNEL_THREAD
 
 #: Subcommand modules under popsim.commands, in the order ``popsim --help`` lists them.
 COMMANDS = ("run", "expected", "sweep", "plot", "validate", "compare", "catalog")
@@ -51,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             raise
         print("popsim: interrupted; nothing was written for the unfinished work", file=sys.stderr)
+        if any(t.name == KERNEL_THREAD and t.is_alive() for t in threading.enumerate()):
+            sys.stderr.flush()
+            os._exit(130)  # a kernel cannot be stopped; leave without waiting for it
         return 130
 
 

@@ -10,6 +10,7 @@ on the thread count, the chunking or the executor.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 
@@ -90,7 +91,7 @@ def simulate(
     started = time.perf_counter()
     parts: list[tuple[np.ndarray, ...]] = []
     for start in range(0, replicates, chunk):
-        part = run(plan, seeds[start : start + chunk])
+        part = run_interruptibly(run, plan, seeds[start : start + chunk])
         _raise_on_status(part[1], plan, first_replicate + start, scenario)
         parts.append(part)
         if progress is not None:
@@ -127,6 +128,35 @@ def _check_memory(plan: Plan, replicates: int, engine: str) -> None:
             f"{MAX_RECORD_BYTES / 2**30:.0f} GiB): raise scenario.record_every or run "
             "fewer replicates per call (a sweep splits them)"
         )
+
+
+#: Name of the thread that runs engine kernels (see :func:`run_interruptibly`).
+KERNEL_THREAD = "popsim-kernel"
+
+
+def run_interruptibly(run: Callable[..., tuple], *args: object) -> tuple:
+    """Call an engine in a worker thread so Ctrl-C reaches the caller at once.
+
+    Kernels release the GIL (``nogil=True``) and cannot be stopped; the main
+    thread waits in short joins, so a KeyboardInterrupt is raised here within
+    a fraction of a second. The abandoned kernel thread is a daemon: the CLI
+    exits the process without waiting for it.
+    """
+    outcome: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = run(*args)
+        except BaseException as error:  # re-raised in the caller's thread
+            outcome["error"] = error
+
+    thread = threading.Thread(target=target, name=KERNEL_THREAD, daemon=True)
+    thread.start()
+    while thread.is_alive():
+        thread.join(0.1)
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome["value"]  # type: ignore[return-value]
 
 
 def _engine(engine: str) -> Callable[..., tuple[np.ndarray, ...]]:

@@ -253,7 +253,7 @@ def run_replicate(
             rec += 1
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def run_replicates(
     seeds,
     sizes,

@@ -239,6 +239,7 @@ BALANCE_CHECK = Check(
         "max(|mean − m_t| − |δ_t|, 0)/SE, two-sided t-test."
     ),
     source="Haldane (1927) Proc Camb Philos Soc 23:838; Crow & Kimura (1970) ch. 6; "
-    "Nagylaki (1992) Introduction to Theoretical Population Genetics; van Kampen (1981) for the linear-noise expansion.",
+    "Nagylaki (1992) Introduction to Theoretical Population Genetics; "
+    "van Kampen (1981) for the linear-noise expansion.",
     run=run_balance,
 )

@@ -1,0 +1,202 @@
+"""popsim's entries in the shared benchmark model (see benchmarks/_common.py).
+
+One diploid population of N, one biallelic locus, recessive s = 0.1 (h = 0), the
+pathogenic allele (named M712T) at frequency 0.05 at generation 0, 200 generations,
+built as a config dict with :func:`popsim.config.scenario_from_dict` and run through
+:func:`popsim.simulate` (``record_every`` = all generations: only the first and last
+generations are recorded, so the kernel is what is timed).
+
+Engines:
+
+``frequency``
+    The allele-count engine, R replicates in parallel. Throughput in
+    replicate-generations per second (R × generations / seconds). With
+    ``--mutation-rate`` > 0 recurrent pathogenic mutation is on (the "one-deme M712T
+    scenario with recurrent mutation" of issue 9; u = 1e-6 in the shipped configs).
+``pedigree``
+    The individual-based engine: random mating, or a fraction ``--first-cousin`` of
+    first-cousin marriages. Throughput in individual-generations per second
+    (N × R × generations / seconds).
+
+Timing: each timed run is :attr:`popsim.results.Result.wall_seconds`, the time
+spent in the engine (not the imports, not the config and plan, not compilation: a
+one-generation run of the same size compiles or loads the kernels first). The
+pedigree engine builds its generation-0 individuals inside the kernel, so that one
+generation of construction (0.5 % of 200) is included.
+
+Memory: after the warm-up, the process's peak-RSS mark is reset (Linux
+``/proc/self/clear_refs``), so ``peak_rss_mb`` is the high-water mark of the timed
+runs and ``baseline_rss_mb`` the RSS just before them: interpreter, libraries and
+compiled kernels. ``above_baseline_bytes_per_individual`` = (peak − baseline) / (N·R).
+``warmup_peak_rss_mb`` is the high-water mark before the reset (compilation included).
+
+    python -m benchmarks.popsim_models --engine frequency --n 100000 --replicates 100000
+    python -m benchmarks.popsim_models --engine pedigree --n 1000000 --first-cousin 0.1
+
+Prints one JSON line (the keys of the peers, see benchmarks/README.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+
+import numba
+import numpy as np
+
+from benchmarks import _common
+from popsim.config import scenario_from_dict
+from popsim.scenario import Scenario
+from popsim.simulate import simulate
+
+TOOL = "popsim"
+ENGINES = ("frequency", "pedigree")
+FOUNDER = "M712T"
+
+
+def shared_scenario(
+    engine: str,
+    n: int,
+    replicates: int,
+    generations: int = _common.GENERATIONS,
+    mutation_rate: float = 0.0,
+    first_cousin: float = 0.0,
+    seed: int = 1,
+) -> Scenario:
+    """The shared benchmark model as a popsim scenario (one deme named ``pop``)."""
+    raw = {
+        "scenario": {
+            "name": "benchmark",
+            "engine": engine,
+            "generations": generations,
+            "replicates": replicates,
+            "seed": seed,
+            "record_every": max(generations, 1),
+        },
+        "demes": [{"name": "pop", "size": n, "first_cousin_marriage": first_cousin}],
+        "locus": {
+            "pathogenic_mutation_rate": mutation_rate,
+            "selection": {"affected": _common.S, "carrier_dominance": _common.H},
+            "founder_alleles": [{"name": FOUNDER, "deme": "pop", "frequency": _common.Q0}],
+        },
+    }
+    return scenario_from_dict(raw)
+
+
+def _reset_peak_rss() -> bool:
+    """Reset this process's RSS high-water mark (Linux ≥ 4.0); False where impossible."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+    except OSError:
+        return False
+    return True
+
+
+def run(
+    engine: str,
+    n: int,
+    generations: int = _common.GENERATIONS,
+    replicates: int = 1,
+    threads: int | None = None,
+    mutation_rate: float = 0.0,
+    first_cousin: float = 0.0,
+    repeats: int = 1,
+    seed: int = 1,
+) -> dict:
+    """Time ``repeats`` runs of the shared model; return the result dict (the JSON line).
+
+    ``seconds`` is the fastest run; ``final_frequency`` the mean final M712T frequency
+    over every replicate of every run. Call from a fresh process for the memory keys.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"engine = {engine!r}: must be one of {', '.join(ENGINES)}")
+    if threads is not None:
+        numba.set_num_threads(threads)
+
+    def scenario(gens: int) -> Scenario:
+        return shared_scenario(engine, n, replicates, gens, mutation_rate, first_cousin, seed)
+
+    simulate(scenario(1), replicates=min(replicates, 64))  # compile or load the kernels
+    warmup_peak = _common.peak_rss_mb()
+    timed = scenario(generations)
+    gc.collect()
+    peak_reset = _reset_peak_rss()
+    baseline = _common.current_rss_mb()
+    times: list[float] = []
+    finals: list[float] = []
+    for k in range(repeats):
+        result = simulate(timed, seed=seed + k)
+        times.append(result.wall_seconds)
+        last = result.records[:, -1, 0, :]
+        finals.extend((last[:, 2] / (2.0 * last[:, 0])).tolist())
+        del result, last
+    peak = _common.peak_rss_mb()
+    seconds = min(times)
+    individuals = n * replicates
+    out: dict = {
+        "tool": TOOL,
+        "variant": engine,
+        "n": n,
+        "generations": generations,
+        "replicates": replicates,
+        "seconds": seconds,
+        "individual_generations_per_s": individuals * generations / seconds,
+    }
+    if engine == "frequency":
+        out["replicate_generations_per_s"] = replicates * generations / seconds
+    out |= {
+        "mutation_rate": mutation_rate,
+        "first_cousin_marriage": first_cousin,
+        "repeats": repeats,
+        "seconds_all": times,
+        "peak_rss_mb": peak,
+        "baseline_rss_mb": baseline,
+        "peak_reset": peak_reset,
+        "warmup_peak_rss_mb": warmup_peak,
+        "above_baseline_bytes_per_individual": (peak - baseline) * 2**20 / individuals,
+        "threads": numba.get_num_threads(),
+        "numba_version": numba.__version__,
+        "numpy_version": np.__version__,
+        "numba_threading_layer": _threading_layer(),
+    }
+    return _common.add_check(out, finals, n, generations)
+
+
+def _threading_layer() -> str:
+    try:
+        return numba.threading_layer()
+    except ValueError:  # no parallel kernel has run yet
+        return os.environ.get("NUMBA_THREADING_LAYER", "default")
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--engine", choices=ENGINES, default="frequency")
+    ap.add_argument("--n", type=int, default=10_000, help="population size N (diploids)")
+    ap.add_argument("--generations", type=int, default=_common.GENERATIONS)
+    ap.add_argument("--replicates", type=int, default=1, help="R replicates per run")
+    ap.add_argument("--threads", type=int, default=None, help="Numba threads (default: all)")
+    ap.add_argument("--mutation-rate", type=float, default=0.0, help="u per gene copy")
+    ap.add_argument("--first-cousin", type=float, default=0.0, help="pedigree engine only")
+    ap.add_argument("--repeats", type=int, default=1, help="independent timed runs")
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args(argv)
+    _common.emit(
+        run(
+            args.engine,
+            args.n,
+            args.generations,
+            replicates=args.replicates,
+            threads=args.threads,
+            mutation_rate=args.mutation_rate,
+            first_cousin=args.first_cousin,
+            repeats=args.repeats,
+            seed=args.seed,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
