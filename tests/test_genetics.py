@@ -2,42 +2,11 @@
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
 
 from popsim.genetics import expected_genotypes, genotypes_from_moments
-
-
-def enumerate_genotypes(p: np.ndarray, F: float, founders: set[int]) -> dict[str, float]:
-    """Sum over every ordered pair of gene copies (i, j): with probability F the two
-    copies are identical by descent (i = j, drawn once), otherwise drawn independently."""
-    out = dict.fromkeys(
-        (
-            "founder_homozygotes",
-            "other_homozygotes",
-            "compound_heterozygotes",
-            "affected",
-            "carriers",
-        ),
-        0.0,
-    )
-    for i, j in itertools.product(range(p.size), repeat=2):
-        prob = (1 - F) * p[i] * p[j] + (F * p[i] if i == j else 0.0)
-        if i == 0 and j == 0:
-            continue
-        if (i == 0) != (j == 0):
-            out["carriers"] += prob
-            continue
-        out["affected"] += prob
-        if i != j:
-            out["compound_heterozygotes"] += prob
-        elif i in founders:
-            out["founder_homozygotes"] += prob
-        else:
-            out["other_homozygotes"] += prob
-    return out
+from popsim.validation.genotypes import enumerate_genotypes
 
 
 def test_hand_computed_persian_jewish_example():

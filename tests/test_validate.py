@@ -52,7 +52,7 @@ def test_quick_catalogue_passes_and_writes_report(tmp_path: Path, capsys):
 def test_wrong_prediction_fails_with_exit_status_1(tmp_path: Path, monkeypatch, capsys):
     exact = theory.expected_new_mutant_frequency
     monkeypatch.setattr(
-        theory, "expected_new_mutant_frequency", lambda u, t: 1.05 * np.asarray(exact(u, t))
+        theory, "expected_new_mutant_frequency", lambda u, t: 1.1 * np.asarray(exact(u, t))
     )
     out = tmp_path / "report"
     args = ["validate", "mutation-mean", "--quick", "--engine", "frequency", "--out", str(out)]

@@ -423,37 +423,50 @@ _FIRST, _SECOND, _UNCLE = 0, 1, 2  # marriage kinds (columns of plan.marriage)
 
 
 @njit(cache=True, inline="always")
-def _couple_keys(c, level, tau, rec, anc, uncle, out, r):
+def _couple_keys(c, level, tau, rec, anc, uncle):
     """Level-``level`` (2 or 3) ancestor couples of the children of couple c of
-    step τ − 1, each once, into ``out[r]`` (unknown: −1).
+    step τ − 1, each once, as a 4-tuple (unknown: −1).
 
     With ``uncle`` marriages, lines through an uncle husband are left out: his
     parent couple belongs to an older step than the others of its level.
     """
     wr = rec.shape[0]
     b = (tau - 1) % 2
-    first = 0 if level == 2 else 2
-    width = 2 if level == 2 else 4
     father_ok = not uncle or rec[(tau - 1) % wr, c, 0] >= 0
-    n = 0
-    for i in range(width):
-        key = anc[b, c, first + i]
-        ok = key >= 0
-        if ok and uncle:
-            if level == 2:
-                ok = i == 1 or father_ok
-            else:
-                parent = anc[b, c, i // 2]  # the level-2 couple this key comes through
-                ok = parent >= 0 and (i >= 2 or father_ok)
-                if ok and i % 2 == 0:
-                    ok = rec[(tau - 2) % wr, parent, 0] >= 0
-        for j in range(n):
-            ok = ok and out[r, j] != key
-        if ok:
-            out[r, n] = key
-            n += 1
-    for j in range(n, 4):
-        out[r, j] = -1
+    if level == 2:
+        k0 = np.int64(anc[b, c, 0]) if father_ok else -1
+        k1 = np.int64(anc[b, c, 1])
+        k0 = k0 if k0 >= 0 else -1
+        k1 = k1 if k1 >= 0 and k1 != k0 else -1
+        return k0, k1, np.int64(-1), np.int64(-1)
+    k0, k1, k2, k3 = (np.int64(anc[b, c, 2]), np.int64(anc[b, c, 3]), np.int64(anc[b, c, 4]),
+                      np.int64(anc[b, c, 5]))
+    if uncle:  # the level-2 couples these keys come through must have regular husbands
+        p0, p1 = anc[b, c, 0], anc[b, c, 1]
+        if not father_ok or p0 < 0:
+            k0 = k1 = -1
+        elif rec[(tau - 2) % wr, p0, 0] < 0:
+            k0 = -1
+        if p1 < 0:
+            k2 = k3 = -1
+        elif rec[(tau - 2) % wr, p1, 0] < 0:
+            k2 = -1
+    k0 = k0 if k0 >= 0 else -1
+    k1 = k1 if k1 >= 0 and k1 != k0 else -1
+    k2 = k2 if k2 >= 0 and k2 != k0 and k2 != k1 else -1
+    k3 = k3 if k3 >= 0 and k3 != k0 and k3 != k1 and k3 != k2 else -1
+    return k0, k1, k2, k3
+
+
+@njit(cache=True, inline="always")
+def _keys_of(c, level, tau, rec, anc, uncle):
+    """:func:`_couple_keys` called with constant level and uncle flag where it
+    can be, so that the inlined code simplifies (several times faster)."""
+    if uncle:
+        return _couple_keys(c, level, tau, rec, anc, True)
+    if level == 2:
+        return _couple_keys(c, 2, tau, rec, anc, False)
+    return _couple_keys(c, 3, tau, rec, anc, False)
 
 
 @njit(cache=True)
@@ -491,13 +504,16 @@ def _index_men(gen, sizes, offs, pc, n_keys, start, entries):
 @njit(cache=True)
 def _index_couples(level, tau, n_couples, rec, anc, uncle, n_keys, start, entries):
     """Couples of step τ − 1 bucketed by their children's level-``level`` ancestor couples."""
-    out = np.empty((1, 4), np.int64)
     start[: n_keys + 1] = 0
     for sweep in range(2):
         for c in range(n_couples):
-            _couple_keys(c, level, tau, rec, anc, uncle, out, 0)
-            for i in range(4):
-                key = out[0, i]
+            if uncle:
+                keys = _couple_keys(c, level, tau, rec, anc, True)
+            elif level == 2:  # constant arguments let the inlined key code simplify
+                keys = _couple_keys(c, 2, tau, rec, anc, False)
+            else:
+                keys = _couple_keys(c, 3, tau, rec, anc, False)
+            for key in keys:
                 if key < 0:
                     continue
                 if sweep == 0:
@@ -509,18 +525,18 @@ def _index_couples(level, tau, n_couples, rec, anc, uncle, n_keys, start, entrie
 
 
 @njit(cache=True, inline="always")
-def _shares(keys, a, b, n_b):
-    """Whether key rows ``keys[a]`` (4, −1 = none) and ``keys[b, :n_b]`` share a key."""
+def _shares(a, b, n_b):
+    """Whether key tuples a and b[:n_b] (−1 = none) have a key in common."""
     for i in range(4):
         for j in range(n_b):
-            if keys[a, i] >= 0 and keys[a, i] == keys[b, j]:
+            if a[i] >= 0 and a[i] == b[j]:
                 return True
     return False
 
 
 @njit(cache=True)
 def _pick(state, y, kind, lo, hi, tau, pc, rec, anc, uncle, taken, sons_start, sons, start,
-          entries, keys):
+          entries):
     """A man of the wanted kind for woman y (generation τ − 1), uniform among the
     eligible and not ``taken`` in [lo, hi) (her deme in his generation), or −1.
 
@@ -530,19 +546,18 @@ def _pick(state, y, kind, lo, hi, tau, pc, rec, anc, uncle, taken, sons_start, s
     son of one of her grandparent couples in generation τ − 2, not her father
     (``start``/``entries`` is then the uncle index). A couple under several
     of her keys (double cousins) counts once. One pass, reservoir sampling.
-    ``keys`` is int64 [3, 4] work space.
     """
     ky = pc[(tau - 1) % pc.shape[0], y]
     if ky < 0:
         return state, -1
     level = 3 if kind == _SECOND else 2
-    _couple_keys(ky, level, tau, rec, anc, uncle, keys, 0)
-    _couple_keys(ky, 2, tau, rec, anc, uncle, keys, 1)
+    mine = _keys_of(ky, level, tau, rec, anc, uncle)
+    near = _keys_of(ky, 2, tau, rec, anc, uncle)
     father = rec[(tau - 1) % rec.shape[0], ky, 0]
     chosen = -1
     count = 0
     for i in range(4):
-        key = keys[0, i]
+        key = mine[i]
         if key < 0:
             continue
         for e in range(start[key], start[key + 1]):
@@ -557,13 +572,10 @@ def _pick(state, y, kind, lo, hi, tau, pc, rec, anc, uncle, taken, sons_start, s
             c = entries[e]
             if c == ky:
                 continue  # her parents: these are her brothers
-            _couple_keys(c, level, tau, rec, anc, uncle, keys, 2)
-            if _shares(keys, 2, 0, i):
+            if _shares(_keys_of(c, level, tau, rec, anc, uncle), mine, i):
                 continue  # counted under an earlier key
-            if kind == _SECOND:
-                _couple_keys(c, 2, tau, rec, anc, uncle, keys, 2)
-                if _shares(keys, 2, 1, 4):
-                    continue  # first cousins
+            if kind == _SECOND and _shares(_keys_of(c, 2, tau, rec, anc, uncle), near, 4):
+                continue  # first cousins
             for e2 in range(sons_start[c], sons_start[c + 1]):
                 g = sons[e2]
                 if lo <= g < hi and not taken[g]:
@@ -585,7 +597,6 @@ def _marry(tau, seed, sizes, offs, coffs, marriage, pc, rec, anc, married, used,
     s = tau % rec.shape[0]
     n_demes = sizes.shape[1]
     uncle = uncles[1].shape[0] > 0
-    scratch = np.empty((3, 4), np.int64)
     sons_start, sons = sons_index
     first_start, first_entries = cousins[0]
     second_start, second_entries = cousins[1]
@@ -631,13 +642,13 @@ def _marry(tau, seed, sizes, offs, coffs, marriage, pc, rec, anc, married, used,
                     lo = offs[tau - 2, d]
                     state, g = _pick(state, y, kind, lo, lo + sizes[tau - 2, d], tau, pc, rec,
                                      anc, uncle, used, sons_start, sons, uncle_start,
-                                     uncle_entries, scratch)
+                                     uncle_entries)
                 elif kind == _FIRST:
                     state, g = _pick(state, y, kind, o, o + n, tau, pc, rec, anc, uncle, married,
-                                     sons_start, sons, first_start, first_entries, scratch)
+                                     sons_start, sons, first_start, first_entries)
                 else:
                     state, g = _pick(state, y, kind, o, o + n, tau, pc, rec, anc, uncle, married,
-                                     sons_start, sons, second_start, second_entries, scratch)
+                                     sons_start, sons, second_start, second_entries)
             if g < 0:
                 counts[d, 4] += 1
                 continue

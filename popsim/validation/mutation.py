@@ -67,7 +67,7 @@ def run_mean(engine: str | None, settings: Settings) -> Outcome:
     assert engine is not None
     n, u, t_max = 50, 0.005, 100
     tests_at = (10, 30, 100)
-    replicates = settings.replicates(20_000, 4_000)
+    replicates = settings.replicates(20_000, 2_000)
     raw = scenarios.one_deme(n, t_max, u=u, record_every=1)
     result = scenarios.run(raw, replicates, seed=400, engine=engine)
     q = scenarios.pathogenic_counts(result) / (2 * n)

@@ -40,7 +40,7 @@ def absorption_time(n: int, k0: int, bound: float = UNABSORBED_BOUND) -> tuple[i
 
 def run_fixation(engine: str | None, settings: Settings) -> Outcome:
     assert engine is not None
-    replicates = settings.replicates(20_000, 1_500)
+    replicates = settings.replicates(20_000, 1_000)
     rows, points = [], []
     for k, (n, k0) in enumerate(FIXATION_CASES):
         t, unabsorbed = absorption_time(n, k0)

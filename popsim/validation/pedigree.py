@@ -256,7 +256,7 @@ class Agreement:
 
 
 AGREEMENTS = (
-    Agreement("neutral drift", 200, 30, 40, full=20_000, quick=1_000),
+    Agreement("neutral drift", 200, 30, 40, full=20_000, quick=600),
     Agreement(
         "selection and recurrent mutation",
         1_000,

@@ -1,0 +1,477 @@
+"""Markdown tables of a harness run: throughput, ratios, memory, threads, start-up, targets.
+
+Units: individual-generations per second (ind-gen/s) for the individual-based models,
+replicate-generations per second (rep-gen/s) for the allele-count models; M = 10⁶.
+Ratios are popsim ÷ peer at the same N. Targets are issue 9's; the SLiM figures are
+the ones quoted there (SLiM is not run here).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from benchmarks.harness import (
+    FLOOR,
+    FREQUENCY,
+    FREQUENCY_MUTATION,
+    NUMPY_FREQUENCY,
+    NUMPY_INDIVIDUAL,
+    PEDIGREE,
+    PEDIGREE_COUSINS,
+    STARTUP,
+)
+
+#: Issue 9's targets (2 threads).
+PEDIGREE_TARGET = 5e7
+COUSIN_TARGET = 2.5e7
+FREQUENCY_TARGET = 3e7
+BYTES_PER_INDIVIDUAL = 64
+THREAD_SPEEDUP = 1.7
+STARTUP_SECONDS = 2.0
+SLIM_QUOTED = {10**5: 4.5e6, 10**6: 1.8e6}  # ind-gen/s, quoted in issue 9, not measured
+SLIM_FACTOR, SIMUPOP_FACTOR = 10, 8
+#: "Does not fall" / "linear" allow this much spread for timing noise on a shared machine.
+FLAT = 0.85
+
+
+def rate(run: dict) -> float | None:
+    """The run's throughput in its model's unit, None if it did not finish."""
+    if run.get("status") != "ok":
+        return None
+    if run["model"] == "allele-count":
+        return run.get("replicate_generations_per_s")
+    return run.get("individual_generations_per_s")
+
+
+def find(
+    runs: Iterable[dict],
+    series: str,
+    n: int | None = None,
+    threads: int | None = None,
+    replicates: int | None = None,
+) -> dict | None:
+    """The run of ``series`` with these labels (None = any); the fastest if several."""
+    hits = [
+        r
+        for r in runs
+        if r["series"] == series
+        and (n is None or r["n"] == n)
+        and (threads is None or r["threads"] == threads)
+        and (replicates is None or r["replicates"] == replicates)
+    ]
+    done = [r for r in hits if rate(r)]
+    if done:
+        return max(done, key=rate)
+    return hits[0] if hits else None
+
+
+def _fmt_rate(value: float | None) -> str:
+    return "—" if value is None else f"{value / 1e6:.3g} M"
+
+
+def _cell(run: dict | None) -> str:
+    if run is None:
+        return ""
+    return _fmt_rate(rate(run)) if run.get("status") == "ok" else str(run.get("status"))
+
+
+def _ratio(a: float | None, b: float | None) -> str:
+    return f"{a / b:.3g}×" if a and b else "—"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return [*lines, ""]
+
+
+def _series_columns(
+    runs: list[dict], model: str, exclude: Callable[[dict], bool]
+) -> list[tuple[str, int]]:
+    """(series, threads) pairs of a model in first-seen order."""
+    seen: dict[tuple[str, int], None] = {}
+    for r in runs:
+        if r["model"] == model and not exclude(r):
+            seen.setdefault((r["series"], r["threads"]), None)
+    return list(seen)
+
+
+def _threads_label(threads: int) -> str:
+    return f"{threads} thread" + ("s" if threads > 1 else "")
+
+
+def individual_section(runs: list[dict], threads: int) -> list[str]:
+    """Throughput of the individual-based models by N, with popsim ÷ peer ratios."""
+    cols = _series_columns(
+        runs, "individual", lambda r: r["series"].startswith("popsim") and r["threads"] != threads
+    )
+    sizes = sorted({r["n"] for r in runs if r["model"] == "individual"})
+    header = (
+        ["N"]
+        + [f"{s}, {_threads_label(t)}" for s, t in cols]
+        + ["popsim ÷ best simuPOP", "popsim ÷ numpy"]
+    )
+    rows = []
+    for n in sizes:
+        cells = [_cell(find(runs, s, n, t)) for s, t in cols]
+        ours = _rate_of(find(runs, PEDIGREE, n, threads))
+        simupop = [
+            rate(r) for r in runs if r["series"].startswith("simuPOP") and r["n"] == n and rate(r)
+        ]
+        numpy = _rate_of(find(runs, NUMPY_INDIVIDUAL, n))
+        rows.append(
+            [f"{n:.0e}", *cells, _ratio(ours, max(simupop, default=None)), _ratio(ours, numpy)]
+        )
+    return ["### Individual-based model (ind-gen/s)", "", *_table(header, rows)]
+
+
+def memory_section(runs: list[dict]) -> list[str]:
+    """Peak RSS at the largest N of each individual-based series."""
+    rows = []
+    for series, threads in _series_columns(runs, "individual", lambda r: False):
+        done = [r for r in runs if r["series"] == series and r["threads"] == threads and rate(r)]
+        if not done:
+            continue
+        r = max(done, key=lambda r: r["n"] * r["replicates"])
+        above = r["peak_rss_mb"] - r["baseline_rss_mb"]
+        individuals = r["n"] * r["replicates"]
+        rows.append(
+            [
+                f"{series}, {_threads_label(threads)}",
+                f"{r['n']:.0e} × {r['replicates']}",
+                f"{r['peak_rss_mb']:.0f}",
+                f"{r['baseline_rss_mb']:.0f}",
+                f"{above:.1f}",
+                f"{above * 2**20 / individuals:.1f}",
+            ]
+        )
+    header = [
+        "series",
+        "N × replicates",
+        "peak MB",
+        "baseline MB",
+        "above baseline MB",
+        "bytes / individual",
+    ]
+    return [
+        "### Memory (largest N of each series)",
+        "",
+        "Baseline = RSS after imports (popsim: and compiled kernels) before the population "
+        "is built; peak = high-water mark of the timed runs.",
+        "",
+        *_table(header, rows),
+    ]
+
+
+def allele_count_section(runs: list[dict], threads: int, replicates: int) -> list[str]:
+    """Throughput of the allele-count models by N, with popsim ÷ numpy and ÷ floor."""
+    sizes = sorted(
+        {r["n"] for r in runs if r["model"] == "allele-count" and r["replicates"] == replicates}
+    )
+    header = [
+        "N",
+        f"{FREQUENCY}, {threads}t",
+        f"{FREQUENCY_MUTATION}, {threads}t",
+        f"{FLOOR}, {threads}t",
+        f"{NUMPY_FREQUENCY}, 1t",
+        "popsim ÷ numpy",
+        "popsim ÷ floor",
+    ]
+    rows = []
+    for n in sizes:
+        ours = find(runs, FREQUENCY, n, threads, replicates)
+        floor = find(runs, FLOOR, n, threads, replicates)
+        numpy = find(runs, NUMPY_FREQUENCY, n, None, replicates)
+        rows.append(
+            [
+                f"{n:.0e}",
+                _cell(ours),
+                _cell(find(runs, FREQUENCY_MUTATION, n, threads, replicates)),
+                _cell(floor),
+                _cell(numpy),
+                _ratio(_rate_of(ours), _rate_of(numpy)),
+                _ratio(_rate_of(ours), _rate_of(floor)),
+            ]
+        )
+    return [
+        f"### Allele-count model (rep-gen/s, R = {replicates:,} replicates)",
+        "",
+        *_table(header, rows),
+    ]
+
+
+def replicate_section(runs: list[dict], threads: int) -> list[str]:
+    """popsim frequency throughput against the number of replicates (cost linear in R)."""
+    done = sorted(
+        (
+            r
+            for r in runs
+            if r["series"] == FREQUENCY and r["threads"] == threads and r["n"] == 10_000
+        ),
+        key=lambda r: r["replicates"],
+    )
+    rows = [
+        [f"{r['replicates']:.0e}", _cell(r), f"{r['seconds']:.3g}" if rate(r) else "—"]
+        for r in done
+    ]
+    return [
+        "### popsim frequency against replicates (N = 10⁴)",
+        "",
+        *_table(["replicates", "rep-gen/s", "seconds"], rows),
+    ]
+
+
+def threads_section(runs: list[dict], threads: int) -> list[str]:
+    """1 thread against ``threads`` threads for both engines, same N and replicates."""
+    rows = []
+    for series in (FREQUENCY, PEDIGREE):
+        singles = [r for r in runs if r["series"] == series and r["threads"] == 1]
+        for one in singles:
+            many = find(runs, series, one["n"], threads, one["replicates"])
+            rows.append(
+                [
+                    series,
+                    f"{one['n']:.0e}",
+                    f"{one['replicates']:,}",
+                    _cell(one),
+                    _cell(many),
+                    _ratio(_rate_of(many), _rate_of(one)),
+                ]
+            )
+    header = ["engine", "N", "replicates", "1 thread", _threads_label(threads), "speed-up"]
+    return ["### Threads", "", *_table(header, rows)]
+
+
+def startup_section(runs: list[dict]) -> list[str]:
+    """Wall time of whole commands, interpreter start-up included."""
+    rows = []
+    for r in runs:
+        if r["series"] != STARTUP:
+            continue
+        command = r["command"].split("/bin/")[-1]
+        if r.get("status") != "ok":
+            rows.append([f"`{command}`", "", str(r.get("status")), "", r.get("reason", "")])
+            continue
+        rows.append(
+            [
+                f"`{command}`",
+                r["cache"],
+                f"{r['wall_s']:.2f}",
+                " / ".join(f"{w:.2f}" for w in r["wall_s_all"]),
+                "says it is compiling" if r["says_compiling"] else "",
+            ]
+        )
+    header = ["command", "Numba cache", "best wall s", "all runs s", "note"]
+    return ["### Start-up (whole command, wall clock)", "", *_table(header, rows)]
+
+
+def _rate_of(run: dict | None) -> float | None:
+    return rate(run) if run else None
+
+
+def _verdict(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("met" if ok else "**missed**")
+
+
+def targets_section(runs: list[dict], threads: int, replicates: int) -> list[str]:
+    """Issue 9's targets, each with the measured number and met / missed."""
+    rows: list[list[str]] = []
+
+    def add(target: str, measured: str, ok: bool | None) -> None:
+        rows.append([target, measured, _verdict(ok)])
+
+    for n in (10**5, 10**6):
+        ped = _rate_of(find(runs, PEDIGREE, n, threads))
+        add(
+            f"pedigree, random mating, N = {n:.0e}: ≥ {PEDIGREE_TARGET:.1e} ind-gen/s",
+            _fmt_rate(ped),
+            None if ped is None else ped >= PEDIGREE_TARGET,
+        )
+        slim = SLIM_QUOTED[n]
+        add(
+            f"… ≥ {SLIM_FACTOR}× SLiM ({slim / 1e6:.1f} M ind-gen/s quoted in issue 9)",
+            _ratio(ped, slim),
+            None if ped is None else ped >= SLIM_FACTOR * slim,
+        )
+        simupop = [
+            rate(r) for r in runs if r["series"].startswith("simuPOP") and r["n"] == n and rate(r)
+        ]
+        best = max(simupop, default=None)
+        add(
+            f"… ≥ {SIMUPOP_FACTOR}× simuPOP (fastest variant measured here)",
+            _ratio(ped, best),
+            None if ped is None or best is None else ped >= SIMUPOP_FACTOR * best,
+        )
+        cousins = _rate_of(find(runs, PEDIGREE_COUSINS, n, threads))
+        add(
+            f"pedigree, 10% first cousins, N = {n:.0e}: ≥ {COUSIN_TARGET:.1e} ind-gen/s",
+            _fmt_rate(cousins),
+            None if cousins is None else cousins >= COUSIN_TARGET,
+        )
+    big = find(runs, PEDIGREE, 10**6, threads)
+    if big and rate(big):
+        per = big["above_baseline_bytes_per_individual"]
+        add(
+            f"pedigree memory above the interpreter, N = 1e6: ≤ {BYTES_PER_INDIVIDUAL} B/ind",
+            f"{per:.1f} B/ind",
+            per <= BYTES_PER_INDIVIDUAL,
+        )
+    else:
+        add(
+            f"pedigree memory above the interpreter, N = 1e6: ≤ {BYTES_PER_INDIVIDUAL} B/ind",
+            _cell(big) or "not run",
+            None,
+        )
+    for r in sorted(
+        (r for r in runs if r["series"] == FREQUENCY_MUTATION and r["threads"] == threads),
+        key=lambda r: r["n"],
+    ):
+        value = rate(r)
+        add(
+            f"frequency, one deme, M712T, u = 1e-6, N = {r['n']:.0e}: "
+            f"≥ {FREQUENCY_TARGET:.0e} rep-gen/s",
+            _cell(r),
+            None if value is None else value >= FREQUENCY_TARGET,
+        )
+    sweep = [
+        rate(r)
+        for r in runs
+        if r["series"] == FREQUENCY
+        and r["threads"] == threads
+        and r["replicates"] == replicates
+        and rate(r)
+    ]
+    sizes = sorted(
+        r["n"]
+        for r in runs
+        if r["series"] == FREQUENCY
+        and rate(r)
+        and r["threads"] == threads
+        and r["replicates"] == replicates
+    )
+    if sweep:
+        add(
+            f"frequency throughput does not fall as N grows ({sizes[0]:.0e} … {sizes[-1]:.0e}; "
+            f"slowest ≥ {FLAT:.0%} of fastest)",
+            f"slowest ÷ fastest = {min(sweep) / max(sweep):.2f}",
+            min(sweep) >= FLAT * max(sweep),
+        )
+    _linear(add, runs, threads)
+    for series in (FREQUENCY, PEDIGREE):
+        for one in (r for r in runs if r["series"] == series and r["threads"] == 1):
+            many = _rate_of(find(runs, series, one["n"], threads, one["replicates"]))
+            single = rate(one)
+            add(
+                f"{series}: {_threads_label(threads)} ≥ {THREAD_SPEEDUP}× 1 thread "
+                f"(N = {one['n']:.0e})",
+                _ratio(many, single),
+                None if not (many and single) else many >= THREAD_SPEEDUP * single,
+            )
+    for r in runs:
+        if r["series"] != STARTUP or " run " not in r["command"]:
+            continue
+        config = r["command"].split(" run ", 1)[1]
+        if r.get("cache") == "cold":
+            add(
+                f"cold first run says it is compiling (`{config}`)",
+                f"{r['wall_s']:.1f} s",
+                bool(r["says_compiling"]),
+            )
+        elif r.get("status") == "ok":
+            add(
+                f"warm `popsim run {config}` < {STARTUP_SECONDS:g} s",
+                f"{r['wall_s']:.2f} s",
+                r["wall_s"] < STARTUP_SECONDS,
+            )
+    return ["### Targets (issue 9)", "", *_table(["target", "measured", "verdict"], rows)]
+
+
+def _linear(add: Callable[[str, str, bool | None], None], runs: list[dict], threads: int) -> None:
+    """Cost linear in N (pedigree) and in replicates (frequency): flat throughput."""
+    for series, key, what in ((PEDIGREE, "n", "N"), (FREQUENCY, "replicates", "replicates")):
+        pool = [r for r in runs if r["series"] == series and r["threads"] == threads and rate(r)]
+        if series == FREQUENCY:
+            pool = [r for r in pool if r["n"] == 10_000]
+        if len(pool) < 2:
+            continue
+        values = [rate(r) for r in pool]
+        span = sorted(r[key] for r in pool)
+        add(
+            f"{series}: cost linear in {what} ({span[0]:.0e} … {span[-1]:.0e}; "
+            f"slowest ≥ {FLAT:.0%} of fastest)",
+            f"slowest ÷ fastest = {min(values) / max(values):.2f}",
+            min(values) >= FLAT * max(values),
+        )
+
+
+def runs_section(runs: list[dict]) -> list[str]:
+    """Every run: status, time, throughput, memory, correctness check, load."""
+    rows = []
+    for r in runs:
+        if r["series"] == STARTUP:
+            continue
+        ok = r.get("status") == "ok"
+        z = r.get("z_vs_expected")
+        rows.append(
+            [
+                r["label"],
+                "ok" if ok else f"{r.get('status')}: {r.get('reason', '')}",
+                f"{r['seconds']:.3g}" if ok else "",
+                _cell(r),
+                f"{r['peak_rss_mb']:.0f}" if ok else "",
+                f"{r['final_frequency']:.4f}" if ok else "",
+                f"{z:+.1f}" if ok and z is not None else "",
+                f"{r['loadavg_before']:.1f} → {r['loadavg_after']:.1f}",
+            ]
+        )
+    header = [
+        "run",
+        "status",
+        "seconds (best)",
+        "throughput",
+        "peak MB",
+        "final q",
+        "z vs expected",
+        "load",
+    ]
+    return [
+        "### All runs",
+        "",
+        "final q: mean final frequency (expected ≈ 0.0254, see benchmarks/README.md); z: "
+        "its deviation in standard errors from the drift-aware expectation.",
+        "",
+        *_table(header, rows),
+    ]
+
+
+def markdown(meta: dict, runs: list[dict]) -> str:
+    """The whole report."""
+    settings = meta["settings"]
+    threads, replicates = settings["threads"], settings["replicates"]
+    loads = [r["loadavg_before"] for r in runs] + [r["loadavg_after"] for r in runs]
+    head = [
+        "## Benchmark results" + (" (--quick)" if settings["quick"] else ""),
+        "",
+        f"{meta['date']}, {meta['cpu']} ({meta['cpu_count']} CPUs), Python {meta['python']}, "
+        f"popsim {meta['git_commit']}; {settings['generations']} generations. 1-minute load "
+        f"average during the runs {min(loads, default=0):.1f}–{max(loads, default=0):.1f} "
+        f"on {meta['cpu_count']} CPUs (above {meta['cpu_count']}, other work shared the CPUs: "
+        "quote ratios, not absolute times).",
+        "",
+    ]
+    if not meta["simupop"]:
+        head += [
+            "simuPOP: not run (no .bench-venv; build it with benchmarks/install_peers.sh).",
+            "",
+        ]
+    sections = (
+        individual_section(runs, threads),
+        memory_section(runs),
+        allele_count_section(runs, threads, replicates),
+        replicate_section(runs, threads),
+        threads_section(runs, threads),
+        startup_section(runs),
+        targets_section(runs, threads, replicates),
+        runs_section(runs),
+    )
+    return "\n".join(head + [line for section in sections for line in section])
