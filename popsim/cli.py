@@ -37,12 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    debug = "--debug" in (sys.argv[1:] if argv is None else argv)
     try:
+        args = build_parser().parse_args(argv)
         return int(args.func(args) or 0)
     except PopsimError as error:
-        if args.debug:
+        if debug:
             raise
         print(f"popsim: error: {error}", file=sys.stderr)
         return error.exit_status
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except KeyboardInterrupt:
-        if args.debug:
+        if debug:
             raise
         print("popsim: interrupted; nothing was written for the unfinished work", file=sys.stderr)
         if any(t.name == KERNEL_THREAD and t.is_alive() for t in threading.enumerate()):

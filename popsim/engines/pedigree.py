@@ -554,6 +554,8 @@ def _pick(state, y, kind, lo, hi, tau, pc, rec, anc, uncle, taken, sons_start, s
     mine = _keys_of(ky, level, tau, rec, anc, uncle)
     near = _keys_of(ky, 2, tau, rec, anc, uncle)
     father = rec[(tau - 1) % rec.shape[0], ky, 0]
+    b = (tau - 1) % 2
+    first, width = (0, 2) if level == 2 else (2, 4)
     chosen = -1
     count = 0
     for i in range(4):
@@ -572,10 +574,20 @@ def _pick(state, y, kind, lo, hi, tau, pc, rec, anc, uncle, taken, sons_start, s
             c = entries[e]
             if c == ky:
                 continue  # her parents: these are her brothers
-            if _shares(_keys_of(c, level, tau, rec, anc, uncle), mine, i):
-                continue  # counted under an earlier key
-            if kind == _SECOND and _shares(_keys_of(c, 2, tau, rec, anc, uncle), near, 4):
-                continue  # first cousins
+            if uncle:
+                skip = _shares(_couple_keys(c, level, tau, rec, anc, True), mine, i)
+                if kind == _SECOND:
+                    skip |= _shares(_couple_keys(c, 2, tau, rec, anc, True), near, 4)
+            else:  # the same tests on the row itself: much faster than building key tuples
+                skip = False
+                for j in range(i):  # counted under an earlier key
+                    for w in range(width):
+                        skip |= anc[b, c, first + w] == mine[j]
+                if kind == _SECOND:  # first cousins
+                    for j in range(4):
+                        skip |= near[j] >= 0 and (anc[b, c, 0] == near[j] or anc[b, c, 1] == near[j])
+            if skip:
+                continue
             for e2 in range(sons_start[c], sons_start[c + 1]):
                 g = sons[e2]
                 if lo <= g < hi and not taken[g]:
