@@ -20,14 +20,17 @@ Engines:
 
 Timing: each timed run is :attr:`popsim.results.Result.wall_seconds`, the time
 spent in the engine (not the imports, not the config and plan, not compilation: a
-one-generation run of the same size compiles or loads the kernels first). The
-pedigree engine builds its generation-0 individuals inside the kernel, so that one
-generation of construction (0.5 % of 200) is included.
+one-generation run of at most 100 individuals on the same code path compiles or
+loads the kernels first). The pedigree engine builds its generation-0 individuals
+inside the kernel, so that one generation of construction (0.5 % of 200) is
+included. ``cpu_seconds`` is the process CPU time of the fastest run: on a shared
+machine, CPU ÷ wall below the thread count means the run waited for a CPU.
 
 Memory: after the warm-up, the process's peak-RSS mark is reset (Linux
 ``/proc/self/clear_refs``), so ``peak_rss_mb`` is the high-water mark of the timed
 runs and ``baseline_rss_mb`` the RSS just before them: interpreter, libraries and
-compiled kernels. ``above_baseline_bytes_per_individual`` = (peak − baseline) / (N·R).
+compiled kernels. ``above_baseline_bytes_per_individual`` = (peak − baseline) / N for
+one replicate (None for several: how many are alive at once is the engine's choice).
 ``warmup_peak_rss_mb`` is the high-water mark before the reset (compilation included).
 
     python -m benchmarks.popsim_models --engine frequency --n 100000 --replicates 100000
@@ -41,6 +44,7 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import time
 
 import numba
 import numpy as np
@@ -53,6 +57,8 @@ from popsim.simulate import simulate
 TOOL = "popsim"
 ENGINES = ("frequency", "pedigree")
 FOUNDER = "M712T"
+#: Largest population of the compile warm-up run.
+WARMUP_N = 100
 
 
 def shared_scenario(
@@ -62,7 +68,6 @@ def shared_scenario(
     generations: int = _common.GENERATIONS,
     mutation_rate: float = 0.0,
     first_cousin: float = 0.0,
-    seed: int = 1,
 ) -> Scenario:
     """The shared benchmark model as a popsim scenario (one deme named ``pop``)."""
     raw = {
@@ -71,7 +76,6 @@ def shared_scenario(
             "engine": engine,
             "generations": generations,
             "replicates": replicates,
-            "seed": seed,
             "record_every": max(generations, 1),
         },
         "demes": [{"name": "pop", "size": n, "first_cousin_marriage": first_cousin}],
@@ -115,19 +119,23 @@ def run(
     if threads is not None:
         numba.set_num_threads(threads)
 
-    def scenario(gens: int) -> Scenario:
-        return shared_scenario(engine, n, replicates, gens, mutation_rate, first_cousin, seed)
-
-    simulate(scenario(1), replicates=min(replicates, 64))  # compile or load the kernels
+    # Compile or load the kernels on a tiny population that takes the same code path
+    # (the pedigree engine parallelises within a replicate when replicates are few);
+    # tiny, so that the allocator keeps nothing of the size of the timed runs.
+    warmup = shared_scenario(engine, min(n, WARMUP_N), replicates, 1, mutation_rate, first_cousin)
+    simulate(warmup, replicates=min(replicates, 64))
     warmup_peak = _common.peak_rss_mb()
-    timed = scenario(generations)
+    timed = shared_scenario(engine, n, replicates, generations, mutation_rate, first_cousin)
     gc.collect()
     peak_reset = _reset_peak_rss()
     baseline = _common.current_rss_mb()
     times: list[float] = []
+    cpu_times: list[float] = []
     finals: list[float] = []
     for k in range(repeats):
+        cpu = time.process_time()
         result = simulate(timed, seed=seed + k)
+        cpu_times.append(time.process_time() - cpu)
         times.append(result.wall_seconds)
         last = result.records[:, -1, 0, :]
         finals.extend((last[:, 2] / (2.0 * last[:, 0])).tolist())
@@ -151,11 +159,14 @@ def run(
         "first_cousin_marriage": first_cousin,
         "repeats": repeats,
         "seconds_all": times,
+        "cpu_seconds": min(cpu_times),
         "peak_rss_mb": peak,
         "baseline_rss_mb": baseline,
         "peak_reset": peak_reset,
         "warmup_peak_rss_mb": warmup_peak,
-        "above_baseline_bytes_per_individual": (peak - baseline) * 2**20 / individuals,
+        "above_baseline_bytes_per_individual": (peak - baseline) * 2**20 / n
+        if replicates == 1
+        else None,
         "threads": numba.get_num_threads(),
         "numba_version": numba.__version__,
         "numpy_version": np.__version__,

@@ -19,7 +19,7 @@ from popsim.errors import PopsimError
 from popsim.simulate import KERNEL_THREAD
 
 #: Subcommand modules under popsim.commands, in the order ``popsim --help`` lists them.
-COMMANDS = ("run", "expected", "sweep", "plot", "validate", "compare", "catalog")
+COMMANDS = ("run", "expected", "sweep", "fit", "plot", "validate", "compare", "catalog")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,7 +40,10 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in (sys.argv[1:] if argv is None else argv)
     try:
         args = build_parser().parse_args(argv)
-        return int(args.func(args) or 0)
+        status = int(args.func(args) or 0)
+        if status == 130:  # the command handled Ctrl-C itself (e.g. a sweep's resume hint)
+            _leave_abandoned_kernel(status)
+        return status
     except PopsimError as error:
         if debug:
             raise
@@ -53,10 +56,20 @@ def main(argv: list[str] | None = None) -> int:
         if debug:
             raise
         print("popsim: interrupted; nothing was written for the unfinished work", file=sys.stderr)
-        if any(t.name == KERNEL_THREAD and t.is_alive() for t in threading.enumerate()):
-            sys.stderr.flush()
-            os._exit(130)  # a kernel cannot be stopped; leave without waiting for it
+        _leave_abandoned_kernel(130)
         return 130
+
+
+def _leave_abandoned_kernel(status: int) -> None:
+    """Exit at once if an interrupted Numba kernel still runs in its worker thread.
+
+    A kernel cannot be stopped, and interpreter shutdown with it still running
+    aborts the process; nothing is left to write, so leave without waiting.
+    """
+    if any(t.name == KERNEL_THREAD and t.is_alive() for t in threading.enumerate()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
 
 
 if __name__ == "__main__":

@@ -61,7 +61,7 @@ def _binomial(n: int, p: float) -> int:
     return np.random.binomial(n, p)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")  # called every generation
 def _record(counts, sizes_now, n_named, active, n_active, out):
     """Write one record per deme into ``out`` [D, fields]."""
     n_demes = counts.shape[0]
@@ -84,7 +84,7 @@ def _record(counts, sizes_now, n_named, active, n_active, out):
         out[d, 4 + n_named] = alleles
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")  # called every generation
 def _introduce(counts, step, intro_step, intro_deme, intro_allele, intro_copies, status):
     for k in range(intro_step.shape[0]):
         if intro_step[k] != step:

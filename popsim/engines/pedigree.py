@@ -5,7 +5,7 @@ State. Each replicate holds the diploid individuals of the current generation
 then recycled slots for mutation-born alleles) and a window of ancestry: for
 the last G = ``plan.ancestry_generations`` generations, every individual's
 parent couple, and every couple's husband, wife and their own parent couples.
-Memory is O(N): about 60 bytes per individual for G = 4 (see docs/pedigree.md).
+Memory is O(N): about 55 bytes per individual for G = 4 (see docs/pedigree.md).
 
 One generation (step τ − 1 → τ), in this order, the frequency engine's order:
 
@@ -46,9 +46,12 @@ One generation (step τ − 1 → τ), in this order, the frequency engine's ord
 Mutation-born alleles live in slots that are recycled (only when needed: when
 no slot is free, those no longer carried by a live individual are freed); a
 replicate that needs more than ``plan.max_alleles`` stops with CAPACITY.
-With no consanguinity this is the frequency engine's model with separate
-sexes and monogamous couples; allele-frequency drift agrees with it to
-O(1/N) per generation (docs/pedigree.md derives it; a test checks it).
+With random mating and no selection this is the frequency engine's model
+with separate sexes and monogamous couples: allele-frequency drift agrees
+with it to O(1/N) per generation (docs/pedigree.md derives it; a test checks
+it). With selection the expected change agrees too, but this engine samples
+surviving individuals where the frequency engine samples gene copies, so its
+drift is weaker by a factor of about 1 − s·q (docs/pedigree.md).
 
 Randomness: splitmix64 streams keyed by (replicate seed, step, deme, block,
 purpose), offspring in fixed blocks of :data:`BLOCK`, so a replicate gives
@@ -82,12 +85,13 @@ BLOCK = 4096
 COUPLE_BLOCK = 2048
 #: Rejected zygotes in a row after which a deme counts as unable to reproduce.
 MAX_TRIES = 1_000_000
-#: Largest number of individuals alive at once (memory: ~60 bytes each).
+#: Largest number of individuals alive at once (memory: ~55 bytes each).
 MAX_INDIVIDUALS = 200_000_000
 #: Largest ancestry window: the kinship recursion costs up to 4^(G−1) per couple.
 MAX_ANCESTRY = 8
-#: Diploid size up to which many replicates run in parallel, one per thread.
-SMALL = 20_000
+#: Individuals alive at once up to which replicates run in parallel, one per
+#: thread (each thread then holds a replicate: ~55 bytes × this × threads).
+PARALLEL_REPLICATES_MAX = 2_000_000
 
 _NEW = -1  # allele placeholder for a new mutation not yet given a slot
 _MARRY, _INTRO, _OFFSPRING = 1, 2, 3  # random stream purposes
@@ -123,7 +127,7 @@ _O_MAR, _O_C1, _O_C2, _O_CU, _O_FB = (
 # --------------------------------------------------------------------------- random numbers
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _mix(z):
     z = (z ^ (z >> np.uint64(30))) * _MIX1
     z = (z ^ (z >> np.uint64(27))) * _MIX2
@@ -139,19 +143,19 @@ def _stream(seed, step, deme, block, purpose):
     return _mix(h ^ np.uint64(purpose))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _next(state):
     state = state + _GOLDEN
     return state, _mix(state)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _unit(z):
     """Uniform in [0, 1) from the top 53 bits."""
     return np.float64(z >> np.uint64(11)) * _UNIT
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _below(z, n):
     """Uniform integer in [0, n) from the top 53 bits."""
     k = int(_unit(z) * n)
@@ -170,7 +174,7 @@ def _below(z, n):
 # every deeper level.
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _virtual(parent_couple, index):
     """Key of an individual's parent couple; founders (no parents) get −2 − index."""
     return parent_couple if parent_couple >= 0 else -2 - index
@@ -203,7 +207,7 @@ def _tree(x, px, tau, depth, anc, rec, keys, ids, t):
             ids[t, ib + 2 * j + 1] = rec[(tau - d) % wr, c, 1] if c >= 0 else -1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _identity(root, keys, ids, t, d, p, depth):
     """Who node (tree t, depth d, position p) is, comparable within one depth."""
     if d == 0:
@@ -213,7 +217,7 @@ def _identity(root, keys, ids, t, d, p, depth):
     return keys[t, (1 << (depth - 1)) - 1 + (p >> 1)] * 2 + (p & 1)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _disjoint(keys, ta, pa, tb, pb, d, depth):
     """True when nodes a and b (depth d < L) share no ancestor couple at level L."""
     size = 1 << (depth - 1 - d)
@@ -422,7 +426,7 @@ def _couples_parallel(n_couples, tau, depth, uncle, pc, rec, anc, irr, fk):
 _FIRST, _SECOND, _UNCLE = 0, 1, 2  # marriage kinds (columns of plan.marriage)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _couple_keys(c, level, tau, rec, anc, uncle):
     """Level-``level`` (2 or 3) ancestor couples of the children of couple c of
     step τ − 1, each once, as a 4-tuple (unknown: −1).
@@ -458,10 +462,10 @@ def _couple_keys(c, level, tau, rec, anc, uncle):
     return k0, k1, k2, k3
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _keys_of(c, level, tau, rec, anc, uncle):
-    """:func:`_couple_keys` called with constant level and uncle flag where it
-    can be, so that the inlined code simplifies (several times faster)."""
+    """:func:`_couple_keys` with a constant level and uncle flag where possible,
+    so that the inlined key code simplifies."""
     if uncle:
         return _couple_keys(c, level, tau, rec, anc, True)
     if level == 2:
@@ -509,7 +513,7 @@ def _index_couples(level, tau, n_couples, rec, anc, uncle, n_keys, start, entrie
         for c in range(n_couples):
             if uncle:
                 keys = _couple_keys(c, level, tau, rec, anc, True)
-            elif level == 2:  # constant arguments let the inlined key code simplify
+            elif level == 2:  # as _keys_of, written out: measured 4× faster in this loop
                 keys = _couple_keys(c, 2, tau, rec, anc, False)
             else:
                 keys = _couple_keys(c, 3, tau, rec, anc, False)
@@ -524,7 +528,7 @@ def _index_couples(level, tau, n_couples, rec, anc, uncle, n_keys, start, entrie
         _sort_into(n_keys, start, entries, sweep == 1)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _shares(a, b, n_b):
     """Whether key tuples a and b[:n_b] (−1 = none) have a key in common."""
     for i in range(4):
@@ -585,7 +589,8 @@ def _pick(state, y, kind, lo, hi, tau, pc, rec, anc, uncle, taken, sons_start, s
                         skip |= anc[b, c, first + w] == mine[j]
                 if kind == _SECOND:  # first cousins
                     for j in range(4):
-                        skip |= near[j] >= 0 and (anc[b, c, 0] == near[j] or anc[b, c, 1] == near[j])
+                        key = near[j]
+                        skip |= key >= 0 and (anc[b, c, 0] == key or anc[b, c, 1] == key)
             if skip:
                 continue
             for e2 in range(sons_start[c], sons_start[c + 1]):
@@ -691,8 +696,8 @@ def _marry(tau, seed, sizes, offs, coffs, marriage, pc, rec, anc, married, used,
 
 
 @njit(cache=True)
-def _offspring_block(b, tau, seed, blocks, offs, coffs, source, cumulative, n_sources, u, wtab, w_max,
-                     al, pc, rec, fk, sums, fail):
+def _offspring_block(b, tau, seed, blocks, offs, coffs, source, cumulative, n_sources, u,
+                     wtab, w_max, al, pc, rec, fk, sums, fail):
     """Offspring of block b (deme, first, end, index within deme) of step τ.
 
     Writes alleles (``_NEW`` for a new mutation), parent couple; ``sums[b]`` =
@@ -757,19 +762,19 @@ def _offspring_block(b, tau, seed, blocks, offs, coffs, source, cumulative, n_so
 
 
 @njit(cache=True)
-def _offspring_serial(n_blocks, tau, seed, blocks, offs, coffs, source, cumulative, n_sources, u, wtab,
-                      w_max, al, pc, rec, fk, sums, fail):
+def _offspring_serial(n_blocks, tau, seed, blocks, offs, coffs, source, cumulative, n_sources,
+                      u, wtab, w_max, al, pc, rec, fk, sums, fail):
     for b in range(n_blocks):
-        _offspring_block(b, tau, seed, blocks, offs, coffs, source, cumulative, n_sources, u, wtab, w_max,
-                         al, pc, rec, fk, sums, fail)
+        _offspring_block(b, tau, seed, blocks, offs, coffs, source, cumulative, n_sources, u,
+                         wtab, w_max, al, pc, rec, fk, sums, fail)
 
 
 @njit(cache=True, parallel=True)
-def _offspring_parallel(n_blocks, tau, seed, blocks, offs, coffs, source, cumulative, n_sources, u, wtab,
-                        w_max, al, pc, rec, fk, sums, fail):
+def _offspring_parallel(n_blocks, tau, seed, blocks, offs, coffs, source, cumulative,
+                        n_sources, u, wtab, w_max, al, pc, rec, fk, sums, fail):
     for b in prange(n_blocks):
-        _offspring_block(b, tau, seed, blocks, offs, coffs, source, cumulative, n_sources, u, wtab, w_max,
-                         al, pc, rec, fk, sums, fail)
+        _offspring_block(b, tau, seed, blocks, offs, coffs, source, cumulative, n_sources, u,
+                         wtab, w_max, al, pc, rec, fk, sums, fail)
 
 
 @njit(cache=True)
@@ -1019,11 +1024,11 @@ def _replicate(seed, sizes, offs, coffs, migration_index, migration, marriage, u
         n_blocks = _blocks(tau, sizes, blocks)
         fail[:n_blocks] = 0
         if parallel:
-            _offspring_parallel(n_blocks, tau, seed, blocks, offs, coffs, source, cumulative, n_sources, u,
-                                wtab, w_max, al, pc, rec, fk, sums, fail)
+            _offspring_parallel(n_blocks, tau, seed, blocks, offs, coffs, source, cumulative,
+                                n_sources, u, wtab, w_max, al, pc, rec, fk, sums, fail)
         else:
-            _offspring_serial(n_blocks, tau, seed, blocks, offs, coffs, source, cumulative, n_sources, u,
-                              wtab, w_max, al, pc, rec, fk, sums, fail)
+            _offspring_serial(n_blocks, tau, seed, blocks, offs, coffs, source, cumulative,
+                              n_sources, u, wtab, w_max, al, pc, rec, fk, sums, fail)
         f_sums[:] = 0.0
         for b in range(n_blocks):
             if fail[b]:
@@ -1081,7 +1086,7 @@ def check_plan(plan: Plan) -> None:
     total = int(plan.sizes.sum(axis=1).max())
     if total > MAX_INDIVIDUALS:
         raise PopsimError(
-            f"the pedigree engine holds every individual in memory (about 60 bytes each): "
+            f"the pedigree engine holds every individual in memory (about 55 bytes each): "
             f"{total:,} at once is more than {MAX_INDIVIDUALS:,}; use the frequency engine"
         )
     for step in range(1, plan.sizes.shape[0]):
@@ -1121,8 +1126,9 @@ def simulate_pedigree(
         plan: the compiled scenario (see :func:`popsim.demography.compile_plan`).
         seeds: uint32 replicate seeds.
         within: parallelise within each replicate (True) or across replicates
-            (False); default: within when the population is large or the
-            replicates are fewer than twice the threads. Results are identical
+            (False); default: across, one replicate per thread, unless the
+            replicates are fewer than twice the threads or the population
+            exceeds :data:`PARALLEL_REPLICATES_MAX`. Results are identical
             either way.
 
     Returns:
@@ -1149,7 +1155,9 @@ def simulate_pedigree(
         int(plan.ancestry_generations), allele_type,
     )
     if within is None:
-        within = offs[:, -1].max() > SMALL or n_rep < 2 * numba.get_num_threads()
+        within = (
+            offs[:, -1].max() > PARALLEL_REPLICATES_MAX or n_rep < 2 * numba.get_num_threads()
+        )
     if within:
         for r in range(n_rep):
             _replicate(seeds[r], *args, True, records[r], observed[r], status[r])

@@ -30,6 +30,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 from popsim.errors import PopsimError
@@ -51,34 +52,41 @@ def default_workers() -> int:
 
 
 @contextmanager
-def open_executor(kind: str, workers: int = 1, scheduler: str | None = None) -> Iterator[Runner]:
+def open_executor(
+    kind: str,
+    workers: int = 1,
+    scheduler: str | None = None,
+    function: Callable[[Any], Rows] = run_task,
+) -> Iterator[Runner]:
     """Start executor ``kind``; yield ``run(tasks)``, an iterator over finished batches' rows.
 
-    Leaving the block stops the executor; on an exception (Ctrl-C included)
-    running work is abandoned at once.
+    Each task is run by ``function`` (default :func:`run_task`; another
+    module-level function, e.g. :func:`popsim.fit.simulator.run_draws`, lets
+    other commands reuse the executors). Leaving the block stops the executor;
+    on an exception (Ctrl-C included) running work is abandoned at once.
     """
     if kind == "serial":
-        yield _serial
+        yield partial(_serial, function=function)
     elif kind == "processes":
-        with _processes(workers) as run:
+        with _processes(workers, function) as run:
             yield run
     elif kind == "dask":
-        with _dask(workers, scheduler) as run:
+        with _dask(workers, scheduler, function) as run:
             yield run
     else:
         raise PopsimError(f"--executor {kind!r}: must be one of {', '.join(EXECUTORS)}")
 
 
-def _serial(tasks: Sequence[Task]) -> Iterator[Rows]:
+def _serial(tasks: Sequence[Task], function: Callable[[Any], Rows] = run_task) -> Iterator[Rows]:
     for task in tasks:
-        yield run_task(task)
+        yield function(task)
 
 
 # --------------------------------------------------------------------------- processes
 
 
 @contextmanager
-def _processes(workers: int) -> Iterator[Runner]:
+def _processes(workers: int, function: Callable[[Any], Rows]) -> Iterator[Runner]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -91,7 +99,7 @@ def _processes(workers: int) -> Iterator[Runner]:
 
     def run(tasks: Sequence[Task]) -> Iterator[Rows]:
         with _spawning():  # the pool spawns its workers on submit
-            futures = [pool.submit(run_task, task) for task in tasks]
+            futures = [pool.submit(function, task) for task in tasks]
         for future in as_completed(futures):
             yield future.result()
 
@@ -161,7 +169,9 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 
 
 @contextmanager
-def _dask(workers: int, scheduler: str | None) -> Iterator[Runner]:
+def _dask(
+    workers: int, scheduler: str | None, function: Callable[[Any], Rows]
+) -> Iterator[Runner]:
     from dask.distributed import Client, LocalCluster, as_completed
 
     cluster = None
@@ -181,7 +191,7 @@ def _dask(workers: int, scheduler: str | None) -> Iterator[Runner]:
     futures: list[Any] = []
 
     def run(tasks: Sequence[Task]) -> Iterator[Rows]:
-        futures.extend(client.map(run_task, list(tasks), pure=False))
+        futures.extend(client.map(function, list(tasks), pure=False))
         for future in as_completed(futures):
             yield future.result()
 

@@ -1,0 +1,105 @@
+"""``popsim fit FIT.toml --out DIR``: fit a scenario to observed statistics by ABC."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from contextlib import ExitStack
+from typing import Any
+
+import pandas as pd
+
+from popsim.commands.common import announce_compilation, progress_bar
+from popsim.config import parse_override
+from popsim.errors import PopsimError
+from popsim.fit import FitInterrupted, FitOutcome, load_fit, run_fit
+from popsim.fit.model_choice import CAVEAT
+from popsim.sweep import EXECUTORS
+from popsim.tables import fmt, render
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "fit",
+        help="fit scenario parameters to observed statistics (rejection ABC, ABC-SMC, "
+        "model choice)",
+        description="Fit the priors of the fit file FIT (a base scenario, priors on config "
+        "keys, observed statistics; see docs/fit.md) by approximate Bayesian computation and "
+        "write posterior.parquet/.csv, summary.csv, generations.csv, predictive.csv, "
+        "model_choice.csv, figures and manifest.json into --out. Each finished ABC-SMC "
+        "generation is saved: after Ctrl-C or a crash, --resume continues from it.",
+    )
+    parser.add_argument("fit", help="fit file (TOML)")
+    parser.add_argument("--out", required=True, help="output directory")
+    parser.add_argument(
+        "--executor", choices=EXECUTORS, default="processes",
+        help="where simulations run: processes (local pool, one single-threaded process per "
+        "core; the default: one replicate per draw is too small for Numba's threads), serial "
+        "(this process) or dask (a LocalCluster)",
+    )
+    parser.add_argument("--workers", type=int, help="worker processes (default: the cores)")
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        help="change the base scenario for every draw, like [fit.set] "
+        "(e.g. --set scenario.burn_in=500; repeatable; the value is read as TOML)",
+    )
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the fit in --out from its last finished generation")
+    parser.add_argument("--overwrite", action="store_true", help="replace a fit in --out")
+    parser.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.workers is not None and args.workers < 1:
+        raise PopsimError(f"--workers {args.workers}: must be at least 1")
+    if args.workers is not None and args.executor == "serial":
+        raise PopsimError("--workers: applies to --executor processes or dask only")
+    overrides: dict[str, Any] = dict(parse_override(text) for text in args.overrides)
+    fit = load_fit(args.fit, overrides)
+    announce_compilation(fit.base.engine)
+    s = fit.settings
+    total = s.simulations if s.method == "rejection" else s.max_simulations
+    with ExitStack() as stack:
+        bar = stack.enter_context(progress_bar(total, fit.name[:30], "simulation"))
+        try:
+            outcome = run_fit(
+                fit, args.out, executor=args.executor, workers=args.workers,
+                resume=args.resume, overwrite=args.overwrite, figures=not args.no_figures,
+                progress=bar,
+            )
+        except FitInterrupted as stop:
+            stack.close()
+            print(
+                f"popsim: interrupted; {stop.done} ABC generation(s) are saved in "
+                f"{stop.directory}; continue with: popsim fit {args.fit} --out {args.out} "
+                "--resume",
+                file=sys.stderr,
+            )
+            return 130
+    _report(outcome)
+    return 0
+
+
+def _report(outcome: FitOutcome) -> None:
+    final = outcome.history[-1]
+    if outcome.resumed:
+        print(f"resumed after {outcome.resumed} saved generation(s)")
+    print(
+        f"{len(outcome.history)} generation(s), {outcome.simulations} simulations in "
+        f"{outcome.wall_seconds:.1f} s; stopped: {outcome.stopped}; final tolerance "
+        f"{final.tolerance:.4g}, acceptance rate {final.acceptance_rate:.3g}, ESS {final.ess:.0f}"
+    )
+    print(_table(outcome.summary[["parameter", "median", "q025", "q975"]]))
+    if outcome.model_choice is not None:
+        print(_table(outcome.model_choice.table))
+        print(f"caveat: {CAVEAT}")
+    print(f"wrote {outcome.directory}/posterior.parquet, posterior.csv, summary.csv, "
+          "manifest.json")
+
+
+def _table(frame: pd.DataFrame) -> str:
+    rows = [[str(c) for c in frame.columns]]
+    rows += [[fmt(v) if isinstance(v, float) else str(v) for v in r] for r in frame.itertuples(
+        index=False)]
+    return render(rows)

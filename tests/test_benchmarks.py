@@ -1,0 +1,75 @@
+"""Smoke test of the benchmark harness (benchmarks/): shapes only, never timings."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def bench():
+    """The ``benchmarks`` package (it lives beside ``popsim``, not inside it)."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    return {
+        name: importlib.import_module(f"benchmarks.{name}")
+        for name in ("harness", "popsim_models", "report")
+    }
+
+
+def test_popsim_entry_gives_the_shared_json_line(bench):
+    result = bench["popsim_models"].run("frequency", n=50, generations=5, replicates=20)
+    line = json.loads(json.dumps(result))  # what the harness parses
+    for key in (
+        "tool",
+        "variant",
+        "n",
+        "generations",
+        "replicates",
+        "seconds",
+        "replicate_generations_per_s",
+        "individual_generations_per_s",
+        "peak_rss_mb",
+        "baseline_rss_mb",
+        "final_frequency",
+        "expected_frequency_deterministic",
+        "z_vs_expected",
+    ):
+        assert key in line, key
+    assert line["tool"] == "popsim" and line["n"] == 50 and line["replicates"] == 20
+    assert line["runs_for_frequency"] == 20
+    assert 0.0 <= line["final_frequency"] <= 1.0
+
+
+def test_quick_plan_is_unique_and_report_renders_partial_results(bench):
+    harness, report = bench["harness"], bench["report"]
+    args = argparse.Namespace(quick=True, sizes=None, threads=2, timeout=None, generations=200)
+    settings = harness.Settings.from_args(args)
+    jobs = harness.plan(settings, simupop=False)
+    assert len({(job.argv, job.warm_runs) for job in jobs}) == len(jobs)
+    assert {job.model for job in jobs} == {"startup", "allele-count", "individual"}
+    runs = [
+        {
+            "series": harness.FREQUENCY,
+            "model": "allele-count",
+            "label": "x",
+            "command": "x",
+            "n": 10_000,
+            "replicates": settings.replicates,
+            "threads": 2,
+            "loadavg_before": 1.0,
+            "loadavg_after": 1.0,
+            "status": "unavailable",
+            "reason": "ImportError: no kernel",
+        }
+    ]
+    meta = harness.machine() | {"settings": vars(settings), "simupop": False}
+    text = report.markdown(meta, runs)
+    assert "unavailable" in text and "### Targets (issue 9)" in text
