@@ -53,7 +53,7 @@ def test_quick_plan_is_unique_and_report_renders_partial_results(bench):
     args = argparse.Namespace(quick=True, sizes=None, threads=2, timeout=None, generations=200)
     settings = harness.Settings.from_args(args)
     jobs = harness.plan(settings, simupop=False)
-    assert len({(job.argv, job.warm_runs) for job in jobs}) == len(jobs)
+    assert len({(job.argv, job.cold) for job in jobs}) == len(jobs)
     assert {job.model for job in jobs} == {"startup", "allele-count", "individual"}
     runs = [
         {

@@ -63,6 +63,7 @@ parallel blocks (large N).
 from __future__ import annotations
 
 import time
+from collections import namedtuple
 
 import numba
 import numpy as np
@@ -465,7 +466,7 @@ def _couple_keys(c, level, tau, rec, anc, uncle):
 @njit(cache=True)
 def _keys_of(c, level, tau, rec, anc, uncle):
     """:func:`_couple_keys` with a constant level and uncle flag where possible,
-    so that the inlined key code simplifies."""
+    so that the compiled key code simplifies."""
     if uncle:
         return _couple_keys(c, level, tau, rec, anc, True)
     if level == 2:
@@ -513,7 +514,7 @@ def _index_couples(level, tau, n_couples, rec, anc, uncle, n_keys, start, entrie
         for c in range(n_couples):
             if uncle:
                 keys = _couple_keys(c, level, tau, rec, anc, True)
-            elif level == 2:  # as _keys_of, written out: measured 4× faster in this loop
+            elif level == 2:  # as _keys_of, written out: measured faster in this loop
                 keys = _couple_keys(c, 2, tau, rec, anc, False)
             else:
                 keys = _couple_keys(c, 3, tau, rec, anc, False)
@@ -942,41 +943,46 @@ def _record(tau, sizes, offs, al, n_named, hist, f_sums, counts, records, observ
 
 
 # --------------------------------------------------------------------------- driver
+#
+# Numba bundles: the compiled plan (Schedule) and a replicate's arrays
+# (Workspace). The generation loop exists twice: in :func:`_replicate` (Numba,
+# one thread, for run_replicates) and in :func:`_replicate_within` (Python,
+# each generation's blocks on all threads). Both call the same steps; a
+# cached function must not call a parallel one (Numba issue #8578: segfault
+# when loaded from the cache), hence the Python loop.
+
+Schedule = namedtuple(
+    "Schedule",
+    "sizes offs coffs migration_index migration marriage u wtab intro_step intro_deme "
+    "intro_allele intro_copies record_steps n_named capacity ancestry",
+)
+Workspace = namedtuple(
+    "Workspace",
+    "pc rec anc irr al fk married used sons cousins uncles counts hist in_use free state "
+    "blocks sums fail f_sums source cumulative n_sources",
+)
+_N_FREE, _RECORD, _BLOCKS = 0, 1, 2  # entries of Workspace.state
 
 
 @njit(cache=True)
-def _replicate(seed, sizes, offs, coffs, migration_index, migration, marriage, u, s, h, a,
-               intro_step, intro_deme, intro_allele, intro_copies, record_steps, n_named,
-               capacity, ancestry, allele_type, parallel, records, observed, status):
-    """Simulate one replicate into ``records`` [n_rec, D, fields], ``observed``, ``status``.
-
-    ``parallel`` runs the blocks of each generation on all threads (large N);
-    otherwise everything runs on the calling thread (replicate-parallel use).
-    """
-    n_steps = sizes.shape[0] - 1
-    n_demes = sizes.shape[1]
-    depth = ancestry - 1
-    n_max = 1
-    k_max = 1
-    for t in range(n_steps + 1):
-        n_max = max(n_max, offs[t, n_demes])
-        k_max = max(k_max, coffs[t, n_demes])
-    kinds = np.zeros(3, np.bool_)
-    for d in range(n_demes):
+def _kinds(marriage):
+    """Whether any deme has first-cousin, second-cousin, uncle–niece marriages."""
+    uses = np.zeros(3, np.bool_)
+    for d in range(marriage.shape[0]):
         for c in range(3):
-            kinds[c] |= marriage[d, c] > 0.0
-    uncle = kinds[_UNCLE]
-    first_novel = 1 + n_named
-    n_slots = first_novel + capacity
+            uses[c] |= marriage[d, c] > 0.0
+    return uses[0], uses[1], uses[2]
 
-    pc = np.full((ancestry if uncle else 2, n_max), -1, np.int32)
-    rec = np.zeros((ancestry if uncle else max(ancestry - 1, 2), k_max, 2), np.int32)
-    anc = np.zeros((2, k_max, max((1 << depth) - 2, 2)), np.int32)
-    irr = np.zeros((2, k_max if uncle else 0), np.uint8)
-    al = np.zeros((3 if uncle else 2, n_max, 2), allele_type.dtype)
-    fk = np.zeros(k_max, np.float32)
-    married = np.zeros(n_max if kinds.any() else 0, np.uint8)
-    used = np.zeros(n_max if uncle else 0, np.uint8)
+
+@njit(cache=True)
+def _workspace(sch, allele_type):
+    """All arrays of one replicate, sized for the largest generation (see docs/pedigree.md)."""
+    n_demes = sch.sizes.shape[1]
+    depth = sch.ancestry - 1
+    n_max = max(1, sch.offs[:, n_demes].max())
+    k_max = max(1, sch.coffs[:, n_demes].max())
+    first, second, uncle = _kinds(sch.marriage)
+    n_slots = 1 + sch.n_named + sch.capacity
 
     def index(n_entries, wanted):
         """(start, entries) of a counting-sort index, empty when not wanted."""
@@ -984,80 +990,136 @@ def _replicate(seed, sizes, offs, coffs, migration_index, migration, marriage, u
                 np.zeros(n_entries if wanted else 0, np.int32))
 
     men = n_max // 2 + 1
-    sons = index(men, kinds[_FIRST] or kinds[_SECOND])
-    cousins = (index(2 * k_max, kinds[_FIRST]), index(4 * k_max, kinds[_SECOND]))
-    uncles = index(men, uncle)
-    counts = np.zeros((n_demes, 5), np.int64)
-    hist = np.zeros(n_slots, np.int64)
-    in_use = np.zeros(n_slots, np.uint8)
-    free = np.empty(capacity, np.int64)
-    for k in range(capacity):
+    free = np.empty(sch.capacity, np.int64)
+    for k in range(sch.capacity):
         free[k] = n_slots - 1 - k
-    n_free = capacity
+    state = np.zeros(3, np.int64)
+    state[_N_FREE] = sch.capacity
     max_blocks = n_max // BLOCK + n_demes + 1
-    blocks = np.zeros((max_blocks, 4), np.int64)
-    sums = np.zeros((max_blocks, 2))
-    fail = np.zeros(max_blocks, np.uint8)
-    f_sums = np.zeros(n_demes)
-    source = np.zeros((n_demes, n_demes), np.int64)
-    cumulative = np.zeros((n_demes, n_demes))
-    n_sources = np.zeros(n_demes, np.int64)
-    wtab = np.array([1.0, 1.0 - h * s + a, 1.0 - s])
-    w_max = wtab.max()
+    pc = np.full((sch.ancestry if uncle else 2, n_max), -1, np.int32)
+    rec = np.zeros((sch.ancestry if uncle else max(sch.ancestry - 1, 2), k_max, 2), np.int32)
+    anc = np.zeros((2, k_max, max((1 << depth) - 2, 2)), np.int32)
+    irr = np.zeros((2, k_max if uncle else 0), np.uint8)
+    al = np.zeros((3 if uncle else 2, n_max, 2), allele_type.dtype)
+    married = np.zeros(n_max if first or second or uncle else 0, np.uint8)
+    used = np.zeros(n_max if uncle else 0, np.uint8)
+    sons = index(men, first or second)
+    cousins = (index(2 * k_max, first), index(4 * k_max, second))
+    return Workspace(
+        pc, rec, anc, irr, al, np.zeros(k_max, np.float32), married, used, sons, cousins,
+        index(men, uncle), np.zeros((n_demes, 5), np.int64), np.zeros(n_slots, np.int64),
+        np.zeros(n_slots, np.uint8), free, state, np.zeros((max_blocks, 4), np.int64),
+        np.zeros((max_blocks, 2)), np.zeros(max_blocks, np.uint8), np.zeros(n_demes),
+        np.zeros((n_demes, n_demes), np.int64), np.zeros((n_demes, n_demes)),
+        np.zeros(n_demes, np.int64),
+    )
 
-    _introduce(0, seed, offs, al, intro_step, intro_deme, intro_allele, intro_copies, status)
+
+@njit(cache=True)
+def _record_if_due(tau, sch, ws, records, observed):
+    i = ws.state[_RECORD]
+    if i < sch.record_steps.shape[0] and sch.record_steps[i] == tau:
+        _record(tau, sch.sizes, sch.offs, ws.al, sch.n_named, ws.hist, ws.f_sums, ws.counts,
+                records[i], observed[i])
+        ws.state[_RECORD] = i + 1
+
+
+@njit(cache=True)
+def _start(seed, sch, ws, records, observed, status):
+    """Generation 0: founders (all normal), founder introductions, record. False on error."""
+    _introduce(0, seed, sch.offs, ws.al, sch.intro_step, sch.intro_deme, sch.intro_allele,
+               sch.intro_copies, status)
     if status[0] != OK:
+        return False
+    _record_if_due(0, sch, ws, records, observed)
+    return True
+
+
+@njit(cache=True)
+def _prepare(tau, seed, sch, ws):
+    """Step τ before the parallel parts: marriages, migration sources, offspring blocks."""
+    _marry(tau, seed, sch.sizes, sch.offs, sch.coffs, sch.marriage, ws.pc, ws.rec, ws.anc,
+           ws.married, ws.used, ws.sons, ws.cousins, ws.uncles, ws.counts)
+    _sources(tau, sch.sizes, sch.coffs, sch.migration[sch.migration_index[tau]], ws.source,
+             ws.cumulative, ws.n_sources)
+    n_blocks = _blocks(tau, sch.sizes, ws.blocks)
+    ws.fail[:n_blocks] = 0
+    ws.state[_BLOCKS] = n_blocks
+
+
+@njit(cache=True)
+def _complete(tau, seed, sch, ws, records, observed, status):
+    """Step τ after the parallel parts: failures, F sums, new alleles, founder
+    introductions, record. False when the replicate stops."""
+    n_demes = sch.sizes.shape[1]
+    n_blocks = ws.state[_BLOCKS]
+    ws.f_sums[:] = 0.0
+    for b in range(n_blocks):
+        if ws.fail[b]:
+            status[0], status[1], status[2] = EXTINCT, tau, ws.blocks[b, 0]
+            return False
+        ws.f_sums[ws.blocks[b, 0]] += ws.sums[b, 0]
+    ws.state[_N_FREE] = _name_mutations(
+        tau, n_blocks, ws.blocks, ws.sums, sch.offs, n_demes, ws.al, ws.used.shape[0] > 0,
+        1 + sch.n_named, ws.hist, ws.in_use, ws.free, ws.state[_N_FREE], status,
+    )
+    if status[0] != OK:
+        return False
+    _introduce(tau, seed, sch.offs, ws.al, sch.intro_step, sch.intro_deme, sch.intro_allele,
+               sch.intro_copies, status)
+    if status[0] != OK:
+        return False
+    _record_if_due(tau, sch, ws, records, observed)
+    return True
+
+
+@njit(cache=True)
+def _replicate(seed, sch, allele_type, records, observed, status):
+    """Simulate one replicate on the calling thread into ``records`` [n_rec, D,
+    fields], ``observed`` [n_rec, D, len(OBSERVED_FIELDS)] and ``status`` [3]."""
+    ws = _workspace(sch, allele_type)
+    if not _start(seed, sch, ws, records, observed, status):
         return
-    rec_i = 0
-    if record_steps[0] == 0:
-        _record(0, sizes, offs, al, n_named, hist, f_sums, counts, records[0], observed[0])
-        rec_i = 1
-    for tau in range(1, n_steps + 1):
-        _marry(tau, seed, sizes, offs, coffs, marriage, pc, rec, anc, married, used, sons,
-               cousins, uncles, counts)
-        n_couples = coffs[tau, n_demes]
-        if parallel:
-            _couples_parallel(n_couples, tau, depth, uncle, pc, rec, anc, irr, fk)
-        else:
-            _couples_serial(n_couples, tau, depth, uncle, pc, rec, anc, irr, fk)
-        _sources(tau, sizes, coffs, migration[migration_index[tau]], source, cumulative, n_sources)
-        n_blocks = _blocks(tau, sizes, blocks)
-        fail[:n_blocks] = 0
-        if parallel:
-            _offspring_parallel(n_blocks, tau, seed, blocks, offs, coffs, source, cumulative,
-                                n_sources, u, wtab, w_max, al, pc, rec, fk, sums, fail)
-        else:
-            _offspring_serial(n_blocks, tau, seed, blocks, offs, coffs, source, cumulative,
-                              n_sources, u, wtab, w_max, al, pc, rec, fk, sums, fail)
-        f_sums[:] = 0.0
-        for b in range(n_blocks):
-            if fail[b]:
-                status[0], status[1], status[2] = EXTINCT, tau, blocks[b, 0]
-                return
-            f_sums[blocks[b, 0]] += sums[b, 0]
-        n_free = _name_mutations(tau, n_blocks, blocks, sums, offs, n_demes, al, uncle,
-                                 first_novel, hist, in_use, free, n_free, status)
-        if status[0] != OK:
+    depth = sch.ancestry - 1
+    uncle = ws.used.shape[0] > 0
+    w_max = sch.wtab.max()
+    n_demes = sch.sizes.shape[1]
+    for tau in range(1, sch.sizes.shape[0]):
+        _prepare(tau, seed, sch, ws)
+        _couples_serial(sch.coffs[tau, n_demes], tau, depth, uncle, ws.pc, ws.rec, ws.anc,
+                        ws.irr, ws.fk)
+        _offspring_serial(ws.state[_BLOCKS], tau, seed, ws.blocks, sch.offs, sch.coffs,
+                          ws.source, ws.cumulative, ws.n_sources, sch.u, sch.wtab, w_max,
+                          ws.al, ws.pc, ws.rec, ws.fk, ws.sums, ws.fail)
+        if not _complete(tau, seed, sch, ws, records, observed, status):
             return
-        _introduce(tau, seed, offs, al, intro_step, intro_deme, intro_allele, intro_copies,
-                   status)
-        if status[0] != OK:
-            return
-        if rec_i < record_steps.shape[0] and record_steps[rec_i] == tau:
-            _record(tau, sizes, offs, al, n_named, hist, f_sums, counts, records[rec_i],
-                    observed[rec_i])
-            rec_i += 1
 
 
 @njit(cache=True, parallel=True)
-def run_replicates(seeds, sizes, offs, coffs, migration_index, migration, marriage, u, s, h, a,
-                   intro_step, intro_deme, intro_allele, intro_copies, record_steps, n_named,
-                   capacity, ancestry, allele_type, records, observed, status):
-    """Run ``len(seeds)`` replicates in parallel, one per thread (small populations)."""
+def run_replicates(seeds, sch, allele_type, records, observed, status):
+    """Run ``len(seeds)`` replicates in parallel, one per thread."""
     for r in prange(seeds.shape[0]):
-        _replicate(seeds[r], sizes, offs, coffs, migration_index, migration, marriage, u, s, h,
-                   a, intro_step, intro_deme, intro_allele, intro_copies, record_steps, n_named,
-                   capacity, ancestry, allele_type, False, records[r], observed[r], status[r])
+        _replicate(seeds[r], sch, allele_type, records[r], observed[r], status[r])
+
+
+def _replicate_within(seed, sch: Schedule, allele_type, records, observed, status) -> None:
+    """:func:`_replicate` with each generation's couples and offspring blocks on all threads."""
+    ws = _workspace(sch, allele_type)
+    if not _start(seed, sch, ws, records, observed, status):
+        return
+    depth = sch.ancestry - 1
+    uncle = ws.used.shape[0] > 0
+    w_max = float(sch.wtab.max())
+    n_demes = sch.sizes.shape[1]
+    for tau in range(1, sch.sizes.shape[0]):
+        _prepare(tau, seed, sch, ws)
+        _couples_parallel(sch.coffs[tau, n_demes], tau, depth, uncle, ws.pc, ws.rec, ws.anc,
+                          ws.irr, ws.fk)
+        _offspring_parallel(ws.state[_BLOCKS], tau, seed, ws.blocks, sch.offs, sch.coffs,
+                            ws.source, ws.cumulative, ws.n_sources, sch.u, sch.wtab, w_max,
+                            ws.al, ws.pc, ws.rec, ws.fk, ws.sums, ws.fail)
+        if not _complete(tau, seed, sch, ws, records, observed, status):
+            return
 
 
 # --------------------------------------------------------------------------- Python entry
@@ -1148,11 +1210,13 @@ def simulate_pedigree(
     small_alleles = 1 + n_named + plan.max_alleles < np.iinfo(np.int16).max
     allele_type = np.zeros(0, dtype=np.int16 if small_alleles else np.int32)
     s, h, a = (float(v) for v in plan.selection)
-    args = (
-        plan.sizes.astype(np.int64), offs, coffs, plan.migration_index, plan.migration,
-        plan.marriage, float(plan.mutation_rate), s, h, a, plan.intro_step, plan.intro_deme,
-        plan.intro_allele, plan.intro_copies, plan.record_steps, n_named, int(plan.max_alleles),
-        int(plan.ancestry_generations), allele_type,
+    sch = Schedule(
+        sizes=plan.sizes.astype(np.int64), offs=offs, coffs=coffs,
+        migration_index=plan.migration_index, migration=plan.migration, marriage=plan.marriage,
+        u=float(plan.mutation_rate), wtab=np.array([1.0, 1.0 - h * s + a, 1.0 - s]),
+        intro_step=plan.intro_step, intro_deme=plan.intro_deme, intro_allele=plan.intro_allele,
+        intro_copies=plan.intro_copies, record_steps=plan.record_steps, n_named=n_named,
+        capacity=int(plan.max_alleles), ancestry=int(plan.ancestry_generations),
     )
     if within is None:
         within = (
@@ -1160,11 +1224,11 @@ def simulate_pedigree(
         )
     if within:
         for r in range(n_rep):
-            _replicate(seeds[r], *args, True, records[r], observed[r], status[r])
+            _replicate_within(seeds[r], sch, allele_type, records[r], observed[r], status[r])
             if status[r, 0] != OK:
                 break
     else:
-        run_replicates(seeds, *args, records, observed, status)
+        run_replicates(seeds, sch, allele_type, records, observed, status)
     return records, status, observed
 
 
