@@ -14,14 +14,17 @@ from benchmarks.harness import FREQUENCY, PEDIGREE, STARTUP
 from benchmarks.report import THREAD_SPEEDUP, find, rate
 
 
-def _series(runs: list[dict], model: str, replicates: int) -> dict[str, list[tuple[int, float]]]:
+def _series(
+    runs: list[dict], model: str, replicates: int, threads: int
+) -> dict[str, list[tuple[int, float]]]:
     """(N, throughput) points of each series (label includes threads), sorted by N.
 
-    Allele-count runs are kept only at the N sweep's ``replicates``.
+    Allele-count runs are kept only at the N sweep's ``replicates``, popsim's only at
+    the sweep's ``threads`` (its 1-thread runs are panel (d)).
     """
     lines: dict[str, list[tuple[int, float]]] = {}
     for r in runs:
-        if r["model"] != model or not rate(r):
+        if r["model"] != model or not rate(r) or not _in_sweep(r, threads):
             continue
         if model == "allele-count" and r["replicates"] != replicates:
             continue
@@ -29,7 +32,11 @@ def _series(runs: list[dict], model: str, replicates: int) -> dict[str, list[tup
     return {k: sorted(v) for k, v in lines.items()}
 
 
-def write_figure(runs: list[dict], replicates: int, path: Path) -> Path | None:
+def _in_sweep(run: dict, threads: int) -> bool:
+    return not run["series"].startswith("popsim") or run["threads"] == threads
+
+
+def write_figure(runs: list[dict], replicates: int, threads: int, path: Path) -> Path | None:
     """Write the PNG; None when there is nothing to plot."""
     if not any(rate(r) for r in runs if r["series"] != STARTUP):
         return None
@@ -38,12 +45,12 @@ def write_figure(runs: list[dict], replicates: int, path: Path) -> Path | None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(2, 2, figsize=(12, 9))
+    fig, axes = plt.subplots(2, 2, figsize=(12, 11))
     for ax, model, unit in (
         (axes[0, 0], "individual", "individual-generations / s"),
         (axes[0, 1], "allele-count", "replicate-generations / s"),
     ):
-        for label, points in _series(runs, model, replicates).items():
+        for label, points in _series(runs, model, replicates, threads).items():
             ax.plot(*zip(*points, strict=True), marker="o", label=label)
         ax.set(
             xscale="log",
@@ -53,21 +60,22 @@ def write_figure(runs: list[dict], replicates: int, path: Path) -> Path | None:
             title=f"({'a' if model == 'individual' else 'b'}) {model} model",
         )
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
 
     ax = axes[1, 0]
-    by_threads: dict[int, list[tuple[int, float]]] = {}
-    for r in runs:
-        if r["series"] == FREQUENCY and r["n"] == 10_000 and rate(r):
-            by_threads.setdefault(r["threads"], []).append((r["replicates"], rate(r)))
-    for threads, points in sorted(by_threads.items()):
-        ax.plot(*zip(*sorted(points), strict=True), marker="o", label=f"{threads} thread(s)")
+    points = sorted(
+        (r["replicates"], rate(r))
+        for r in runs
+        if r["series"] == FREQUENCY and r["n"] == 10_000 and rate(r) and r["threads"] == threads
+    )
+    if points:
+        ax.plot(*zip(*points, strict=True), marker="o", label=f"{threads} threads")
     ax.set(
         xscale="log",
         yscale="log",
         xlabel="replicates",
         ylabel="replicate-generations / s",
-        title="(c) popsim frequency, N = 10⁴",
+        title="(c) popsim frequency against replicates, N = 10⁴",
     )
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7)

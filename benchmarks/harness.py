@@ -35,6 +35,7 @@ DEFAULT_OUT = REPO / "benchmarks" / "results"
 #: Series names (one line of the figure, one column of the tables).
 PEDIGREE = "popsim pedigree"
 PEDIGREE_COUSINS = "popsim pedigree, 10% first cousins"
+PEDIGREE_REPLICATES = "popsim pedigree, 10⁵/N replicates at once"
 FREQUENCY = "popsim frequency"
 FREQUENCY_MUTATION = "popsim frequency, u = 1e-6"
 FLOOR = "Numba binomial floor"
@@ -47,6 +48,9 @@ SIMUPOP_RUNS = (("op", 1, 10**9), ("std", 1, 10**5), ("op", 2, 10**4))
 _SIMUPOP_FLAGS = {"std": ("--standard",), "op": ("--optimized",)}
 
 MUTATION_RATE = 1e-6
+#: Below this N the pedigree engine also runs MANY_REPLICATES_BELOW / N replicates at
+#: once (one per thread), as a user runs small populations.
+MANY_REPLICATES_BELOW = 100_000
 FIRST_COUSINS = 0.1
 #: Shipped configs timed by ``popsim run`` (config, extra arguments); the first
 #: STARTUP_TARGETS are the issue's start-up targets (one per engine).
@@ -72,8 +76,8 @@ class Job:
     replicates: int = 1
     threads: int = 1
     timeout: float = 600.0
-    #: Start-up jobs: untimed runs first, timed runs, and whether to start from a fresh,
-    #: empty Numba cache.
+    #: Start-up jobs only (the scripts take --repeats): untimed runs first, timed runs,
+    #: and whether to start from a fresh, empty Numba cache.
     warm_runs: int = 1
     repeats: int = 1
     cold: bool = False
@@ -134,11 +138,6 @@ def _repeats(work: float, quick: bool) -> int:
     return 3 if work <= 2e7 else 1
 
 
-def _pedigree_replicates(n: int) -> int:
-    """Replicates per pedigree run: enough individuals to time small N well."""
-    return max(1, 100_000 // n)
-
-
 def plan(settings: Settings, simupop: bool) -> list[Job]:
     """Every run of one harness invocation, cheap ones first, without duplicates."""
     gens = settings.generations
@@ -167,7 +166,7 @@ def plan(settings: Settings, simupop: bool) -> list[Job]:
             *extra,
         )
         model = "individual" if engine == "pedigree" else "allele-count"
-        return Job(series, model, argv, n, reps, threads, settings.timeout, repeats=repeats)
+        return Job(series, model, argv, n, reps, threads, settings.timeout)
 
     # allele-count models: N sweep, mutation, replicate curve, threads
     t, reps = settings.threads, settings.replicates
@@ -217,7 +216,9 @@ def plan(settings: Settings, simupop: bool) -> list[Job]:
 
     # individual-based models
     for n in settings.sizes:
-        jobs.append(popsim(PEDIGREE, "pedigree", n, _pedigree_replicates(n), t))
+        jobs.append(popsim(PEDIGREE, "pedigree", n, 1, t))
+        if n < MANY_REPLICATES_BELOW:  # how small populations are run: many at once
+            jobs.append(popsim(PEDIGREE_REPLICATES, "pedigree", n, MANY_REPLICATES_BELOW // n, t))
         numpy_argv = (
             *py,
             "benchmarks/numpy_baseline.py",
@@ -258,7 +259,7 @@ def plan(settings: Settings, simupop: bool) -> list[Job]:
                 PEDIGREE_COUSINS,
                 "pedigree",
                 n,
-                _pedigree_replicates(n),
+                1,
                 t,
                 "--first-cousin",
                 str(FIRST_COUSINS),
@@ -266,10 +267,12 @@ def plan(settings: Settings, simupop: bool) -> list[Job]:
         )
     ped_n = settings.scaling_n
     for threads in (1, t):
-        jobs.append(popsim(PEDIGREE, "pedigree", ped_n, _pedigree_replicates(ped_n), threads))
+        jobs.append(popsim(PEDIGREE, "pedigree", ped_n, 1, threads))
 
     jobs.extend(_startup_jobs(settings))
-    unique = {(job.argv, job.cold): job for job in reversed(jobs)}
+    unique: dict[tuple, Job] = {}
+    for job in jobs:
+        unique.setdefault((job.argv, job.cold), job)
     return sorted(unique.values(), key=_cost)
 
 
@@ -508,7 +511,7 @@ def main(argv: list[str] | None = None) -> int:
     text = markdown(meta, runs)
     (args.out / "results.json").write_text(json.dumps({"meta": meta, "runs": runs}, indent=1))
     (args.out / "results.md").write_text(text)
-    figure = write_figure(runs, settings.replicates, args.out / "throughput.png")
+    figure = write_figure(runs, settings.replicates, settings.threads, args.out / "throughput.png")
     print(text)
     print(
         f"wrote {args.out}/results.json, results.md, runs.jsonl"

@@ -281,139 +281,182 @@ def _rate_of(run: dict | None) -> float | None:
     return rate(run) if run else None
 
 
-def _verdict(ok: bool | None) -> str:
-    return "n/a" if ok is None else ("met" if ok else "**missed**")
+MET, MISSED = "met", "**missed**"
+
+
+def cpu_rate(run: dict | None) -> float | None:
+    """Throughput per CPU-second (work ÷ process CPU time): robust to a shared machine.
+
+    For a multi-threaded run it is the throughput per busy CPU; ``threads`` × it is
+    what that many free CPUs would give with perfect scaling.
+    """
+    if not run or not rate(run) or not run.get("cpu_seconds"):
+        return None
+    return rate(run) * run["seconds"] / run["cpu_seconds"]
+
+
+def _throughput_target(run: dict | None, target: float, threads: int) -> tuple[str, str]:
+    """(measured, verdict) of a throughput target at ``threads`` threads.
+
+    Missed on a loaded machine but reachable with ``threads`` free CPUs (projection
+    from the CPU time) is said so rather than called a miss.
+    """
+    value = _rate_of(run)
+    if value is None:
+        return _cell(run) or "not run", "n/a"
+    projection = threads * (cpu_rate(run) or 0.0)
+    measured = f"{_fmt_rate(value)} ({threads} × per CPU-second: {_fmt_rate(projection)})"
+    if value >= target:
+        return measured, MET
+    if projection >= target:
+        return measured, "missed on this loaded machine; the projection meets it"
+    return measured, MISSED
 
 
 def targets_section(runs: list[dict], threads: int, replicates: int) -> list[str]:
-    """Issue 9's targets, each with the measured number and met / missed."""
+    """Issue 9's targets, each with the measured number and a verdict."""
     rows: list[list[str]] = []
 
-    def add(target: str, measured: str, ok: bool | None) -> None:
-        rows.append([target, measured, _verdict(ok)])
+    def add(target: str, measured: str, verdict: str) -> None:
+        rows.append([target, measured, verdict])
+
+    def check(ok: bool) -> str:
+        return MET if ok else MISSED
 
     for n in (10**5, 10**6):
-        ped = _rate_of(find(runs, PEDIGREE, n, threads))
+        run = find(runs, PEDIGREE, n, threads)
+        ped = _rate_of(run)
         add(
-            f"pedigree, random mating, N = {n:.0e}: ≥ {PEDIGREE_TARGET:.1e} ind-gen/s",
-            _fmt_rate(ped),
-            None if ped is None else ped >= PEDIGREE_TARGET,
+            f"pedigree, random mating, N = {n:.0e}: ≥ {PEDIGREE_TARGET / 1e6:g} M ind-gen/s",
+            *_throughput_target(run, PEDIGREE_TARGET, threads),
         )
         slim = SLIM_QUOTED[n]
         add(
-            f"… ≥ {SLIM_FACTOR}× SLiM ({slim / 1e6:.1f} M ind-gen/s quoted in issue 9)",
+            f"… ≥ {SLIM_FACTOR}× SLiM ({slim / 1e6:.1f} M ind-gen/s, quoted in issue 9)",
             _ratio(ped, slim),
-            None if ped is None else ped >= SLIM_FACTOR * slim,
+            "n/a" if ped is None else check(ped >= SLIM_FACTOR * slim),
         )
-        simupop = [
-            rate(r) for r in runs if r["series"].startswith("simuPOP") and r["n"] == n and rate(r)
-        ]
-        best = max(simupop, default=None)
+        best = max(
+            (
+                rate(r)
+                for r in runs
+                if r["series"].startswith("simuPOP") and r["n"] == n and rate(r)
+            ),
+            default=None,
+        )
         add(
-            f"… ≥ {SIMUPOP_FACTOR}× simuPOP (fastest variant measured here)",
+            f"… ≥ {SIMUPOP_FACTOR}× simuPOP (its fastest variant here)",
             _ratio(ped, best),
-            None if ped is None or best is None else ped >= SIMUPOP_FACTOR * best,
+            "n/a" if ped is None or best is None else check(ped >= SIMUPOP_FACTOR * best),
         )
-        cousins = _rate_of(find(runs, PEDIGREE_COUSINS, n, threads))
         add(
-            f"pedigree, 10% first cousins, N = {n:.0e}: ≥ {COUSIN_TARGET:.1e} ind-gen/s",
-            _fmt_rate(cousins),
-            None if cousins is None else cousins >= COUSIN_TARGET,
+            f"pedigree, 10% first cousins, N = {n:.0e}: ≥ {COUSIN_TARGET / 1e6:g} M ind-gen/s",
+            *_throughput_target(find(runs, PEDIGREE_COUSINS, n, threads), COUSIN_TARGET, threads),
         )
     big = find(runs, PEDIGREE, 10**6, threads)
-    if big and rate(big):
-        per = big["above_baseline_bytes_per_individual"]
-        add(
-            f"pedigree memory above the interpreter, N = 1e6: ≤ {BYTES_PER_INDIVIDUAL} B/ind",
-            f"{per:.1f} B/ind",
-            per <= BYTES_PER_INDIVIDUAL,
-        )
-    else:
-        add(
-            f"pedigree memory above the interpreter, N = 1e6: ≤ {BYTES_PER_INDIVIDUAL} B/ind",
-            _cell(big) or "not run",
-            None,
-        )
+    per = big.get("above_baseline_bytes_per_individual") if big and rate(big) else None
+    add(
+        f"pedigree memory above the interpreter, N = 1e6: ≤ {BYTES_PER_INDIVIDUAL} B/individual",
+        "not run" if per is None else f"{per:.1f} B/individual",
+        "n/a" if per is None else check(per <= BYTES_PER_INDIVIDUAL),
+    )
     for r in sorted(
         (r for r in runs if r["series"] == FREQUENCY_MUTATION and r["threads"] == threads),
         key=lambda r: r["n"],
     ):
-        value = rate(r)
         add(
             f"frequency, one deme, M712T, u = 1e-6, N = {r['n']:.0e}: "
-            f"≥ {FREQUENCY_TARGET:.0e} rep-gen/s",
-            _cell(r),
-            None if value is None else value >= FREQUENCY_TARGET,
+            f"≥ {FREQUENCY_TARGET / 1e6:g} M rep-gen/s",
+            *_throughput_target(r, FREQUENCY_TARGET, threads),
         )
-    sweep = [
-        rate(r)
-        for r in runs
-        if r["series"] == FREQUENCY
-        and r["threads"] == threads
-        and r["replicates"] == replicates
-        and rate(r)
-    ]
-    sizes = sorted(
-        r["n"]
-        for r in runs
-        if r["series"] == FREQUENCY
-        and rate(r)
-        and r["threads"] == threads
-        and r["replicates"] == replicates
-    )
-    if sweep:
-        add(
-            f"frequency throughput does not fall as N grows ({sizes[0]:.0e} … {sizes[-1]:.0e}; "
-            f"slowest ≥ {FLAT:.0%} of fastest)",
-            f"slowest ÷ fastest = {min(sweep) / max(sweep):.2f}",
-            min(sweep) >= FLAT * max(sweep),
-        )
-    _linear(add, runs, threads)
+    _flat(add, check, runs, threads, replicates)
     for series in (FREQUENCY, PEDIGREE):
         for one in (r for r in runs if r["series"] == series and r["threads"] == 1):
-            many = _rate_of(find(runs, series, one["n"], threads, one["replicates"]))
-            single = rate(one)
-            add(
+            many = find(runs, series, one["n"], threads, one["replicates"])
+            ratio = _ratio(_rate_of(many), rate(one))
+            target = (
                 f"{series}: {_threads_label(threads)} ≥ {THREAD_SPEEDUP}× 1 thread "
-                f"(N = {one['n']:.0e})",
-                _ratio(many, single),
-                None if not (many and single) else many >= THREAD_SPEEDUP * single,
+                f"(N = {one['n']:.0e})"
             )
+            if not (rate(one) and _rate_of(many)):
+                add(target, ratio, "n/a")
+                continue
+            cpus = many.get("cpu_seconds", 0.0) / many["seconds"]
+            if cpus < THREAD_SPEEDUP and rate(many) < THREAD_SPEEDUP * rate(one):
+                add(
+                    target,
+                    f"{ratio}; the {threads}-thread run got {cpus:.2f} CPUs",
+                    "not measurable here",
+                )
+            else:
+                add(target, ratio, check(rate(many) >= THREAD_SPEEDUP * rate(one)))
     targets = {" ".join((c, *extra)) for c, extra in STARTUP_CONFIGS[:STARTUP_TARGETS]}
     for r in runs:
-        if r["series"] != STARTUP or " run " not in r["command"]:
+        if r["series"] != STARTUP or " run " not in r["command"] or r.get("status") != "ok":
             continue
         config = r["command"].split(" run ", 1)[1]
-        if r.get("cache") == "cold":
+        if r["cache"] == "cold":
             add(
                 f"cold first run says it is compiling (`{config}`)",
                 f"{r['wall_s']:.1f} s",
-                all(r["says_compiling"]),
+                check(all(r["says_compiling"])),
             )
-        elif r.get("status") == "ok" and config in targets:
+        elif config in targets:
             add(
                 f"warm `popsim run {config}` < {STARTUP_SECONDS:g} s",
                 f"{r['wall_s']:.2f} s",
-                r["wall_s"] < STARTUP_SECONDS,
+                check(r["wall_s"] < STARTUP_SECONDS),
             )
-    return ["### Targets (issue 9)", "", *_table(["target", "measured", "verdict"], rows)]
+    return [
+        "### Targets (issue 9)",
+        "",
+        "Throughput targets are for 2 threads on 2 free CPUs; the projection is "
+        "2 × the throughput per CPU-second, what perfect scaling would give. Flatness "
+        f"and linearity use CPU time (load-robust) and allow a {1 - FLAT:.0%} rise in the "
+        "cost per unit of work.",
+        "",
+        *_table(["target", "measured", "verdict"], rows),
+    ]
 
 
-def _linear(add: Callable[[str, str, bool | None], None], runs: list[dict], threads: int) -> None:
-    """Cost linear in N (pedigree) and in replicates (frequency): flat throughput."""
-    for series, key, what in ((PEDIGREE, "n", "N"), (FREQUENCY, "replicates", "replicates")):
-        pool = [r for r in runs if r["series"] == series and r["threads"] == threads and rate(r)]
-        if series == FREQUENCY:
-            pool = [r for r in pool if r["n"] == 10_000]
+def _flat(
+    add: Callable[[str, str, str], None],
+    check: Callable[[bool], str],
+    runs: list[dict],
+    threads: int,
+    replicates: int,
+) -> None:
+    """Cost linear in N (both engines) and in replicates (frequency engine).
+
+    Linear (affine) cost means the cost per unit of work never rises as N or R grows;
+    a fixed cost per call makes it fall. The worst rise, over every pair of sizes, is
+    what is checked: throughput per CPU-second at a size ÷ the best at smaller sizes.
+    """
+    sweeps = (
+        (FREQUENCY, "n", "throughput per deme does not fall as N grows", "replicates", replicates),
+        (PEDIGREE, "n", "cost linear in N", "replicates", 1),
+        (FREQUENCY, "replicates", "cost linear in replicates", "n", 10_000),
+    )
+    for series, key, what, fixed, value in sweeps:
+        pool = sorted(
+            (
+                r
+                for r in runs
+                if r["series"] == series
+                and r["threads"] == threads
+                and r[fixed] == value
+                and cpu_rate(r)
+            ),
+            key=lambda r: r[key],
+        )
         if len(pool) < 2:
             continue
-        values = [rate(r) for r in pool]
-        span = sorted(r[key] for r in pool)
+        rates = [cpu_rate(r) for r in pool]
+        worst = min(rates[k] / max(rates[:k]) for k in range(1, len(rates)))
         add(
-            f"{series}: cost linear in {what} ({span[0]:.0e} … {span[-1]:.0e}; "
-            f"slowest ≥ {FLAT:.0%} of fastest)",
-            f"slowest ÷ fastest = {min(values) / max(values):.2f}",
-            min(values) >= FLAT * max(values),
+            f"{series}: {what} ({key} = {pool[0][key]:.0e} … {pool[-1][key]:.0e})",
+            f"worst throughput per CPU-second ÷ best at smaller {key} = {min(worst, 1.0):.2f}",
+            check(worst >= FLAT),
         )
 
 
@@ -472,8 +515,12 @@ def markdown(meta: dict, runs: list[dict]) -> str:
         f"{meta['date']}, {meta['cpu']} ({meta['cpu_count']} CPUs), Python {meta['python']}, "
         f"popsim {meta['git_commit']}; {settings['generations']} generations. 1-minute load "
         f"average during the runs {min(loads, default=0):.1f}–{max(loads, default=0):.1f} "
-        f"on {meta['cpu_count']} CPUs (above {meta['cpu_count']}, other work shared the CPUs: "
-        "quote ratios, not absolute times).",
+        f"on {meta['cpu_count']} CPUs"
+        + (
+            ": other work shared the CPUs, quote ratios rather than absolute times."
+            if max(loads, default=0) > meta["cpu_count"]
+            else "."
+        ),
         "",
     ]
     if not meta["simupop"]:

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 
+import numba
 import numpy as np
 
 from popsim.demography import Plan, compile_plan
@@ -143,8 +144,10 @@ def run_interruptibly(run: Callable[..., tuple], *args: object) -> tuple:
     exits the process without waiting for it.
     """
     outcome: dict[str, object] = {}
+    threads = numba.get_num_threads()  # per thread in Numba: a new thread has the default
 
     def target() -> None:
+        numba.set_num_threads(threads)
         try:
             outcome["value"] = run(*args)
         except BaseException as error:  # re-raised in the caller's thread

@@ -73,3 +73,18 @@ def test_quick_plan_is_unique_and_report_renders_partial_results(bench):
     meta = harness.machine() | {"settings": vars(settings), "simupop": False}
     text = report.markdown(meta, runs)
     assert "unavailable" in text and "### Targets (issue 9)" in text
+
+
+def test_kernel_thread_keeps_the_callers_numba_thread_count():
+    """The harness's 1-thread runs call numba.set_num_threads(1) and then simulate(),
+    which runs the kernel in a worker thread: Numba's thread count is per thread."""
+    import numba
+
+    from popsim.simulate import run_interruptibly
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        assert run_interruptibly(numba.get_num_threads) == 1
+    finally:
+        numba.set_num_threads(before)
