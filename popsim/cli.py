@@ -12,11 +12,9 @@ import argparse
 import importlib
 import os
 import sys
-import threading
 
 from popsim import __version__
 from popsim.errors import PopsimError
-from popsim.simulate import KERNEL_THREAD
 
 #: Subcommand modules under popsim.commands, in the order ``popsim --help`` lists them.
 COMMANDS = ("run", "expected", "sweep", "fit", "plot", "validate", "compare", "catalog")
@@ -61,16 +59,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _leave_abandoned_kernel(status: int) -> None:
-    """Exit at once if an interrupted Numba kernel still runs in its worker thread.
+    """Exit at once after Ctrl-C, without interpreter shutdown.
 
-    A kernel cannot be stopped, and interpreter shutdown with it still running
-    aborts the process; nothing is left to write, so leave without waiting.
+    An interrupted Numba kernel may still run in its worker thread, and Numba's
+    parallel thread pool aborts the process ("terminate called without an active
+    exception") if the interpreter shuts down after a parallel region was
+    interrupted. Everything that is kept has been written, so leave directly.
     """
-    if any(t.name == KERNEL_THREAD and t.is_alive() for t in threading.enumerate()):
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(status)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
