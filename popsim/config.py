@@ -339,6 +339,23 @@ def set_dotted(raw: dict[str, Any], dotted: str, value: Any) -> None:
             node = node[part]
 
 
+def get_dotted(raw: dict[str, Any], dotted: str) -> Any:
+    """The value at ``dotted`` in a raw config dict, or None where there is none.
+
+    Addressing is that of :func:`set_dotted`: arrays of tables by entry name or index.
+    """
+    node: Any = raw
+    for part in dotted.split("."):
+        if isinstance(node, list):
+            named = [e for e in node if isinstance(e, dict) and e.get("name") == part]
+            if part.isdigit() and int(part) < len(node):
+                named = [node[int(part)]]
+            node = named[0] if named else None
+        else:
+            node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
 def _select(items: list[Any], part: str, where: str) -> tuple[Any, str]:
     if INDEX.match(part) and int(part) < len(items):
         return items[int(part)], part

@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from popsim.config import Table
+from popsim.config import Table, get_dotted
 from popsim.errors import ConfigError
-from popsim.sweep.spec import KEY_PATTERN, SEED_KEY, _lookup
+from popsim.sweep.spec import KEY_PATTERN, SEED_KEY
 
 DISTRIBUTIONS = ("uniform", "log_uniform", "fixed")
 
@@ -76,7 +76,7 @@ def parse_priors(
                 raise ConfigError(t.key("key"), key, "is set by another prior; set each key once")
             seen.add(key)
         distribution = t.choice("distribution", DISTRIBUTIONS)
-        current = _lookup(base_raw, targets[0])
+        current = get_dotted(base_raw, targets[0])
         default_integer = isinstance(current, int) and not isinstance(current, bool)
         if distribution == "fixed":
             value = t.raw("value")

@@ -38,6 +38,7 @@ from typing import Any
 from popsim.config import (
     MAX_REPLICATES,
     Table,
+    get_dotted,
     load_scenario,
     merged,
     read_toml,
@@ -267,7 +268,7 @@ def _range(
     scale = t.choice("scale", SCALES, "linear")
     if scale == "log" and low <= 0:
         raise ConfigError(t.key("low"), low, "must be > 0 for scale = 'log'")
-    current = _lookup(base_raw, targets[0])
+    current = get_dotted(base_raw, targets[0])
     integer = t.raw("integer", isinstance(current, int) and not isinstance(current, bool))
     if not isinstance(integer, bool):
         raise ConfigError(t.key("integer"), integer, "must be true or false")
@@ -282,21 +283,6 @@ def _range(
     return Parameter(
         key, targets, low=low, high=high, steps=steps, scale=scale, integer=integer
     )
-
-
-def _lookup(raw: dict[str, Any], dotted: str) -> Any:
-    """The value at ``dotted`` in a raw config (arrays of tables addressed by entry
-    name or index, as in :func:`popsim.config.set_dotted`), or None."""
-    node: Any = raw
-    for part in dotted.split("."):
-        if isinstance(node, list):
-            named = [e for e in node if isinstance(e, dict) and e.get("name") == part]
-            if part.isdigit() and int(part) < len(node):
-                named = [node[int(part)]]
-            node = named[0] if named else None
-        else:
-            node = node.get(part) if isinstance(node, dict) else None
-    return node
 
 
 def _check_keys(parameters: tuple[Parameter, ...], given_replicates: bool) -> None:
