@@ -16,15 +16,20 @@ deme. One generation (step τ − 1 → τ), per deme i alive at τ, in this ord
    frequency, the new-mutation class included, is multiplied by
    (P(p/p)·(1 − s) + ½·P(0/p)·(1 − h·s + a))/(q·w̄);
 4. **drift**: the 2N_i(τ) copies of generation τ are a multinomial draw
-   from those frequencies (sequential exact binomials, valid for any N);
-   each copy drawn from the new-mutation class is a new, distinct allele.
+   from those frequencies, as sequential exact binomials (valid for any N):
+   each named founder allele, then the total of all mutation-born copies,
+   which is split among the mutation-born alleles (aggregation property of
+   the multinomial; an allele left nothing to share costs no draw); the
+   normal allele takes the rest. Each copy drawn from the new-mutation class
+   is a new, distinct allele.
 
 Then founder alleles scheduled for τ replace normal copies. Alleles born by
 mutation live in recycled slots; a replicate that needs more than the
 capacity stops with a status code that the caller turns into an error.
 
-Replicate r seeds NumPy's per-thread generator inside Numba with
-``seeds[r]`` before it starts, so results do not depend on thread count.
+Replicate r draws from its own xoshiro256+ generator seeded with
+``seeds[r]`` (:mod:`popsim.engines.sampling`, exact binomial sampler), so
+results do not depend on the thread count.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import numpy as np
 from numba import njit, prange
 
 from popsim.demography import Plan
+from popsim.engines.sampling import binomial, seeded
 
 #: Status codes a replicate can stop with (column 0 of the status array).
 OK, CAPACITY, EXTINCT, NO_NORMAL_COPIES = 0, 1, 2, 3
@@ -50,15 +56,6 @@ def record_fields(founder_names: tuple[str, ...]) -> tuple[str, ...]:
     (how many distinct mutation-born alleles segregate).
     """
     return ("size", "normal", *founder_names, "other", "other_sumsq", "other_alleles")
-
-
-@njit(cache=True, inline="always")
-def _binomial(n: int, p: float) -> int:
-    if n <= 0 or p <= 0.0:
-        return 0
-    if p >= 1.0:
-        return n
-    return np.random.binomial(n, p)
 
 
 @njit(cache=True, inline="always")  # called every generation
@@ -110,6 +107,7 @@ def run_replicate(
     s,
     h,
     a,
+    intro_at,
     intro_step,
     intro_deme,
     intro_allele,
@@ -121,7 +119,7 @@ def run_replicate(
     status,
 ):
     """Simulate one replicate; fill ``records`` [n_rec, D, fields] and ``status`` [3]."""
-    np.random.seed(seed)
+    rng = seeded(seed)
     n_steps = sizes.shape[0] - 1
     n_demes = sizes.shape[1]
     first_novel = 1 + n_named
@@ -149,7 +147,7 @@ def run_replicate(
         return
 
     for step in range(1, n_steps + 1):
-        m = migration[migration_index[step]]
+        mi = migration_index[step]
         n_born = n_active  # novel slots alive before this step's mutations
         for i in range(n_demes):
             two_n = 2 * sizes[step, i]
@@ -164,12 +162,12 @@ def run_replicate(
             for k in range(n_born):
                 x[active[k]] = 0.0
             for j in range(n_demes):
-                if m[i, j] <= 0.0:
+                if migration[mi, i, j] <= 0.0:
                     continue
                 parents = 2 * sizes[step - 1, j]
                 if parents == 0:
                     continue
-                wj = m[i, j] / parents
+                wj = migration[mi, i, j] / parents
                 x[0] += wj * counts[j, 0]
                 for k in range(1, first_novel):
                     x[k] += wj * counts[j, k]
@@ -197,26 +195,33 @@ def run_replicate(
             scale = 0.0
             if q > 0.0:
                 scale = (ppp * w_aff + 0.5 * p0p * w_het) / (q * wbar)
-            # 4. drift: pathogenic classes first, the normal allele takes the rest
+            # 4. drift: named founder alleles, then all mutation-born copies at
+            # once (split among their alleles below), the normal allele takes the rest
             remaining = two_n
             mass = 1.0
             for k in range(1, first_novel):
                 pk = x[k] * scale
-                c = _binomial(remaining, pk / mass) if mass > 0.0 else 0
+                c = binomial(rng, remaining, pk / mass) if mass > 0.0 else 0
                 nxt[i, k] = c
                 remaining -= c
                 mass -= pk
+            novel = new
+            for k in range(n_born):
+                novel += x[active[k]]
+            novel *= scale
+            left = binomial(rng, remaining, novel / mass) if mass > 0.0 else 0
+            nxt[i, 0] = remaining - left
             for k in range(n_born):
                 slot = active[k]
                 pk = x[slot] * scale
-                c = _binomial(remaining, pk / mass) if mass > 0.0 else 0
+                if k == n_born - 1 and new <= 0.0:
+                    c = left  # the last allele: exactly, whatever the rounding
+                else:
+                    c = binomial(rng, left, pk / novel) if left > 0 and novel > 0.0 else 0
                 nxt[i, slot] = c
-                remaining -= c
-                mass -= pk
-            pk = new * scale
-            n_new = _binomial(remaining, pk / mass) if mass > 0.0 else 0
-            remaining -= n_new
-            nxt[i, 0] = remaining
+                left -= c
+                novel -= pk
+            n_new = left
             if n_new > n_free:
                 status[0] = CAPACITY
                 status[1] = step
@@ -245,9 +250,10 @@ def run_replicate(
             else:
                 k += 1
         counts, nxt = nxt, counts
-        _introduce(counts, step, intro_step, intro_deme, intro_allele, intro_copies, status)
-        if status[0] != OK:
-            return
+        if intro_at[step]:
+            _introduce(counts, step, intro_step, intro_deme, intro_allele, intro_copies, status)
+            if status[0] != OK:
+                return
         if rec < record_steps.shape[0] and record_steps[rec] == step:
             _record(counts, sizes[step], n_named, active, n_active, records[rec])
             rec += 1
@@ -264,6 +270,7 @@ def run_replicates(
     s,
     h,
     a,
+    intro_at,
     intro_step,
     intro_deme,
     intro_allele,
@@ -286,6 +293,7 @@ def run_replicates(
             s,
             h,
             a,
+            intro_at,
             intro_step,
             intro_deme,
             intro_allele,
@@ -317,6 +325,8 @@ def simulate_frequency(plan: Plan, seeds: np.ndarray) -> tuple[np.ndarray, np.nd
     )
     status = np.zeros((seeds.shape[0], 3), dtype=np.int64)
     s, h, a = (float(v) for v in plan.selection)
+    intro_at = np.zeros(plan.sizes.shape[0], dtype=np.bool_)  # steps with introductions
+    intro_at[plan.intro_step] = True
     run_replicates(
         seeds,
         plan.sizes,
@@ -327,6 +337,7 @@ def simulate_frequency(plan: Plan, seeds: np.ndarray) -> tuple[np.ndarray, np.nd
         s,
         h,
         a,
+        intro_at,
         plan.intro_step,
         plan.intro_deme,
         plan.intro_allele,
