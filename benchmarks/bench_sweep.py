@@ -123,7 +123,7 @@ def main() -> None:
     print(f"dask overhead vs processes (2 workers): end to end {100 * overhead:+.0f}% "
           f"({dask['seconds'] - pool['seconds']:+.2f} s), steady {100 * steady_overhead:+.0f}%")
     print(json.dumps({"benchmark": "sweep", "points": args.points,
-                      "replicates": args.replicates, "generations": args.generations,
+                      "replicates_per_point": args.replicates, "generations": args.generations,
                       "runs": results, "dask_overhead_fraction": round(overhead, 3),
                       "dask_steady_overhead_fraction": round(steady_overhead, 3)}))
 

@@ -42,6 +42,7 @@ FLOOR = "Numba binomial floor"
 NUMPY_INDIVIDUAL = "numpy individual"
 NUMPY_FREQUENCY = "numpy frequency"
 STARTUP = "start-up"
+SWEEP = "popsim sweep"
 #: simuPOP module variants run (variant, threads, largest N). Its OpenMP mating is
 #: many times slower with 2 threads than with 1 on 2 shared cores (benchmarks/README.md).
 SIMUPOP_RUNS = (("op", 1, 10**9), ("std", 1, 10**5), ("op", 2, 10**4))
@@ -70,7 +71,7 @@ class Job:
     """One configuration to run in a fresh process."""
 
     series: str
-    model: str  # "individual", "allele-count" or "startup"
+    model: str  # "individual", "allele-count", "startup" or "sweep"
     argv: tuple[str, ...]
     n: int | None = None
     replicates: int = 1
@@ -269,6 +270,9 @@ def plan(settings: Settings, simupop: bool) -> list[Job]:
     for threads in (1, t):
         jobs.append(popsim(PEDIGREE, "pedigree", ped_n, 1, threads))
 
+    points = 32 if settings.quick else 64
+    sweep_argv = (*py, "benchmarks/bench_sweep.py", "--points", str(points))
+    jobs.append(Job(SWEEP, "sweep", sweep_argv, timeout=settings.timeout))
     jobs.extend(_startup_jobs(settings))
     unique: dict[tuple, Job] = {}
     for job in jobs:
@@ -322,6 +326,8 @@ def _cost(job: Job) -> tuple[int, float]:
         return (0, 0.0)
     if job.model == "allele-count":
         return (1, job.replicates * job.threads)
+    if job.model == "sweep":
+        return (3, 0.0)
     return (2, (job.n or 0) * job.replicates * (1 if job.series.startswith("popsim") else 4))
 
 

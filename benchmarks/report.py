@@ -21,6 +21,7 @@ from benchmarks.harness import (
     STARTUP,
     STARTUP_CONFIGS,
     STARTUP_TARGETS,
+    SWEEP,
 )
 
 #: Issue 9's targets (2 threads).
@@ -407,6 +408,7 @@ def targets_section(runs: list[dict], threads: int, replicates: int) -> list[str
                 f"{r['wall_s']:.2f} s",
                 check(r["wall_s"] < STARTUP_SECONDS),
             )
+    _sweep_targets(add, check, runs)
     return [
         "### Targets (issue 9)",
         "",
@@ -416,6 +418,55 @@ def targets_section(runs: list[dict], threads: int, replicates: int) -> list[str
         "cost per unit of work.",
         "",
         *_table(["target", "measured", "verdict"], rows),
+    ]
+
+
+def _sweep_runs(runs: list[dict]) -> dict[tuple[str, int], dict]:
+    """The sweep benchmark's runs by (executor, workers); empty if it did not run."""
+    sweep = next((r for r in runs if r["series"] == SWEEP and r.get("status") == "ok"), None)
+    return {(r["executor"], r["workers"]): r for r in (sweep or {}).get("runs", [])}
+
+
+def _sweep_targets(
+    add: Callable[[str, str, str], None], check: Callable[[bool], str], runs: list[dict]
+) -> None:
+    """A sweep on 2 worker processes ≥ 1.7× one, end to end and in steady state."""
+    by = _sweep_runs(runs)
+    one, two = by.get(("processes", 1)), by.get(("processes", 2))
+    for key, what in (("points_per_s", "end to end"), ("steady_points_per_s", "steady state")):
+        target = f"sweep: 2 worker processes ≥ {THREAD_SPEEDUP}× one ({what})"
+        if not (one and two and one[key]):
+            add(target, "not run", "n/a")
+            continue
+        ratio = two[key] / one[key]
+        add(target, f"{ratio:.2f}×", check(ratio >= THREAD_SPEEDUP))
+
+
+def sweep_section(runs: list[dict]) -> list[str]:
+    """Points per second of the sweep benchmark by executor and worker count."""
+    by = _sweep_runs(runs)
+    if not by:
+        failed = next((r for r in runs if r["series"] == SWEEP), None)
+        return [] if failed is None else [
+            "### Sweep", "", f"{failed.get('status')}: {failed.get('reason', '')}", ""
+        ]
+    sweep = next(r for r in runs if r["series"] == SWEEP and r.get("status") == "ok")
+    rows = [
+        [executor, str(workers), f"{r['seconds']:.1f}", f"{r['points_per_s']:.2f}",
+         f"{r['steady_points_per_s']:.2f}"]
+        for (executor, workers), r in by.items()
+    ]
+    return [
+        "### Sweep",
+        "",
+        f"`benchmarks/bench_sweep.py`: {sweep['points']} Latin-hypercube points × "
+        f"{sweep['replicates_per_point']} replicates × {sweep['generations']} generations, end "
+        "to end "
+        "(worker start-up and writing included); steady = after the first point is "
+        "committed. Every run's results.csv is byte-identical.",
+        "",
+        *_table(["executor", "workers", "seconds", "points/s", "steady points/s"], rows),
+        "",
     ]
 
 
@@ -464,7 +515,7 @@ def runs_section(runs: list[dict]) -> list[str]:
     """Every run: status, time, throughput, memory, correctness check, load."""
     rows = []
     for r in runs:
-        if r["series"] == STARTUP:
+        if r["series"] in (STARTUP, SWEEP):  # tables of their own
             continue
         ok = r.get("status") == "ok"
         z = r.get("z_vs_expected")
@@ -535,6 +586,7 @@ def markdown(meta: dict, runs: list[dict]) -> str:
         replicate_section(runs, threads),
         threads_section(runs, threads),
         startup_section(runs),
+        sweep_section(runs),
         targets_section(runs, threads, replicates),
         runs_section(runs),
     )

@@ -54,8 +54,30 @@ def test_quick_plan_is_unique_and_report_renders_partial_results(bench):
     settings = harness.Settings.from_args(args)
     jobs = harness.plan(settings, simupop=False)
     assert len({(job.argv, job.cold) for job in jobs}) == len(jobs)
-    assert {job.model for job in jobs} == {"startup", "allele-count", "individual"}
+    assert {job.model for job in jobs} == {"startup", "allele-count", "individual", "sweep"}
+    sweep_runs = [
+        {"executor": executor, "workers": workers, "seconds": 10.0 / workers,
+         "points_per_s": 3.2 * workers, "steady_points_per_s": 4.0 * workers}
+        for executor, workers in (("serial", 1), ("processes", 1), ("processes", 2))
+    ]
     runs = [
+        {
+            "series": harness.SWEEP,
+            "model": "sweep",
+            "label": "sweep",
+            "command": "x",
+            "n": None,
+            "replicates": 1,
+            "threads": 1,
+            "loadavg_before": 1.0,
+            "loadavg_after": 1.0,
+            "status": "ok",
+            "wall_s": 30.0,
+            "points": 32,
+            "replicates_per_point": 1000,
+            "generations": 300,
+            "runs": sweep_runs,
+        },
         {
             "series": harness.FREQUENCY,
             "model": "allele-count",
@@ -73,6 +95,8 @@ def test_quick_plan_is_unique_and_report_renders_partial_results(bench):
     meta = harness.machine() | {"settings": vars(settings), "simupop": False}
     text = report.markdown(meta, runs)
     assert "unavailable" in text and "### Targets (issue 9)" in text
+    assert "### Sweep" in text
+    assert "sweep: 2 worker processes ≥ 1.7× one (end to end) | 2.00× | met" in text
 
 
 def test_kernel_thread_keeps_the_callers_numba_thread_count():
