@@ -7,6 +7,7 @@ given check for one seed in a thousand).
 
 from __future__ import annotations
 
+import copy
 import functools
 import os
 import subprocess
@@ -115,7 +116,7 @@ def test_couple_inbreeding_is_the_exact_truncated_kinship(ancestry, uncle_rate, 
     for step in range(1, steps + 1):
         for c, ((g_h, h), (_, w)) in enumerate(couples[step]):
             rec[step % ancestry, c] = (h if g_h == step - 1 else -1 - h, w)
-        pedigree._couples_block(0, k, step, depth, uncle_rate > 0, pc, rec, anc, irr, fk)
+        pedigree._couples_block(0, k, step, depth, uncle_rate > 0, True, pc, rec, anc, irr, fk)
         for c, (husband, wife) in enumerate(couples[step]):
             expected = reference_kinship(couples, parent, husband, wife, step - ancestry)
             assert fk[c] == pytest.approx(expected, abs=1e-7), (step, c)
@@ -298,6 +299,28 @@ def test_both_parallel_layouts_give_the_same_numbers():
     across = pedigree.simulate_pedigree(plan, seeds, within=False)
     for a, b in zip(within, across, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_unrecorded_steps_skip_nothing_that_is_recorded():
+    """Couple F is computed only on recorded steps; the records of the steps
+    that both runs record (and every allele count) must not notice."""
+    raw = config(4000, 9, first_cousin_marriage=0.2, uncle_niece_marriage=0.05)
+    raw["locus"]["pathogenic_mutation_rate"] = 1e-4
+    raw["scenario"]["ancestry_generations"] = 4
+    sparse_raw = copy.deepcopy(raw)
+    raw["scenario"]["record_every"] = 1
+    sparse_raw["scenario"]["record_every"] = 3
+    seeds = np.array([2, 11], dtype=np.uint32)
+    every = compile_plan(scenario_from_dict(raw))
+    sparse = compile_plan(scenario_from_dict(sparse_raw))
+    shared = np.isin(every.record_steps, sparse.record_steps)
+    assert shared.sum() == len(sparse.record_steps) >= 3
+    full = pedigree.simulate_pedigree(every, seeds)
+    few = pedigree.simulate_pedigree(sparse, seeds)
+    np.testing.assert_array_equal(full[0][:, shared], few[0])
+    np.testing.assert_array_equal(full[1], few[1])
+    np.testing.assert_array_equal(full[2][:, shared], few[2])
+    assert (few[2][:, -1, 0, OBSERVED_FIELDS.index("mean_pedigree_inbreeding")] > 0).all()
 
 
 THREAD_SCRIPT = """

@@ -2,10 +2,12 @@
 
 State. Each replicate holds the diploid individuals of the current generation
 (two allele indices each; allele 0 normal, 1…K the named founder alleles,
-then recycled slots for mutation-born alleles) and a window of ancestry: for
-the last G = ``plan.ancestry_generations`` generations, every individual's
-parent couple, and every couple's husband, wife and their own parent couples.
-Memory is O(N): about 55 bytes per individual for G = 4 (see docs/pedigree.md).
+then recycled slots for mutation-born alleles), the four alleles of every
+couple of the step (what their children inherit from), and a window of
+ancestry: for the last G = ``plan.ancestry_generations`` generations, every
+individual's parent couple, and every couple's husband, wife and their own
+parent couples. Memory is O(N): about 55 bytes per individual for G = 4
+(see docs/pedigree.md).
 
 One generation (step τ − 1 → τ), in this order, the frequency engine's order:
 
@@ -24,7 +26,8 @@ One generation (step τ − 1 → τ), in this order, the frequency engine's ord
    uncle–niece couples borrow a man from the generation before (F = 1/8).
    Men left over (uncle marriages, odd deme sizes) do not reproduce.
 2. **Couple inbreeding**: the kinship of husband and wife, i.e. F of their
-   children, exactly, over the kept window: individuals of generation τ − G
+   children, exactly, over the kept window (computed on recorded steps only:
+   it enters nothing else): individuals of generation τ − G
    are treated as unrelated and non-inbred. Recursion
    φ(A, B) = ½[φ(A_f, B) + φ(A_m, B)] (A not older than B), φ(A, A) = ½(1 + F_A),
    pruned where the two pedigrees share no ancestor couple.
@@ -67,7 +70,10 @@ from collections import namedtuple
 
 import numba
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from popsim.demography import Plan
 from popsim.engines.frequency import (
@@ -84,6 +90,8 @@ from popsim.results import OBSERVED_FIELDS
 BLOCK = 4096
 #: Couples per inbreeding work unit (any value gives the same results).
 COUPLE_BLOCK = 2048
+#: Iterations ahead for which scattered rows are prefetched (speed only).
+PREFETCH = 8
 #: Rejected zygotes in a row after which a deme counts as unable to reproduce.
 MAX_TRIES = 1_000_000
 #: Largest number of individuals alive at once (memory: ~55 bytes each).
@@ -161,6 +169,38 @@ def _below(z, n):
     """Uniform integer in [0, n) from the top 53 bits."""
     k = int(_unit(z) * n)
     return k if k < n else n - 1
+
+
+# --------------------------------------------------------------------------- prefetch
+
+
+@intrinsic
+def _prefetch(typingctx, array, index):
+    """Ask the CPU to start loading row ``index`` of ``array`` into the caches.
+
+    A hint only (LLVM's ``llvm.prefetch``): it changes no value, and an
+    out-of-range index is harmless because nothing is read from it. Used where
+    the rows needed a few iterations ahead are known but scattered in memory.
+    """
+
+    def codegen(context, builder, signature, args):
+        array_type, index_type = signature.args
+        view = context.make_array(array_type)(context, builder, args[0])
+        zero = ir.Constant(ir.IntType(64), 0)
+        first = context.cast(builder, args[1], index_type, types.intp)
+        where = cgutils.get_item_pointer(context, builder, array_type, view,
+                                         [first] + [zero] * (array_type.ndim - 1),
+                                         wraparound=False)
+        byte_pointer = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        hint = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [byte_pointer, i32, i32, i32]),
+            "llvm.prefetch.p0")
+        # read, keep in all cache levels, data cache
+        builder.call(hint, [builder.bitcast(where, byte_pointer), i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return types.void(array, index), codegen
 
 
 # --------------------------------------------------------------------------- kinship
@@ -314,13 +354,24 @@ def _kinship_generic(ga, a, gb, b, oldest, pc, rec, stack, weight):
 
 
 @njit(cache=True)
-def _couples_block(c0, c1, tau, depth, uncle, pc, rec, anc, irr, fk):
+def _prefetch_rows(k, couples, parent_couple, old_rows):
+    """Prefetch the ``anc`` rows of the spouses' parent couples of couple k."""
+    f, m = couples[k, 0], couples[k, 1]
+    if f >= 0 and parent_couple[f] >= 0:
+        _prefetch(old_rows, parent_couple[f])
+    if parent_couple[m] >= 0:
+        _prefetch(old_rows, parent_couple[m])
+
+
+@njit(cache=True)
+def _couples_block(c0, c1, tau, depth, uncle, need_f, pc, rec, anc, irr, fk):
     """``anc`` rows and inbreeding F (kinship of the spouses) of couples [c0, c1) of step τ.
 
     A couple's row is its spouses' parent couples, then level by level the
     first half of the spouses' parent couples' rows (the husband's side) and
     the second half (the wife's). Unusable lines (through an uncle husband)
-    are −1; a founder's line repeats its virtual key.
+    are −1; a founder's line repeats its virtual key. F is computed only when
+    ``need_f`` (a recorded step: F enters nothing but the records).
     """
     wp = pc.shape[0]
     now, before = tau % 2, (tau - 1) % 2
@@ -337,6 +388,8 @@ def _couples_block(c0, c1, tau, depth, uncle, pc, rec, anc, irr, fk):
     gstack = np.empty((4 * depth + 16, 4), np.int64)
     gweight = np.empty(4 * depth + 16)
     for k in range(c0, c1):
+        if k + PREFETCH < c1:
+            _prefetch_rows(k + PREFETCH, couples, parent_couple, old_rows)
         f = couples[k, 0]
         m = couples[k, 1]
         pm = parent_couple[m]
@@ -349,10 +402,13 @@ def _couples_block(c0, c1, tau, depth, uncle, pc, rec, anc, irr, fk):
         if depth == 3 and usable_f and pm >= 0 and not uncle:
             # The default window (G = 4), straight-line: about twice as fast as
             # the loops below because all loads are issued before any store.
-            f0, f1, f2 = old_rows[pf, 0], old_rows[pf, 1], old_rows[pf, 2]
-            f3, f4, f5 = old_rows[pf, 3], old_rows[pf, 4], old_rows[pf, 5]
-            m0, m1, m2 = old_rows[pm, 0], old_rows[pm, 1], old_rows[pm, 2]
-            m3, m4, m5 = old_rows[pm, 3], old_rows[pm, 4], old_rows[pm, 5]
+            f0, f1, m0, m1 = old_rows[pf, 0], old_rows[pf, 1], old_rows[pm, 0], old_rows[pm, 1]
+            if not need_f:
+                rows[k, 0], rows[k, 1], rows[k, 2] = pf, pm, f0
+                rows[k, 3], rows[k, 4], rows[k, 5] = f1, m0, m1
+                continue
+            f2, f3, f4, f5 = old_rows[pf, 2], old_rows[pf, 3], old_rows[pf, 4], old_rows[pf, 5]
+            m2, m3, m4, m5 = old_rows[pm, 2], old_rows[pm, 3], old_rows[pm, 4], old_rows[pm, 5]
             rows[k, 0], rows[k, 1], rows[k, 2] = pf, pm, f0
             rows[k, 3], rows[k, 4], rows[k, 5] = f1, m0, m1
             related = pf == pm
@@ -376,16 +432,19 @@ def _couples_block(c0, c1, tau, depth, uncle, pc, rec, anc, irr, fk):
             if uncle:
                 if f < 0:
                     irr[now, k] = 0
-                    fk[k] = _kinship_generic(fg, fi, tau - 1, m, tau - depth - 1, pc, rec,
-                                             gstack, gweight)
+                    if need_f:
+                        fk[k] = _kinship_generic(fg, fi, tau - 1, m, tau - depth - 1, pc, rec,
+                                                 gstack, gweight)
                     continue
                 near = min(irr[before, pf] if pf >= 0 else 255,
                            irr[before, pm] if pm >= 0 else 255)
                 irr[now, k] = min(near + 1, 255)
-                if near < depth:
+                if need_f and near < depth:
                     fk[k] = _kinship_generic(fg, fi, tau - 1, m, tau - depth - 1, pc, rec,
                                              gstack, gweight)
                     continue
+            if not need_f:
+                continue
             if pf >= 0 and pm >= 0:  # quick answer for unrelated spouses
                 related = pf == pm
                 for i in range(last, 2 * last + 2):
@@ -401,19 +460,36 @@ def _couples_block(c0, c1, tau, depth, uncle, pc, rec, anc, irr, fk):
 
 
 @njit(cache=True)
-def _couples_serial(n_couples, tau, depth, uncle, pc, rec, anc, irr, fk):
+def _couple_alleles(c0, c1, tau, rec, al, ca):
+    """``ca[k]`` = (husband's two alleles, wife's two alleles) of couples [c0, c1)
+    of step τ, so that a child reads one record of its parent couple."""
+    couples = rec[tau % rec.shape[0]]
+    n_al = al.shape[0]
+    parents, elders = al[(tau - 1) % n_al], al[(tau - 2) % n_al]
+    for k in range(c0, c1):
+        f = couples[k, 0]
+        m = couples[k, 1]
+        husband = parents[f] if f >= 0 else elders[-1 - f]
+        ca[k, 0], ca[k, 1] = husband[0], husband[1]
+        ca[k, 2], ca[k, 3] = parents[m, 0], parents[m, 1]
+
+
+@njit(cache=True)
+def _couples_serial(n_couples, tau, depth, uncle, need_f, pc, rec, anc, irr, fk, al, ca):
     for b in range((n_couples + COUPLE_BLOCK - 1) // COUPLE_BLOCK):
         c0 = b * COUPLE_BLOCK
-        _couples_block(c0, min(n_couples, c0 + COUPLE_BLOCK), tau, depth, uncle, pc, rec, anc,
-                       irr, fk)
+        c1 = min(n_couples, c0 + COUPLE_BLOCK)
+        _couples_block(c0, c1, tau, depth, uncle, need_f, pc, rec, anc, irr, fk)
+        _couple_alleles(c0, c1, tau, rec, al, ca)
 
 
 @njit(cache=True, parallel=True)
-def _couples_parallel(n_couples, tau, depth, uncle, pc, rec, anc, irr, fk):
+def _couples_parallel(n_couples, tau, depth, uncle, need_f, pc, rec, anc, irr, fk, al, ca):
     for b in prange((n_couples + COUPLE_BLOCK - 1) // COUPLE_BLOCK):
         c0 = b * COUPLE_BLOCK
-        _couples_block(c0, min(n_couples, c0 + COUPLE_BLOCK), tau, depth, uncle, pc, rec, anc,
-                       irr, fk)
+        c1 = min(n_couples, c0 + COUPLE_BLOCK)
+        _couples_block(c0, c1, tau, depth, uncle, need_f, pc, rec, anc, irr, fk)
+        _couple_alleles(c0, c1, tau, rec, al, ca)
 
 
 # --------------------------------------------------------------------------- marriages
@@ -698,18 +774,17 @@ def _marry(tau, seed, sizes, offs, coffs, marriage, pc, rec, anc, married, used,
 
 @njit(cache=True)
 def _offspring_block(b, tau, seed, blocks, offs, coffs, source, cumulative, n_sources, u,
-                     wtab, w_max, al, pc, rec, fk, sums, fail):
+                     wtab, w_max, need_f, al, pc, ca, fk, sums, fail):
     """Offspring of block b (deme, first, end, index within deme) of step τ.
 
     Writes alleles (``_NEW`` for a new mutation), parent couple; ``sums[b]`` =
-    (Σ F of the couples, new mutations); ``fail[b]`` = 1 if MAX_TRIES zygotes
-    in a row were rejected.
+    (Σ F of the couples if ``need_f``, else 0; new mutations); ``fail[b]`` = 1
+    if MAX_TRIES zygotes in a row were rejected. Parents' alleles come from
+    ``ca`` (:func:`_couple_alleles`): one random read per zygote.
     """
     i, first, end, index = blocks[b, 0], blocks[b, 1], blocks[b, 2], blocks[b, 3]
-    n_al = al.shape[0]
-    s = tau % rec.shape[0]
     born = tau % pc.shape[0]
-    now, parents, elders = tau % n_al, (tau - 1) % n_al, (tau - 2) % n_al
+    now = tau % al.shape[0]
     state = _stream(seed, tau, i, index, _OFFSPRING)
     o = offs[tau, i]
     f_sum = 0.0
@@ -732,11 +807,9 @@ def _offspring_block(b, tau, seed, blocks, offs, coffs, source, cumulative, n_so
             k0 = coffs[tau, j]
             state, z = _next(state)
             k = k0 + _below(z, coffs[tau, j + 1] - k0)
-            f = rec[s, k, 0]
-            m = rec[s, k, 1]
             bits = int(z & np.uint64(3))
-            a1 = al[parents, f, bits & 1] if f >= 0 else al[elders, -1 - f, bits & 1]
-            a2 = al[parents, m, bits >> 1]
+            a1 = ca[k, bits & 1]
+            a2 = ca[k, 2 + (bits >> 1)]
             if u > 0.0:
                 if a1 == 0:
                     state, z = _next(state)
@@ -756,7 +829,8 @@ def _offspring_block(b, tau, seed, blocks, offs, coffs, source, cumulative, n_so
         al[now, x, 0] = a1
         al[now, x, 1] = a2
         pc[born, x] = k
-        f_sum += fk[k]
+        if need_f:
+            f_sum += fk[k]
         n_new += (a1 == _NEW) + (a2 == _NEW)
     sums[b, 0] = f_sum
     sums[b, 1] = n_new
@@ -764,18 +838,18 @@ def _offspring_block(b, tau, seed, blocks, offs, coffs, source, cumulative, n_so
 
 @njit(cache=True)
 def _offspring_serial(n_blocks, tau, seed, blocks, offs, coffs, source, cumulative, n_sources,
-                      u, wtab, w_max, al, pc, rec, fk, sums, fail):
+                      u, wtab, w_max, need_f, al, pc, ca, fk, sums, fail):
     for b in range(n_blocks):
         _offspring_block(b, tau, seed, blocks, offs, coffs, source, cumulative, n_sources, u,
-                         wtab, w_max, al, pc, rec, fk, sums, fail)
+                         wtab, w_max, need_f, al, pc, ca, fk, sums, fail)
 
 
 @njit(cache=True, parallel=True)
 def _offspring_parallel(n_blocks, tau, seed, blocks, offs, coffs, source, cumulative,
-                        n_sources, u, wtab, w_max, al, pc, rec, fk, sums, fail):
+                        n_sources, u, wtab, w_max, need_f, al, pc, ca, fk, sums, fail):
     for b in prange(n_blocks):
         _offspring_block(b, tau, seed, blocks, offs, coffs, source, cumulative, n_sources, u,
-                         wtab, w_max, al, pc, rec, fk, sums, fail)
+                         wtab, w_max, need_f, al, pc, ca, fk, sums, fail)
 
 
 @njit(cache=True)
@@ -958,7 +1032,7 @@ Schedule = namedtuple(
 )
 Workspace = namedtuple(
     "Workspace",
-    "pc rec anc irr al fk married used sons cousins uncles counts hist in_use free state "
+    "pc rec anc irr al ca fk married used sons cousins uncles counts hist in_use free state "
     "blocks sums fail f_sums source cumulative n_sources",
 )
 _N_FREE, _RECORD, _BLOCKS = 0, 1, 2  # entries of Workspace.state
@@ -989,7 +1063,7 @@ def _workspace(sch, allele_type):
         return (np.zeros(k_max + 1 if wanted else 0, np.int32),
                 np.zeros(n_entries if wanted else 0, np.int32))
 
-    men = n_max // 2 + 1
+    men = n_max // 2 + n_demes  # men: the even local indexes, ⌈size / 2⌉ per deme
     free = np.empty(sch.capacity, np.int64)
     for k in range(sch.capacity):
         free[k] = n_slots - 1 - k
@@ -1000,13 +1074,14 @@ def _workspace(sch, allele_type):
     rec = np.zeros((sch.ancestry if uncle else max(sch.ancestry - 1, 2), k_max, 2), np.int32)
     anc = np.zeros((2, k_max, max((1 << depth) - 2, 2)), np.int32)
     irr = np.zeros((2, k_max if uncle else 0), np.uint8)
-    al = np.zeros((3 if uncle else 2, n_max, 2), allele_type.dtype)
+    al = np.zeros((2 if uncle else 1, n_max, 2), allele_type.dtype)
+    ca = np.zeros((k_max, 4), allele_type.dtype)
     married = np.zeros(n_max if first or second or uncle else 0, np.uint8)
     used = np.zeros(n_max if uncle else 0, np.uint8)
     sons = index(men, first or second)
     cousins = (index(2 * k_max, first), index(4 * k_max, second))
     return Workspace(
-        pc, rec, anc, irr, al, np.zeros(k_max, np.float32), married, used, sons, cousins,
+        pc, rec, anc, irr, al, ca, np.zeros(k_max, np.float32), married, used, sons, cousins,
         index(men, uncle), np.zeros((n_demes, 5), np.int64), np.zeros(n_slots, np.int64),
         np.zeros(n_slots, np.uint8), free, state, np.zeros((max_blocks, 4), np.int64),
         np.zeros((max_blocks, 2)), np.zeros(max_blocks, np.uint8), np.zeros(n_demes),
@@ -1016,9 +1091,16 @@ def _workspace(sch, allele_type):
 
 
 @njit(cache=True)
+def _recording(tau, sch, ws):
+    """Whether step τ is recorded (then its couples' F is needed)."""
+    i = ws.state[_RECORD]
+    return i < sch.record_steps.shape[0] and sch.record_steps[i] == tau
+
+
+@njit(cache=True)
 def _record_if_due(tau, sch, ws, records, observed):
     i = ws.state[_RECORD]
-    if i < sch.record_steps.shape[0] and sch.record_steps[i] == tau:
+    if _recording(tau, sch, ws):
         _record(tau, sch.sizes, sch.offs, ws.al, sch.n_named, ws.hist, ws.f_sums, ws.counts,
                 records[i], observed[i])
         ws.state[_RECORD] = i + 1
@@ -1086,11 +1168,12 @@ def _replicate(seed, sch, allele_type, records, observed, status):
     n_demes = sch.sizes.shape[1]
     for tau in range(1, sch.sizes.shape[0]):
         _prepare(tau, seed, sch, ws)
-        _couples_serial(sch.coffs[tau, n_demes], tau, depth, uncle, ws.pc, ws.rec, ws.anc,
-                        ws.irr, ws.fk)
+        need_f = _recording(tau, sch, ws)
+        _couples_serial(sch.coffs[tau, n_demes], tau, depth, uncle, need_f, ws.pc, ws.rec,
+                        ws.anc, ws.irr, ws.fk, ws.al, ws.ca)
         _offspring_serial(ws.state[_BLOCKS], tau, seed, ws.blocks, sch.offs, sch.coffs,
                           ws.source, ws.cumulative, ws.n_sources, sch.u, sch.wtab, w_max,
-                          ws.al, ws.pc, ws.rec, ws.fk, ws.sums, ws.fail)
+                          need_f, ws.al, ws.pc, ws.ca, ws.fk, ws.sums, ws.fail)
         if not _complete(tau, seed, sch, ws, records, observed, status):
             return
 
@@ -1113,11 +1196,12 @@ def _replicate_within(seed, sch: Schedule, allele_type, records, observed, statu
     n_demes = sch.sizes.shape[1]
     for tau in range(1, sch.sizes.shape[0]):
         _prepare(tau, seed, sch, ws)
-        _couples_parallel(sch.coffs[tau, n_demes], tau, depth, uncle, ws.pc, ws.rec, ws.anc,
-                          ws.irr, ws.fk)
+        need_f = _recording(tau, sch, ws)
+        _couples_parallel(sch.coffs[tau, n_demes], tau, depth, uncle, need_f, ws.pc, ws.rec,
+                          ws.anc, ws.irr, ws.fk, ws.al, ws.ca)
         _offspring_parallel(ws.state[_BLOCKS], tau, seed, ws.blocks, sch.offs, sch.coffs,
                             ws.source, ws.cumulative, ws.n_sources, sch.u, sch.wtab, w_max,
-                            ws.al, ws.pc, ws.rec, ws.fk, ws.sums, ws.fail)
+                            need_f, ws.al, ws.pc, ws.ca, ws.fk, ws.sums, ws.fail)
         if not _complete(tau, seed, sch, ws, records, observed, status):
             return
 
