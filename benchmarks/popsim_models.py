@@ -126,13 +126,19 @@ def run(
     simulate(warmup, replicates=min(replicates, 64))
     warmup_peak = _common.peak_rss_mb()
     timed = shared_scenario(engine, n, replicates, generations, mutation_rate, first_cousin)
-    gc.collect()
-    peak_reset = _reset_peak_rss()
-    baseline = _common.current_rss_mb()
     times: list[float] = []
     cpu_times: list[float] = []
     finals: list[float] = []
+    above: list[float] = []  # MB each run added to the RSS it started from
+    baseline = peak = 0.0
     for k in range(repeats):
+        # Memory is judged on the first run: the allocator may keep a freed run's
+        # memory (each run's kernel thread can get a new malloc arena), so a later
+        # run's peak may count it twice, or reuse it and seem to need none.
+        gc.collect()
+        peak_reset = _reset_peak_rss()
+        start = _common.current_rss_mb()
+        baseline = baseline or start
         cpu = time.process_time()
         result = simulate(timed, seed=seed + k)
         cpu_times.append(time.process_time() - cpu)
@@ -140,7 +146,9 @@ def run(
         last = result.records[:, -1, 0, :]
         finals.extend((last[:, 2] / (2.0 * last[:, 0])).tolist())
         del result, last
-    peak = _common.peak_rss_mb()
+        run_peak = _common.peak_rss_mb()
+        peak = max(peak, run_peak)
+        above.append(run_peak - start)
     seconds = min(times)
     individuals = n * replicates
     out: dict = {
@@ -164,8 +172,8 @@ def run(
         "baseline_rss_mb": baseline,
         "peak_reset": peak_reset,
         "warmup_peak_rss_mb": warmup_peak,
-        "above_baseline_bytes_per_individual": (peak - baseline) * 2**20 / n
-        if replicates == 1
+        "above_baseline_bytes_per_individual": above[0] * 2**20 / n
+        if replicates == 1 and peak_reset
         else None,
         "threads": numba.get_num_threads(),
         "numba_version": numba.__version__,
