@@ -4,6 +4,11 @@ Each command module defines ``register(subparsers)``, which adds its parser
 and sets ``func(args) -> int``. The CLI knows nothing of kernels: commands
 call the Python API. A user's mistake (:class:`~popsim.errors.PopsimError`)
 prints one line and exits with status 2; ``--debug`` shows the traceback.
+
+Start-up: when the command line names a subcommand, only that subcommand's
+module is imported (``popsim run`` does not load the validation, fit or report
+modules, nor SciPy and Matplotlib through them); ``popsim --help`` and a
+mistyped command still see every subcommand.
 """
 
 from __future__ import annotations
@@ -20,7 +25,12 @@ from popsim.errors import PopsimError
 COMMANDS = ("run", "expected", "sweep", "fit", "plot", "validate", "compare", "catalog")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The ``popsim`` parser with every subcommand, or with ``command`` alone.
+
+    Registering one subcommand imports only its module; parsing a command line
+    that names it gives the same result, help and errors as the full parser.
+    """
     parser = argparse.ArgumentParser(
         prog="popsim",
         description="Wright–Fisher simulation of founder disease alleles "
@@ -29,15 +39,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"popsim {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMANDS:
+    for name in COMMANDS if command is None else (command,):
         importlib.import_module(f"popsim.commands.{name}").register(subparsers)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    debug = "--debug" in (sys.argv[1:] if argv is None else argv)
+    words = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in words
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser(_named_command(words)).parse_args(argv)
         status = int(args.func(args) or 0)
         if status == 130:  # the command handled Ctrl-C itself (e.g. a sweep's resume hint)
             _leave_abandoned_kernel(status)
@@ -56,6 +67,20 @@ def main(argv: list[str] | None = None) -> int:
         print("popsim: interrupted; nothing was written for the unfinished work", file=sys.stderr)
         _leave_abandoned_kernel(130)
         return 130
+
+
+def _named_command(words: list[str]) -> str | None:
+    """The subcommand that ``words`` runs, if only its parser can be needed.
+
+    None (register them all) when the first word other than ``--debug`` is an
+    option, such as ``--help`` or ``--version`` or an abbreviation of them, or
+    is not a known subcommand: then the top-level help or the "invalid choice"
+    error must list every subcommand.
+    """
+    for word in words:
+        if word != "--debug":
+            return word if word in COMMANDS else None
+    return None
 
 
 def _leave_abandoned_kernel(status: int) -> None:

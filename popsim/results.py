@@ -15,14 +15,17 @@ import platform
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from popsim import __version__
 from popsim.demography import Plan
 from popsim.genetics import genotypes_from_moments
 from popsim.scenario import Scenario
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Fields of the pedigree engine's observed array (last axis), all per generation born.
 OBSERVED_FIELDS = (
@@ -190,6 +193,13 @@ class Result:
         = P(simulated value ≥ observed). For patient shares the mean is pooled:
         Σ class / Σ affected over replicates (the share of all simulated patients).
         """
+        import pandas as pd
+
+        return pd.DataFrame(self.summary_rows())
+
+    def summary_rows(self) -> list[dict[str, Any]]:
+        """The rows of :meth:`summary` as dicts (deme, statistic, mean, q025, median,
+        q975), without importing pandas (``popsim run`` prints them at start-up speed)."""
         stats = {name: values[:, -1, :] for name, values in self.statistics.items()}
         rows = []
         for d, deme in enumerate(self.deme_names):
@@ -204,7 +214,7 @@ class Result:
                 if obs.deme == deme:
                     reach = (stats[obs.statistic][:, d] >= obs.value) * 1.0
                     rows.append(_probability(deme, f"p_reach_observed_{obs.statistic}", reach))
-        return pd.DataFrame(rows)
+        return rows
 
     @staticmethod
     def _pooled(stats: dict[str, np.ndarray], name: str, d: int) -> float | None:
@@ -216,6 +226,8 @@ class Result:
 
     def trajectories(self) -> pd.DataFrame:
         """Mean and quantiles of every statistic per deme and recorded generation."""
+        import pandas as pd
+
         frames = []
         years = self.generations * self.scenario.generation_time_years
         for name, values in self.statistics.items():
@@ -237,6 +249,8 @@ class Result:
 
     def final(self) -> pd.DataFrame:
         """One row per replicate and deme at the final generation: counts and statistics."""
+        import pandas as pd
+
         n_rep, n_demes = self.replicates, len(self.deme_names)
         table = {
             "replicate": np.repeat(np.arange(n_rep) + self.first_replicate, n_demes),

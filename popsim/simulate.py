@@ -18,6 +18,7 @@ import numba
 import numpy as np
 
 from popsim.demography import Plan, compile_plan
+from popsim.engines import first_call_lock
 from popsim.engines.frequency import (
     CAPACITY,
     EXTINCT,
@@ -92,7 +93,8 @@ def simulate(
     started = time.perf_counter()
     parts: list[tuple[np.ndarray, ...]] = []
     for start in range(0, replicates, chunk):
-        part = run_interruptibly(run, plan, seeds[start : start + chunk])
+        with first_call_lock(engine):  # see popsim.engines: several processes, one cache
+            part = run_interruptibly(run, plan, seeds[start : start + chunk])
         _raise_on_status(part[1], plan, first_replicate + start, scenario)
         parts.append(part)
         if progress is not None:

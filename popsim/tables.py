@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: One summary row: deme (or another key column), statistic, mean, q025, median, q975.
+Row = Mapping[str, Any]
 
 #: Statistics the compact run table shows, with their labels.
 RUN_TABLE = (
@@ -34,7 +40,7 @@ def fmt(value: float) -> str:
     return f"{value:.3g}"
 
 
-def cell(row: pd.Series) -> str:
+def cell(row: Row) -> str:
     """'mean [q025, q975]', or just the value for probabilities."""
     if math.isnan(row["q025"]) and math.isnan(row["q975"]):
         return fmt(row["mean"])
@@ -42,26 +48,35 @@ def cell(row: pd.Series) -> str:
 
 
 def summary_table(
-    summary: pd.DataFrame,
+    summary: pd.DataFrame | Sequence[Row],
     statistics: tuple[tuple[str, str], ...] = RUN_TABLE,
     markdown: bool = False,
     columns: str = "deme",
 ) -> str:
-    """Rows = statistics, one column per value of ``columns`` (deme or scenario)."""
-    keys = list(dict.fromkeys(summary[columns]))
-    indexed = summary.set_index([columns, "statistic"])
+    """Rows = statistics, one column per value of ``columns`` (deme or scenario).
+
+    ``summary`` is a summary DataFrame (:meth:`popsim.results.Result.summary`) or
+    its rows as mappings (:meth:`popsim.results.Result.summary_rows`, which needs
+    no pandas).
+    """
+    rows = summary.to_dict("records") if hasattr(summary, "to_dict") else summary
+    keys = list(dict.fromkeys(row[columns] for row in rows))
+    indexed: dict[tuple[Any, Any], Row] = {}
+    for row in rows:
+        indexed.setdefault((row[columns], row["statistic"]), row)
     header = ["statistic (mean [95% interval])", *keys]
     body = []
     for stat, label in statistics:
         line = [label]
         for key in keys:
-            line.append(cell(indexed.loc[(key, stat)]) if (key, stat) in indexed.index else "—")
+            line.append(cell(indexed[(key, stat)]) if (key, stat) in indexed else "—")
         body.append(line)
-    extra = [s for s in dict.fromkeys(summary["statistic"]) if s.startswith("p_reach_observed")]
+    found = dict.fromkeys(row["statistic"] for row in rows)
+    extra = [s for s in found if s.startswith("p_reach_observed")]
     for stat in extra:
         line = [stat.replace("p_reach_observed_", "P(≥ observed ") + ")"]
         for key in keys:
-            line.append(cell(indexed.loc[(key, stat)]) if (key, stat) in indexed.index else "—")
+            line.append(cell(indexed[(key, stat)]) if (key, stat) in indexed else "—")
         body.append(line)
     return render([header, *body], markdown)
 

@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         f"({scenario.generations * scenario.generation_time_years:g} years), "
         f"{result.engine} engine, seed {result.seed}, {result.wall_seconds:.2f} s"
     )
-    print(summary_table(result.summary()))
+    print(summary_table(result.summary_rows()))
     if args.out:
         path = result.write(args.out, overwrite=args.overwrite, figures=not args.no_figures)
         print(f"wrote {path}/")

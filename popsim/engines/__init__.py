@@ -1,27 +1,156 @@
 """Simulation engines: Numba kernels that take a :class:`~popsim.demography.Plan`.
 
-Kernels are compiled on first use and cached on disk by Numba (``cache=True``;
-Numba's cache is safe for concurrent processes: it writes index and data files
-atomically). :func:`kernel_is_cached` tells whether a first run will compile.
+Kernels are compiled on first use and cached on disk by Numba (``cache=True``).
+:func:`kernel_is_cached` tells whether a first run will compile.
+
+Several processes at once (a sweep's workers, parallel ``popsim run``): Numba
+writes each cache file atomically (a temporary file, then a rename), so no
+process reads a half-written file, but it updates a function's index without a
+lock and writes the index before the object code. Processes compiling the same
+function at the same moment can therefore lose index entries, give two
+signatures the same data file, or load an older version's object code left
+under that name. :func:`first_call_lock` closes that window: a process's first
+call of an engine holds a lock file in the cache directory: exclusively while the
+engine is not cached or some of its kernels' cache files are stale (those are
+deleted; one process compiles and writes, the others wait and then load) and
+shared otherwise (warm processes load side by side, never while a compilation
+writes). Left open: while the main kernel is cached, a kernel or signature that
+is in no cache yet (a pedigree run of few replicates after only large ones, or
+one that needs 32-bit allele ids) is compiled under the shared lock or none; two
+processes compiling different signatures of one function at the same moment
+could still mix up that function's cache files.
 """
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import importlib
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import ModuleType
+from typing import Any, BinaryIO
 
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; Numba's atomic renames only
+    fcntl = None  # type: ignore[assignment]
+
+#: The kernel whose cache entry stands for each engine's compiled code.
 _ENTRY_POINTS = {"frequency": "run_replicates", "pedigree": "run_replicates"}
+
+#: Lock file created in the Numba cache directory of the engines.
+LOCK_NAME = "popsim-compile.lock"
+
+#: Engines whose kernel this process has already called (loaded or compiled).
+_called: set[str] = set()
+
+
+def _module(engine: str) -> ModuleType:
+    return importlib.import_module(f"popsim.engines.{engine}")
+
+
+def _cache(engine: str) -> Any:
+    """Numba's cache object of the engine's main kernel (None if caching is off)."""
+    return getattr(getattr(_module(engine), _ENTRY_POINTS[engine]), "_cache", None)
 
 
 def kernel_is_cached(engine: str) -> bool:
-    """True when the engine's main kernel has a compiled version in Numba's disk cache."""
-    module = importlib.import_module(f"popsim.engines.{engine}")
-    dispatcher = getattr(module, _ENTRY_POINTS[engine])
-    cache = getattr(dispatcher, "_cache", None)
-    try:
-        path = cache._cache_path  # numba's _CacheImpl locator path
-        index = cache._cache_file._index_name
-    except AttributeError:
-        return True
-    import os
+    """True when the engine's main kernel has a compiled version in Numba's disk cache
+    that matches the current source of its module and of the modules it calls into.
 
-    return os.path.exists(os.path.join(path, index))
+    Numba keys a cached kernel on its own source file only: after an edit of
+    :mod:`popsim.engines.sampling` it would load the frequency kernel with the
+    old sampler compiled in. Such a cache counts as stale here, and
+    :func:`first_call_lock` deletes it before the kernel is compiled again.
+    """
+    try:
+        index = _cache(engine)._cache_file._load_index  # numba's _CacheFile: {} if stale
+    except AttributeError:  # caching disabled or a Numba without this layout
+        return True
+    return bool(index()) and not _stale_caches(engine, own=False)
+
+
+def _stale_caches(engine: str, own: bool) -> list[Any]:
+    """Numba cache files whose index was written for an older source: those of the
+    kernels in the engine's own module (``own``), or in the other modules its
+    kernels come from (a stale one there means the main kernel embeds old code)."""
+    engine_module = _module(engine)
+    modules = {engine_module} if own else set()
+    if not own:
+        for kernel in vars(engine_module).values():
+            if hasattr(kernel, "_cache") and hasattr(kernel, "py_func"):
+                modules.add(sys.modules[kernel.py_func.__module__])
+        modules.discard(engine_module)
+    stale = []
+    for module in modules:
+        for kernel in vars(module).values():
+            cache_file = getattr(getattr(kernel, "_cache", None), "_cache_file", None)
+            index_path = getattr(cache_file, "_index_path", None)
+            if index_path and os.path.exists(index_path) and not cache_file._load_index():
+                stale.append(cache_file)
+    return stale
+
+
+def _remove_stale(engine: str) -> None:
+    """Delete stale index and object files, and the main kernel's cache if it was
+    compiled against stale code of another module. (Numba writes a new index before
+    the new object code, so an old object file left in place could be loaded.)"""
+    stale = _stale_caches(engine, own=True)
+    others = _stale_caches(engine, own=False)
+    if others:
+        stale += [*others, _cache(engine)._cache_file]
+    for cache_file in stale:
+        base = cache_file._index_path.removesuffix(".nbi")
+        for path in [cache_file._index_path, *glob.glob(glob.escape(base) + ".*.nbc")]:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path)
+
+
+@contextmanager
+def first_call_lock(engine: str) -> Iterator[None]:
+    """Hold the engine cache's lock around this process's first call of ``engine``.
+
+    Exclusive while the engine is not cached (see :func:`kernel_is_cached`;
+    this process compiles and writes the cache, the others wait) or has stale
+    cache files, which are deleted under the exclusive lock so that no process
+    can load them; shared otherwise. Later calls in this process take no lock.
+    Without ``fcntl``, or where the cache directory cannot hold a lock file,
+    nothing is locked.
+    """
+    if engine in _called or fcntl is None:
+        yield
+        return
+    handle = _open_lock(engine)
+    if handle is None:
+        yield
+        _called.add(engine)
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_SH)
+        if not kernel_is_cached(engine) or _stale_caches(engine, own=True):
+            fcntl.flock(handle, fcntl.LOCK_EX)  # converting releases the shared lock first
+            _remove_stale(engine)
+            if kernel_is_cached(engine):  # another process compiled it meanwhile
+                fcntl.flock(handle, fcntl.LOCK_SH)
+        try:
+            yield
+            _called.add(engine)
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _open_lock(engine: str) -> BinaryIO | None:
+    """The engine cache directory's lock file opened for locking, or None."""
+    cache = _cache(engine)
+    try:
+        directory = cache._cache_path
+    except AttributeError:
+        return None
+    try:
+        os.makedirs(directory, exist_ok=True)
+        return open(os.path.join(directory, LOCK_NAME), "a+b")  # closed by the caller
+    except OSError:
+        return None
