@@ -140,17 +140,29 @@ def _run(
 
 def _warm_kernels(tasks: list[Task]) -> None:
     """Compile (into Numba's disk cache) each engine the sweep uses, once, here,
-    rather than in every worker at the same time."""
+    rather than in every worker at the same time.
+
+    Two replicates on one thread take the kernel the workers take (one thread
+    each, replicates in parallel): with a single replicate the pedigree engine
+    would compile its within-replicate kernel instead.
+    """
+    import numba
+
     from popsim.engines import kernel_is_cached
     from popsim.simulate import simulate
 
     seen: set[str] = set()
+    threads = numba.get_num_threads()
     for task in tasks:
         for scenario in task.scenarios:
             if scenario.engine not in seen:
                 seen.add(scenario.engine)
                 if not kernel_is_cached(scenario.engine):
-                    simulate(scenario, replicates=1)
+                    numba.set_num_threads(1)
+                    try:
+                        simulate(scenario, replicates=2)
+                    finally:
+                        numba.set_num_threads(threads)
 
 
 def sweep_manifest(sweep: Sweep, points: list[Point]) -> dict[str, Any]:
