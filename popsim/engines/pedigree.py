@@ -57,7 +57,10 @@ surviving individuals where the frequency engine samples gene copies, so its
 drift is weaker by a factor of about 1 − s·q (docs/pedigree.md).
 
 Randomness: splitmix64 streams keyed by (replicate seed, step, deme, block,
-purpose), offspring in fixed blocks of :data:`BLOCK`, so a replicate gives
+purpose): marriages one draw per woman for the kind she seeks and a second
+stream for choosing husbands among relatives (so the women who seek one are
+known ahead and their searches prefetched together), offspring in fixed
+blocks of :data:`BLOCK`, so a replicate gives
 the same numbers whether blocks run on one thread or many, and whether
 replicates run in parallel (:func:`run_replicates`) or one at a time with
 parallel blocks (large N).
@@ -92,6 +95,8 @@ BLOCK = 4096
 COUPLE_BLOCK = 2048
 #: Iterations ahead for which scattered rows are prefetched (speed only).
 PREFETCH = 8
+#: Women seeking a relative whose searches are prefetched together (speed only).
+SEEKERS = 64
 #: Rejected zygotes in a row after which a deme counts as unable to reproduce.
 MAX_TRIES = 1_000_000
 #: Largest number of individuals alive at once (memory: ~55 bytes each).
@@ -104,6 +109,7 @@ PARALLEL_REPLICATES_MAX = 2_000_000
 
 _NEW = -1  # allele placeholder for a new mutation not yet given a slot
 _MARRY, _INTRO, _OFFSPRING = 1, 2, 3  # random stream purposes
+_KIND_DRAWS, _PICK_DRAWS = 0, 1  # the two marriage streams of a deme (block argument)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
@@ -495,10 +501,12 @@ def _couples_parallel(n_couples, tau, depth, uncle, need_f, pc, rec, anc, irr, f
 # --------------------------------------------------------------------------- marriages
 #
 # Relatives are found through indexes rebuilt every step by counting sort:
-# ``sons``: the men of generation τ − 1 by parent couple; ``cousins[ℓ]``: the
-# couples of step τ − 1 by the ancestor couples of their children at level ℓ
-# (2: grandparent couples, for first cousins; 3: great-grandparent couples,
-# for second cousins); ``uncles``: the men of generation τ − 2 by parent couple.
+# ``sons``: the men of generation τ − 1 by parent couple; ``cousins[0]``: the
+# same men by their grandparent couples (the level-2 ancestor couples of their
+# parent couple: each man under one or two keys), for first cousins;
+# ``cousins[1]``: the couples of step τ − 1 by their children's
+# great-grandparent couples (level 3), for second cousins; ``uncles``: the
+# men of generation τ − 2 by parent couple.
 
 _FIRST, _SECOND, _UNCLE = 0, 1, 2  # marriage kinds (columns of plan.marriage)
 
@@ -583,15 +591,13 @@ def _index_men(gen, sizes, offs, pc, n_keys, start, entries):
 
 
 @njit(cache=True)
-def _index_couples(level, tau, n_couples, rec, anc, uncle, n_keys, start, entries):
-    """Couples of step τ − 1 bucketed by their children's level-``level`` ancestor couples."""
+def _index_couples(tau, n_couples, rec, anc, uncle, n_keys, start, entries):
+    """Couples of step τ − 1 bucketed by their children's great-grandparent couples."""
     start[: n_keys + 1] = 0
     for sweep in range(2):
         for c in range(n_couples):
-            if uncle:
-                keys = _couple_keys(c, level, tau, rec, anc, True)
-            elif level == 2:  # as _keys_of, written out: measured faster in this loop
-                keys = _couple_keys(c, 2, tau, rec, anc, False)
+            if uncle:  # as _keys_of, written out: measured faster in this loop
+                keys = _couple_keys(c, 3, tau, rec, anc, True)
             else:
                 keys = _couple_keys(c, 3, tau, rec, anc, False)
             for key in keys:
@@ -606,6 +612,32 @@ def _index_couples(level, tau, n_couples, rec, anc, uncle, n_keys, start, entrie
 
 
 @njit(cache=True)
+def _index_grandsons(tau, n_couples, rec, anc, uncle, sons_start, sons, n_keys, start, entries):
+    """Men of generation τ − 1 bucketed by grandparent couple (their parent
+    couple's level-2 keys), couple by couple through the ``sons`` index."""
+    start[: n_keys + 1] = 0
+    for sweep in range(2):
+        for c in range(n_couples):
+            e0, e1 = sons_start[c], sons_start[c + 1]
+            if e0 == e1:
+                continue
+            if uncle:  # as _keys_of, written out: measured faster in this loop
+                keys = _couple_keys(c, 2, tau, rec, anc, True)
+            else:
+                keys = _couple_keys(c, 2, tau, rec, anc, False)
+            for key in keys:
+                if key < 0:
+                    continue
+                if sweep == 0:
+                    start[key + 1] += e1 - e0
+                    continue
+                for e in range(e0, e1):
+                    entries[start[key]] = sons[e]
+                    start[key] += 1
+        _sort_into(n_keys, start, entries, sweep == 1)
+
+
+@njit(cache=True)
 def _shares(a, b, n_b):
     """Whether key tuples a and b[:n_b] (−1 = none) have a key in common."""
     for i in range(4):
@@ -615,18 +647,73 @@ def _shares(a, b, n_b):
     return False
 
 
+@njit(cache=True, inline="always")
+def _grandparents(k, rows, couples, uncle):
+    """:func:`_couple_keys` at level 2 of couple k of step τ − 1, from the
+    step's views ``rows`` = anc[(τ − 1) mod 2] and ``couples`` = rec[(τ − 1) mod G]."""
+    k0 = np.int64(rows[k, 0]) if not uncle or couples[k, 0] >= 0 else -1
+    k1 = np.int64(rows[k, 1])
+    k0 = k0 if k0 >= 0 else -1
+    k1 = k1 if k1 >= 0 and k1 != k0 else -1
+    return k0, k1
+
+
+@njit(cache=True, inline="always")
+def _pick_first(state, y, lo, hi, parent_couple, rows, couples, uncle, taken, sons_start, sons,
+                start, entries):
+    """A first cousin for woman y (generation τ − 1), uniform among the men
+    not ``taken`` in [lo, hi) (her deme) whose parent couple is not hers and
+    shares a grandparent couple with her, or −1.
+
+    ``start`` / ``entries``: the grandson index (:func:`_index_grandsons`);
+    ``parent_couple``, ``rows``, ``couples``: pc of generation τ − 1, anc and
+    rec of step τ − 1 (inlined: a call per woman would cost more than the
+    search). Her brothers (her parents' sons, from the ``sons`` index) are
+    left out; a man under both of her grandparent couples (a double first
+    cousin) counts once. One pass, reservoir sampling.
+    """
+    ky = parent_couple[y]
+    if ky < 0:
+        return state, -1
+    mine = _grandparents(ky, rows, couples, uncle)
+    brothers0, brothers1 = sons_start[ky], sons_start[ky + 1]
+    chosen = -1
+    count = 0
+    for i in range(2):
+        key = mine[i]
+        if key < 0:
+            continue
+        for e in range(start[key], start[key + 1]):
+            g = entries[e]
+            if g < lo or g >= hi or taken[g]:
+                continue
+            skip = False
+            for e2 in range(brothers0, brothers1):
+                skip |= sons[e2] == g
+            if i == 1 and mine[0] >= 0:  # counted under her other grandparent couple
+                for e2 in range(start[mine[0]], start[mine[0] + 1]):
+                    skip |= entries[e2] == g
+            if skip:
+                continue
+            count += 1
+            state, z = _next(state)
+            if _below(z, count) == 0:
+                chosen = g
+    return state, chosen
+
+
 @njit(cache=True)
 def _pick(state, y, kind, lo, hi, tau, pc, rec, anc, uncle, taken, sons_start, sons, start,
           entries):
-    """A man of the wanted kind for woman y (generation τ − 1), uniform among the
-    eligible and not ``taken`` in [lo, hi) (her deme in his generation), or −1.
+    """A second cousin or uncle (``kind``) for woman y (generation τ − 1),
+    uniform among the eligible and not ``taken`` in [lo, hi) (her deme in his
+    generation), or −1 (first cousins: :func:`_pick_first`).
 
-    First cousin: son of a couple (not her parents) under one of her
-    grandparent couples; second cousin: son of a couple under one of her
-    great-grandparent couples and none of her grandparent couples; uncle: a
-    son of one of her grandparent couples in generation τ − 2, not her father
-    (``start``/``entries`` is then the uncle index). A couple under several
-    of her keys (double cousins) counts once. One pass, reservoir sampling.
+    Second cousin: son of a couple under one of her great-grandparent couples
+    and none of her grandparent couples; uncle: a son of one of her
+    grandparent couples in generation τ − 2, not her father (``start`` /
+    ``entries`` is then the uncle index). A couple under several of her keys
+    counts once. One pass, reservoir sampling.
     """
     ky = pc[(tau - 1) % pc.shape[0], y]
     if ky < 0:
@@ -636,7 +723,6 @@ def _pick(state, y, kind, lo, hi, tau, pc, rec, anc, uncle, taken, sons_start, s
     near = _keys_of(ky, 2, tau, rec, anc, uncle)
     father = rec[(tau - 1) % rec.shape[0], ky, 0]
     b = (tau - 1) % 2
-    first, width = (0, 2) if level == 2 else (2, 4)
     chosen = -1
     count = 0
     for i in range(4):
@@ -656,18 +742,16 @@ def _pick(state, y, kind, lo, hi, tau, pc, rec, anc, uncle, taken, sons_start, s
             if c == ky:
                 continue  # her parents: these are her brothers
             if uncle:
-                skip = _shares(_couple_keys(c, level, tau, rec, anc, True), mine, i)
-                if kind == _SECOND:
-                    skip |= _shares(_couple_keys(c, 2, tau, rec, anc, True), near, 4)
+                skip = _shares(_couple_keys(c, 3, tau, rec, anc, True), mine, i)
+                skip |= _shares(_couple_keys(c, 2, tau, rec, anc, True), near, 2)
             else:  # the same tests on the row itself: much faster than building key tuples
                 skip = False
                 for j in range(i):  # counted under an earlier key
-                    for w in range(width):
-                        skip |= anc[b, c, first + w] == mine[j]
-                if kind == _SECOND:  # first cousins
-                    for j in range(4):
-                        key = near[j]
-                        skip |= key >= 0 and (anc[b, c, 0] == key or anc[b, c, 1] == key)
+                    for w in range(4):
+                        skip |= anc[b, c, 2 + w] == mine[j]
+                for j in range(2):  # first cousins
+                    key = near[j]
+                    skip |= key >= 0 and (anc[b, c, 0] == key or anc[b, c, 1] == key)
             if skip:
                 continue
             for e2 in range(sons_start[c], sons_start[c + 1]):
@@ -678,6 +762,103 @@ def _pick(state, y, kind, lo, hi, tau, pc, rec, anc, uncle, taken, sons_start, s
                     if _below(z, count) == 0:
                         chosen = g
     return state, chosen
+
+
+@njit(cache=True)
+def _warm_first(n_seek, seeker, wanted, parent_couple, rows, couples, uncle, taken, sons_start,
+                sons, start, entries):
+    """Prefetch, level by level, what :func:`_pick_first` will read for the
+    women ``seeker[:n_seek]`` that want a first cousin; changes nothing.
+
+    A search is a chain of scattered reads, each needing the one before: her
+    parent couple's ``anc`` row and sons' start, her grandparent couples'
+    index starts and her brothers, their entries, the candidates' ``taken``
+    flags. Level by level over a batch, each level's reads hit the cache and
+    its prefetches are in flight together, instead of one miss at a time.
+    ``parent_couple``, ``rows``, ``couples``: pc of generation τ − 1, anc and
+    rec of step τ − 1.
+    """
+    for stage in range(4):
+        for i in range(n_seek):
+            ky = parent_couple[seeker[i]]
+            if wanted[i] != _FIRST or ky < 0:
+                continue
+            if stage == 0:
+                _prefetch(rows, ky)
+                _prefetch(sons_start, ky)
+                if uncle:
+                    _prefetch(couples, ky)
+                continue
+            if stage == 1:
+                _prefetch(sons, sons_start[ky])
+            for w in range(2):
+                key = rows[ky, w]
+                if key < 0:
+                    continue
+                if stage == 1:
+                    _prefetch(start, key)
+                elif stage == 2:
+                    _prefetch(entries, start[key])
+                    _prefetch(entries, start[key + 1] - 1)
+                else:
+                    for e in range(start[key], start[key + 1]):
+                        _prefetch(taken, entries[e])
+
+
+@njit(cache=True)
+def _warm(n_seek, seeker, wanted, kind, parent_couple, rows, couples, uncle, taken, sons_start,
+          sons, start, entries):
+    """Prefetch, level by level, what :func:`_pick` will read for the women
+    ``seeker[:n_seek]`` that want ``kind`` (second cousin or uncle); changes
+    nothing (as :func:`_warm_first`).
+
+    A search is a chain of scattered reads, each needing the one before: her
+    parent couple's ``anc`` row, the index starts of her ancestor couples,
+    their entries, each candidate couple's row and sons' start, its sons,
+    their ``taken`` flags. Level by level over a batch, every level's reads
+    hit the cache and its prefetches are in flight together, instead of one
+    miss at a time. Prefetches a superset (every ancestor line of the row).
+    Arguments are this step's views: ``parent_couple`` = pc of generation
+    τ − 1, ``rows`` / ``couples`` = anc / rec of step τ − 1.
+    """
+    first, width = (2, 4) if kind == _SECOND else (0, 2)
+    for stage in range(4 if kind == _UNCLE else 6):
+        for i in range(n_seek):
+            if wanted[i] != kind:
+                continue
+            ky = parent_couple[seeker[i]]
+            if ky < 0:
+                continue
+            if stage == 0:
+                _prefetch(rows, ky)
+                _prefetch(couples, ky)
+                continue
+            for w in range(width):
+                key = rows[ky, first + w]
+                if key < 0:
+                    continue
+                if stage == 1:
+                    _prefetch(start, key)
+                    continue
+                for e in range(start[key], start[key + 1]):
+                    if stage == 2:
+                        _prefetch(entries, e)
+                        continue
+                    c = entries[e]
+                    if kind == _UNCLE:
+                        _prefetch(taken, c)
+                        continue
+                    if stage == 3:
+                        _prefetch(rows, c)
+                        _prefetch(sons_start, c)
+                        if uncle:
+                            _prefetch(couples, c)
+                        continue
+                    for e2 in range(sons_start[c], sons_start[c + 1]):
+                        if stage == 4:
+                            _prefetch(sons, e2)
+                        else:
+                            _prefetch(taken, sons[e2])
 
 
 @njit(cache=True)
@@ -696,12 +877,19 @@ def _marry(tau, seed, sizes, offs, coffs, marriage, pc, rec, anc, married, used,
     second_start, second_entries = cousins[1]
     uncle_start, uncle_entries = uncles
     counts[:, :] = 0
+    seeker = np.empty(SEEKERS, np.int64)
+    wanted = np.empty(SEEKERS, np.int64)
+    n_kind = np.zeros(3, np.int64)
+    parent_couple = pc[(tau - 1) % pc.shape[0]]
+    rows, couples = anc[(tau - 1) % 2], rec[(tau - 1) % rec.shape[0]]
     if tau >= 2 and sons.shape[0] > 0:
         _index_men(tau - 1, sizes, offs, pc, coffs[tau - 1, n_demes], sons_start, sons)
-        for kind in (_FIRST, _SECOND):
-            if cousins[kind][1].shape[0] > 0 and tau >= 3 + kind:
-                _index_couples(2 + kind, tau, coffs[tau - 1, n_demes], rec, anc, uncle,
-                               coffs[tau - 2 - kind, n_demes], cousins[kind][0], cousins[kind][1])
+        if first_entries.shape[0] > 0 and tau >= 3:
+            _index_grandsons(tau, coffs[tau - 1, n_demes], rec, anc, uncle, sons_start, sons,
+                             coffs[tau - 2, n_demes], first_start, first_entries)
+        if second_entries.shape[0] > 0 and tau >= 4:
+            _index_couples(tau, coffs[tau - 1, n_demes], rec, anc, uncle,
+                           coffs[tau - 3, n_demes], second_start, second_entries)
     if tau >= 3 and uncles[1].shape[0] > 0:
         used[:] = 0
         _index_men(tau - 2, sizes, offs, pc, coffs[tau - 2, n_demes], uncles[0], uncles[1])
@@ -717,45 +905,70 @@ def _marry(tau, seed, sizes, offs, coffs, marriage, pc, rec, anc, married, used,
                 rec[s, k + q, 1] = o + 2 * q + 1
             continue
         married[o : o + n] = 0
-        state = _stream(seed, tau, d, 0, _MARRY)
-        for q in range(n_wives):
-            y = o + 2 * q + 1
-            state, z = _next(state)
-            r = _unit(z)
-            kind = -1
-            threshold = 0.0
-            for c in range(3):
-                threshold += marriage[d, c]
-                if kind < 0 and r < threshold:
-                    kind = c
-            if kind < 0:
-                continue
-            g = -1
-            if tau >= (4 if kind == _SECOND else 3):
+        kind_state = _stream(seed, tau, d, _KIND_DRAWS, _MARRY)
+        state = _stream(seed, tau, d, _PICK_DRAWS, _MARRY)
+        q = 0
+        while q < n_wives:
+            n_seek = 0  # the next SEEKERS women who seek a relative
+            n_kind[:] = 0
+            while q < n_wives and n_seek < SEEKERS:
+                kind_state, z = _next(kind_state)
+                r = _unit(z)
+                kind = -1
+                threshold = 0.0
+                for c in range(3):
+                    threshold += marriage[d, c]
+                    if kind < 0 and r < threshold:
+                        kind = c
+                if kind >= 0:
+                    if tau >= (4 if kind == _SECOND else 3):
+                        seeker[n_seek] = o + 2 * q + 1
+                        wanted[n_seek] = kind
+                        n_seek += 1
+                        n_kind[kind] += 1
+                    else:  # nobody has relatives of that kind yet
+                        counts[d, 4] += 1
+                q += 1
+            for kind in range(3):
+                if n_kind[kind] == 0:
+                    continue
+                if kind == _UNCLE:
+                    _warm(n_seek, seeker, wanted, kind, parent_couple, rows, couples, uncle,
+                          used, sons_start, sons, uncle_start, uncle_entries)
+                elif kind == _FIRST:
+                    _warm_first(n_seek, seeker, wanted, parent_couple, rows, couples, uncle,
+                                married, sons_start, sons, first_start, first_entries)
+                else:
+                    _warm(n_seek, seeker, wanted, kind, parent_couple, rows, couples, uncle,
+                          married, sons_start, sons, second_start, second_entries)
+            for i in range(n_seek):
+                y = seeker[i]
+                kind = wanted[i]
                 if kind == _UNCLE:
                     lo = offs[tau - 2, d]
                     state, g = _pick(state, y, kind, lo, lo + sizes[tau - 2, d], tau, pc, rec,
                                      anc, uncle, used, sons_start, sons, uncle_start,
                                      uncle_entries)
                 elif kind == _FIRST:
-                    state, g = _pick(state, y, kind, o, o + n, tau, pc, rec, anc, uncle, married,
-                                     sons_start, sons, first_start, first_entries)
+                    state, g = _pick_first(state, y, o, o + n, parent_couple, rows, couples,
+                                           uncle, married, sons_start, sons, first_start,
+                                           first_entries)
                 else:
                     state, g = _pick(state, y, kind, o, o + n, tau, pc, rec, anc, uncle, married,
                                      sons_start, sons, second_start, second_entries)
-            if g < 0:
-                counts[d, 4] += 1
-                continue
-            married[y] = 1
-            if kind == _UNCLE:
-                used[g] = 1
-                rec[s, k, 0] = -1 - g
-            else:
-                married[g] = 1
-                rec[s, k, 0] = g
-            rec[s, k, 1] = y
-            k += 1
-            counts[d, 1 + kind] += 1
+                if g < 0:
+                    counts[d, 4] += 1
+                    continue
+                married[y] = 1
+                if kind == _UNCLE:
+                    used[g] = 1
+                    rec[s, k, 0] = -1 - g
+                else:
+                    married[g] = 1
+                    rec[s, k, 0] = g
+                rec[s, k, 1] = y
+                k += 1
+                counts[d, 1 + kind] += 1
         man = o
         for q in range(n_wives):
             y = o + 2 * q + 1
@@ -1076,12 +1289,17 @@ def _workspace(sch, allele_type):
     irr = np.zeros((2, k_max if uncle else 0), np.uint8)
     al = np.zeros((2 if uncle else 1, n_max, 2), allele_type.dtype)
     ca = np.zeros((k_max, 4), allele_type.dtype)
-    married = np.zeros(n_max if first or second or uncle else 0, np.uint8)
+    # Married flags (one byte per individual, used only while a step's
+    # marriages are made) share memory with couple F (written and read only
+    # after them): F's buffer is 4 bytes per couple, ≥ 1 per individual.
+    flags = np.zeros(max(4 * k_max, n_max), np.uint8)
+    fk = flags[: 4 * k_max].view(np.float32)
+    married = flags[: n_max if first or second or uncle else 0]
     used = np.zeros(n_max if uncle else 0, np.uint8)
     sons = index(men, first or second)
-    cousins = (index(2 * k_max, first), index(4 * k_max, second))
+    cousins = (index(2 * men, first), index(4 * k_max, second))
     return Workspace(
-        pc, rec, anc, irr, al, ca, np.zeros(k_max, np.float32), married, used, sons, cousins,
+        pc, rec, anc, irr, al, ca, fk, married, used, sons, cousins,
         index(men, uncle), np.zeros((n_demes, 5), np.int64), np.zeros(n_slots, np.int64),
         np.zeros(n_slots, np.uint8), free, state, np.zeros((max_blocks, 4), np.int64),
         np.zeros((max_blocks, 2)), np.zeros(max_blocks, np.uint8), np.zeros(n_demes),
