@@ -106,6 +106,10 @@ MAX_ANCESTRY = 8
 #: Individuals alive at once up to which replicates run in parallel, one per
 #: thread (each thread then holds a replicate: ~55 bytes × this × threads).
 PARALLEL_REPLICATES_MAX = 2_000_000
+#: Individuals alive at once below which a replicate is never split across
+#: threads: each generation of the split path costs ~0.1 ms of Python calls and
+#: parallel-region start-up, more than 2 threads save on fewer individuals.
+WITHIN_MIN = 20_000
 
 _NEW = -1  # allele placeholder for a new mutation not yet given a slot
 _MARRY, _INTRO, _OFFSPRING = 1, 2, 3  # random stream purposes
@@ -1491,9 +1495,9 @@ def simulate_pedigree(
         seeds: uint32 replicate seeds.
         within: parallelise within each replicate (True) or across replicates
             (False); default: across, one replicate per thread, unless the
-            replicates are fewer than twice the threads or the population
-            exceeds :data:`PARALLEL_REPLICATES_MAX`. Results are identical
-            either way.
+            replicates are fewer than twice the threads and the population
+            has at least :data:`WITHIN_MIN` individuals, or it exceeds
+            :data:`PARALLEL_REPLICATES_MAX`. Results are identical either way.
 
     Returns:
         ``records`` int64 [R, n_records, D, fields] as the frequency engine's
@@ -1521,8 +1525,9 @@ def simulate_pedigree(
         capacity=int(plan.max_alleles), ancestry=int(plan.ancestry_generations),
     )
     if within is None:
-        within = (
-            offs[:, -1].max() > PARALLEL_REPLICATES_MAX or n_rep < 2 * numba.get_num_threads()
+        alive = offs[:, -1].max()
+        within = alive > PARALLEL_REPLICATES_MAX or (
+            n_rep < 2 * numba.get_num_threads() and alive >= WITHIN_MIN
         )
     if within:
         for r in range(n_rep):
