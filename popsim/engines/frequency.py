@@ -96,6 +96,25 @@ def _introduce(counts, step, intro_step, intro_deme, intro_allele, intro_copies,
         counts[d, intro_allele[k]] += intro_copies[k]
 
 
+@njit(cache=True, inline="always")  # called every generation
+def _mix(x, counts, row, parent_sizes, first_novel, active, n_born):
+    """Gamete pool x = Σ_j row[j] · counts[j] / 2N_j of a deme with migrants."""
+    x[0] = 0.0
+    for k in range(1, first_novel):
+        x[k] = 0.0
+    for k in range(n_born):
+        x[active[k]] = 0.0
+    for j in range(row.shape[0]):
+        if row[j] <= 0.0 or parent_sizes[j] == 0:
+            continue
+        wj = row[j] / (2 * parent_sizes[j])
+        x[0] += wj * counts[j, 0]
+        for k in range(1, first_novel):
+            x[k] += wj * counts[j, k]
+        for k in range(n_born):
+            x[active[k]] += wj * counts[j, active[k]]
+
+
 @njit(cache=True)
 def run_replicate(
     seed,
@@ -107,6 +126,7 @@ def run_replicate(
     s,
     h,
     a,
+    single_source,
     intro_at,
     intro_step,
     intro_deme,
@@ -156,23 +176,16 @@ def run_replicate(
                     nxt[i, k] = 0
                 continue
             # 1. migration: gamete pool of deme i
-            x[0] = 0.0
-            for k in range(1, first_novel):
-                x[k] = 0.0
-            for k in range(n_born):
-                x[active[k]] = 0.0
-            for j in range(n_demes):
-                if migration[mi, i, j] <= 0.0:
-                    continue
-                parents = 2 * sizes[step - 1, j]
-                if parents == 0:
-                    continue
-                wj = migration[mi, i, j] / parents
-                x[0] += wj * counts[j, 0]
+            j = single_source[mi, i]
+            if j >= 0 and sizes[step - 1, j] > 0:  # all parents from one deme: a copy
+                wj = 1.0 / (2 * sizes[step - 1, j])
+                x[0] = wj * counts[j, 0]
                 for k in range(1, first_novel):
-                    x[k] += wj * counts[j, k]
+                    x[k] = wj * counts[j, k]
                 for k in range(n_born):
-                    x[active[k]] += wj * counts[j, active[k]]
+                    x[active[k]] = wj * counts[j, active[k]]
+            else:
+                _mix(x, counts, migration[mi, i], sizes[step - 1], first_novel, active, n_born)
             # 2. mutation
             new = u * x[0]
             x0 = x[0] - new
@@ -270,6 +283,7 @@ def run_replicates(
     s,
     h,
     a,
+    single_source,
     intro_at,
     intro_step,
     intro_deme,
@@ -293,6 +307,7 @@ def run_replicates(
             s,
             h,
             a,
+            single_source,
             intro_at,
             intro_step,
             intro_deme,
@@ -304,6 +319,13 @@ def run_replicates(
             records[r],
             status[r],
         )
+
+
+def _single_sources(migration: np.ndarray) -> np.ndarray:
+    """int64 [M, D]: the one source deme j with M[m, i, j] = 1 of each row, else −1."""
+    ones = migration == 1.0
+    single = (ones.sum(axis=2) == 1) & ((migration > 0.0).sum(axis=2) == 1)
+    return np.where(single, ones.argmax(axis=2), -1).astype(np.int64)
 
 
 def simulate_frequency(plan: Plan, seeds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -327,6 +349,7 @@ def simulate_frequency(plan: Plan, seeds: np.ndarray) -> tuple[np.ndarray, np.nd
     s, h, a = (float(v) for v in plan.selection)
     intro_at = np.zeros(plan.sizes.shape[0], dtype=np.bool_)  # steps with introductions
     intro_at[plan.intro_step] = True
+    single_source = _single_sources(plan.migration)
     run_replicates(
         seeds,
         plan.sizes,
@@ -337,6 +360,7 @@ def simulate_frequency(plan: Plan, seeds: np.ndarray) -> tuple[np.ndarray, np.nd
         s,
         h,
         a,
+        single_source,
         intro_at,
         plan.intro_step,
         plan.intro_deme,
