@@ -222,7 +222,7 @@ def run_replicate(
             for k in range(n_born):
                 novel += x[active[k]]
             novel *= scale
-            left = binomial(rng, remaining, novel / mass) if mass > 0.0 else 0
+            left = binomial(rng, remaining, novel / mass) if novel > 0.0 and mass > 0.0 else 0
             nxt[i, 0] = remaining - left
             for k in range(n_born):
                 slot = active[k]
