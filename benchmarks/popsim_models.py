@@ -51,6 +51,7 @@ import numpy as np
 
 from benchmarks import _common
 from popsim.config import scenario_from_dict
+from popsim.engines.pedigree import WITHIN_MIN
 from popsim.scenario import Scenario
 from popsim.simulate import simulate
 
@@ -122,7 +123,11 @@ def run(
     # Compile or load the kernels on a tiny population that takes the same code path
     # (the pedigree engine parallelises within a replicate when replicates are few);
     # tiny, so that the allocator keeps nothing of the size of the timed runs.
-    warmup = shared_scenario(engine, min(n, WARMUP_N), replicates, 1, mutation_rate, first_cousin)
+    # A single pedigree replicate is split across threads only from WITHIN_MIN
+    # individuals on: warm up at that size so that the same kernels are loaded.
+    splits = engine == "pedigree" and replicates < 2 * numba.get_num_threads()
+    small = WITHIN_MIN if splits else WARMUP_N
+    warmup = shared_scenario(engine, min(n, small), replicates, 1, mutation_rate, first_cousin)
     simulate(warmup, replicates=min(replicates, 64))
     warmup_peak = _common.peak_rss_mb()
     timed = shared_scenario(engine, n, replicates, generations, mutation_rate, first_cousin)
