@@ -152,18 +152,8 @@ def plan(settings: Settings, simupop: bool) -> list[Job]:
             *py,
             "-m",
             "benchmarks.popsim_models",
-            "--engine",
-            engine,
-            "--n",
-            str(n),
-            "--replicates",
-            str(reps),
-            "--threads",
-            str(threads),
-            "--generations",
-            str(gens),
-            "--repeats",
-            str(repeats),
+            *_options(engine=engine, n=n, replicates=reps, threads=threads, generations=gens,
+                      repeats=repeats),
             *extra,
         )
         model = "individual" if engine == "pedigree" else "allele-count"
@@ -173,35 +163,19 @@ def plan(settings: Settings, simupop: bool) -> list[Job]:
     t, reps = settings.threads, settings.replicates
     for n in settings.frequency_sizes:
         jobs.append(popsim(FREQUENCY, "frequency", n, reps, t))
+        repeats = _repeats(reps * gens, settings.quick)
         floor_argv = (
             *py,
             "-m",
             "benchmarks.numba_floor",
-            "--n",
-            str(n),
-            "--replicates",
-            str(reps),
-            "--threads",
-            str(t),
-            "--generations",
-            str(gens),
-            "--repeats",
-            str(_repeats(reps * gens, settings.quick)),
+            *_options(n=n, replicates=reps, threads=t, generations=gens, repeats=repeats),
         )
         jobs.append(Job(FLOOR, "allele-count", floor_argv, n, reps, t, settings.timeout))
         numpy_argv = (
             *py,
             "benchmarks/numpy_baseline.py",
-            "--variant",
-            "frequency",
-            "--n",
-            str(n),
-            "--replicates",
-            str(reps),
-            "--generations",
-            str(gens),
-            "--repeats",
-            str(_repeats(reps * gens, settings.quick)),
+            *_options(variant="frequency", n=n, replicates=reps, generations=gens,
+                      repeats=repeats),
         )
         jobs.append(Job(NUMPY_FREQUENCY, "allele-count", numpy_argv, n, reps, 1, settings.timeout))
     for n in settings.mutation_sizes:
@@ -220,17 +194,11 @@ def plan(settings: Settings, simupop: bool) -> list[Job]:
         jobs.append(popsim(PEDIGREE, "pedigree", n, 1, t))
         if n < MANY_REPLICATES_BELOW:  # how small populations are run: many at once
             jobs.append(popsim(PEDIGREE_REPLICATES, "pedigree", n, MANY_REPLICATES_BELOW // n, t))
+        repeats = _repeats(n * gens, settings.quick)
         numpy_argv = (
             *py,
             "benchmarks/numpy_baseline.py",
-            "--variant",
-            "individual",
-            "--n",
-            str(n),
-            "--generations",
-            str(gens),
-            "--repeats",
-            str(_repeats(n * gens, settings.quick)),
+            *_options(variant="individual", n=n, generations=gens, repeats=repeats),
         )
         jobs.append(Job(NUMPY_INDIVIDUAL, "individual", numpy_argv, n, 1, 1, settings.timeout))
         if simupop:
@@ -241,14 +209,7 @@ def plan(settings: Settings, simupop: bool) -> list[Job]:
                     str(BENCH_PYTHON),
                     "benchmarks/peer_simupop.py",
                     *_SIMUPOP_FLAGS[variant],
-                    "--threads",
-                    str(threads),
-                    "--n",
-                    str(n),
-                    "--generations",
-                    str(gens),
-                    "--repeats",
-                    str(_repeats(n * gens, settings.quick)),
+                    *_options(threads=threads, n=n, generations=gens, repeats=repeats),
                 )
                 jobs.append(
                     Job(f"simuPOP {variant}", "individual", argv, n, 1, threads, settings.timeout)
@@ -271,13 +232,20 @@ def plan(settings: Settings, simupop: bool) -> list[Job]:
         jobs.append(popsim(PEDIGREE, "pedigree", ped_n, 1, threads))
 
     points = 32 if settings.quick else 64
-    sweep_argv = (*py, "benchmarks/bench_sweep.py", "--points", str(points))
+    sweep_argv = (*py, "benchmarks/bench_sweep.py", *_options(points=points))
     jobs.append(Job(SWEEP, "sweep", sweep_argv, timeout=settings.timeout))
     jobs.extend(_startup_jobs(settings))
     unique: dict[tuple, Job] = {}
     for job in jobs:
         unique.setdefault((job.argv, job.cold), job)
     return sorted(unique.values(), key=_cost)
+
+
+def _options(**values: object) -> tuple[str, ...]:
+    """Command-line options ``--key value`` in the given order (``_`` becomes ``-``)."""
+    return tuple(
+        part for key, value in values.items() for part in (f"--{key.replace('_', '-')}", str(value))
+    )
 
 
 def _startup_jobs(settings: Settings) -> list[Job]:

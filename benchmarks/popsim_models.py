@@ -134,16 +134,15 @@ def run(
     times: list[float] = []
     cpu_times: list[float] = []
     finals: list[float] = []
-    above: list[float] = []  # MB each run added to the RSS it started from
-    baseline = peak = 0.0
+    starts: list[float] = []  # RSS (MB) at the start of each timed run
+    peaks: list[float] = []  # and its high-water mark during the run
     for k in range(repeats):
         # Memory is judged on the first run: the allocator may keep a freed run's
         # memory (each run's kernel thread can get a new malloc arena), so a later
         # run's peak may count it twice, or reuse it and seem to need none.
         gc.collect()
         peak_reset = _reset_peak_rss()
-        start = _common.current_rss_mb()
-        baseline = baseline or start
+        starts.append(_common.current_rss_mb())
         cpu = time.process_time()
         result = simulate(timed, seed=seed + k)
         cpu_times.append(time.process_time() - cpu)
@@ -151,9 +150,7 @@ def run(
         last = result.records[:, -1, 0, :]
         finals.extend((last[:, 2] / (2.0 * last[:, 0])).tolist())
         del result, last
-        run_peak = _common.peak_rss_mb()
-        peak = max(peak, run_peak)
-        above.append(run_peak - start)
+        peaks.append(_common.peak_rss_mb())
     seconds = min(times)
     individuals = n * replicates
     out: dict = {
@@ -173,11 +170,11 @@ def run(
         "repeats": repeats,
         "seconds_all": times,
         "cpu_seconds": min(cpu_times),
-        "peak_rss_mb": peak,
-        "baseline_rss_mb": baseline,
+        "peak_rss_mb": max(peaks),
+        "baseline_rss_mb": starts[0],
         "peak_reset": peak_reset,
         "warmup_peak_rss_mb": warmup_peak,
-        "above_baseline_bytes_per_individual": above[0] * 2**20 / n
+        "above_baseline_bytes_per_individual": (peaks[0] - starts[0]) * 2**20 / n
         if replicates == 1 and peak_reset
         else None,
         "threads": numba.get_num_threads(),

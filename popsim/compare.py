@@ -223,7 +223,8 @@ class Comparison:
 
     def table(self, markdown: bool = False) -> str:
         """The side-by-side table (rows = statistics, columns = populations)."""
-        return summary_table(self.summary(), COMPARE_TABLE, markdown=markdown, columns="population")
+        rows = self.summary().to_dict("records")
+        return summary_table(rows, COMPARE_TABLE, markdown=markdown, columns="population")
 
     def trajectories(self) -> pd.DataFrame:
         """Mean and quantiles per scenario, deme and recorded generation (all replicates),

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    import pandas as pd
+from typing import Any
 
 #: One summary row: deme (or another key column), statistic, mean, q025, median, q975.
 Row = Mapping[str, Any]
@@ -48,18 +45,16 @@ def cell(row: Row) -> str:
 
 
 def summary_table(
-    summary: pd.DataFrame | Sequence[Row],
+    rows: Sequence[Row],
     statistics: tuple[tuple[str, str], ...] = RUN_TABLE,
     markdown: bool = False,
     columns: str = "deme",
 ) -> str:
     """Rows = statistics, one column per value of ``columns`` (deme or scenario).
 
-    ``summary`` is a summary DataFrame (:meth:`popsim.results.Result.summary`) or
-    its rows as mappings (:meth:`popsim.results.Result.summary_rows`, which needs
-    no pandas).
+    ``rows``: summary rows as mappings (:meth:`popsim.results.Result.summary_rows`,
+    or a summary DataFrame's ``to_dict("records")``).
     """
-    rows = summary.to_dict("records") if hasattr(summary, "to_dict") else summary
     keys = list(dict.fromkeys(row[columns] for row in rows))
     indexed: dict[tuple[Any, Any], Row] = {}
     for row in rows:

@@ -97,8 +97,21 @@ def _introduce(counts, step, intro_step, intro_deme, intro_allele, intro_copies,
 
 
 @njit(cache=True, inline="always")  # called every generation
-def _mix(x, counts, row, parent_sizes, first_novel, active, n_born):
-    """Gamete pool x = Σ_j row[j] · counts[j] / 2N_j of a deme with migrants."""
+def _gamete_pool(x, counts, source, row, parent_sizes, first_novel, active, n_born):
+    """x = Σ_j row[j] · counts[j] / 2N_j, the gamete pool of one deme.
+
+    ``source`` ≥ 0: the row is all from that deme (no migrants), so x is its
+    frequencies, without the sum (same numbers; faster, as most demes have
+    no migrants).
+    """
+    if source >= 0 and parent_sizes[source] > 0:
+        wj = 1.0 / (2 * parent_sizes[source])
+        x[0] = wj * counts[source, 0]
+        for k in range(1, first_novel):
+            x[k] = wj * counts[source, k]
+        for k in range(n_born):
+            x[active[k]] = wj * counts[source, active[k]]
+        return
     x[0] = 0.0
     for k in range(1, first_novel):
         x[k] = 0.0
@@ -176,16 +189,8 @@ def run_replicate(
                     nxt[i, k] = 0
                 continue
             # 1. migration: gamete pool of deme i
-            j = single_source[mi, i]
-            if j >= 0 and sizes[step - 1, j] > 0:  # all parents from one deme: a copy
-                wj = 1.0 / (2 * sizes[step - 1, j])
-                x[0] = wj * counts[j, 0]
-                for k in range(1, first_novel):
-                    x[k] = wj * counts[j, k]
-                for k in range(n_born):
-                    x[active[k]] = wj * counts[j, active[k]]
-            else:
-                _mix(x, counts, migration[mi, i], sizes[step - 1], first_novel, active, n_born)
+            _gamete_pool(x, counts, single_source[mi, i], migration[mi, i], sizes[step - 1],
+                         first_novel, active, n_born)
             # 2. mutation
             new = u * x[0]
             x0 = x[0] - new

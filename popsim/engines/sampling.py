@@ -195,11 +195,7 @@ def binomial(state: np.ndarray, n: int, p: float) -> int:
         for _ in range(n):
             x += uniform(state) < p
         return x
-    if p > 0.5:
-        q = 1.0 - p
-        if n * q < INVERSION_MEAN:
-            return n - _inversion(state, n, q)
-        return n - _btrd(state, n, q)
-    if n * p < INVERSION_MEAN:
-        return _inversion(state, n, p)
-    return _btrd(state, n, p)
+    flip = p > 0.5  # draw the rarer outcome, then reflect
+    r = 1.0 - p if flip else p
+    k = _inversion(state, n, r) if n * r < INVERSION_MEAN else _btrd(state, n, r)
+    return n - k if flip else k
