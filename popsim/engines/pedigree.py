@@ -1006,7 +1006,19 @@ def _offspring_block(b, tau, seed, blocks, offs, coffs, source, cumulative, n_so
     o = offs[tau, i]
     f_sum = 0.0
     n_new = 0
+    # The couple a child PREFETCH children on will read, if every child until then
+    # takes its usual draws (the couple; with mutation on, one per normal allele):
+    # the stream is a counter, so that draw is known now. A guess, hence only a
+    # prefetch (it changes no value); it hides most of the random read of ``ca``.
+    single = n_sources[i] == 1
+    ahead = np.uint64(PREFETCH * (3 if u > 0.0 else 1)) * _GOLDEN
+    lo = span = 0
+    if single:
+        lo = coffs[tau, source[i, 0]]
+        span = coffs[tau, source[i, 0] + 1] - lo
     for n in range(first, end):
+        if single:
+            _prefetch(ca, lo + _below(_mix(state + ahead), span))
         tries = 0
         while True:
             tries += 1
