@@ -93,8 +93,9 @@ from popsim.results import OBSERVED_FIELDS
 BLOCK = 4096
 #: Couples per inbreeding work unit (any value gives the same results).
 COUPLE_BLOCK = 2048
-#: Iterations ahead for which scattered rows are prefetched (speed only).
-PREFETCH = 8
+#: Iterations ahead for which scattered rows are prefetched (speed only; at
+#: N = 10⁶, 32 ran 1.2× faster than 8 and as fast as 64).
+PREFETCH = 32
 #: Women seeking a relative whose searches are prefetched together (speed only).
 SEEKERS = 64
 #: Rejected zygotes in a row after which a deme counts as unable to reproduce.
