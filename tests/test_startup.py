@@ -99,3 +99,18 @@ def test_one_command_parser_parses_like_the_full_one():
                 parser.parse_args([name, "--help"])
             helps.append(out.getvalue())
         assert helps[0] == helps[1] and name in helps[0]
+
+
+def test_a_sweep_worker_loads_no_heavy_package():
+    """A sweep's pool worker imports ``popsim.sweep.tasks`` (unpickling its Task) and
+    runs the task without pandas: the coordinating process alone builds the table."""
+    code = (
+        "from popsim.config import scenario_from_dict\n"
+        "from popsim.sweep.tasks import Task, run_task\n"
+        "scenario = scenario_from_dict({'scenario': {'name': 'w', 'generations': 3, "
+        "'replicates': 4}, 'demes': [{'name': 'pop', 'size': 100}], 'locus': "
+        "{'founder_alleles': [{'name': 'f', 'deme': 'pop', 'frequency': 0.1}]}})\n"
+        "rows = run_task(Task((0,), (scenario,), ('p',), 'pop', True))\n"
+        "assert rows[0]['point'] == 0 and 'founder_frequency_mean' in rows[0]"
+    )
+    assert [m for m in _loaded(code) if m != "popsim.sweep"] == []

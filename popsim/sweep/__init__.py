@@ -14,23 +14,39 @@ Modules: :mod:`~popsim.sweep.spec` (sweep files, points),
 :mod:`~popsim.sweep.runner` (all of it together).
 """
 
-from popsim.sweep.designs import DESIGNS, Design, Parameter
-from popsim.sweep.executors import EXECUTORS
-from popsim.sweep.runner import SweepInterrupted, SweepOutcome, run_sweep
-from popsim.sweep.spec import Point, Sweep, load_sweep, resolve_points
-from popsim.sweep.store import read_manifest
+from __future__ import annotations
 
-__all__ = [
-    "DESIGNS",
-    "EXECUTORS",
-    "Design",
-    "Parameter",
-    "Point",
-    "Sweep",
-    "SweepInterrupted",
-    "SweepOutcome",
-    "load_sweep",
-    "read_manifest",
-    "resolve_points",
-    "run_sweep",
-]
+import importlib
+from typing import Any
+
+#: Public names and the submodule each comes from. They are imported on first
+#: use, so a worker process that only needs :mod:`popsim.sweep.tasks` does not
+#: import the runner and pandas (about 0.2 s of every sweep's start-up).
+_EXPORTS = {
+    "DESIGNS": "designs",
+    "Design": "designs",
+    "Parameter": "designs",
+    "EXECUTORS": "executors",
+    "SweepInterrupted": "runner",
+    "SweepOutcome": "runner",
+    "run_sweep": "runner",
+    "Point": "spec",
+    "Sweep": "spec",
+    "load_sweep": "spec",
+    "resolve_points": "spec",
+    "read_manifest": "store",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'popsim.sweep' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"popsim.sweep.{_EXPORTS[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

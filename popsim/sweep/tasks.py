@@ -5,7 +5,8 @@
 ``SeedSequence(root seed, spawn_key=(k,))`` (see :mod:`popsim.simulate`), so a
 point's row depends on the point alone — not on the batch, the executor, the
 worker or the thread count. A row is the point's final-generation summary for
-one deme (:meth:`popsim.results.Result.summary`), pivoted wide.
+one deme (:meth:`popsim.results.Result.summary_rows`), pivoted wide; workers
+need no pandas.
 """
 
 from __future__ import annotations
@@ -54,22 +55,27 @@ def run_task(task: Task) -> list[dict[str, Any]]:
             result = simulate(scenario, point=k)
         except PopsimError as error:
             raise PopsimError(f"sweep point {k} ({label}): {error}") from None
-        rows.append(point_row(k, result.replicates, result.summary(), task.deme))
+        rows.append(point_row(k, result.replicates, result.summary_rows(), task.deme))
     return rows
 
 
-def point_row(point: int, replicates: int, summary, deme: str) -> dict[str, Any]:
-    """One wide row from a long summary table (columns deme, statistic, mean, q025, q975).
+def point_row(
+    point: int, replicates: int, summary: list[dict[str, Any]], deme: str
+) -> dict[str, Any]:
+    """One wide row from the long summary rows (keys deme, statistic, mean, q025, q975;
+    :meth:`popsim.results.Result.summary_rows`).
 
     A statistic ``s`` gives ``s_mean``, ``s_q025`` and ``s_q975``; a probability
     (``p_founder_lost``, ``p_reach_observed_…``) gives one column ``s``.
     """
     row: dict[str, Any] = {"point": point, "replicates": replicates}
-    for record in summary[summary["deme"] == deme].itertuples(index=False):
-        name = str(record.statistic)
+    for record in summary:
+        if record["deme"] != deme:
+            continue
+        name = str(record["statistic"])
         if name.startswith("p_"):
-            row[name] = float(record.mean)
+            row[name] = float(record["mean"])
         else:
             for column in SUMMARY_COLUMNS:
-                row[f"{name}_{column}"] = float(getattr(record, column))
+                row[f"{name}_{column}"] = float(record[column])
     return row
