@@ -32,9 +32,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from popsim import __version__
 from popsim.errors import PopsimError
@@ -42,6 +42,9 @@ from popsim.results import Result, scenario_to_dict
 from popsim.scenario import Observation, Scenario
 from popsim.simulate import simulate
 from popsim.tables import summary_table
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Rows of the comparison table: (statistic, label); derived statistics are made by
 #: :func:`_derived_rows`.
@@ -187,6 +190,8 @@ class Comparison:
 
     @cached_property
     def _summary(self) -> pd.DataFrame:
+        import pandas as pd  # here, not at the top: `popsim --help` stays quick
+
         frames = []
         for population, result, _ in self.columns():
             if population.replicates == 0:
@@ -227,6 +232,7 @@ class Comparison:
         return summary_table(rows, COMPARE_TABLE, markdown=markdown, columns="population")
 
     def trajectories(self) -> pd.DataFrame:
+        import pandas as pd
         """Mean and quantiles per scenario, deme and recorded generation (all replicates),
         with ``years_before_present``."""
         frames = []
@@ -363,6 +369,7 @@ def _subset(result: Result, mask: np.ndarray) -> Result:
 
 
 def _derived_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    import pandas as pd
     """Rescaled copies of some statistics (per 100,000 people, percent of patients)."""
     out = []
     indexed = rows.set_index("statistic")

@@ -17,6 +17,7 @@ from collections.abc import Callable
 import numba
 import numpy as np
 
+from popsim.config import ENGINES
 from popsim.demography import Plan, compile_plan
 from popsim.engines import first_call_lock
 from popsim.engines.frequency import (
@@ -30,8 +31,6 @@ from popsim.engines.frequency import (
 from popsim.errors import PopsimError, SimulationError
 from popsim.results import OBSERVED_FIELDS, Result
 from popsim.scenario import Scenario
-
-ENGINES = ("frequency", "pedigree")
 
 
 def replicate_seeds(root_seed: int, replicates: int, point: int = 0, first: int = 0) -> np.ndarray:

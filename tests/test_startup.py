@@ -114,3 +114,10 @@ def test_a_sweep_worker_loads_no_heavy_package():
         "assert rows[0]['point'] == 0 and 'founder_frequency_mean' in rows[0]"
     )
     assert [m for m in _loaded(code) if m != "popsim.sweep"] == []
+
+
+def test_top_level_help_loads_no_heavy_package():
+    """`popsim --help` registers every command's parser; no command imports pandas,
+    Matplotlib, SciPy's submodules or Dask to do so (they load when it runs)."""
+    code = "from popsim.cli import build_parser\nbuild_parser()"
+    assert [m for m in _loaded(code) if m in HEAVY] == []

@@ -18,7 +18,6 @@ from popsim.commands.common import (
 from popsim.compare import DEFAULT_TOLERANCE, Entry, run_comparison, unique_ids
 from popsim.errors import PopsimError
 from popsim.output import check_writable
-from popsim.report import findings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -101,6 +100,8 @@ def reproduce_command(args: argparse.Namespace, replicates: int, seed: int) -> s
 
 
 def run(args: argparse.Namespace) -> int:
+    from popsim.report import findings  # Matplotlib: not at the top, for `popsim --help`
+
     entries = load_entries(args)
     if args.out:
         check_writable(Path(args.out), args.overwrite)

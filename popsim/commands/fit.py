@@ -5,17 +5,18 @@ from __future__ import annotations
 import argparse
 import sys
 from contextlib import ExitStack
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from popsim.commands.common import announce_compilation, progress_bar
 from popsim.config import parse_override
 from popsim.errors import PopsimError
-from popsim.fit import FitInterrupted, FitOutcome, load_fit, run_fit
-from popsim.fit.model_choice import CAVEAT
-from popsim.sweep import EXECUTORS
+from popsim.sweep.executors import EXECUTORS
 from popsim.tables import fmt, render
+
+if TYPE_CHECKING:  # imported by run(), not here: `popsim --help` registers every command
+    import pandas as pd
+
+    from popsim.fit import FitOutcome
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -51,6 +52,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from popsim.fit import FitInterrupted, load_fit, run_fit
+
     if args.workers is not None and args.workers < 1:
         raise PopsimError(f"--workers {args.workers}: must be at least 1")
     if args.workers is not None and args.executor == "serial":
@@ -93,6 +96,8 @@ def _report(outcome: FitOutcome) -> None:
     print(_table(outcome.summary[["parameter", "median", "q025", "q975"]]))
     if outcome.model_choice is not None:
         print(_table(outcome.model_choice.table))
+        from popsim.fit.model_choice import CAVEAT
+
         print(f"caveat: {CAVEAT}")
     print(f"wrote {outcome.directory}/posterior.parquet, posterior.csv, summary.csv, "
           "manifest.json")

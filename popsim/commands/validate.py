@@ -6,11 +6,10 @@ import argparse
 import sys
 
 from popsim.commands.common import announce_compilation
+from popsim.config import ENGINES
 from popsim.errors import PopsimError
 from popsim.output import check_writable
 from popsim.tables import render
-from popsim.validation import CATALOGUE, ENGINES, Settings, run_checks, select
-from popsim.validation.report import terminal_text, write
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -46,6 +45,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported here, not at the top: `popsim --help` registers every command
+    from popsim.validation import CATALOGUE, Settings, run_checks, select
+    from popsim.validation.report import terminal_text, write
+
     if args.list:
         rows = [["check", "engines", "what it checks"]]
         for check in CATALOGUE:

@@ -9,7 +9,8 @@ checks.csv and figures (:mod:`popsim.validation.report`). See
 docs/validation.md.
 """
 
-from popsim.validation.catalogue import CATALOGUE, ENGINES, select
+from popsim.config import ENGINES
+from popsim.validation.catalogue import CATALOGUE, select
 from popsim.validation.core import FAMILY_ALPHA, Check, Report, Row, Settings, run_checks
 
 __all__ = [

@@ -36,7 +36,6 @@ CATALOGUE: tuple[Check, ...] = (
     genotypes.CHECK,
 )
 
-ENGINES = ("frequency", "pedigree")
 
 
 def select(patterns: Sequence[str]) -> list[Check]:
