@@ -486,19 +486,40 @@ def _couple_alleles(c0, c1, tau, rec, al, ca):
 
 
 @njit(cache=True)
-def _couples_serial(n_couples, tau, depth, uncle, need_f, pc, rec, anc, irr, fk, al, ca):
+def _random_couples(c0, c1, tau, offs, coffs, marriage, rec):
+    """Couples [c0, c1) of step τ that belong to demes without consanguineous
+    marriages: couple q of deme d is its individuals 2q and 2q + 1 of generation
+    τ − 1 (random mating: the order of a generation's individuals is random).
+    Written here, block by block on every thread, rather than in :func:`_marry`."""
+    s = tau % rec.shape[0]
+    for d in range(marriage.shape[0]):
+        lo, hi = max(c0, coffs[tau, d]), min(c1, coffs[tau, d + 1])
+        if lo >= hi or marriage[d, 0] + marriage[d, 1] + marriage[d, 2] > 0.0:
+            continue
+        first = offs[tau - 1, d] - 2 * coffs[tau, d]  # individual of couple k: first + 2k
+        for k in range(lo, hi):
+            rec[s, k, 0] = first + 2 * k
+            rec[s, k, 1] = first + 2 * k + 1
+
+
+@njit(cache=True)
+def _couples_serial(n_couples, tau, depth, uncle, need_f, offs, coffs, marriage, pc, rec, anc,
+                    irr, fk, al, ca):
     for b in range((n_couples + COUPLE_BLOCK - 1) // COUPLE_BLOCK):
         c0 = b * COUPLE_BLOCK
         c1 = min(n_couples, c0 + COUPLE_BLOCK)
+        _random_couples(c0, c1, tau, offs, coffs, marriage, rec)
         _couples_block(c0, c1, tau, depth, uncle, need_f, pc, rec, anc, irr, fk)
         _couple_alleles(c0, c1, tau, rec, al, ca)
 
 
 @njit(cache=True, parallel=True)
-def _couples_parallel(n_couples, tau, depth, uncle, need_f, pc, rec, anc, irr, fk, al, ca):
+def _couples_parallel(n_couples, tau, depth, uncle, need_f, offs, coffs, marriage, pc, rec, anc,
+                      irr, fk, al, ca):
     for b in prange((n_couples + COUPLE_BLOCK - 1) // COUPLE_BLOCK):
         c0 = b * COUPLE_BLOCK
         c1 = min(n_couples, c0 + COUPLE_BLOCK)
+        _random_couples(c0, c1, tau, offs, coffs, marriage, rec)
         _couples_block(c0, c1, tau, depth, uncle, need_f, pc, rec, anc, irr, fk)
         _couple_alleles(c0, c1, tau, rec, al, ca)
 
@@ -905,10 +926,7 @@ def _marry(tau, seed, sizes, offs, coffs, marriage, pc, rec, anc, married, used,
         k = coffs[tau, d]
         counts[d, 0] = n_wives
         if marriage[d, 0] + marriage[d, 1] + marriage[d, 2] <= 0.0:
-            for q in range(n_wives):
-                rec[s, k + q, 0] = o + 2 * q
-                rec[s, k + q, 1] = o + 2 * q + 1
-            continue
+            continue  # random couples: the couples step writes them (_random_couples)
         married[o : o + n] = 0
         kind_state = _stream(seed, tau, d, _KIND_DRAWS, _MARRY)
         state = _stream(seed, tau, d, _PICK_DRAWS, _MARRY)
@@ -1404,8 +1422,8 @@ def _replicate(seed, sch, allele_type, records, observed, status):
     for tau in range(1, sch.sizes.shape[0]):
         _prepare(tau, seed, sch, ws)
         need_f = _recording(tau, sch, ws)
-        _couples_serial(sch.coffs[tau, n_demes], tau, depth, uncle, need_f, ws.pc, ws.rec,
-                        ws.anc, ws.irr, ws.fk, ws.al, ws.ca)
+        _couples_serial(sch.coffs[tau, n_demes], tau, depth, uncle, need_f, sch.offs, sch.coffs,
+                        sch.marriage, ws.pc, ws.rec, ws.anc, ws.irr, ws.fk, ws.al, ws.ca)
         _offspring_serial(ws.state[_BLOCKS], tau, seed, ws.blocks, sch.offs, sch.coffs,
                           ws.source, ws.cumulative, ws.n_sources, sch.u, sch.wtab, w_max,
                           need_f, ws.al, ws.pc, ws.ca, ws.fk, ws.sums, ws.fail)
@@ -1432,8 +1450,9 @@ def _replicate_within(seed, sch: Schedule, allele_type, records, observed, statu
     for tau in range(1, sch.sizes.shape[0]):
         _prepare(tau, seed, sch, ws)
         need_f = _recording(tau, sch, ws)
-        _couples_parallel(sch.coffs[tau, n_demes], tau, depth, uncle, need_f, ws.pc, ws.rec,
-                          ws.anc, ws.irr, ws.fk, ws.al, ws.ca)
+        _couples_parallel(sch.coffs[tau, n_demes], tau, depth, uncle, need_f, sch.offs,
+                          sch.coffs, sch.marriage, ws.pc, ws.rec, ws.anc, ws.irr, ws.fk, ws.al,
+                          ws.ca)
         _offspring_parallel(ws.state[_BLOCKS], tau, seed, ws.blocks, sch.offs, sch.coffs,
                             ws.source, ws.cumulative, ws.n_sources, sch.u, sch.wtab, w_max,
                             need_f, ws.al, ws.pc, ws.ca, ws.fk, ws.sums, ws.fail)
