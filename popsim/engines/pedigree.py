@@ -513,15 +513,6 @@ def _couples_serial(n_couples, tau, depth, uncle, need_f, offs, coffs, marriage,
         _couple_alleles(c0, c1, tau, rec, al, ca)
 
 
-@njit(cache=True, parallel=True)
-def _couples_parallel(n_couples, tau, depth, uncle, need_f, offs, coffs, marriage, pc, rec, anc,
-                      irr, fk, al, ca):
-    for b in prange((n_couples + COUPLE_BLOCK - 1) // COUPLE_BLOCK):
-        c0 = b * COUPLE_BLOCK
-        c1 = min(n_couples, c0 + COUPLE_BLOCK)
-        _random_couples(c0, c1, tau, offs, coffs, marriage, rec)
-        _couples_block(c0, c1, tau, depth, uncle, need_f, pc, rec, anc, irr, fk)
-        _couple_alleles(c0, c1, tau, rec, al, ca)
 
 
 # --------------------------------------------------------------------------- marriages
@@ -1092,12 +1083,6 @@ def _offspring_serial(n_blocks, tau, seed, blocks, offs, coffs, source, cumulati
                          wtab, w_max, need_f, al, pc, ca, fk, sums, fail)
 
 
-@njit(cache=True, parallel=True)
-def _offspring_parallel(n_blocks, tau, seed, blocks, offs, coffs, source, cumulative,
-                        n_sources, u, wtab, w_max, need_f, al, pc, ca, fk, sums, fail):
-    for b in prange(n_blocks):
-        _offspring_block(b, tau, seed, blocks, offs, coffs, source, cumulative, n_sources, u,
-                         wtab, w_max, need_f, al, pc, ca, fk, sums, fail)
 
 
 @njit(cache=True)
@@ -1269,8 +1254,9 @@ def _record(tau, sizes, offs, al, n_named, hist, f_sums, counts, records, observ
 # Numba bundles: the compiled plan (Schedule) and a replicate's arrays
 # (Workspace). The generation loop exists twice: in :func:`_replicate` (Numba,
 # one thread, for run_replicates) and in :func:`_replicate_within` (Python,
-# each generation's blocks on all threads). Both call the same steps; a
-# cached function must not call a parallel one (Numba issue #8578: segfault
+# each generation's blocks on all threads, two parallel calls a generation:
+# :func:`_couples_step` and :func:`_offspring_step`). Both call the same steps;
+# a cached function must not call a parallel one (Numba issue #8578: segfault
 # when loaded from the cache), hence the Python loop.
 
 Schedule = namedtuple(
@@ -1438,25 +1424,48 @@ def run_replicates(seeds, sch, allele_type, records, observed, status):
         _replicate(seeds[r], sch, allele_type, records[r], observed[r], status[r])
 
 
+@njit(cache=True, parallel=True)
+def _couples_step(tau, seed, sch, ws):
+    """Step τ up to its offspring, for :func:`_replicate_within`: :func:`_prepare`
+    (serial), then the couples' blocks on every thread. Returns need_f."""
+    _prepare(tau, seed, sch, ws)
+    need_f = _recording(tau, sch, ws)
+    n_couples = sch.coffs[tau, sch.sizes.shape[1]]
+    depth, uncle = sch.ancestry - 1, ws.used.shape[0] > 0
+    offs, coffs, marriage = sch.offs, sch.coffs, sch.marriage
+    pc, rec, anc, irr, fk, al, ca = ws.pc, ws.rec, ws.anc, ws.irr, ws.fk, ws.al, ws.ca
+    for b in prange((n_couples + COUPLE_BLOCK - 1) // COUPLE_BLOCK):
+        c0 = b * COUPLE_BLOCK
+        c1 = min(n_couples, c0 + COUPLE_BLOCK)
+        _random_couples(c0, c1, tau, offs, coffs, marriage, rec)
+        _couples_block(c0, c1, tau, depth, uncle, need_f, pc, rec, anc, irr, fk)
+        _couple_alleles(c0, c1, tau, rec, al, ca)
+    return need_f
+
+
+@njit(cache=True, parallel=True)
+def _offspring_step(tau, seed, sch, ws, need_f, records, observed, status):
+    """The rest of step τ, for :func:`_replicate_within`: the offspring blocks on
+    every thread, then :func:`_complete` (serial). False when the replicate stops."""
+    offs, coffs, u, wtab = sch.offs, sch.coffs, sch.u, sch.wtab
+    w_max = wtab.max()
+    blocks, source, cumulative, n_sources = ws.blocks, ws.source, ws.cumulative, ws.n_sources
+    al, pc, ca, fk, sums, fail = ws.al, ws.pc, ws.ca, ws.fk, ws.sums, ws.fail
+    for b in prange(ws.state[_BLOCKS]):
+        _offspring_block(b, tau, seed, blocks, offs, coffs, source, cumulative, n_sources, u,
+                         wtab, w_max, need_f, al, pc, ca, fk, sums, fail)
+    return _complete(tau, seed, sch, ws, records, observed, status)
+
+
 def _replicate_within(seed, sch: Schedule, allele_type, records, observed, status) -> None:
-    """:func:`_replicate` with each generation's couples and offspring blocks on all threads."""
+    """:func:`_replicate` with each generation's couples and offspring blocks on all
+    threads: two calls from Python per generation (a call costs several µs)."""
     ws = _workspace(sch, allele_type)
     if not _start(seed, sch, ws, records, observed, status):
         return
-    depth = sch.ancestry - 1
-    uncle = ws.used.shape[0] > 0
-    w_max = float(sch.wtab.max())
-    n_demes = sch.sizes.shape[1]
     for tau in range(1, sch.sizes.shape[0]):
-        _prepare(tau, seed, sch, ws)
-        need_f = _recording(tau, sch, ws)
-        _couples_parallel(sch.coffs[tau, n_demes], tau, depth, uncle, need_f, sch.offs,
-                          sch.coffs, sch.marriage, ws.pc, ws.rec, ws.anc, ws.irr, ws.fk, ws.al,
-                          ws.ca)
-        _offspring_parallel(ws.state[_BLOCKS], tau, seed, ws.blocks, sch.offs, sch.coffs,
-                            ws.source, ws.cumulative, ws.n_sources, sch.u, sch.wtab, w_max,
-                            need_f, ws.al, ws.pc, ws.ca, ws.fk, ws.sums, ws.fail)
-        if not _complete(tau, seed, sch, ws, records, observed, status):
+        need_f = _couples_step(tau, seed, sch, ws)
+        if not _offspring_step(tau, seed, sch, ws, need_f, records, observed, status):
             return
 
 
