@@ -503,16 +503,23 @@ def _random_couples(c0, c1, tau, offs, coffs, marriage, rec):
 
 
 @njit(cache=True)
+def _couples_unit(b, n_couples, tau, depth, uncle, need_f, offs, coffs, marriage, pc, rec, anc,
+                  irr, fk, al, ca):
+    """Couples block b (:data:`COUPLE_BLOCK` couples) of step τ: the random couples'
+    pairs, then every couple's ancestry row, F and couple alleles."""
+    c0 = b * COUPLE_BLOCK
+    c1 = min(n_couples, c0 + COUPLE_BLOCK)
+    _random_couples(c0, c1, tau, offs, coffs, marriage, rec)
+    _couples_block(c0, c1, tau, depth, uncle, need_f, pc, rec, anc, irr, fk)
+    _couple_alleles(c0, c1, tau, rec, al, ca)
+
+
+@njit(cache=True)
 def _couples_serial(n_couples, tau, depth, uncle, need_f, offs, coffs, marriage, pc, rec, anc,
                     irr, fk, al, ca):
     for b in range((n_couples + COUPLE_BLOCK - 1) // COUPLE_BLOCK):
-        c0 = b * COUPLE_BLOCK
-        c1 = min(n_couples, c0 + COUPLE_BLOCK)
-        _random_couples(c0, c1, tau, offs, coffs, marriage, rec)
-        _couples_block(c0, c1, tau, depth, uncle, need_f, pc, rec, anc, irr, fk)
-        _couple_alleles(c0, c1, tau, rec, al, ca)
-
-
+        _couples_unit(b, n_couples, tau, depth, uncle, need_f, offs, coffs, marriage, pc, rec,
+                      anc, irr, fk, al, ca)
 
 
 # --------------------------------------------------------------------------- marriages
@@ -1435,11 +1442,8 @@ def _couples_step(tau, seed, sch, ws):
     offs, coffs, marriage = sch.offs, sch.coffs, sch.marriage
     pc, rec, anc, irr, fk, al, ca = ws.pc, ws.rec, ws.anc, ws.irr, ws.fk, ws.al, ws.ca
     for b in prange((n_couples + COUPLE_BLOCK - 1) // COUPLE_BLOCK):
-        c0 = b * COUPLE_BLOCK
-        c1 = min(n_couples, c0 + COUPLE_BLOCK)
-        _random_couples(c0, c1, tau, offs, coffs, marriage, rec)
-        _couples_block(c0, c1, tau, depth, uncle, need_f, pc, rec, anc, irr, fk)
-        _couple_alleles(c0, c1, tau, rec, al, ca)
+        _couples_unit(b, n_couples, tau, depth, uncle, need_f, offs, coffs, marriage, pc, rec,
+                      anc, irr, fk, al, ca)
     return need_f
 
 
