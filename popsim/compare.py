@@ -232,9 +232,10 @@ class Comparison:
         return summary_table(rows, COMPARE_TABLE, markdown=markdown, columns="population")
 
     def trajectories(self) -> pd.DataFrame:
-        import pandas as pd
         """Mean and quantiles per scenario, deme and recorded generation (all replicates),
         with ``years_before_present``."""
+        import pandas as pd
+
         frames = []
         for entry, result in zip(self.entries, self.results, strict=True):
             frame = result.trajectories()
@@ -369,8 +370,9 @@ def _subset(result: Result, mask: np.ndarray) -> Result:
 
 
 def _derived_rows(rows: pd.DataFrame) -> pd.DataFrame:
-    import pandas as pd
     """Rescaled copies of some statistics (per 100,000 people, percent of patients)."""
+    import pandas as pd
+
     out = []
     indexed = rows.set_index("statistic")
     for source, suffix, factor in DERIVED:

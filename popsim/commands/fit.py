@@ -85,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _report(outcome: FitOutcome) -> None:
+    from popsim.fit.model_choice import CAVEAT
+
     final = outcome.history[-1]
     if outcome.resumed:
         print(f"resumed after {outcome.resumed} saved generation(s)")
@@ -96,8 +98,6 @@ def _report(outcome: FitOutcome) -> None:
     print(_table(outcome.summary[["parameter", "median", "q025", "q975"]]))
     if outcome.model_choice is not None:
         print(_table(outcome.model_choice.table))
-        from popsim.fit.model_choice import CAVEAT
-
         print(f"caveat: {CAVEAT}")
     print(f"wrote {outcome.directory}/posterior.parquet, posterior.csv, summary.csv, "
           "manifest.json")

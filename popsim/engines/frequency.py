@@ -34,6 +34,8 @@ results do not depend on the thread count.
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numba
 import numpy as np
 from numba import njit, prange
@@ -47,6 +49,13 @@ OK, CAPACITY, EXTINCT, NO_NORMAL_COPIES = 0, 1, 2, 3
 #: Most replicates run with one workspace (see :func:`run_replicates`): one
 #: allocation per replicate cost about 3 ns per replicate-generation.
 CHUNK = 64
+
+#: The plan as the kernels take it: one argument instead of seventeen.
+Schedule = namedtuple(
+    "Schedule",
+    "sizes migration_index migration inbreeding u s h a single_source intro_at intro_step "
+    "intro_deme intro_allele intro_copies record_steps n_named capacity",
+)
 
 #: Columns of a record after the founder counts (see :func:`record_fields`).
 N_FIXED_FIELDS = 5
@@ -127,39 +136,17 @@ def _mixed_pool(x, counts, row, parent_sizes, first_novel, active, n_born):
 
 
 @njit(cache=True)
-def run_replicate(
-    seed,
-    sizes,
-    migration_index,
-    migration,
-    inbreeding,
-    u,
-    s,
-    h,
-    a,
-    single_source,
-    intro_at,
-    intro_step,
-    intro_deme,
-    intro_allele,
-    intro_copies,
-    record_steps,
-    n_named,
-    capacity,
-    records,
-    status,
-    counts,
-    x,
-    active,
-    free,
-):
+def run_replicate(seed, sch, records, status, counts, x, active, free):
     """Simulate one replicate; fill ``records`` [n_rec, D, fields] and ``status`` [3].
 
     Workspace (see :func:`run_replicates`), reset here: ``counts`` [2, D,
     slots], the copies of each allele at the last step and the one being
     drawn (by the parity of the step); ``x`` [slots]; ``active`` and ``free``
-    [capacity].
+    [capacity]. ``sch``: the plan's arrays (:data:`Schedule`).
     """
+    (sizes, migration_index, migration, inbreeding, u, s, h, a, single_source, intro_at,
+     intro_step, intro_deme, intro_allele, intro_copies, record_steps, n_named,
+     capacity) = sch
     rng = seeded(seed)
     n_steps = sizes.shape[0] - 1
     n_demes = sizes.shape[1]
@@ -295,69 +282,23 @@ def run_replicate(
 
 
 @njit(cache=True, parallel=True, nogil=True)
-def run_replicates(
-    seeds,
-    sizes,
-    migration_index,
-    migration,
-    inbreeding,
-    u,
-    s,
-    h,
-    a,
-    single_source,
-    intro_at,
-    intro_step,
-    intro_deme,
-    intro_allele,
-    intro_copies,
-    record_steps,
-    n_named,
-    capacity,
-    chunk,
-    records,
-    status,
-):
+def run_replicates(seeds, sch, chunk, records, status):
     """Run ``len(seeds)`` replicates in parallel into ``records`` [R, n_rec, D, fields].
 
     Replicates go to the threads ``chunk`` at a time, each chunk allocating
     one workspace for all its replicates; results do not depend on ``chunk``.
     """
     n = seeds.shape[0]
-    n_demes = sizes.shape[1]
-    n_slots = 1 + n_named + capacity
+    n_demes = sch.sizes.shape[1]
+    capacity = sch.capacity
+    n_slots = 1 + sch.n_named + capacity
     for b in prange((n + chunk - 1) // chunk):
         counts = np.empty((2, n_demes, n_slots), dtype=np.int64)
         x = np.empty(n_slots)  # gamete pool of the deme being drawn
         active = np.empty(capacity, dtype=np.int64)  # live mutation-born slots
         free = np.empty(capacity, dtype=np.int64)  # stack of free slots
         for r in range(b * chunk, min(n, (b + 1) * chunk)):
-            run_replicate(
-                seeds[r],
-                sizes,
-                migration_index,
-                migration,
-                inbreeding,
-                u,
-                s,
-                h,
-                a,
-                single_source,
-                intro_at,
-                intro_step,
-                intro_deme,
-                intro_allele,
-                intro_copies,
-                record_steps,
-                n_named,
-                capacity,
-                records[r],
-                status[r],
-                counts,
-                x,
-                active,
-                free,
-            )
+            run_replicate(seeds[r], sch, records[r], status[r], counts, x, active, free)
 
 
 def _single_sources(migration: np.ndarray) -> np.ndarray:
@@ -388,30 +329,27 @@ def simulate_frequency(plan: Plan, seeds: np.ndarray) -> tuple[np.ndarray, np.nd
     s, h, a = (float(v) for v in plan.selection)
     intro_at = np.zeros(plan.sizes.shape[0], dtype=np.bool_)  # steps with introductions
     intro_at[plan.intro_step] = True
-    single_source = _single_sources(plan.migration)
-    run_replicates(
-        seeds,
-        plan.sizes,
-        plan.migration_index,
-        plan.migration,
-        plan.inbreeding,
-        plan.mutation_rate,
-        s,
-        h,
-        a,
-        single_source,
-        intro_at,
-        plan.intro_step,
-        plan.intro_deme,
-        plan.intro_allele,
-        plan.intro_copies,
-        plan.record_steps,
-        n_named,
-        plan.max_alleles,
-        chunk_size(seeds.shape[0], numba.get_num_threads()),
-        records,
-        status,
+    sch = Schedule(
+        sizes=plan.sizes,
+        migration_index=plan.migration_index,
+        migration=plan.migration,
+        inbreeding=plan.inbreeding,
+        u=float(plan.mutation_rate),
+        s=s,
+        h=h,
+        a=a,
+        single_source=_single_sources(plan.migration),
+        intro_at=intro_at,
+        intro_step=plan.intro_step,
+        intro_deme=plan.intro_deme,
+        intro_allele=plan.intro_allele,
+        intro_copies=plan.intro_copies,
+        record_steps=plan.record_steps,
+        n_named=n_named,
+        capacity=int(plan.max_alleles),
     )
+    run_replicates(seeds, sch, chunk_size(seeds.shape[0], numba.get_num_threads()), records,
+                   status)
     return records, status
 
 

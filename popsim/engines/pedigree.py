@@ -485,6 +485,12 @@ def _couple_alleles(c0, c1, tau, rec, al, ca):
         ca[k, 2], ca[k, 3] = parents[m, 0], parents[m, 1]
 
 
+@njit(cache=True, inline="always")
+def _random_mating(marriage, d):
+    """Whether deme d has no consanguineous marriages (its couples are neighbours)."""
+    return marriage[d, 0] + marriage[d, 1] + marriage[d, 2] <= 0.0
+
+
 @njit(cache=True)
 def _random_couples(c0, c1, tau, offs, coffs, marriage, rec):
     """Couples [c0, c1) of step τ that belong to demes without consanguineous
@@ -494,7 +500,7 @@ def _random_couples(c0, c1, tau, offs, coffs, marriage, rec):
     s = tau % rec.shape[0]
     for d in range(marriage.shape[0]):
         lo, hi = max(c0, coffs[tau, d]), min(c1, coffs[tau, d + 1])
-        if lo >= hi or marriage[d, 0] + marriage[d, 1] + marriage[d, 2] > 0.0:
+        if lo >= hi or not _random_mating(marriage, d):
             continue
         first = offs[tau - 1, d] - 2 * coffs[tau, d]  # individual of couple k: first + 2k
         for k in range(lo, hi):
@@ -923,7 +929,7 @@ def _marry(tau, seed, sizes, offs, coffs, marriage, pc, rec, anc, married, used,
         n_wives = n // 2
         k = coffs[tau, d]
         counts[d, 0] = n_wives
-        if marriage[d, 0] + marriage[d, 1] + marriage[d, 2] <= 0.0:
+        if _random_mating(marriage, d):
             continue  # random couples: the couples step writes them (_random_couples)
         married[o : o + n] = 0
         kind_state = _stream(seed, tau, d, _KIND_DRAWS, _MARRY)
@@ -1088,8 +1094,6 @@ def _offspring_serial(n_blocks, tau, seed, blocks, offs, coffs, source, cumulati
     for b in range(n_blocks):
         _offspring_block(b, tau, seed, blocks, offs, coffs, source, cumulative, n_sources, u,
                          wtab, w_max, need_f, al, pc, ca, fk, sums, fail)
-
-
 
 
 @njit(cache=True)

@@ -37,7 +37,6 @@ CATALOGUE: tuple[Check, ...] = (
 )
 
 
-
 def select(patterns: Sequence[str]) -> list[Check]:
     """Checks whose name matches any of ``patterns`` (exact names or shell globs such as
     ``'island-*'``), in catalogue order; all checks when ``patterns`` is empty.
