@@ -241,7 +241,18 @@ def threads_section(runs: list[dict], threads: int) -> list[str]:
                 ]
             )
     header = ["engine", "N", "replicates", "1 thread", _threads_label(threads), "speed-up"]
-    return ["### Threads", "", *_table(header, rows)]
+    rounds = [
+        f"{r['series']} {r['threads']}t: " + ", ".join(_fmt_rate(x) for x in r["round_rates"] if x)
+        for r in runs
+        if r.get("round_rates")
+    ]
+    note = (
+        ["", "Each side is the best of alternating rounds in fresh processes "
+         "(a shared machine drifts between runs): " + "; ".join(rounds) + "."]
+        if rounds
+        else []
+    )
+    return ["### Threads", "", *_table(header, rows), *note]
 
 
 def _compiling_note(run: dict) -> str:

@@ -99,6 +99,40 @@ def test_quick_plan_is_unique_and_report_renders_partial_results(bench):
     assert "sweep: 2 worker processes ≥ 1.7× one (end to end) | 2.00× | met" in text
 
 
+def test_thread_pairs_run_alternating_rounds_and_keep_their_best(bench, monkeypatch):
+    harness = bench["harness"]
+    args = argparse.Namespace(quick=True, sizes=None, threads=2, timeout=None, generations=200)
+    jobs = harness.plan(harness.Settings.from_args(args), simupop=False)
+    paired = [job for job in jobs if job.paired]
+    # both engines' speed-ups: each side once on 1 and once on 2 threads, same N and R
+    assert sorted((j.series, j.threads) for j in paired) == sorted(
+        (series, t) for series in (harness.FREQUENCY, harness.PEDIGREE) for t in (1, 2)
+    )
+    for one in (j for j in paired if j.threads == 1):
+        assert any(j.threads == 2 and (j.series, j.n, j.replicates) ==
+                   (one.series, one.n, one.replicates) for j in paired)
+    rates = iter([5.0, 1.0, 9.0, 2.0, 3.0, 4.0, 8.0, 7.0])  # rounds 2 and 3, in call order
+    order = []
+
+    def fake_run(job):
+        order.append((job.series, job.threads))
+        return {"status": "ok", "replicate_generations_per_s": next(rates), "model": job.model,
+                "wall_s": 1.0, "loadavg_before": 0.0}
+
+    monkeypatch.setattr(harness, "run_job", fake_run)
+    records = [{"status": "ok", "replicate_generations_per_s": 6.0} for _ in jobs]
+    harness.paired_rounds(jobs, records, rounds=3)
+    assert len(order) == 2 * len(paired)
+    for first, second in zip(order[::2], order[1::2], strict=True):
+        assert first[0] == second[0] and first[1] != second[1]  # a pair's sides in turn
+    assert order[0][1] != order[4][1]  # the side that goes first alternates by round
+    kept = [records[jobs.index(job)] for job in paired]
+    assert all(r["replicate_generations_per_s"] == max(r["round_rates"]) for r in kept)
+    assert all(len(r["round_rates"]) == 3 and r["round_rates"][0] == 6.0 for r in kept)
+    untouched = [r for job, r in zip(jobs, records, strict=True) if not job.paired]
+    assert all("round_rates" not in r for r in untouched)
+
+
 def test_kernel_thread_keeps_the_callers_numba_thread_count():
     """The harness's 1-thread runs call numba.set_num_threads(1) and then simulate(),
     which runs the kernel in a worker thread: Numba's thread count is per thread."""

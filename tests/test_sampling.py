@@ -39,7 +39,7 @@ def _draws(seed, n, p, size):
     state = sampling.seeded(seed)
     out = np.empty(size, dtype=np.int64)
     for i in range(size):
-        out[i] = sampling.binomial(state, n, p)
+        out[i], state = sampling.binomial(state, n, p)
     return out
 
 
@@ -48,7 +48,7 @@ def _uniforms(seed, size):
     state = sampling.seeded(seed)
     out = np.empty(size)
     for i in range(size):
-        out[i] = sampling.uniform(state)
+        out[i], state = sampling.uniform(state)
     return out
 
 
@@ -92,6 +92,36 @@ def test_binomial_degenerate_arguments():
     assert np.all(_draws(1, 10, 0.0, 10) == 0)
     assert np.all(_draws(1, 10, 1.0, 10) == 10)
     assert np.all(_draws(1, 10**12, 1.0, 10) == 10**12)
+
+
+def _xoshiro256plus_reference(seed: int, size: int) -> list[float]:
+    """splitmix64 seeding and xoshiro256+ written out in Python integers
+    (Blackman & Vigna 2018), the definition the kernels' generator must follow."""
+    mask = (1 << 64) - 1
+    z, state = seed, []
+    for _ in range(4):
+        z = (z + 0x9E3779B97F4A7C15) & mask
+        y = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+        y = ((y ^ (y >> 27)) * 0x94D049BB133111EB) & mask
+        state.append(y ^ (y >> 31))
+    s0, s1, s2, s3 = state
+    out = []
+    for _ in range(size):
+        result = (s0 + s3) & mask
+        t = (s1 << 17) & mask
+        s2 ^= s0
+        s3 ^= s1
+        s1 ^= s2
+        s0 ^= s3
+        s2 ^= t
+        s3 = ((s3 << 45) | (s3 >> 19)) & mask
+        out.append((result >> 11) * 2.0**-53)
+    return out
+
+
+def test_uniforms_follow_the_published_generator():
+    for seed in (0, 1, 20261124, 2**32 - 1):
+        assert _uniforms(seed, 1000).tolist() == _xoshiro256plus_reference(seed, 1000)
 
 
 def test_uniforms_are_uniform_and_reproducible():

@@ -223,7 +223,9 @@ def run_replicate(seed, sch, records, status, counts, x, active, free):
             mass = 1.0
             for k in range(1, first_novel):
                 pk = x[k] * scale
-                c = binomial(rng, remaining, pk / mass) if mass > 0.0 else 0
+                c = 0
+                if mass > 0.0:
+                    c, rng = binomial(rng, remaining, pk / mass)
                 counts[nxt, i, k] = c
                 remaining -= c
                 mass -= pk
@@ -231,15 +233,19 @@ def run_replicate(seed, sch, records, status, counts, x, active, free):
             for k in range(n_born):
                 novel += x[active[k]]
             novel *= scale
-            left = binomial(rng, remaining, novel / mass) if novel > 0.0 and mass > 0.0 else 0
+            left = 0
+            if novel > 0.0 and mass > 0.0:
+                left, rng = binomial(rng, remaining, novel / mass)
             counts[nxt, i, 0] = remaining - left
             for k in range(n_born):
                 slot = active[k]
                 pk = x[slot] * scale
                 if k == n_born - 1 and new <= 0.0:
                     c = left  # the last allele: exactly, whatever the rounding
+                elif left > 0 and novel > 0.0:
+                    c, rng = binomial(rng, left, pk / novel)
                 else:
-                    c = binomial(rng, left, pk / novel) if left > 0 and novel > 0.0 else 0
+                    c = 0
                 counts[nxt, i, slot] = c
                 left -= c
                 novel -= pk
