@@ -1265,8 +1265,8 @@ def _record(tau, sizes, offs, al, n_named, hist, f_sums, counts, records, observ
 # Numba bundles: the compiled plan (Schedule) and a replicate's arrays
 # (Workspace). The generation loop exists twice: in :func:`_replicate` (Numba,
 # one thread, for run_replicates) and in :func:`_replicate_within` (Python,
-# each generation's blocks on all threads, two parallel calls a generation:
-# :func:`_couples_step` and :func:`_offspring_step`). Both call the same steps;
+# each generation's blocks on all threads, one parallel call a generation:
+# :func:`_generation_step`). Both call the same steps;
 # a cached function must not call a parallel one (Numba issue #8578: segfault
 # when loaded from the cache), hence the Python loop.
 
@@ -1436,29 +1436,22 @@ def run_replicates(seeds, sch, allele_type, records, observed, status):
 
 
 @njit(cache=True, parallel=True)
-def _couples_step(tau, seed, sch, ws):
-    """Step τ up to its offspring, for :func:`_replicate_within`: :func:`_prepare`
-    (serial), then the couples' blocks on every thread. Returns need_f."""
+def _generation_step(tau, seed, sch, ws, records, observed, status):
+    """Step τ for :func:`_replicate_within`: :func:`_prepare` (serial), the couples'
+    blocks on every thread, the offspring blocks on every thread, then
+    :func:`_complete` (serial). False when the replicate stops."""
     _prepare(tau, seed, sch, ws)
     need_f = _recording(tau, sch, ws)
     n_couples = sch.coffs[tau, sch.sizes.shape[1]]
     depth, uncle = sch.ancestry - 1, ws.used.shape[0] > 0
-    offs, coffs, marriage = sch.offs, sch.coffs, sch.marriage
+    offs, coffs, marriage, u, wtab = sch.offs, sch.coffs, sch.marriage, sch.u, sch.wtab
     pc, rec, anc, irr, fk, al, ca = ws.pc, ws.rec, ws.anc, ws.irr, ws.fk, ws.al, ws.ca
     for b in prange((n_couples + COUPLE_BLOCK - 1) // COUPLE_BLOCK):
         _couples_unit(b, n_couples, tau, depth, uncle, need_f, offs, coffs, marriage, pc, rec,
                       anc, irr, fk, al, ca)
-    return need_f
-
-
-@njit(cache=True, parallel=True)
-def _offspring_step(tau, seed, sch, ws, need_f, records, observed, status):
-    """The rest of step τ, for :func:`_replicate_within`: the offspring blocks on
-    every thread, then :func:`_complete` (serial). False when the replicate stops."""
-    offs, coffs, u, wtab = sch.offs, sch.coffs, sch.u, sch.wtab
     w_max = wtab.max()
     blocks, source, cumulative, n_sources = ws.blocks, ws.source, ws.cumulative, ws.n_sources
-    al, pc, ca, fk, sums, fail = ws.al, ws.pc, ws.ca, ws.fk, ws.sums, ws.fail
+    sums, fail = ws.sums, ws.fail
     for b in prange(ws.state[_BLOCKS]):
         _offspring_block(b, tau, seed, blocks, offs, coffs, source, cumulative, n_sources, u,
                          wtab, w_max, need_f, al, pc, ca, fk, sums, fail)
@@ -1467,13 +1460,12 @@ def _offspring_step(tau, seed, sch, ws, need_f, records, observed, status):
 
 def _replicate_within(seed, sch: Schedule, allele_type, records, observed, status) -> None:
     """:func:`_replicate` with each generation's couples and offspring blocks on all
-    threads: two calls from Python per generation (a call costs several µs)."""
+    threads: one call from Python per generation (a call costs several µs)."""
     ws = _workspace(sch, allele_type)
     if not _start(seed, sch, ws, records, observed, status):
         return
     for tau in range(1, sch.sizes.shape[0]):
-        need_f = _couples_step(tau, seed, sch, ws)
-        if not _offspring_step(tau, seed, sch, ws, need_f, records, observed, status):
+        if not _generation_step(tau, seed, sch, ws, records, observed, status):
             return
 
 
