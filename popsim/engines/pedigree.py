@@ -1435,6 +1435,19 @@ def run_replicates(seeds, sch, allele_type, records, observed, status):
         _replicate(seeds[r], sch, allele_type, records[r], observed[r], status[r])
 
 
+@njit(cache=True, inline="always")
+def _last_first(j, n):
+    """Block of the j-th of ``n`` iterations of a split loop: the last block first.
+
+    Numba gives each thread a contiguous run of iterations, the first ones one more
+    when ``n`` is not a multiple of the threads; the last block is usually a partial
+    one, and starting with it puts it in a longer run. At N = 10⁵ on 2 threads (25
+    blocks, the last 41% full) the longer run holds 12.41 blocks' work instead of 13.
+    Blocks own their random streams and results, so the order changes no value.
+    """
+    return (j + n - 1) % n
+
+
 @njit(cache=True, parallel=True)
 def _generation_step(tau, seed, sch, ws, records, observed, status):
     """Step τ for :func:`_replicate_within`: :func:`_prepare` (serial), the couples'
@@ -1446,15 +1459,18 @@ def _generation_step(tau, seed, sch, ws, records, observed, status):
     depth, uncle = sch.ancestry - 1, ws.used.shape[0] > 0
     offs, coffs, marriage, u, wtab = sch.offs, sch.coffs, sch.marriage, sch.u, sch.wtab
     pc, rec, anc, irr, fk, al, ca = ws.pc, ws.rec, ws.anc, ws.irr, ws.fk, ws.al, ws.ca
-    for b in prange((n_couples + COUPLE_BLOCK - 1) // COUPLE_BLOCK):
-        _couples_unit(b, n_couples, tau, depth, uncle, need_f, offs, coffs, marriage, pc, rec,
-                      anc, irr, fk, al, ca)
+    n_units = (n_couples + COUPLE_BLOCK - 1) // COUPLE_BLOCK
+    for j in prange(n_units):
+        _couples_unit(_last_first(j, n_units), n_couples, tau, depth, uncle, need_f, offs,
+                      coffs, marriage, pc, rec, anc, irr, fk, al, ca)
     w_max = wtab.max()
     blocks, source, cumulative, n_sources = ws.blocks, ws.source, ws.cumulative, ws.n_sources
     sums, fail = ws.sums, ws.fail
-    for b in prange(ws.state[_BLOCKS]):
-        _offspring_block(b, tau, seed, blocks, offs, coffs, source, cumulative, n_sources, u,
-                         wtab, w_max, need_f, al, pc, ca, fk, sums, fail)
+    n_blocks = ws.state[_BLOCKS]
+    for j in prange(n_blocks):
+        _offspring_block(_last_first(j, n_blocks), tau, seed, blocks, offs, coffs, source,
+                         cumulative, n_sources, u, wtab, w_max, need_f, al, pc, ca, fk, sums,
+                         fail)
     return _complete(tau, seed, sch, ws, records, observed, status)
 
 
