@@ -142,10 +142,12 @@ class Settings:
 
 
 def _repeats(work: float, quick: bool) -> int:
-    """Timed runs per configuration: best of 3 for short runs, 1 for long ones."""
+    """Timed runs per configuration: best of 10 for runs of milliseconds (the smallest
+    point of the replicate curve lasts about 7 ms, in which the start and end of a
+    parallel region weigh), of 3 for short runs, 1 for long ones."""
     if quick:
         return 2 if work <= 2e6 else 1
-    return 3 if work <= 2e7 else 1
+    return 10 if work <= 1e6 else 3 if work <= 2e7 else 1
 
 
 def plan(settings: Settings, simupop: bool) -> list[Job]:
