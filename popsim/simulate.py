@@ -10,6 +10,7 @@ on the thread count, the chunking or the executor.
 
 from __future__ import annotations
 
+import heapq
 import threading
 import time
 from collections.abc import Callable
@@ -34,21 +35,62 @@ from popsim.scenario import Scenario
 
 
 def replicate_seeds(root_seed: int, replicates: int, point: int = 0, first: int = 0) -> np.ndarray:
-    """Seeds (uint32) of replicates ``first … first + replicates − 1`` of sweep point ``point``."""
+    """Seeds (uint32) of replicates ``first … first + replicates − 1`` of sweep point ``point``.
+
+    Word r of SeedSequence(root seed, spawn_key=(point,)), unless an earlier
+    replicate already has that seed: then the next unused word of a second
+    sequence (spawn_key=(point, 1)) replaces it, in replicate order, skipping
+    words already taken (see :func:`_resolve_collisions`).
+    """
     sequence = np.random.SeedSequence(root_seed, spawn_key=(point,))
     words = sequence.generate_state(first + replicates, np.uint32)
-    if np.unique(words).size < words.size:
+    ordered = np.sort(words)
+    if (ordered[1:] == ordered[:-1]).any():
         extra = np.random.SeedSequence(root_seed, spawn_key=(point, 1)).generate_state(
             words.size, np.uint32
         )
-        seen: set[int] = set()
-        k = 0
-        for r in range(words.size):
-            while int(words[r]) in seen:
-                words[r] = extra[k]
-                k += 1
-            seen.add(int(words[r]))
+        _resolve_collisions(words, extra)
     return words[first:]
+
+
+def _resolve_collisions(words: np.ndarray, extra: np.ndarray) -> None:
+    """Give every repeated word of ``words`` a fresh one from ``extra``, in place.
+
+    The rule, in replicate order: a word already taken by an earlier replicate
+    is replaced by the next word of ``extra`` not yet taken. Taken before r =
+    the original words before r and the replacements made before r, so only
+    repeats and the first occurrences of replacement values need a visit: a
+    few hundred in 10⁶ words, against a Python loop over all of them (1.2 s).
+    """
+    n = words.size
+    values, first_at = np.unique(words, return_index=True)
+
+    def first_index(x: int) -> int:
+        """Where value x first occurs in the original words (n if nowhere)."""
+        i = int(np.searchsorted(values, np.uint32(x)))  # uint32: no copy of values
+        return int(first_at[i]) if i < values.size and values[i] == x else n
+
+    repeated = np.ones(n, dtype=bool)
+    repeated[first_at] = False
+    visits = np.flatnonzero(repeated).tolist()  # ascending: a valid heap
+    replaced: set[int] = set()
+    done: set[int] = set()
+    k = 0
+    while visits:
+        r = heapq.heappop(visits)
+        if r in done:
+            continue
+        done.add(r)
+        while True:
+            x = int(extra[k])
+            k += 1
+            if first_index(x) >= r and x not in replaced:
+                break
+        words[r] = x
+        replaced.add(x)
+        later = first_index(x)
+        if r < later < n:  # that replicate's own word is now taken before it
+            heapq.heappush(visits, later)
 
 
 def simulate(
