@@ -140,8 +140,11 @@ def simulate(
         parts.append(part)
         if progress is not None:
             progress(min(chunk, replicates - start))
-    records = np.concatenate([p[0] for p in parts])
-    observed = np.concatenate([p[2] for p in parts]) if len(parts[0]) > 2 else None
+    if len(parts) == 1:  # no copy: a run's records may take gigabytes
+        records, observed = parts[0][0], parts[0][2] if len(parts[0]) > 2 else None
+    else:
+        records = np.concatenate([p[0] for p in parts])
+        observed = np.concatenate([p[2] for p in parts]) if len(parts[0]) > 2 else None
     return Result(
         scenario=scenario,
         plan=plan,
