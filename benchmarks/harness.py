@@ -4,10 +4,11 @@ Every configuration (tool, variant, N, replicates, threads) runs in its own proc
 so that its peak RSS is its own; each prints one JSON line (see benchmarks/README.md)
 that the harness stores with the run's wall time, exit status and the 1-minute load
 average before and after it. Start-up runs time a whole ``popsim run`` command.
-The 1- and many-thread runs that the thread speed-ups compare then run
-:data:`PAIRED_ROUNDS` − 1 more times each, alternating, and each keeps its best
-round: a shared machine drifts by tens of percent within minutes, and a ratio
-of two runs taken minutes apart measures that drift as much as the threads.
+The runs compared with each other as ratios (the 1- and many-thread runs of the
+thread speed-ups, and the points of the replicate curve) then run
+:data:`PAIRED_ROUNDS` − 1 more times each, in alternating order, and each keeps
+its best round: a shared machine drifts by tens of percent within minutes, and a
+ratio of two runs taken minutes apart measures that drift as much as the code.
 
     .venv/bin/python -m benchmarks [--quick] [--sizes 1e3 1e4 ...] [--out DIR]
 
@@ -89,7 +90,8 @@ class Job:
     warm_runs: int = 1
     repeats: int = 1
     cold: bool = False
-    #: One side of a thread speed-up: runs PAIRED_ROUNDS times, alternating with the other.
+    #: Compared with other runs as a ratio (a thread speed-up, the replicate curve):
+    #: runs PAIRED_ROUNDS times, alternating with the runs it is compared with.
     paired: bool = False
 
     @property
@@ -142,12 +144,10 @@ class Settings:
 
 
 def _repeats(work: float, quick: bool) -> int:
-    """Timed runs per configuration: best of 10 for runs of milliseconds (the smallest
-    point of the replicate curve lasts about 7 ms, in which the start and end of a
-    parallel region weigh), of 3 for short runs, 1 for long ones."""
+    """Timed runs per configuration: best of 3 for short runs, 1 for long ones."""
     if quick:
         return 2 if work <= 2e6 else 1
-    return 10 if work <= 1e6 else 3 if work <= 2e7 else 1
+    return 3 if work <= 2e7 else 1
 
 
 def plan(settings: Settings, simupop: bool) -> list[Job]:
@@ -249,12 +249,12 @@ def plan(settings: Settings, simupop: bool) -> list[Job]:
     unique: dict[tuple, Job] = {}
     for job in jobs:
         unique.setdefault((job.argv, job.cold), job)
-    return sorted(_mark_pairs(list(unique.values()), t), key=_cost)
+    return sorted(_mark_pairs(list(unique.values()), t, curve_n), key=_cost)
 
 
-def _mark_pairs(jobs: list[Job], threads: int) -> list[Job]:
-    """Mark the popsim runs on 1 and on ``threads`` threads with the same series, N and
-    replicates (the thread speed-ups) as ``paired``."""
+def _mark_pairs(jobs: list[Job], threads: int, curve_n: int) -> list[Job]:
+    """Mark as ``paired`` the popsim runs on 1 and on ``threads`` threads with the same
+    series, N and replicates (the thread speed-ups), and the replicate curve's runs."""
     def key(job: Job) -> tuple:
         return (job.series, job.n, job.replicates)
 
@@ -262,31 +262,34 @@ def _mark_pairs(jobs: list[Job], threads: int) -> list[Job]:
     many = {key(j) for j in jobs if j.series.startswith("popsim") and j.threads == threads}
     both = single & many if threads > 1 else set()
     return [
-        replace(j, paired=True) if key(j) in both and j.threads in (1, threads) else j
+        replace(j, paired=True)
+        if (key(j) in both and j.threads in (1, threads))
+        or (j.series == FREQUENCY and j.n == curve_n and j.threads == threads)
+        else j
         for j in jobs
     ]
 
 
 def paired_rounds(jobs: list[Job], records: list[dict], rounds: int = PAIRED_ROUNDS) -> None:
-    """Run every paired job ``rounds`` − 1 more times, the two sides of each pair in
-    turn; each record keeps its fastest round (its ``round_rates`` lists them all)."""
-    pairs: dict[tuple, list[int]] = {}
-    for k, job in enumerate(jobs):
-        if job.paired:
-            pairs.setdefault((job.series, job.n, job.replicates), []).append(k)
-    for k in (k for ks in pairs.values() for k in ks):
+    """Run every paired job ``rounds`` − 1 more times, in an order that reverses each
+    round (the two sides of a thread speed-up next to each other); each record keeps
+    its fastest round (its ``round_rates`` lists them all)."""
+    order = sorted(
+        (k for k, job in enumerate(jobs) if job.paired),
+        key=lambda k: (jobs[k].series, jobs[k].n, jobs[k].replicates, jobs[k].threads),
+    )
+    for k in order:
         records[k]["round_rates"] = [_rate(records[k])]
     for round_ in range(2, rounds + 1):
-        for ks in pairs.values():
-            for k in sorted(ks, key=lambda k: jobs[k].threads, reverse=round_ % 2 == 0):
-                print(f"[round {round_}/{rounds}] {jobs[k].label} ...", end=" ",
-                      file=sys.stderr, flush=True)
-                again = run_job(jobs[k])
-                print(_summary(again), file=sys.stderr, flush=True)
-                rates = records[k]["round_rates"] + [_rate(again)]
-                if (_rate(again) or 0.0) > (_rate(records[k]) or 0.0):
-                    records[k] = again
-                records[k]["round_rates"] = rates
+        for k in order[::-1] if round_ % 2 == 0 else order:
+            print(f"[round {round_}/{rounds}] {jobs[k].label} ...", end=" ", file=sys.stderr,
+                  flush=True)
+            again = run_job(jobs[k])
+            print(_summary(again), file=sys.stderr, flush=True)
+            rates = records[k]["round_rates"] + [_rate(again)]
+            if (_rate(again) or 0.0) > (_rate(records[k]) or 0.0):
+                records[k] = again
+            records[k]["round_rates"] = rates
 
 
 def _rate(record: dict) -> float | None:

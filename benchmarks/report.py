@@ -242,13 +242,14 @@ def threads_section(runs: list[dict], threads: int) -> list[str]:
             )
     header = ["engine", "N", "replicates", "1 thread", _threads_label(threads), "speed-up"]
     rounds = [
-        f"{r['series']} {r['threads']}t: " + ", ".join(_fmt_rate(x) for x in r["round_rates"] if x)
+        f"{r['label']}: " + ", ".join(_fmt_rate(x) for x in r["round_rates"] if x)
         for r in runs
         if r.get("round_rates")
     ]
     note = (
-        ["", "Each side is the best of alternating rounds in fresh processes "
-         "(a shared machine drifts between runs): " + "; ".join(rounds) + "."]
+        ["", "Runs compared as ratios (these and the replicate curve) are each the best of "
+         "alternating rounds in fresh processes (a shared machine drifts between runs): "
+         + "; ".join(rounds) + "."]
         if rounds
         else []
     )

@@ -99,33 +99,39 @@ def test_quick_plan_is_unique_and_report_renders_partial_results(bench):
     assert "sweep: 2 worker processes ≥ 1.7× one (end to end) | 2.00× | met" in text
 
 
-def test_thread_pairs_run_alternating_rounds_and_keep_their_best(bench, monkeypatch):
+def test_compared_runs_run_alternating_rounds_and_keep_their_best(bench, monkeypatch):
     harness = bench["harness"]
     args = argparse.Namespace(quick=True, sizes=None, threads=2, timeout=None, generations=200)
-    jobs = harness.plan(harness.Settings.from_args(args), simupop=False)
+    settings = harness.Settings.from_args(args)
+    jobs = harness.plan(settings, simupop=False)
     paired = [job for job in jobs if job.paired]
-    # both engines' speed-ups: each side once on 1 and once on 2 threads, same N and R
-    assert sorted((j.series, j.threads) for j in paired) == sorted(
-        (series, t) for series in (harness.FREQUENCY, harness.PEDIGREE) for t in (1, 2)
-    )
-    for one in (j for j in paired if j.threads == 1):
-        assert any(j.threads == 2 and (j.series, j.n, j.replicates) ==
-                   (one.series, one.n, one.replicates) for j in paired)
-    rates = iter([5.0, 1.0, 9.0, 2.0, 3.0, 4.0, 8.0, 7.0])  # rounds 2 and 3, in call order
+    # both engines' speed-ups (each side on 1 and on 2 threads, same N and R) and the
+    # replicate curve (frequency engine, N = 10⁴, 2 threads)
+    pairs = {(j.series, j.n, j.replicates) for j in paired if j.threads == 1}
+    assert {series for series, _, _ in pairs} == {harness.FREQUENCY, harness.PEDIGREE}
+    for series, n, reps in pairs:
+        assert any(j.threads == 2 and (j.series, j.n, j.replicates) == (series, n, reps)
+                   for j in paired)
+    curve = sorted(j.replicates for j in paired if j.series == harness.FREQUENCY
+                   and j.threads == 2 and j.n == 10_000)
+    assert set(settings.replicate_curve) <= set(curve)
+    rates = iter(range(1, 2 * len(paired) + 1))  # rounds 2 and 3, in call order
     order = []
 
     def fake_run(job):
-        order.append((job.series, job.threads))
-        return {"status": "ok", "replicate_generations_per_s": next(rates), "model": job.model,
-                "wall_s": 1.0, "loadavg_before": 0.0}
+        order.append(job)
+        return {"status": "ok", "replicate_generations_per_s": float(next(rates)),
+                "model": job.model, "wall_s": 1.0, "loadavg_before": 0.0}
 
     monkeypatch.setattr(harness, "run_job", fake_run)
     records = [{"status": "ok", "replicate_generations_per_s": 6.0} for _ in jobs]
     harness.paired_rounds(jobs, records, rounds=3)
     assert len(order) == 2 * len(paired)
-    for first, second in zip(order[::2], order[1::2], strict=True):
-        assert first[0] == second[0] and first[1] != second[1]  # a pair's sides in turn
-    assert order[0][1] != order[4][1]  # the side that goes first alternates by round
+    assert order[: len(paired)] == order[len(paired):][::-1]  # the order reverses by round
+    first_round = [(j.series, j.n, j.replicates, j.threads) for j in order[: len(paired)]]
+    for series, n, reps in pairs:  # a speed-up's two sides run one after the other
+        one, two = (first_round.index((series, n, reps, t)) for t in (1, 2))
+        assert abs(one - two) == 1
     kept = [records[jobs.index(job)] for job in paired]
     assert all(r["replicate_generations_per_s"] == max(r["round_rates"]) for r in kept)
     assert all(len(r["round_rates"]) == 3 and r["round_rates"][0] == 6.0 for r in kept)
