@@ -73,14 +73,10 @@ def _resolve_collisions(words: np.ndarray, extra: np.ndarray) -> None:
     repeated = np.ones(n, dtype=bool)
     repeated[first_at] = False
     visits = np.flatnonzero(repeated).tolist()  # ascending: a valid heap
-    replaced: set[int] = set()
-    done: set[int] = set()
+    replaced: set[int] = set()  # a value is used once, so no position is visited twice
     k = 0
     while visits:
         r = heapq.heappop(visits)
-        if r in done:
-            continue
-        done.add(r)
         while True:
             x = int(extra[k])
             k += 1

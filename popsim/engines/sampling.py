@@ -86,7 +86,6 @@ def seeded(seed: int) -> State:
     return (_splitmix(z0), _splitmix(z1), _splitmix(z2), _splitmix(z3))
 
 
-
 @njit(cache=True, inline="always", error_model="numpy")
 def uniform(state: State) -> tuple[float, State]:
     """The next double in [0, 1) from ``state``, and the advanced state."""
@@ -112,7 +111,7 @@ def _stirling_tail(k: float) -> float:
 
 
 @njit(cache=True, error_model="numpy")
-def _inversion(state: np.ndarray, n: int, p: float) -> int:
+def _inversion(state: State, n: int, p: float) -> tuple[int, State]:
     """Binomial(n, p) by sequential search of the distribution function (p ≤ ½)."""
     u, state = uniform(state)
     if u <= 1.0 - n * p:  # below (1 − p)^n = P(0) (Bernoulli's inequality)
