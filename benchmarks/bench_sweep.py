@@ -20,7 +20,7 @@ The 1- and 2-worker ``processes`` runs, whose ratio is the sweep's speed-up, run
 keeps its fastest round: on a shared machine a single pair measures the
 machine's drift between the two runs as much as the workers.
 
-    python benchmarks/bench_sweep.py [--points 64] [--replicates 1000] [--generations 300]
+    python benchmarks/bench_sweep.py [--points 256] [--replicates 1000] [--generations 300]
                                      [--rounds 3]
 
 Prints a table and one JSON line.
@@ -85,7 +85,7 @@ PAIRED = (("processes", 1), ("processes", 2))
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--points", type=int, default=64)
+    parser.add_argument("--points", type=int, default=256)
     parser.add_argument("--replicates", type=int, default=1000)
     parser.add_argument("--generations", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the paired runs")

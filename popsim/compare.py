@@ -357,7 +357,7 @@ def matching_replicates(
     ``tolerance`` × the observed value of it (|simulated − observed| ≤ tolerance·observed)."""
     keep = np.ones(result.replicates, dtype=bool)
     for obs in observations:
-        simulated = result.statistics[obs.statistic][:, -1, deme]
+        simulated = result.final_statistics[obs.statistic][:, deme]
         with np.errstate(invalid="ignore"):
             keep &= np.abs(simulated - obs.value) <= tolerance * obs.value
     return keep

@@ -408,7 +408,7 @@ def carrier_figure(comparison: Comparison, path: Path) -> Path:
     n_rows = math.ceil(len(panels) / n_cols)
     fig, axes = plt.subplots(n_rows, n_cols, figsize=(4.2 * n_cols, 3.1 * n_rows), squeeze=False)
     for ax, (population, result, d) in zip(axes.flat, panels, strict=False):
-        values = result.statistics["carrier_frequency"][:, -1, d]
+        values = result.final_statistics["carrier_frequency"][:, d]
         values = values[np.isfinite(values)]
         positive = values[values > 0]
         observed = [o for o in population.observations if o.statistic == "carrier_frequency"]

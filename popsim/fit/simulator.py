@@ -60,7 +60,7 @@ def run_draws(task: DrawTask) -> list[dict[str, Any]]:
             result = simulate(scenario, replicates=1, point=k)
         except PopsimError as error:
             raise PopsimError(f"ABC draw {k}: {error}") from None
-        stats = result.statistics
+        stats = result.final_statistics
         values = []
         for statistic, deme in task.observed:
             if statistic == "allele_age":
@@ -68,7 +68,7 @@ def run_draws(task: DrawTask) -> list[dict[str, Any]]:
                 values.append(float(scenario.generations - founded))
             else:
                 d = result.deme_names.index(deme)
-                values.append(float(stats[statistic][0, -1, d]))
+                values.append(float(stats[statistic][0, d]))
         rows.append({"draw": k, "stats": values})
     return rows
 

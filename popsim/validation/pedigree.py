@@ -202,11 +202,11 @@ GENOTYPE_CLASSES = (
 def run_genotypes(engine: str | None, settings: Settings) -> Outcome:
     marriage = MARRIAGES[0]
     result = marriage_run(marriage, settings.quick)
-    stats = result.statistics
+    stats = result.final_statistics
     rows, points = [], []
     for name, observed_name, label in GENOTYPE_CLASSES:
-        expected = stats[name][:, -1, 0]
-        seen = stats[observed_name][:, -1, 0]
+        expected = stats[name][:, 0]
+        seen = stats[observed_name][:, 0]
         test = t_test_mean(seen - expected, 0.0)
         rows.append(
             simulation_row(
