@@ -55,7 +55,7 @@ SIMUPOP_RUNS = (("op", 1, 10**9), ("std", 1, 10**5), ("op", 2, 10**4))
 _SIMUPOP_FLAGS = {"std": ("--standard",), "op": ("--optimized",)}
 
 MUTATION_RATE = 1e-6
-#: Rounds of the runs compared as thread speed-ups (see the module docstring).
+#: Rounds of the runs compared as ratios (see the module docstring).
 PAIRED_ROUNDS = 3
 #: Below this N the pedigree engine also runs MANY_REPLICATES_BELOW / N replicates at
 #: once (one per thread), as a user runs small populations.
