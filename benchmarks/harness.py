@@ -282,24 +282,26 @@ def paired_rounds(jobs: list[Job], records: list[dict], rounds: int = PAIRED_ROU
         key=lambda k: (jobs[k].series, jobs[k].n, jobs[k].replicates, jobs[k].threads),
     )
     for k in order:
-        records[k]["round_rates"] = [_rate(records[k])]
+        records[k]["round_rates"] = [rate(records[k])]
     for round_ in range(2, rounds + 1):
         for k in order[::-1] if round_ % 2 == 0 else order:
             print(f"[round {round_}/{rounds}] {jobs[k].label} ...", end=" ", file=sys.stderr,
                   flush=True)
             again = run_job(jobs[k])
             print(_summary(again), file=sys.stderr, flush=True)
-            rates = records[k]["round_rates"] + [_rate(again)]
-            if (_rate(again) or 0.0) > (_rate(records[k]) or 0.0):
+            rates = records[k]["round_rates"] + [rate(again)]
+            if (rate(again) or 0.0) > (rate(records[k]) or 0.0):
                 records[k] = again
             records[k]["round_rates"] = rates
 
 
-def _rate(record: dict) -> float | None:
-    """A run's throughput (replicate- or individual-generations per second), if it ran."""
-    if record.get("status") != "ok":
+def rate(run: dict) -> float | None:
+    """The run's throughput in its model's unit, None if it did not finish."""
+    if run.get("status") != "ok":
         return None
-    return record.get("replicate_generations_per_s") or record.get("individual_generations_per_s")
+    if run["model"] == "allele-count":
+        return run.get("replicate_generations_per_s")
+    return run.get("individual_generations_per_s")
 
 
 def _options(**values: object) -> tuple[str, ...]:
@@ -563,6 +565,6 @@ def main(argv: list[str] | None = None) -> int:
 def _summary(record: dict) -> str:
     if record.get("status") != "ok":
         return f"{record.get('status')}: {record.get('reason')}"
-    rate = _rate(record)
-    what = f", {rate:.3g}/s" if rate and record["model"] != "startup" else ""
+    value = rate(record)
+    what = f", {value:.3g}/s" if value and record["model"] != "startup" else ""
     return f"{record['wall_s']:.1f} s{what} (load {record['loadavg_before']})"

@@ -22,6 +22,7 @@ from benchmarks.harness import (
     STARTUP_CONFIGS,
     STARTUP_TARGETS,
     SWEEP,
+    rate,
 )
 
 #: Issue 9's targets (2 threads).
@@ -35,15 +36,6 @@ SLIM_QUOTED = {10**5: 4.5e6, 10**6: 1.8e6}  # ind-gen/s, quoted in issue 9, not 
 SLIM_FACTOR, SIMUPOP_FACTOR = 10, 8
 #: "Does not fall" / "linear" allow this much spread for timing noise on a shared machine.
 FLAT = 0.85
-
-
-def rate(run: dict) -> float | None:
-    """The run's throughput in its model's unit, None if it did not finish."""
-    if run.get("status") != "ok":
-        return None
-    if run["model"] == "allele-count":
-        return run.get("replicate_generations_per_s")
-    return run.get("individual_generations_per_s")
 
 
 def find(

@@ -44,17 +44,20 @@ def replicate_seeds(root_seed: int, replicates: int, point: int = 0, first: int 
     """
     sequence = np.random.SeedSequence(root_seed, spawn_key=(point,))
     words = sequence.generate_state(first + replicates, np.uint32)
-    ordered = np.sort(words)
-    if (ordered[1:] == ordered[:-1]).any():
+    values, first_at = np.unique(words, return_index=True)
+    if values.size < words.size:
         extra = np.random.SeedSequence(root_seed, spawn_key=(point, 1)).generate_state(
             words.size, np.uint32
         )
-        _resolve_collisions(words, extra)
+        _resolve_collisions(words, extra, values, first_at)
     return words[first:]
 
 
-def _resolve_collisions(words: np.ndarray, extra: np.ndarray) -> None:
-    """Give every repeated word of ``words`` a fresh one from ``extra``, in place.
+def _resolve_collisions(
+    words: np.ndarray, extra: np.ndarray, values: np.ndarray, first_at: np.ndarray
+) -> None:
+    """Give every repeated word of ``words`` a fresh one from ``extra``, in place;
+    ``values, first_at = np.unique(words, return_index=True)``.
 
     The rule, in replicate order: a word already taken by an earlier replicate
     is replaced by the next word of ``extra`` not yet taken. Taken before r =
@@ -63,7 +66,6 @@ def _resolve_collisions(words: np.ndarray, extra: np.ndarray) -> None:
     few hundred in 10⁶ words, against a Python loop over all of them (1.2 s).
     """
     n = words.size
-    values, first_at = np.unique(words, return_index=True)
 
     def first_index(x: int) -> int:
         """Where value x first occurs in the original words (n if nowhere)."""
@@ -80,13 +82,13 @@ def _resolve_collisions(words: np.ndarray, extra: np.ndarray) -> None:
         while True:
             x = int(extra[k])
             k += 1
-            if first_index(x) >= r and x not in replaced:
+            at = first_index(x)
+            if at >= r and x not in replaced:
                 break
         words[r] = x
         replaced.add(x)
-        later = first_index(x)
-        if r < later < n:  # that replicate's own word is now taken before it
-            heapq.heappush(visits, later)
+        if r < at < n:  # replicate `at`'s own word is now taken before it
+            heapq.heappush(visits, at)
 
 
 def simulate(
@@ -136,11 +138,8 @@ def simulate(
         parts.append(part)
         if progress is not None:
             progress(min(chunk, replicates - start))
-    if len(parts) == 1:  # no copy: a run's records may take gigabytes
-        records, observed = parts[0][0], parts[0][2] if len(parts[0]) > 2 else None
-    else:
-        records = np.concatenate([p[0] for p in parts])
-        observed = np.concatenate([p[2] for p in parts]) if len(parts[0]) > 2 else None
+    records = _joined([p[0] for p in parts])
+    observed = _joined([p[2] for p in parts]) if len(parts[0]) > 2 else None
     return Result(
         scenario=scenario,
         plan=plan,
@@ -152,6 +151,12 @@ def simulate(
         observed=observed,
         wall_seconds=time.perf_counter() - started,
     )
+
+
+def _joined(arrays: list[np.ndarray]) -> np.ndarray:
+    """The chunks' arrays end to end; one chunk's array itself (a run's records may
+    take gigabytes: no copy)."""
+    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
 
 
 #: Largest record array a run may allocate (bytes); beyond it a run must record less often.
