@@ -16,6 +16,7 @@ from benchmarks.harness import (
     FREQUENCY_MUTATION,
     NUMPY_FREQUENCY,
     NUMPY_INDIVIDUAL,
+    OUT_DIR,
     PEDIGREE,
     PEDIGREE_COUSINS,
     STARTUP,
@@ -396,6 +397,7 @@ def targets_section(runs: list[dict], threads: int, replicates: int) -> list[str
             else:
                 add(target, ratio, check(rate(many) >= THREAD_SPEEDUP * rate(one)))
     targets = {" ".join((c, *extra)) for c, extra in STARTUP_CONFIGS[:STARTUP_TARGETS]}
+    targets |= {f"{config} --out {OUT_DIR}" for config in targets}
     for r in runs:
         if r["series"] != STARTUP or " run " not in r["command"] or r.get("status") != "ok":
             continue

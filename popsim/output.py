@@ -8,11 +8,14 @@ complete output or none.
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+
+import numpy as np
 
 from popsim.errors import PopsimError
 
@@ -35,6 +38,34 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_csv(path: Path, columns: Mapping[str, Sequence | np.ndarray]) -> None:
+    """Write equal-length ``columns`` as a CSV table with a header row.
+
+    The bytes are those of ``pandas.DataFrame(columns).to_csv(path, index=False)``
+    (tests/test_output.py checks it), without importing pandas: numbers as
+    numpy prints them (floats in their shortest round-trip form), missing
+    values (NaN, None) empty, fields quoted only where they must be, lines
+    ending in ``os.linesep``.
+    """
+    cells = [_csv_cells(np.asarray(values)) for values in columns.values()]
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator=os.linesep)
+        writer.writerow(list(columns))
+        writer.writerows(zip(*cells, strict=True))
+
+
+def _csv_cells(values: np.ndarray) -> np.ndarray:
+    """One column as strings, formatted as pandas formats it for ``to_csv``."""
+    if values.dtype.kind == "O":
+        missing = np.array([v is None or (isinstance(v, float) and v != v) for v in values])
+        out = values.copy()
+    else:
+        missing = np.isnan(values) if values.dtype.kind == "f" else np.zeros(values.shape, bool)
+        out = values.astype(str).astype(object)
+    out[missing] = ""
+    return out
 
 
 def check_writable(directory: Path, overwrite: bool) -> None:

@@ -70,7 +70,7 @@ def fan_chart(result: Result, deme: int, path: Path) -> Path:
 
 def patient_composition(result: Result, path: Path) -> Path:
     """Stacked bars: share of expected patients in each genotype class, per deme."""
-    summary = result.summary().set_index(["deme", "statistic"])["mean"]
+    summary = {(row["deme"], row["statistic"]): row["mean"] for row in result.summary_rows()}
     classes = {
         "founder homozygotes": "share_founder_homozygotes",
         "other homozygotes": "share_other_homozygotes",

@@ -75,6 +75,24 @@ def test_run_without_out_loads_only_what_it_needs():
     assert _loaded(code) == []
 
 
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [(["--no-figures"], []), ([], ["matplotlib", "popsim.plots"])],
+)
+def test_run_with_out_writes_its_tables_without_pandas(extra, expected, tmp_path):
+    """`popsim run --out` writes its CSV tables without pandas (0.3 s of imports), and
+    Matplotlib only for the figures."""
+    out = tmp_path / "out"
+    code = (
+        "import contextlib, io\nfrom popsim.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    assert main(['run', 'japanese_two_founders', '--replicates', '2', "
+        f"'--generations', '2', '--out', {str(out)!r}, *{extra!r}]) == 0"
+    )
+    assert _loaded(code) == expected
+    assert (out / "final.csv").is_file()
+
+
 @pytest.mark.parametrize("words", [["--help"], ["--he"], ["--debug", "--help"], ["nonsense"]])
 def test_top_level_help_and_errors_still_list_every_command(words, capsys):
     from popsim.cli import COMMANDS, main
