@@ -59,7 +59,11 @@ def write_csv(path: Path, columns: Mapping[str, Sequence | np.ndarray]) -> None:
 def _csv_cells(values: np.ndarray) -> np.ndarray:
     """One column as strings, formatted as pandas formats it for ``to_csv``."""
     if values.dtype.kind == "O":
-        missing = np.array([v is None or (isinstance(v, float) and v != v) for v in values])
+        missing = np.fromiter(
+            (v is None or (isinstance(v, float) and v != v) for v in values),
+            dtype=bool,
+            count=values.size,
+        )
         out = values.copy()
     else:
         missing = np.isnan(values) if values.dtype.kind == "f" else np.zeros(values.shape, bool)

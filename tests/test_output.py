@@ -46,6 +46,10 @@ def test_edge_values_are_written_as_pandas_writes_them(tmp_path: Path):
     )
 
 
+def test_a_table_without_rows_is_its_header(tmp_path: Path):
+    _same_as_pandas(tmp_path, {"text": np.array([], dtype=object), "x": np.array([])})
+
+
 def test_random_floats_are_written_as_pandas_writes_them(tmp_path: Path):
     rng = np.random.default_rng(20261202)
     values = rng.standard_normal(2000) * 10.0 ** rng.integers(-20, 20, 2000)

@@ -1449,10 +1449,11 @@ def _last_first(j, n):
 
 
 @njit(cache=True, parallel=True)
-def _generation_step(tau, seed, sch, ws, records, observed, status):
+def _generation_step(tau, seed, sch, ws, w_max, records, observed, status):
     """Step τ for :func:`_replicate_within`: :func:`_prepare` (serial), the couples'
     blocks on every thread, the offspring blocks on every thread, then
-    :func:`_complete` (serial). False when the replicate stops."""
+    :func:`_complete` (serial). ``w_max``: the largest fitness of ``sch.wtab``.
+    False when the replicate stops."""
     _prepare(tau, seed, sch, ws)
     need_f = _recording(tau, sch, ws)
     n_couples = sch.coffs[tau, sch.sizes.shape[1]]
@@ -1463,7 +1464,6 @@ def _generation_step(tau, seed, sch, ws, records, observed, status):
     for j in prange(n_units):
         _couples_unit(_last_first(j, n_units), n_couples, tau, depth, uncle, need_f, offs,
                       coffs, marriage, pc, rec, anc, irr, fk, al, ca)
-    w_max = wtab.max()
     blocks, source, cumulative, n_sources = ws.blocks, ws.source, ws.cumulative, ws.n_sources
     sums, fail = ws.sums, ws.fail
     n_blocks = ws.state[_BLOCKS]
@@ -1480,8 +1480,9 @@ def _replicate_within(seed, sch: Schedule, allele_type, records, observed, statu
     ws = _workspace(sch, allele_type)
     if not _start(seed, sch, ws, records, observed, status):
         return
+    w_max = float(sch.wtab.max())
     for tau in range(1, sch.sizes.shape[0]):
-        if not _generation_step(tau, seed, sch, ws, records, observed, status):
+        if not _generation_step(tau, seed, sch, ws, w_max, records, observed, status):
             return
 
 
