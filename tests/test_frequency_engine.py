@@ -16,7 +16,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from popsim import simulate
+from popsim import scenario_from_dict, simulate
+from popsim.demography import compile_plan
+from popsim.engines.frequency import CAPACITY, NO_NORMAL_COPIES, OK, simulate_frequency
 from popsim.errors import SimulationError
 from popsim.theory import migration_moments, wf_count_distribution
 from popsim.validation.stats import chi_square_gof
@@ -232,6 +234,38 @@ def test_identical_results_on_one_and_two_threads():
         )
         digests.append(out.stdout.strip())
     assert digests[0] == digests[1]
+
+
+def test_lanes_change_no_result():
+    """Replicates stepped side by side (lanes) give what each gives alone: two demes
+    with migration both ways, founders at three steps (one without enough normal
+    copies in some replicates), many mutation-born alleles, some replicates out of
+    allele slots, on groups of 1 (one replicate at a time), 7 and 64 lanes."""
+    raw = {
+        "scenario": {"name": "lanes", "generations": 40, "replicates": 1},
+        "demes": [{"name": "a", "size": 60}, {"name": "b", "size": 40, "inbreeding": 0.1}],
+        "migration": [{"source": "a", "dest": "b", "rate": 0.2},
+                      {"source": "b", "dest": "a", "rate": 0.05}],
+        "locus": {
+            "pathogenic_mutation_rate": 0.01,
+            "max_alleles": 12,
+            "selection": {"affected": 0.3, "carrier_dominance": 0.2},
+            "founder_alleles": [
+                {"name": "F1", "deme": "a", "copies": 3, "generation": 0},
+                {"name": "F2", "deme": "b", "copies": 30, "generation": 10},
+                {"name": "F3", "deme": "b", "copies": 65, "generation": 20},
+            ],
+        },
+    }
+    plan = compile_plan(scenario_from_dict(raw))
+    seeds = np.arange(1, 301, dtype=np.uint32) * 7919
+    alone = simulate_frequency(plan, seeds, lanes=1)
+    codes = set(alone[1][:, 0].tolist())
+    assert {OK, CAPACITY, NO_NORMAL_COPIES} <= codes, codes
+    for lanes in (7, 64):
+        side_by_side = simulate_frequency(plan, seeds, lanes=lanes)
+        np.testing.assert_array_equal(side_by_side[0], alone[0])
+        np.testing.assert_array_equal(side_by_side[1], alone[1])
 
 
 def test_replicate_index_reruns_one_replicate(make_scenario):

@@ -30,6 +30,13 @@ capacity stops with a status code that the caller turns into an error.
 Replicate r draws from its own xoshiro256+ generator seeded with
 ``seeds[r]`` (:mod:`popsim.engines.sampling`, exact binomial sampler), so
 results do not depend on the thread count.
+
+A thread steps up to :data:`MAX_LANES` replicates side by side, as lanes: the
+same deme of every lane, then the same binomial draw of every lane at once
+(:func:`~popsim.engines.sampling.binomial_lanes`). One replicate's
+generation is a chain of dependent operations (each draw needs the last);
+side by side, the processor works on several chains at once. Each lane draws
+exactly the numbers it would draw alone, so the lanes change no result.
 """
 
 from __future__ import annotations
@@ -41,14 +48,29 @@ import numpy as np
 from numba import njit, prange
 
 from popsim.demography import Plan
-from popsim.engines.sampling import binomial, seeded
+from popsim.engines.sampling import (
+    LANE_K,
+    LANE_N,
+    LANE_P,
+    binomial,
+    binomial_lanes,
+    lane_arrays,
+    lane_state,
+    seeded,
+    set_lane_state,
+)
 
 #: Status codes a replicate can stop with (column 0 of the status array).
 OK, CAPACITY, EXTINCT, NO_NORMAL_COPIES = 0, 1, 2, 3
 
-#: Most replicates run with one workspace (see :func:`run_replicates`): one
-#: allocation per replicate cost about 3 ns per replicate-generation.
-CHUNK = 64
+#: Most replicates a thread steps side by side in one workspace (lanes of a
+#: group, see :func:`run_replicates`); one thread, N = 10⁴, ns per
+#: replicate-generation with 1, 8, 16, 32, 64 and 128 lanes: 175, 69, 69, 52,
+#: 42, 40.
+MAX_LANES = 64
+#: Largest workspace of a group, bytes: a plan with many allele slots gets
+#: fewer lanes.
+GROUP_BYTES = 16 * 2**20
 
 #: The plan as the kernels take it: one argument instead of seventeen.
 Schedule = namedtuple(
@@ -56,6 +78,17 @@ Schedule = namedtuple(
     "sizes migration_index migration inbreeding u s h a single_source intro_at intro_step "
     "intro_deme intro_allele intro_copies record_steps n_named capacity",
 )
+
+#: Rows of a group's per-lane integers: mutation-born alleles alive, free
+#: slots, those alive before the step's mutations, copies of the deme not yet
+#: drawn, and 1 while the replicate runs (0 once it stopped).
+_N_ACTIVE, _N_FREE, _N_BORN, _REMAINING, _RUNNING = range(5)
+_LANE_INT_ROWS = 5
+#: Rows of its per-lane floats: the selection factor of pathogenic
+#: frequencies, the new-mutation mass, the probability mass not yet drawn, the
+#: mutation-born class's mass and the mass of the allele being drawn.
+_SCALE, _NEW, _MASS, _NOVEL, _PK = range(5)
+_LANE_FLOAT_ROWS = 5
 
 #: Columns of a record after the founder counts (see :func:`record_fields`).
 N_FIXED_FIELDS = 5
@@ -72,239 +105,287 @@ def record_fields(founder_names: tuple[str, ...]) -> tuple[str, ...]:
     return ("size", "normal", *founder_names, "other", "other_sumsq", "other_alleles")
 
 
-@njit(cache=True, inline="always")  # called every generation
-def _record(counts, sizes_now, n_named, active, n_active, out):
-    """Write one record per deme into ``out`` [D, fields]."""
-    n_demes = counts.shape[0]
-    for d in range(n_demes):
-        out[d, 0] = sizes_now[d]
-        out[d, 1] = counts[d, 0]
-        for k in range(n_named):
-            out[d, 2 + k] = counts[d, 1 + k]
-        total = 0
-        sumsq = 0
-        alleles = 0
-        for a in range(n_active):
-            c = counts[d, active[a]]
-            if c > 0:
-                total += c
-                sumsq += c * c
-                alleles += 1
-        out[d, 2 + n_named] = total
-        out[d, 3 + n_named] = sumsq
-        out[d, 4 + n_named] = alleles
+@njit(cache=True)
+def _introduce(counts, par, lane, step, sch, status):
+    """Founder alleles scheduled for ``step`` replace normal copies in ``counts[lane, par, :, :]``.
 
-
-@njit(cache=True, inline="always")  # called every generation
-def _introduce(counts, step, intro_step, intro_deme, intro_allele, intro_copies, status):
-    for k in range(intro_step.shape[0]):
-        if intro_step[k] != step:
+    False (and the lane's row of ``status`` set) when a deme has too few normal copies.
+    """
+    for k in range(sch.intro_step.shape[0]):
+        if sch.intro_step[k] != step:
             continue
-        d = intro_deme[k]
-        if counts[d, 0] < intro_copies[k]:
-            status[0] = NO_NORMAL_COPIES
-            status[1] = step
-            status[2] = d
-            return
-        counts[d, 0] -= intro_copies[k]
-        counts[d, intro_allele[k]] += intro_copies[k]
+        d = sch.intro_deme[k]
+        copies = sch.intro_copies[k]
+        if counts[lane, par, d, 0] < copies:
+            status[lane, 0], status[lane, 1], status[lane, 2] = NO_NORMAL_COPIES, step, d
+            return False
+        counts[lane, par, d, 0] -= copies
+        counts[lane, par, d, sch.intro_allele[k]] += copies
+    return True
 
 
 @njit(cache=True)
-def _mixed_pool(x, counts, row, parent_sizes, first_novel, active, n_born):
-    """x = Σ_j row[j] · counts[j] / 2N_j, the gamete pool of a deme with migrants.
-
-    Not inlined: a deme whose parents all come from one deme (most demes, most
-    steps) takes the copy in :func:`run_replicate` instead, and keeping this
-    loop out of the kernel's body makes that path about 10 ns faster per
-    replicate-generation.
-    """
-    x[0] = 0.0
-    for k in range(1, first_novel):
-        x[k] = 0.0
-    for k in range(n_born):
-        x[active[k]] = 0.0
-    for j in range(row.shape[0]):
-        if row[j] <= 0.0 or parent_sizes[j] == 0:
+def _record(par, step, rec, every_lane, sch, counts, active, lanes, records):
+    """Write record ``rec`` [D, fields] of every running lane (``every_lane``:
+    of every lane) from the copies of parity ``par``."""
+    first_novel = 1 + sch.n_named
+    for lane in range(records.shape[0]):
+        if not (every_lane or lanes[_RUNNING, lane]):
             continue
-        wj = row[j] / (2 * parent_sizes[j])
-        x[0] += wj * counts[j, 0]
-        for k in range(1, first_novel):
-            x[k] += wj * counts[j, k]
-        for k in range(n_born):
-            x[active[k]] += wj * counts[j, active[k]]
-
-
-@njit(cache=True)
-def run_replicate(seed, sch, records, status, counts, x, active, free):
-    """Simulate one replicate; fill ``records`` [n_rec, D, fields] and ``status`` [3].
-
-    Workspace (see :func:`run_replicates`), reset here: ``counts`` [2, D,
-    slots], the copies of each allele at the last step and the one being
-    drawn (by the parity of the step); ``x`` [slots]; ``active`` and ``free``
-    [capacity]. ``sch``: the plan's arrays (:data:`Schedule`).
-    """
-    (sizes, migration_index, migration, inbreeding, u, s, h, a, single_source, intro_at,
-     intro_step, intro_deme, intro_allele, intro_copies, record_steps, n_named,
-     capacity) = sch
-    rng = seeded(seed)
-    n_steps = sizes.shape[0] - 1
-    n_demes = sizes.shape[1]
-    first_novel = 1 + n_named
-    n_slots = first_novel + capacity
-    counts[:, :, :] = 0
-    x[:] = 0.0
-    now = counts[0]
-    for k in range(capacity):
-        free[k] = n_slots - 1 - k
-    n_active = 0
-    n_free = capacity
-    w_het = 1.0 - h * s + a
-    w_aff = 1.0 - s
-
-    for d in range(n_demes):
-        now[d, 0] = 2 * sizes[0, d]
-    _introduce(now, 0, intro_step, intro_deme, intro_allele, intro_copies, status)
-    rec = 0
-    if record_steps[0] == 0:
-        _record(now, sizes[0], n_named, active, n_active, records[0])
-        rec = 1
-    if status[0] != OK:
-        return
-
-    for step in range(1, n_steps + 1):
-        last, nxt = (step - 1) & 1, step & 1  # slices of counts
-        mi = migration_index[step]
-        n_born = n_active  # novel slots alive before this step's mutations
-        for i in range(n_demes):
-            two_n = 2 * sizes[step, i]
-            if two_n == 0:
-                for k in range(n_slots):
-                    counts[nxt, i, k] = 0
-                continue
-            # 1. migration: gamete pool of deme i; a copy of one deme's
-            # frequencies when all its parents come from there (no migrants)
-            source = single_source[mi, i]
-            if source >= 0 and sizes[step - 1, source] > 0:
-                wj = 1.0 / (2 * sizes[step - 1, source])
-                x[0] = wj * counts[last, source, 0]
-                for k in range(1, first_novel):
-                    x[k] = wj * counts[last, source, k]
-                for k in range(n_born):
-                    x[active[k]] = wj * counts[last, source, active[k]]
-            else:
-                _mixed_pool(x, counts[last], migration[mi, i], sizes[step - 1], first_novel,
-                            active, n_born)
-            # 2. mutation
-            new = u * x[0]
-            x0 = x[0] - new
-            q = new
+        for d in range(counts.shape[2]):
+            records[lane, rec, d, 0] = sch.sizes[step, d]
+            records[lane, rec, d, 1] = counts[lane, par, d, 0]
             for k in range(1, first_novel):
-                q += x[k]
-            for k in range(n_born):
-                q += x[active[k]]
-            # 3. selection on zygotes with inbreeding F
-            f = inbreeding[i]
-            p00 = x0 * x0 * (1.0 - f) + x0 * f
-            p0p = 2.0 * x0 * q * (1.0 - f)
-            ppp = q * q * (1.0 - f) + q * f
-            wbar = p00 + p0p * w_het + ppp * w_aff
-            if wbar <= 0.0:
-                status[0] = EXTINCT
-                status[1] = step
-                status[2] = i
-                return
-            scale = 0.0
-            if q > 0.0:
-                scale = (ppp * w_aff + 0.5 * p0p * w_het) / (q * wbar)
-            # 4. drift: named founder alleles, then all mutation-born copies at
-            # once (split among their alleles below), the normal allele takes the rest
-            remaining = two_n
-            mass = 1.0
-            for k in range(1, first_novel):
-                pk = x[k] * scale
-                c = 0
-                if mass > 0.0:
-                    c, rng = binomial(rng, remaining, pk / mass)
-                counts[nxt, i, k] = c
-                remaining -= c
-                mass -= pk
-            novel = new
-            for k in range(n_born):
-                novel += x[active[k]]
-            novel *= scale
-            left = 0
-            if novel > 0.0 and mass > 0.0:
-                left, rng = binomial(rng, remaining, novel / mass)
-            counts[nxt, i, 0] = remaining - left
-            for k in range(n_born):
-                slot = active[k]
-                pk = x[slot] * scale
-                if k == n_born - 1 and new <= 0.0:
-                    c = left  # the last allele: exactly, whatever the rounding
-                elif left > 0 and novel > 0.0:
-                    c, rng = binomial(rng, left, pk / novel)
-                else:
-                    c = 0
-                counts[nxt, i, slot] = c
-                left -= c
-                novel -= pk
-            n_new = left
-            if n_new > n_free:
-                status[0] = CAPACITY
-                status[1] = step
-                status[2] = i
-                return
-            for _ in range(n_new):
-                n_free -= 1
-                slot = free[n_free]
-                for d in range(n_demes):
-                    counts[nxt, d, slot] = 0
-                counts[nxt, i, slot] = 1
-                active[n_active] = slot
-                n_active += 1
-        # recycle mutation-born slots lost in every deme
-        k = 0
-        while k < n_active:
-            slot = active[k]
+                records[lane, rec, d, 1 + k] = counts[lane, par, d, k]
             total = 0
-            for d in range(n_demes):
-                total += counts[nxt, d, slot]
-            if total == 0:
-                free[n_free] = slot
-                n_free += 1
-                n_active -= 1
-                active[k] = active[n_active]
-            else:
-                k += 1
-        if intro_at[step]:
-            _introduce(counts[nxt], step, intro_step, intro_deme, intro_allele, intro_copies,
-                       status)
-            if status[0] != OK:
-                return
-        if rec < record_steps.shape[0] and record_steps[rec] == step:
-            _record(counts[nxt], sizes[step], n_named, active, n_active, records[rec])
+            sumsq = 0
+            alleles = 0
+            for a in range(lanes[_N_ACTIVE, lane]):
+                c = counts[lane, par, d, active[lane, a]]
+                if c > 0:
+                    total += c
+                    sumsq += c * c
+                    alleles += 1
+            records[lane, rec, d, first_novel + 1] = total
+            records[lane, rec, d, first_novel + 2] = sumsq
+            records[lane, rec, d, first_novel + 3] = alleles
+
+
+@njit(cache=True)
+def _run_group(seeds, sch, records, status, counts, x, active, free, lanes, floats, draw_ints,
+               draw_floats, states):
+    """Simulate ``len(seeds)`` replicates side by side (one lane each).
+
+    Each lane draws from its own generator, seeded with its seed, exactly the
+    numbers it would draw alone; the lanes' binomial draws of a deme are taken
+    together by :func:`~popsim.engines.sampling.binomial_lanes`. Fills
+    ``records`` [lanes, n_rec, D, fields] and ``status`` [lanes, 3].
+
+    Workspace (see :func:`run_replicates`), reset here: ``counts`` [lanes, 2,
+    D, slots], the copies of each allele at the last step and the one being
+    drawn (by the parity of the step); ``x`` [lanes, slots], the gamete pools;
+    ``active`` and ``free`` [lanes, capacity], the live mutation-born slots and
+    the stack of free ones; ``lanes`` [rows, lanes] and ``floats`` [rows,
+    lanes], per-lane scalars; ``draw_ints``, ``draw_floats``, ``states``: see
+    :func:`~popsim.engines.sampling.lane_arrays`. Each lane's data is
+    contiguous: the loops over a lane's mutation-born alleles dominate at large
+    N, and with the lanes innermost they would touch a cache line per allele.
+    """
+    n_lanes = seeds.shape[0]
+    n_steps = sch.sizes.shape[0] - 1
+    n_demes = sch.sizes.shape[1]
+    first_novel = 1 + sch.n_named
+    n_slots = first_novel + sch.capacity
+    counts[:n_lanes] = 0
+    x[:n_lanes] = 0.0
+    n_rec = sch.record_steps.shape[0]
+    rec = 0
+    for lane in range(n_lanes):
+        set_lane_state(states, lane, seeded(seeds[lane]))
+        for k in range(sch.capacity):
+            free[lane, k] = n_slots - 1 - k
+        lanes[_N_ACTIVE, lane] = 0
+        lanes[_N_FREE, lane] = sch.capacity
+        for d in range(n_demes):
+            counts[lane, 0, d, 0] = 2 * sch.sizes[0, d]
+        lanes[_RUNNING, lane] = _introduce(counts, 0, lane, 0, sch, status)
+    if sch.record_steps[0] == 0:  # even where an introduction failed
+        _record(0, 0, 0, True, sch, counts, active, lanes, records)
+        rec = 1
+
+    w_het = 1.0 - sch.h * sch.s + sch.a
+    w_aff = 1.0 - sch.s
+    for step in range(1, n_steps + 1):
+        last, nxt = (step - 1) & 1, step & 1  # parities of the copies
+        for lane in range(n_lanes):
+            lanes[_N_BORN, lane] = lanes[_N_ACTIVE, lane]  # alive before this step's mutations
+        for i in range(n_demes):
+            if sch.sizes[step, i] == 0:
+                # an empty deme has no copies; those of this parity still hold
+                # step − 2, all zeros if the deme was empty then too (nothing
+                # else writes there but new alleles' zeros)
+                if step >= 2 and sch.sizes[step - 2, i] > 0:
+                    counts[:, nxt, i, :] = 0
+                continue
+            two_n = 2 * sch.sizes[step, i]
+            mi = sch.migration_index[step]
+            source = sch.single_source[mi, i]
+            single = source >= 0 and sch.sizes[step - 1, source] > 0
+            f = sch.inbreeding[i]
+            for lane in range(n_lanes):
+                if not lanes[_RUNNING, lane]:
+                    continue
+                n_born = lanes[_N_BORN, lane]
+                # 1. migration: gamete pool of deme i; a copy of one deme's
+                # frequencies when all its parents come from there (no migrants)
+                if single:
+                    wj = 1.0 / (2 * sch.sizes[step - 1, source])
+                    x[lane, 0] = wj * counts[lane, last, source, 0]
+                    for k in range(1, first_novel):
+                        x[lane, k] = wj * counts[lane, last, source, k]
+                    for k in range(n_born):
+                        slot = active[lane, k]
+                        x[lane, slot] = wj * counts[lane, last, source, slot]
+                else:
+                    x[lane, 0] = 0.0
+                    for k in range(1, first_novel):
+                        x[lane, k] = 0.0
+                    for k in range(n_born):
+                        x[lane, active[lane, k]] = 0.0
+                    for j in range(n_demes):
+                        m = sch.migration[mi, i, j]
+                        if m <= 0.0 or sch.sizes[step - 1, j] == 0:
+                            continue
+                        wj = m / (2 * sch.sizes[step - 1, j])
+                        x[lane, 0] += wj * counts[lane, last, j, 0]
+                        for k in range(1, first_novel):
+                            x[lane, k] += wj * counts[lane, last, j, k]
+                        for k in range(n_born):
+                            slot = active[lane, k]
+                            x[lane, slot] += wj * counts[lane, last, j, slot]
+                # 2. mutation
+                new = sch.u * x[lane, 0]
+                x0 = x[lane, 0] - new
+                q = new
+                for k in range(1, first_novel):
+                    q += x[lane, k]
+                for k in range(n_born):
+                    q += x[lane, active[lane, k]]
+                # 3. selection on zygotes with inbreeding F
+                p00 = x0 * x0 * (1.0 - f) + x0 * f
+                p0p = 2.0 * x0 * q * (1.0 - f)
+                ppp = q * q * (1.0 - f) + q * f
+                wbar = p00 + p0p * w_het + ppp * w_aff
+                if wbar <= 0.0:
+                    lanes[_RUNNING, lane] = 0
+                    status[lane, 0], status[lane, 1], status[lane, 2] = EXTINCT, step, i
+                    continue
+                scale = 0.0
+                if q > 0.0:
+                    scale = (ppp * w_aff + 0.5 * p0p * w_het) / (q * wbar)
+                floats[_SCALE, lane] = scale
+                floats[_NEW, lane] = new
+                floats[_MASS, lane] = 1.0
+                lanes[_REMAINING, lane] = two_n
+            # 4. drift: named founder alleles, then all mutation-born copies at
+            # once (split among their alleles), the normal allele takes the rest
+            for k in range(1, first_novel + 1):
+                for lane in range(n_lanes):
+                    draw_ints[LANE_N, lane] = 0
+                    if not lanes[_RUNNING, lane]:
+                        continue
+                    mass = floats[_MASS, lane]
+                    if k < first_novel:
+                        pk = x[lane, k] * floats[_SCALE, lane]
+                    else:
+                        pk = floats[_NEW, lane]
+                        for a in range(lanes[_N_BORN, lane]):
+                            pk += x[lane, active[lane, a]]
+                        pk *= floats[_SCALE, lane]
+                        floats[_NOVEL, lane] = pk
+                    if mass > 0.0 and pk > 0.0:
+                        draw_ints[LANE_N, lane] = lanes[_REMAINING, lane]
+                        draw_floats[LANE_P, lane] = pk / mass
+                    floats[_PK, lane] = pk
+                binomial_lanes(n_lanes, draw_ints, draw_floats, states)
+                for lane in range(n_lanes):
+                    if not lanes[_RUNNING, lane]:
+                        continue
+                    c = draw_ints[LANE_K, lane]
+                    if k < first_novel:
+                        counts[lane, nxt, i, k] = c
+                        lanes[_REMAINING, lane] -= c
+                        floats[_MASS, lane] -= floats[_PK, lane]
+                        continue
+                    counts[lane, nxt, i, 0] = lanes[_REMAINING, lane] - c
+                    n_born = lanes[_N_BORN, lane]
+                    if c == 0 and n_born == 0:
+                        continue
+                    # share the c mutation-born copies among the lane's
+                    # mutation-born alleles; each copy left over is a new allele
+                    # (written out here: a call with the lane's arrays would
+                    # cost two atomic reference counts per array)
+                    left = c
+                    state = lane_state(states, lane)
+                    scale, novel = floats[_SCALE, lane], floats[_NOVEL, lane]
+                    for a in range(n_born):
+                        slot = active[lane, a]
+                        pk = x[lane, slot] * scale
+                        if a == n_born - 1 and floats[_NEW, lane] <= 0.0:
+                            c = left  # the last allele: exactly, whatever the rounding
+                        elif left > 0 and novel > 0.0:
+                            c, state = binomial(state, left, pk / novel)
+                        else:
+                            c = 0
+                        counts[lane, nxt, i, slot] = c
+                        left -= c
+                        novel -= pk
+                    set_lane_state(states, lane, state)
+                    n_free, n_active = lanes[_N_FREE, lane], lanes[_N_ACTIVE, lane]
+                    if left > n_free:
+                        status[lane, 0], status[lane, 1], status[lane, 2] = CAPACITY, step, i
+                        lanes[_RUNNING, lane] = 0
+                        continue
+                    for _ in range(left):
+                        n_free -= 1
+                        slot = free[lane, n_free]
+                        for d in range(n_demes):
+                            counts[lane, nxt, d, slot] = 0
+                        counts[lane, nxt, i, slot] = 1
+                        active[lane, n_active] = slot
+                        n_active += 1
+                    lanes[_N_FREE, lane], lanes[_N_ACTIVE, lane] = n_free, n_active
+        # recycle mutation-born slots lost in every deme
+        for lane in range(n_lanes):
+            if not lanes[_RUNNING, lane]:
+                continue
+            n_active, n_free = lanes[_N_ACTIVE, lane], lanes[_N_FREE, lane]
+            a = 0
+            while a < n_active:
+                slot = active[lane, a]
+                total = 0
+                for d in range(n_demes):
+                    total += counts[lane, nxt, d, slot]
+                if total == 0:
+                    free[lane, n_free] = slot
+                    n_free += 1
+                    n_active -= 1
+                    active[lane, a] = active[lane, n_active]
+                else:
+                    a += 1
+            lanes[_N_ACTIVE, lane], lanes[_N_FREE, lane] = n_active, n_free
+        if sch.intro_at[step]:
+            for lane in range(n_lanes):
+                if lanes[_RUNNING, lane]:
+                    lanes[_RUNNING, lane] = _introduce(counts, nxt, lane, step, sch, status)
+        if rec < n_rec and sch.record_steps[rec] == step:
+            _record(nxt, step, rec, False, sch, counts, active, lanes, records)
             rec += 1
 
 
 @njit(cache=True, parallel=True, nogil=True)
-def run_replicates(seeds, sch, chunk, records, status):
+def run_replicates(seeds, sch, group, records, status):
     """Run ``len(seeds)`` replicates in parallel into ``records`` [R, n_rec, D, fields].
 
-    Replicates go to the threads ``chunk`` at a time, each chunk allocating
-    one workspace for all its replicates; results do not depend on ``chunk``.
+    Replicates go to the threads ``group`` at a time, each group stepping its
+    replicates side by side in one workspace; results depend neither on
+    ``group`` nor on the thread count.
     """
     n = seeds.shape[0]
     n_demes = sch.sizes.shape[1]
     capacity = sch.capacity
     n_slots = 1 + sch.n_named + capacity
-    for b in prange((n + chunk - 1) // chunk):
-        counts = np.empty((2, n_demes, n_slots), dtype=np.int64)
-        x = np.empty(n_slots)  # gamete pool of the deme being drawn
-        active = np.empty(capacity, dtype=np.int64)  # live mutation-born slots
-        free = np.empty(capacity, dtype=np.int64)  # stack of free slots
-        for r in range(b * chunk, min(n, (b + 1) * chunk)):
-            run_replicate(seeds[r], sch, records[r], status[r], counts, x, active, free)
+    for b in prange((n + group - 1) // group):
+        lo, hi = b * group, min(n, (b + 1) * group)
+        counts = np.empty((group, 2, n_demes, n_slots), dtype=np.int64)
+        x = np.empty((group, n_slots))  # gamete pools of the deme being drawn
+        active = np.empty((group, capacity), dtype=np.int64)  # live mutation-born slots
+        free = np.empty((group, capacity), dtype=np.int64)  # stacks of free slots
+        lanes = np.empty((_LANE_INT_ROWS, group), dtype=np.int64)
+        floats = np.empty((_LANE_FLOAT_ROWS, group))
+        draw_ints, draw_floats, states = lane_arrays(group)
+        _run_group(seeds[lo:hi], sch, records[lo:hi], status[lo:hi], counts, x, active, free,
+                   lanes, floats, draw_ints, draw_floats, states)
 
 
 def _single_sources(migration: np.ndarray) -> np.ndarray:
@@ -314,8 +395,13 @@ def _single_sources(migration: np.ndarray) -> np.ndarray:
     return np.where(single, ones.argmax(axis=2), -1).astype(np.int64)
 
 
-def simulate_frequency(plan: Plan, seeds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def simulate_frequency(
+    plan: Plan, seeds: np.ndarray, lanes: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Run the frequency engine for one replicate per seed.
+
+    ``lanes``: replicates a thread steps side by side (default
+    :func:`lanes_per_group`); it changes the speed, never a number.
 
     Returns ``records`` int64 [R, n_records, D, fields] (fields as in
     :func:`record_fields`) and ``status`` int64 [R, 3] = (code, step, deme).
@@ -354,11 +440,18 @@ def simulate_frequency(plan: Plan, seeds: np.ndarray) -> tuple[np.ndarray, np.nd
         n_named=n_named,
         capacity=int(plan.max_alleles),
     )
-    run_replicates(seeds, sch, chunk_size(seeds.shape[0], numba.get_num_threads()), records,
-                   status)
+    if lanes is None:
+        n_slots = 1 + n_named + sch.capacity
+        lane_bytes = 8 * ((2 * len(plan.deme_names) + 1) * n_slots + 2 * sch.capacity)
+        lanes = lanes_per_group(seeds.shape[0], numba.get_num_threads(), lane_bytes)
+    run_replicates(seeds, sch, lanes, records, status)
     return records, status
 
 
-def chunk_size(replicates: int, threads: int) -> int:
-    """Replicates per workspace: up to :data:`CHUNK`, and at least 4 chunks per thread."""
-    return max(1, min(CHUNK, replicates // (4 * threads)))
+def lanes_per_group(replicates: int, threads: int, lane_bytes: int) -> int:
+    """Replicates a thread steps side by side: at most :data:`MAX_LANES` and
+    :data:`GROUP_BYTES` of workspace (``lane_bytes`` a lane), the replicates
+    shared evenly among groups and the groups among threads."""
+    most = max(1, min(MAX_LANES, GROUP_BYTES // lane_bytes))
+    groups = -(-replicates // (threads * most))  # per thread
+    return max(1, -(-replicates // (threads * groups)))

@@ -26,6 +26,10 @@ draw cost 17 ns instead of 6).
   acceptance test uses log-factorials through Stirling's series with the
   tabulated correction for k ≤ 9.
 
+* :func:`binomial_lanes`: one Binomial draw for each of many generators
+  (lanes) at once, each the variate :func:`binomial` would give from that
+  generator, with its numbers; used by the frequency engine.
+
 Both are exact samplers (up to floating-point rounding): they are tested
 against the binomial probability function in tests/test_sampling.py.
 """
@@ -116,6 +120,12 @@ def _inversion(state: State, n: int, p: float) -> tuple[int, State]:
     u, state = uniform(state)
     if u <= 1.0 - n * p:  # below (1 − p)^n = P(0) (Bernoulli's inequality)
         return 0, state
+    return _inversion_from(state, n, p, u)
+
+
+@njit(cache=True, error_model="numpy")
+def _inversion_from(state: State, n: int, p: float, u: float) -> tuple[int, State]:
+    """:func:`_inversion` once its first uniform ``u`` has been drawn."""
     q = 1.0 - p
     p0 = math.exp(n * math.log1p(-p))
     ratio = p / q
@@ -133,25 +143,70 @@ def _inversion(state: State, n: int, p: float) -> tuple[int, State]:
         u, state = uniform(state)
 
 
+@njit(cache=True, inline="always", error_model="numpy")
+def _btrd_hat(n: int, p: float) -> tuple[float, float, float, float]:
+    """BTRD's hat for Binomial(n, p): (b, a, c, v_r) of :func:`_btrd`."""
+    spq = math.sqrt(n * p * (1.0 - p))
+    b = 1.15 + 2.53 * spq
+    a = -0.0873 + 0.0248 * b + 0.01 * p
+    return b, a, n * p + 0.5, 0.92 - 4.2 / b
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _btrd_accepts(n: int, p: float, k: int, us: float, v: float) -> bool:
+    """BTRD's test of a candidate ``k`` in [0, n] outside the squeeze (steps 3.1–3.4).
+
+    ``v·α/(a/u_s² + b) ≤ f(k)/f(m)`` (m the mode): a product of |k − m| ≤ 15
+    factors, or else bounded by −(k − m)²/2npq ± ρ first and computed from
+    log-factorials only between those bounds.
+    """
+    q = 1.0 - p
+    npq = n * p * q
+    spq = math.sqrt(npq)
+    b, a, _, _ = _btrd_hat(n, p)
+    m = math.floor((n + 1) * p)
+    r = p / q
+    v *= (2.83 + 5.1 / b) * spq / (a / (us * us) + b)
+    km = abs(k - m)
+    if km <= 15:
+        nr = (n + 1.0) * r
+        f = 1.0
+        for i in range(min(k, m) + 1, max(k, m) + 1):
+            if k > m:
+                f *= nr / i - r
+            else:
+                v *= nr / i - r
+        return v <= f
+    rho = (km / npq) * (((km / 3.0 + 0.625) * km + 1.0 / 6.0) / npq + 0.5)
+    t = -km * km / (2.0 * npq)
+    v = math.log(v)
+    if v < t - rho:
+        return True
+    if v > t + rho:
+        return False
+    nm = n - m + 1.0
+    nk = n - k + 1.0
+    bound = (
+        (m + 0.5) * math.log((m + 1.0) / (r * nm))
+        + (n + 1.0) * math.log(nm / nk)
+        + (k + 0.5) * math.log(nk * r / (k + 1.0))
+        + _stirling_tail(m)
+        + _stirling_tail(n - m)
+        - _stirling_tail(k)
+        - _stirling_tail(n - k)
+    )
+    return v <= bound
+
+
 @njit(cache=True, error_model="numpy")
 def _btrd(state: State, n: int, p: float) -> tuple[int, State]:
     """Binomial(n, p) by Hörmann's transformed rejection (p ≤ ½, n·p ≥ 10).
 
     Hat: k = ⌊(2a/u_s + b)·u + c⌋ with u uniform on (−½, ½), u_s = ½ − |u|;
-    accepted at once inside the squeeze (u_s ≥ 0.07, v ≤ v_r), otherwise when
-    v·α/(a/u_s² + b) ≤ f(k)/f(m) (m the mode). That ratio is a product of
-    |k − m| ≤ 15 factors, or else bounded by −(k − m)²/2npq ± ρ first and
-    computed from log-factorials only between those bounds (steps 3.1–3.4
-    of BTRD in Hörmann 1993).
+    accepted at once inside the squeeze (u_s ≥ 0.07, v ≤ v_r), otherwise by
+    :func:`_btrd_accepts`.
     """
-    q = 1.0 - p
-    npq = n * p * q
-    spq = math.sqrt(npq)
-    b = 1.15 + 2.53 * spq
-    a = -0.0873 + 0.0248 * b + 0.01 * p
-    c = n * p + 0.5
-    v_r = 0.92 - 4.2 / b
-    m = math.floor((n + 1) * p)
+    b, a, c, v_r = _btrd_hat(n, p)
     while True:
         u, state = uniform(state)
         u -= 0.5
@@ -162,39 +217,7 @@ def _btrd(state: State, n: int, p: float) -> tuple[int, State]:
             continue
         if us >= 0.07 and v <= v_r:
             return k, state
-        r = p / q
-        v *= (2.83 + 5.1 / b) * spq / (a / (us * us) + b)
-        km = abs(k - m)
-        if km <= 15:
-            nr = (n + 1.0) * r
-            f = 1.0
-            for i in range(min(k, m) + 1, max(k, m) + 1):
-                if k > m:
-                    f *= nr / i - r
-                else:
-                    v *= nr / i - r
-            if v <= f:
-                return k, state
-            continue
-        rho = (km / npq) * (((km / 3.0 + 0.625) * km + 1.0 / 6.0) / npq + 0.5)
-        t = -km * km / (2.0 * npq)
-        v = math.log(v)
-        if v < t - rho:
-            return k, state
-        if v > t + rho:
-            continue
-        nm = n - m + 1.0
-        nk = n - k + 1.0
-        bound = (
-            (m + 0.5) * math.log((m + 1.0) / (r * nm))
-            + (n + 1.0) * math.log(nm / nk)
-            + (k + 0.5) * math.log(nk * r / (k + 1.0))
-            + _stirling_tail(m)
-            + _stirling_tail(n - m)
-            - _stirling_tail(k)
-            - _stirling_tail(n - k)
-        )
-        if v <= bound:
+        if _btrd_accepts(n, p, k, us, v):
             return k, state
 
 
@@ -218,3 +241,105 @@ def binomial(state: State, n: int, p: float) -> tuple[int, State]:
     else:
         k, state = _btrd(state, n, r)
     return (n - k if flip else k), state
+
+
+# ----------------------------------------------------------------- many generators at once
+
+#: Rows of the integer array of a lane draw (:func:`binomial_lanes`): the
+#: trials n (in), the variate (out), then the sampler's own rows.
+LANE_N, LANE_K, _LANE_CANDIDATE, _LANE_TODO, _LANE_LIST = range(5)
+#: Rows of its float array: the probability p (in), then the sampler's own rows.
+LANE_P, _LANE_U, _LANE_US, _LANE_V = range(4)
+
+
+@njit(cache=True)
+def lane_arrays(lanes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Empty arrays for :func:`binomial_lanes`: ``(ints, floats, states)``."""
+    return (
+        np.empty((5, lanes), dtype=np.int64),
+        np.empty((4, lanes)),
+        np.empty((4, lanes), dtype=np.uint64),
+    )
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def lane_state(states: np.ndarray, lane: int) -> State:
+    """The generator of ``lane`` (column of ``states`` [4, lanes]) as a state tuple."""
+    return (states[0, lane], states[1, lane], states[2, lane], states[3, lane])
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def set_lane_state(states: np.ndarray, lane: int, state: State) -> None:
+    """Store ``state`` as the generator of ``lane``."""
+    states[0, lane], states[1, lane], states[2, lane], states[3, lane] = state
+
+
+@njit(cache=True, error_model="numpy")
+def binomial_lanes(n_lanes: int, ints: np.ndarray, floats: np.ndarray, states: np.ndarray) -> None:
+    """ints[LANE_K, l] = Binomial(ints[LANE_N, l], floats[LANE_P, l]) for l < ``n_lanes``.
+
+    Each lane draws from its own generator (column l of ``states``) exactly
+    the numbers :func:`binomial` would draw, and gets the same variate. The
+    first loop has no data-dependent branch: every lane takes the first step
+    of its method (BTRD's first pair and squeeze, the inversion's first
+    uniform and P(0) exit), so the processor overlaps the lanes' chains of
+    dependent operations; the second loop finishes the lanes still undecided
+    (about a quarter), each from the uniforms it already drew.
+    """
+    for lane in range(n_lanes):
+        n, p = ints[LANE_N, lane], floats[LANE_P, lane]
+        flip = p > 0.5
+        r = 1.0 - p if flip else p
+        # 0: decided without a draw; 1: Bernoulli counting; 2: inversion; 3: BTRD
+        method = 1
+        if n <= 0 or p <= 0.0 or p >= 1.0:
+            method = 0
+        elif n > BERNOULLI_MAX:
+            method = 2 if n * r < INVERSION_MEAN else 3
+        b, a, c, v_r = _btrd_hat(n, r)
+        s0, s1, s2, s3 = states[0, lane], states[1, lane], states[2, lane], states[3, lane]
+        u1, one = uniform((s0, s1, s2, s3))
+        v, two = uniform(one)
+        if method == 2:
+            states[0, lane], states[1, lane], states[2, lane], states[3, lane] = one
+        elif method == 3:
+            states[0, lane], states[1, lane], states[2, lane], states[3, lane] = two
+        u = u1 - 0.5
+        us = 0.5 - abs(u)
+        kf = np.floor((2.0 * a / us + b) * u + c)
+        in_range = (kf >= 0.0) and (kf <= n)
+        candidate = np.int64(kf) if in_range else np.int64(-1)
+        squeezed = method == 3 and in_range and us >= 0.07 and v <= v_r
+        below_p0 = method == 2 and u1 <= 1.0 - n * r
+        k = candidate if squeezed else np.int64(0)
+        k = n - k if flip and (squeezed or below_p0) else k
+        ints[LANE_K, lane] = n if method == 0 and n > 0 and p >= 1.0 else k
+        ints[_LANE_CANDIDATE, lane] = candidate
+        ints[_LANE_TODO, lane] = 0 if method == 0 or squeezed or below_p0 else method
+        floats[_LANE_U, lane] = u1
+        floats[_LANE_US, lane] = us
+        floats[_LANE_V, lane] = v
+    n_todo = 0
+    for lane in range(n_lanes):
+        ints[_LANE_LIST, n_todo] = lane
+        n_todo += ints[_LANE_TODO, lane] != 0
+    for j in range(n_todo):
+        lane = ints[_LANE_LIST, j]
+        n, p = ints[LANE_N, lane], floats[LANE_P, lane]
+        state = lane_state(states, lane)
+        method = ints[_LANE_TODO, lane]
+        if method == 1:
+            k, state = binomial(state, n, p)
+        else:
+            flip = p > 0.5
+            r = 1.0 - p if flip else p
+            if method == 2:
+                k, state = _inversion_from(state, n, r, floats[_LANE_U, lane])
+            else:
+                k = ints[_LANE_CANDIDATE, lane]
+                if k < 0 or not _btrd_accepts(n, r, k, floats[_LANE_US, lane],
+                                              floats[_LANE_V, lane]):
+                    k, state = _btrd(state, n, r)
+            k = n - k if flip else k
+        ints[LANE_K, lane] = k
+        set_lane_state(states, lane, state)
