@@ -249,8 +249,11 @@ def _run_group(seeds, sch, records, status, counts, x, active, free, lanes, floa
                 q = new
                 for k in range(1, first_novel):
                     q += x[lane, k]
+                novel = new  # the mutation-born class: new and older alleles
                 for k in range(n_born):
-                    q += x[lane, active[lane, k]]
+                    xk = x[lane, active[lane, k]]
+                    q += xk
+                    novel += xk
                 # 3. selection on zygotes with inbreeding F
                 p00 = x0 * x0 * (1.0 - f) + x0 * f
                 p0p = 2.0 * x0 * q * (1.0 - f)
@@ -265,6 +268,7 @@ def _run_group(seeds, sch, records, status, counts, x, active, free, lanes, floa
                     scale = (ppp * w_aff + 0.5 * p0p * w_het) / (q * wbar)
                 floats[_SCALE, lane] = scale
                 floats[_NEW, lane] = new
+                floats[_NOVEL, lane] = novel
                 floats[_MASS, lane] = 1.0
                 lanes[_REMAINING, lane] = two_n
             # 4. drift: named founder alleles, then all mutation-born copies at
@@ -278,10 +282,7 @@ def _run_group(seeds, sch, records, status, counts, x, active, free, lanes, floa
                     if k < first_novel:
                         pk = x[lane, k] * floats[_SCALE, lane]
                     else:
-                        pk = floats[_NEW, lane]
-                        for a in range(lanes[_N_BORN, lane]):
-                            pk += x[lane, active[lane, a]]
-                        pk *= floats[_SCALE, lane]
+                        pk = floats[_NOVEL, lane] * floats[_SCALE, lane]
                         floats[_NOVEL, lane] = pk
                     if mass > 0.0 and pk > 0.0:
                         draw_ints[LANE_N, lane] = lanes[_REMAINING, lane]
