@@ -212,130 +212,139 @@ def _run_group(seeds, sch, records, status, counts, x, active, free, lanes, floa
             source = sch.single_source[mi, i]
             single = source >= 0 and sch.sizes[step - 1, source] > 0
             f = sch.inbreeding[i]
-            for lane in range(n_lanes):
-                if not lanes[_RUNNING, lane]:
-                    continue
-                n_born = lanes[_N_BORN, lane]
-                # 1. migration: gamete pool of deme i; a copy of one deme's
-                # frequencies when all its parents come from there (no migrants)
-                if single:
-                    wj = 1.0 / (2 * sch.sizes[step - 1, source])
-                    x[lane, 0] = wj * counts[lane, last, source, 0]
-                    for k in range(1, first_novel):
-                        x[lane, k] = wj * counts[lane, last, source, k]
-                    for k in range(n_born):
-                        slot = active[lane, k]
-                        x[lane, slot] = wj * counts[lane, last, source, slot]
-                else:
-                    x[lane, 0] = 0.0
-                    for k in range(1, first_novel):
-                        x[lane, k] = 0.0
-                    for k in range(n_born):
-                        x[lane, active[lane, k]] = 0.0
-                    for j in range(n_demes):
-                        m = sch.migration[mi, i, j]
-                        if m <= 0.0 or sch.sizes[step - 1, j] == 0:
+            # One pass over the lanes per draw: pass 0 computes the pools (steps
+            # 1–3) and prepares the first draw; pass k records draw k and
+            # prepares the next. 4. drift: named founder alleles, then all
+            # mutation-born copies at once (split among their alleles), the
+            # normal allele takes the rest.
+            n_draws = 0  # lanes with a draw to take (often none: no copies, no mutation)
+            for k in range(first_novel + 1):
+                if n_draws > 0:
+                    binomial_lanes(n_lanes, draw_ints, draw_floats, states)
+                n_draws = 0
+                for lane in range(n_lanes):
+                    if not lanes[_RUNNING, lane]:
+                        draw_ints[LANE_N, lane] = 0
+                        continue
+                    if k == 0:
+                        n_born = lanes[_N_BORN, lane]
+                        # 1. migration: gamete pool of deme i; a copy of one deme's
+                        # frequencies when all its parents come from there (no migrants)
+                        if single:
+                            wj = 1.0 / (2 * sch.sizes[step - 1, source])
+                            x[lane, 0] = wj * counts[lane, last, source, 0]
+                            for g in range(1, first_novel):
+                                x[lane, g] = wj * counts[lane, last, source, g]
+                            for a in range(n_born):
+                                slot = active[lane, a]
+                                x[lane, slot] = wj * counts[lane, last, source, slot]
+                        else:
+                            x[lane, 0] = 0.0
+                            for g in range(1, first_novel):
+                                x[lane, g] = 0.0
+                            for a in range(n_born):
+                                x[lane, active[lane, a]] = 0.0
+                            for j in range(n_demes):
+                                m = sch.migration[mi, i, j]
+                                if m <= 0.0 or sch.sizes[step - 1, j] == 0:
+                                    continue
+                                wj = m / (2 * sch.sizes[step - 1, j])
+                                x[lane, 0] += wj * counts[lane, last, j, 0]
+                                for g in range(1, first_novel):
+                                    x[lane, g] += wj * counts[lane, last, j, g]
+                                for a in range(n_born):
+                                    slot = active[lane, a]
+                                    x[lane, slot] += wj * counts[lane, last, j, slot]
+                        # 2. mutation
+                        new = sch.u * x[lane, 0]
+                        x0 = x[lane, 0] - new
+                        q = new
+                        for g in range(1, first_novel):
+                            q += x[lane, g]
+                        novel = new  # the mutation-born class: new and older alleles
+                        for a in range(n_born):
+                            xk = x[lane, active[lane, a]]
+                            q += xk
+                            novel += xk
+                        # 3. selection on zygotes with inbreeding F
+                        p00 = x0 * x0 * (1.0 - f) + x0 * f
+                        p0p = 2.0 * x0 * q * (1.0 - f)
+                        ppp = q * q * (1.0 - f) + q * f
+                        wbar = p00 + p0p * w_het + ppp * w_aff
+                        if wbar <= 0.0:
+                            lanes[_RUNNING, lane] = 0
+                            status[lane, 0], status[lane, 1], status[lane, 2] = EXTINCT, step, i
+                            draw_ints[LANE_N, lane] = 0
                             continue
-                        wj = m / (2 * sch.sizes[step - 1, j])
-                        x[lane, 0] += wj * counts[lane, last, j, 0]
-                        for k in range(1, first_novel):
-                            x[lane, k] += wj * counts[lane, last, j, k]
-                        for k in range(n_born):
-                            slot = active[lane, k]
-                            x[lane, slot] += wj * counts[lane, last, j, slot]
-                # 2. mutation
-                new = sch.u * x[lane, 0]
-                x0 = x[lane, 0] - new
-                q = new
-                for k in range(1, first_novel):
-                    q += x[lane, k]
-                novel = new  # the mutation-born class: new and older alleles
-                for k in range(n_born):
-                    xk = x[lane, active[lane, k]]
-                    q += xk
-                    novel += xk
-                # 3. selection on zygotes with inbreeding F
-                p00 = x0 * x0 * (1.0 - f) + x0 * f
-                p0p = 2.0 * x0 * q * (1.0 - f)
-                ppp = q * q * (1.0 - f) + q * f
-                wbar = p00 + p0p * w_het + ppp * w_aff
-                if wbar <= 0.0:
-                    lanes[_RUNNING, lane] = 0
-                    status[lane, 0], status[lane, 1], status[lane, 2] = EXTINCT, step, i
-                    continue
-                scale = 0.0
-                if q > 0.0:
-                    scale = (ppp * w_aff + 0.5 * p0p * w_het) / (q * wbar)
-                floats[_SCALE, lane] = scale
-                floats[_NEW, lane] = new
-                floats[_NOVEL, lane] = novel
-                floats[_MASS, lane] = 1.0
-                lanes[_REMAINING, lane] = two_n
-            # 4. drift: named founder alleles, then all mutation-born copies at
-            # once (split among their alleles), the normal allele takes the rest
-            for k in range(1, first_novel + 1):
-                for lane in range(n_lanes):
-                    draw_ints[LANE_N, lane] = 0
-                    if not lanes[_RUNNING, lane]:
-                        continue
-                    mass = floats[_MASS, lane]
-                    if k < first_novel:
-                        pk = x[lane, k] * floats[_SCALE, lane]
-                    else:
-                        pk = floats[_NOVEL, lane] * floats[_SCALE, lane]
-                        floats[_NOVEL, lane] = pk
-                    if mass > 0.0 and pk > 0.0:
-                        draw_ints[LANE_N, lane] = lanes[_REMAINING, lane]
-                        draw_floats[LANE_P, lane] = pk / mass
-                    floats[_PK, lane] = pk
-                binomial_lanes(n_lanes, draw_ints, draw_floats, states)
-                for lane in range(n_lanes):
-                    if not lanes[_RUNNING, lane]:
-                        continue
-                    c = draw_ints[LANE_K, lane]
-                    if k < first_novel:
+                        scale = 0.0
+                        if q > 0.0:
+                            scale = (ppp * w_aff + 0.5 * p0p * w_het) / (q * wbar)
+                        floats[_SCALE, lane] = scale
+                        floats[_NEW, lane] = new
+                        floats[_NOVEL, lane] = novel
+                        floats[_MASS, lane] = 1.0
+                        lanes[_REMAINING, lane] = two_n
+                    elif k < first_novel:
+                        c = draw_ints[LANE_K, lane]
                         counts[lane, nxt, i, k] = c
                         lanes[_REMAINING, lane] -= c
                         floats[_MASS, lane] -= floats[_PK, lane]
+                    else:
+                        c = draw_ints[LANE_K, lane]
+                        counts[lane, nxt, i, 0] = lanes[_REMAINING, lane] - c
+                        n_born = lanes[_N_BORN, lane]
+                        if c == 0 and n_born == 0:
+                            continue
+                        # share the c mutation-born copies among the lane's
+                        # mutation-born alleles; each copy left over is a new allele
+                        # (written out here: a call with the lane's arrays would
+                        # cost two atomic reference counts per array)
+                        left = c
+                        state = lane_state(states, lane)
+                        scale, novel = floats[_SCALE, lane], floats[_NOVEL, lane]
+                        for a in range(n_born):
+                            slot = active[lane, a]
+                            pk = x[lane, slot] * scale
+                            if a == n_born - 1 and floats[_NEW, lane] <= 0.0:
+                                c = left  # the last allele: exactly, whatever the rounding
+                            elif left > 0 and novel > 0.0:
+                                c, state = binomial(state, left, pk / novel)
+                            else:
+                                c = 0
+                            counts[lane, nxt, i, slot] = c
+                            left -= c
+                            novel -= pk
+                        set_lane_state(states, lane, state)
+                        n_free, n_active = lanes[_N_FREE, lane], lanes[_N_ACTIVE, lane]
+                        if left > n_free:
+                            status[lane, 0], status[lane, 1], status[lane, 2] = CAPACITY, step, i
+                            lanes[_RUNNING, lane] = 0
+                            continue
+                        for _ in range(left):
+                            n_free -= 1
+                            slot = free[lane, n_free]
+                            for d in range(n_demes):
+                                counts[lane, nxt, d, slot] = 0
+                            counts[lane, nxt, i, slot] = 1
+                            active[lane, n_active] = slot
+                            n_active += 1
+                        lanes[_N_FREE, lane], lanes[_N_ACTIVE, lane] = n_free, n_active
                         continue
-                    counts[lane, nxt, i, 0] = lanes[_REMAINING, lane] - c
-                    n_born = lanes[_N_BORN, lane]
-                    if c == 0 and n_born == 0:
-                        continue
-                    # share the c mutation-born copies among the lane's
-                    # mutation-born alleles; each copy left over is a new allele
-                    # (written out here: a call with the lane's arrays would
-                    # cost two atomic reference counts per array)
-                    left = c
-                    state = lane_state(states, lane)
-                    scale, novel = floats[_SCALE, lane], floats[_NOVEL, lane]
-                    for a in range(n_born):
-                        slot = active[lane, a]
-                        pk = x[lane, slot] * scale
-                        if a == n_born - 1 and floats[_NEW, lane] <= 0.0:
-                            c = left  # the last allele: exactly, whatever the rounding
-                        elif left > 0 and novel > 0.0:
-                            c, state = binomial(state, left, pk / novel)
-                        else:
-                            c = 0
-                        counts[lane, nxt, i, slot] = c
-                        left -= c
-                        novel -= pk
-                    set_lane_state(states, lane, state)
-                    n_free, n_active = lanes[_N_FREE, lane], lanes[_N_ACTIVE, lane]
-                    if left > n_free:
-                        status[lane, 0], status[lane, 1], status[lane, 2] = CAPACITY, step, i
-                        lanes[_RUNNING, lane] = 0
-                        continue
-                    for _ in range(left):
-                        n_free -= 1
-                        slot = free[lane, n_free]
-                        for d in range(n_demes):
-                            counts[lane, nxt, d, slot] = 0
-                        counts[lane, nxt, i, slot] = 1
-                        active[lane, n_active] = slot
-                        n_active += 1
-                    lanes[_N_FREE, lane], lanes[_N_ACTIVE, lane] = n_free, n_active
+                    # prepare draw k + 1: the next named allele, or the
+                    # mutation-born class after the last
+                    if k + 1 < first_novel:
+                        pk = x[lane, k + 1] * floats[_SCALE, lane]
+                    else:
+                        pk = floats[_NOVEL, lane] * floats[_SCALE, lane]
+                        floats[_NOVEL, lane] = pk
+                    floats[_PK, lane] = pk
+                    draw_ints[LANE_N, lane] = 0
+                    draw_ints[LANE_K, lane] = 0
+                    mass = floats[_MASS, lane]
+                    if mass > 0.0 and pk > 0.0:
+                        draw_ints[LANE_N, lane] = lanes[_REMAINING, lane]
+                        draw_floats[LANE_P, lane] = pk / mass
+                        n_draws += 1
         # recycle mutation-born slots lost in every deme
         for lane in range(n_lanes):
             if not lanes[_RUNNING, lane]:
