@@ -64,9 +64,9 @@ from popsim.engines.sampling import (
 OK, CAPACITY, EXTINCT, NO_NORMAL_COPIES = 0, 1, 2, 3
 
 #: Most replicates a thread steps side by side in one workspace (lanes of a
-#: group, see :func:`run_replicates`); one thread, N = 10⁴, ns per
-#: replicate-generation with 1, 8, 16, 32, 64 and 128 lanes: 175, 69, 69, 52,
-#: 42, 40.
+#: group, see :func:`run_replicates`). One thread, N = 10⁴, no mutation, ns per
+#: replicate-generation: 145–175 with 1 lane, 60–70 with 8 or 16, 41–46 with 64,
+#: 40–48 with 128.
 MAX_LANES = 64
 #: Largest workspace of a group, bytes: a plan with many allele slots gets
 #: fewer lanes.
