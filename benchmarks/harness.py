@@ -246,9 +246,9 @@ def plan(settings: Settings, simupop: bool) -> list[Job]:
     for threads in (1, t):
         jobs.append(popsim(PEDIGREE, "pedigree", ped_n, 1, threads))
 
-    # 256 points: about 6 s of work on one worker (a point costs about 25 ms since
-    # summaries compute the final generation's statistics only; at 64 points the
-    # workers' start-up, about 0.8 s, would be half of the sweep)
+    # 256 points: 6-9 s of work on one worker (a point costs 25-35 ms on one thread
+    # since summaries compute the final generation's statistics only; at 64 points
+    # the workers' start-up, about 1 s, would be half of the sweep)
     points = 64 if settings.quick else 256
     sweep_argv = (*py, "benchmarks/bench_sweep.py", *_options(points=points))
     jobs.append(Job(SWEEP, "sweep", sweep_argv, timeout=settings.timeout))

@@ -81,12 +81,13 @@ Schedule = namedtuple(
 
 #: Rows of a group's per-lane integers: mutation-born alleles alive, free
 #: slots, those alive before the step's mutations, copies of the deme not yet
-#: drawn, and 1 while the replicate runs (0 once it stopped).
-_N_ACTIVE, _N_FREE, _N_BORN, _REMAINING, _RUNNING = range(5)
-_LANE_INT_ROWS = 5
+#: drawn. A lane runs while its status is OK.
+_N_ACTIVE, _N_FREE, _N_BORN, _REMAINING = range(4)
+_LANE_INT_ROWS = 4
 #: Rows of its per-lane floats: the selection factor of pathogenic
 #: frequencies, the new-mutation mass, the probability mass not yet drawn, the
-#: mutation-born class's mass and the mass of the allele being drawn.
+#: mutation-born class's mass before selection and the mass of the allele
+#: being drawn.
 _SCALE, _NEW, _MASS, _NOVEL, _PK = range(5)
 _LANE_FLOAT_ROWS = 5
 
@@ -107,10 +108,8 @@ def record_fields(founder_names: tuple[str, ...]) -> tuple[str, ...]:
 
 @njit(cache=True)
 def _introduce(counts, par, lane, step, sch, status):
-    """Founder alleles scheduled for ``step`` replace normal copies in ``counts[lane, par, :, :]``.
-
-    False (and the lane's row of ``status`` set) when a deme has too few normal copies.
-    """
+    """Founder alleles scheduled for ``step`` replace normal copies in ``counts[lane, par, :, :]``;
+    a deme with too few normal copies stops the lane (its row of ``status``)."""
     for k in range(sch.intro_step.shape[0]):
         if sch.intro_step[k] != step:
             continue
@@ -118,19 +117,18 @@ def _introduce(counts, par, lane, step, sch, status):
         copies = sch.intro_copies[k]
         if counts[lane, par, d, 0] < copies:
             status[lane, 0], status[lane, 1], status[lane, 2] = NO_NORMAL_COPIES, step, d
-            return False
+            return
         counts[lane, par, d, 0] -= copies
         counts[lane, par, d, sch.intro_allele[k]] += copies
-    return True
 
 
 @njit(cache=True)
-def _record(par, step, rec, every_lane, sch, counts, active, lanes, records):
+def _record(par, step, rec, every_lane, sch, counts, active, lanes, records, status):
     """Write record ``rec`` [D, fields] of every running lane (``every_lane``:
     of every lane) from the copies of parity ``par``."""
     first_novel = 1 + sch.n_named
     for lane in range(records.shape[0]):
-        if not (every_lane or lanes[_RUNNING, lane]):
+        if not (every_lane or status[lane, 0] == OK):
             continue
         for d in range(counts.shape[2]):
             records[lane, rec, d, 0] = sch.sizes[step, d]
@@ -176,8 +174,7 @@ def _run_group(seeds, sch, records, status, counts, x, active, free, lanes, floa
     n_demes = sch.sizes.shape[1]
     first_novel = 1 + sch.n_named
     n_slots = first_novel + sch.capacity
-    counts[:n_lanes] = 0
-    x[:n_lanes] = 0.0
+    counts[:n_lanes] = 0  # x needs none: each pool entry is written before it is read
     n_rec = sch.record_steps.shape[0]
     rec = 0
     for lane in range(n_lanes):
@@ -188,9 +185,9 @@ def _run_group(seeds, sch, records, status, counts, x, active, free, lanes, floa
         lanes[_N_FREE, lane] = sch.capacity
         for d in range(n_demes):
             counts[lane, 0, d, 0] = 2 * sch.sizes[0, d]
-        lanes[_RUNNING, lane] = _introduce(counts, 0, lane, 0, sch, status)
+        _introduce(counts, 0, lane, 0, sch, status)
     if sch.record_steps[0] == 0:  # even where an introduction failed
-        _record(0, 0, 0, True, sch, counts, active, lanes, records)
+        _record(0, 0, 0, True, sch, counts, active, lanes, records, status)
         rec = 1
 
     w_het = 1.0 - sch.h * sch.s + sch.a
@@ -223,7 +220,7 @@ def _run_group(seeds, sch, records, status, counts, x, active, free, lanes, floa
                     binomial_lanes(n_lanes, draw_ints, draw_floats, states)
                 n_draws = 0
                 for lane in range(n_lanes):
-                    if not lanes[_RUNNING, lane]:
+                    if status[lane, 0] != OK:
                         draw_ints[LANE_N, lane] = 0
                         continue
                     if k == 0:
@@ -272,7 +269,6 @@ def _run_group(seeds, sch, records, status, counts, x, active, free, lanes, floa
                         ppp = q * q * (1.0 - f) + q * f
                         wbar = p00 + p0p * w_het + ppp * w_aff
                         if wbar <= 0.0:
-                            lanes[_RUNNING, lane] = 0
                             status[lane, 0], status[lane, 1], status[lane, 2] = EXTINCT, step, i
                             draw_ints[LANE_N, lane] = 0
                             continue
@@ -301,7 +297,8 @@ def _run_group(seeds, sch, records, status, counts, x, active, free, lanes, floa
                         # cost two atomic reference counts per array)
                         left = c
                         state = lane_state(states, lane)
-                        scale, novel = floats[_SCALE, lane], floats[_NOVEL, lane]
+                        scale = floats[_SCALE, lane]
+                        novel = floats[_NOVEL, lane] * scale
                         for a in range(n_born):
                             slot = active[lane, a]
                             pk = x[lane, slot] * scale
@@ -318,7 +315,6 @@ def _run_group(seeds, sch, records, status, counts, x, active, free, lanes, floa
                         n_free, n_active = lanes[_N_FREE, lane], lanes[_N_ACTIVE, lane]
                         if left > n_free:
                             status[lane, 0], status[lane, 1], status[lane, 2] = CAPACITY, step, i
-                            lanes[_RUNNING, lane] = 0
                             continue
                         for _ in range(left):
                             n_free -= 1
@@ -336,7 +332,6 @@ def _run_group(seeds, sch, records, status, counts, x, active, free, lanes, floa
                         pk = x[lane, k + 1] * floats[_SCALE, lane]
                     else:
                         pk = floats[_NOVEL, lane] * floats[_SCALE, lane]
-                        floats[_NOVEL, lane] = pk
                     floats[_PK, lane] = pk
                     draw_ints[LANE_N, lane] = 0
                     draw_ints[LANE_K, lane] = 0
@@ -347,7 +342,7 @@ def _run_group(seeds, sch, records, status, counts, x, active, free, lanes, floa
                         n_draws += 1
         # recycle mutation-born slots lost in every deme
         for lane in range(n_lanes):
-            if not lanes[_RUNNING, lane]:
+            if status[lane, 0] != OK:
                 continue
             n_active, n_free = lanes[_N_ACTIVE, lane], lanes[_N_FREE, lane]
             a = 0
@@ -366,10 +361,10 @@ def _run_group(seeds, sch, records, status, counts, x, active, free, lanes, floa
             lanes[_N_ACTIVE, lane], lanes[_N_FREE, lane] = n_active, n_free
         if sch.intro_at[step]:
             for lane in range(n_lanes):
-                if lanes[_RUNNING, lane]:
-                    lanes[_RUNNING, lane] = _introduce(counts, nxt, lane, step, sch, status)
+                if status[lane, 0] == OK:
+                    _introduce(counts, nxt, lane, step, sch, status)
         if rec < n_rec and sch.record_steps[rec] == step:
-            _record(nxt, step, rec, False, sch, counts, active, lanes, records)
+            _record(nxt, step, rec, False, sch, counts, active, lanes, records, status)
             rec += 1
 
 
@@ -451,11 +446,15 @@ def simulate_frequency(
         capacity=int(plan.max_alleles),
     )
     if lanes is None:
-        n_slots = 1 + n_named + sch.capacity
-        lane_bytes = 8 * ((2 * len(plan.deme_names) + 1) * n_slots + 2 * sch.capacity)
-        lanes = lanes_per_group(seeds.shape[0], numba.get_num_threads(), lane_bytes)
+        lanes = lanes_per_group(seeds.shape[0], numba.get_num_threads(), _lane_bytes(sch))
     run_replicates(seeds, sch, lanes, records, status)
     return records, status
+
+
+def _lane_bytes(sch: Schedule) -> int:
+    """Bytes of :func:`run_replicates`' workspace per lane (counts, x, active, free)."""
+    n_slots = 1 + sch.n_named + sch.capacity
+    return 8 * ((2 * sch.sizes.shape[1] + 1) * n_slots + 2 * sch.capacity)
 
 
 def lanes_per_group(replicates: int, threads: int, lane_bytes: int) -> int:

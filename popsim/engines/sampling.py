@@ -144,17 +144,20 @@ def _inversion_from(state: State, n: int, p: float, u: float) -> tuple[int, Stat
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _btrd_hat(n: int, p: float) -> tuple[float, float, float, float]:
-    """BTRD's hat for Binomial(n, p): (b, a, c, v_r) of :func:`_btrd`."""
+def _btrd_hat(n: int, p: float) -> tuple[float, float, float, float, float]:
+    """BTRD's hat for Binomial(n, p): (√(npq), b, a, c, v_r) of :func:`_btrd`."""
     spq = math.sqrt(n * p * (1.0 - p))
     b = 1.15 + 2.53 * spq
     a = -0.0873 + 0.0248 * b + 0.01 * p
-    return b, a, n * p + 0.5, 0.92 - 4.2 / b
+    return spq, b, a, n * p + 0.5, 0.92 - 4.2 / b
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _btrd_accepts(n: int, p: float, k: int, us: float, v: float) -> bool:
-    """BTRD's test of a candidate ``k`` in [0, n] outside the squeeze (steps 3.1–3.4).
+def _btrd_accepts(
+    n: int, p: float, spq: float, b: float, a: float, k: int, us: float, v: float
+) -> bool:
+    """BTRD's test of a candidate ``k`` in [0, n] outside the squeeze (steps 3.1–3.4);
+    ``spq``, ``b``, ``a`` from :func:`_btrd_hat`.
 
     ``v·α/(a/u_s² + b) ≤ f(k)/f(m)`` (m the mode): a product of |k − m| ≤ 15
     factors, or else bounded by −(k − m)²/2npq ± ρ first and computed from
@@ -162,8 +165,6 @@ def _btrd_accepts(n: int, p: float, k: int, us: float, v: float) -> bool:
     """
     q = 1.0 - p
     npq = n * p * q
-    spq = math.sqrt(npq)
-    b, a, _, _ = _btrd_hat(n, p)
     m = math.floor((n + 1) * p)
     r = p / q
     v *= (2.83 + 5.1 / b) * spq / (a / (us * us) + b)
@@ -206,7 +207,7 @@ def _btrd(state: State, n: int, p: float) -> tuple[int, State]:
     accepted at once inside the squeeze (u_s ≥ 0.07, v ≤ v_r), otherwise by
     :func:`_btrd_accepts`.
     """
-    b, a, c, v_r = _btrd_hat(n, p)
+    spq, b, a, c, v_r = _btrd_hat(n, p)
     while True:
         u, state = uniform(state)
         u -= 0.5
@@ -217,7 +218,7 @@ def _btrd(state: State, n: int, p: float) -> tuple[int, State]:
             continue
         if us >= 0.07 and v <= v_r:
             return k, state
-        if _btrd_accepts(n, p, k, us, v):
+        if _btrd_accepts(n, p, spq, b, a, k, us, v):
             return k, state
 
 
@@ -296,7 +297,7 @@ def binomial_lanes(n_lanes: int, ints: np.ndarray, floats: np.ndarray, states: n
             method = 0
         elif n > BERNOULLI_MAX:
             method = 2 if n * r < INVERSION_MEAN else 3
-        b, a, c, v_r = _btrd_hat(n, r)
+        _, b, a, c, v_r = _btrd_hat(n, r)
         s0, s1, s2, s3 = states[0, lane], states[1, lane], states[2, lane], states[3, lane]
         u1, one = uniform((s0, s1, s2, s3))
         v, two = uniform(one)
@@ -337,7 +338,8 @@ def binomial_lanes(n_lanes: int, ints: np.ndarray, floats: np.ndarray, states: n
                 k, state = _inversion_from(state, n, r, floats[_LANE_U, lane])
             else:
                 k = ints[_LANE_CANDIDATE, lane]
-                if k < 0 or not _btrd_accepts(n, r, k, floats[_LANE_US, lane],
+                spq, b, a, _, _ = _btrd_hat(n, r)
+                if k < 0 or not _btrd_accepts(n, r, spq, b, a, k, floats[_LANE_US, lane],
                                               floats[_LANE_V, lane]):
                     k, state = _btrd(state, n, r)
             k = n - k if flip else k
