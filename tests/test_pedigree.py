@@ -301,6 +301,32 @@ def test_both_parallel_layouts_give_the_same_numbers():
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("middle", range(0, 23))
+def test_an_index_built_in_two_halves_is_the_stable_sort(middle):
+    """The marriage indexes are counting sorts built in two halves of their items
+    (one per thread): whatever the split, men come out bucketed by parent couple in
+    index order, and the bucket starts are the cumulative counts."""
+    rng = np.random.default_rng(middle)
+    sizes = np.array([[7, 10, 5]])  # odd deme sizes: men are the even local indexes
+    offs = np.array([[0, 7, 17, 22]])
+    n_keys = 6
+    pc = rng.integers(-1, n_keys, size=(2, 22)).astype(np.int32)  # −1: no parents
+    men = [x for d in range(3) for x in range(offs[0, d], offs[0, d + 1], 2) if pc[0, x] >= 0]
+    start = np.zeros(n_keys + 1, np.int32)
+    spare = np.zeros(n_keys + 1, np.int32)
+    entries = np.full(len(men), -1, np.int32)
+    for fill in (False, True):
+        for lo, hi, cursor in ((0, middle, start), (middle, 22, spare)):
+            pedigree._men_part(0, sizes, offs, pc, lo, hi, fill, cursor, entries)
+        if not fill:
+            pedigree._merge_counts(n_keys, start, spare)
+    pedigree._restore_starts(n_keys, start, spare)
+    keys = pc[0, men]
+    np.testing.assert_array_equal(entries, np.array(men)[np.argsort(keys, kind="stable")])
+    np.testing.assert_array_equal(start[1:], np.cumsum(np.bincount(keys, minlength=n_keys)))
+    assert start[0] == 0
+
+
 def test_unrecorded_steps_skip_nothing_that_is_recorded():
     """Couple F is computed only on recorded steps; the records of the steps
     that both runs record (and every allele count) must not notice."""

@@ -536,7 +536,12 @@ def _couples_serial(n_couples, tau, depth, uncle, need_f, offs, coffs, marriage,
 # parent couple: each man under one or two keys), for first cousins;
 # ``cousins[1]``: the couples of step τ − 1 by their children's
 # great-grandparent couples (level 3), for second cousins; ``uncles``: the
-# men of generation τ − 2 by parent couple.
+# men of generation τ − 2 by parent couple. Each is built in two halves of its
+# items, which can run on two threads: the halves count their items per key
+# (each into its own array of cursors: the index's ``start`` and the
+# workspace's ``spare``), the counts become both halves' first positions in
+# each bucket, and each half writes its items there, so an index is the same
+# whichever thread ran which half (timings: docs/pedigree.md).
 
 _FIRST, _SECOND, _UNCLE = 0, 1, 2  # marriage kinds (columns of plan.marriage)
 
@@ -588,83 +593,179 @@ def _keys_of(c, level, tau, rec, anc, uncle):
     return _couple_keys(c, 3, tau, rec, anc, False)
 
 
+#: The indexes of a step (see above), in the order they are built: the grandson
+#: index reads the sons index.
+_SONS, _GRANDSONS, _COUSIN_COUPLES, _UNCLES = range(4)
+
+
 @njit(cache=True)
-def _sort_into(n_keys, start, entries, fill):
-    """Turn counts ``start[key + 1]`` into bucket starts, or (``fill``) restore them."""
-    if not fill:
-        for key in range(n_keys):
-            start[key + 1] += start[key]
+def _men_part(gen, sizes, offs, pc, lo, hi, fill, cursor, entries):
+    """Men x of generation ``gen`` with lo ≤ x < hi, bucketed by parent couple:
+    counted into ``cursor[key + 1]``, or (``fill``) written at ``cursor[key]``."""
+    parent_couple = pc[gen % pc.shape[0]]
+    for d in range(sizes.shape[1]):
+        o = offs[gen, d]
+        for x in range(o + 2 * ((max(lo, o) - o + 1) // 2), min(hi, o + sizes[gen, d]), 2):
+            key = parent_couple[x]
+            if key < 0:
+                continue
+            if fill:
+                entries[cursor[key]] = x
+                cursor[key] += 1
+            else:
+                cursor[key + 1] += 1
+
+
+@njit(cache=True)
+def _cousin_couples_part(tau, lo, hi, rec, anc, uncle, fill, cursor, entries):
+    """Couples c of step τ − 1 with lo ≤ c < hi, bucketed by their children's
+    great-grandparent couples (counted or filled as in :func:`_men_part`)."""
+    for c in range(lo, hi):
+        if uncle:  # as _keys_of, written out: measured faster in this loop
+            keys = _couple_keys(c, 3, tau, rec, anc, True)
+        else:
+            keys = _couple_keys(c, 3, tau, rec, anc, False)
+        for key in keys:
+            if key < 0:
+                continue
+            if fill:
+                entries[cursor[key]] = c
+                cursor[key] += 1
+            else:
+                cursor[key + 1] += 1
+
+
+@njit(cache=True)
+def _grandsons_part(tau, lo, hi, rec, anc, uncle, sons_start, sons, fill, cursor, entries):
+    """Men of generation τ − 1 whose parent couple c has lo ≤ c < hi, bucketed by
+    grandparent couple (c's level-2 keys), couple by couple through the ``sons``
+    index (counted or filled as in :func:`_men_part`)."""
+    for c in range(lo, hi):
+        e0, e1 = sons_start[c], sons_start[c + 1]
+        if e0 == e1:
+            continue
+        if uncle:  # as _keys_of, written out: measured faster in this loop
+            keys = _couple_keys(c, 2, tau, rec, anc, True)
+        else:
+            keys = _couple_keys(c, 2, tau, rec, anc, False)
+        for key in keys:
+            if key < 0:
+                continue
+            if not fill:
+                cursor[key + 1] += e1 - e0
+                continue
+            for e in range(e0, e1):
+                entries[cursor[key]] = sons[e]
+                cursor[key] += 1
+
+
+@njit(cache=True)
+def _index_keys(which, tau, coffs):
+    """Number of keys (ancestor couples) of index ``which`` at step τ."""
+    n_demes = coffs.shape[1] - 1
+    if which == _SONS:
+        return coffs[tau - 1, n_demes]
+    if which == _COUSIN_COUPLES:
+        return coffs[tau - 3, n_demes]
+    return coffs[tau - 2, n_demes]  # grandsons by grandparent couple, uncles by parent couple
+
+
+@njit(cache=True)
+def _index_part(which, part, fill, tau, offs, coffs, sizes, pc, rec, anc, uncle, sons_start,
+                sons, start, spare, entries):
+    """Half ``part`` (0 or 1) of the items of index ``which`` at step τ, counted or
+    (``fill``) written with that half's cursors: ``start`` for the first, ``spare``
+    for the second (see :func:`_merge_counts`). The halves touch different cursors
+    and entries, so they can run on two threads."""
+    cursor = start if part == 0 else spare
+    n_demes = sizes.shape[1]
+    if which in (_SONS, _UNCLES):
+        gen = tau - 1 if which == _SONS else tau - 2
+        lo, hi = offs[gen, 0], offs[gen, n_demes]
+        lo, hi = (lo, (lo + hi) // 2) if part == 0 else ((lo + hi) // 2, hi)
+        _men_part(gen, sizes, offs, pc, lo, hi, fill, cursor, entries)
         return
-    for key in range(n_keys, 0, -1):  # filling moved each start to the next bucket's
-        start[key] = start[key - 1]
+    n_couples = coffs[tau - 1, n_demes]
+    lo, hi = (0, n_couples // 2) if part == 0 else (n_couples // 2, n_couples)
+    if which == _GRANDSONS:
+        _grandsons_part(tau, lo, hi, rec, anc, uncle, sons_start, sons, fill, cursor, entries)
+    else:
+        _cousin_couples_part(tau, lo, hi, rec, anc, uncle, fill, cursor, entries)
+
+
+@njit(cache=True)
+def _merge_counts(n_keys, start, spare):
+    """Turn the halves' counts of each bucket (``start[key + 1]``, ``spare[key + 1]``)
+    into their cursors: the first half fills bucket ``key`` from its start, the
+    second half after it, so the entries come out in item order (a stable
+    counting sort, whichever thread runs a half)."""
+    run = 0
+    for key in range(n_keys):
+        c0, c1 = start[key + 1], spare[key + 1]
+        start[key] = run
+        spare[key] = run + c0
+        run += c0 + c1
+
+
+@njit(cache=True)
+def _restore_starts(n_keys, start, spare):
+    """After filling, the second half's cursor of a bucket is where the next one
+    starts: make ``start`` the bucket starts again (``start[n_keys]`` the total)."""
+    for key in range(n_keys, 0, -1):
+        start[key] = spare[key - 1]
     start[0] = 0
 
 
 @njit(cache=True)
-def _index_men(gen, sizes, offs, pc, n_keys, start, entries):
-    """Men of generation ``gen`` (all demes) bucketed by parent couple."""
-    wp = pc.shape[0]
-    start[: n_keys + 1] = 0
-    for sweep in range(2):
-        for d in range(sizes.shape[1]):
-            o = offs[gen, d]
-            for x in range(o, o + sizes[gen, d], 2):
-                key = pc[gen % wp, x]
-                if key < 0:
-                    continue
-                if sweep == 0:
-                    start[key + 1] += 1
-                else:
-                    entries[start[key]] = x
-                    start[key] += 1
-        _sort_into(n_keys, start, entries, sweep == 1)
+def _index_arrays(which, ws):
+    """(start, entries) of index ``which`` in the workspace."""
+    if which == _SONS:
+        return ws.sons
+    if which == _GRANDSONS:
+        return ws.cousins[0]
+    if which == _COUSIN_COUPLES:
+        return ws.cousins[1]
+    return ws.uncles
 
 
 @njit(cache=True)
-def _index_couples(tau, n_couples, rec, anc, uncle, n_keys, start, entries):
-    """Couples of step τ − 1 bucketed by their children's great-grandparent couples."""
-    start[: n_keys + 1] = 0
-    for sweep in range(2):
-        for c in range(n_couples):
-            if uncle:  # as _keys_of, written out: measured faster in this loop
-                keys = _couple_keys(c, 3, tau, rec, anc, True)
-            else:
-                keys = _couple_keys(c, 3, tau, rec, anc, False)
-            for key in keys:
-                if key < 0:
-                    continue
-                if sweep == 0:
-                    start[key + 1] += 1
-                else:
-                    entries[start[key]] = c
-                    start[key] += 1
-        _sort_into(n_keys, start, entries, sweep == 1)
+def _indexes_due(tau, ws):
+    """The indexes the marriages of step τ read, in the order they are built."""
+    due = np.empty(4, np.int64)
+    n = 0
+    if tau >= 2 and ws.sons[1].shape[0] > 0:
+        due[n] = _SONS
+        n += 1
+        if tau >= 3 and ws.cousins[0][1].shape[0] > 0:
+            due[n] = _GRANDSONS
+            n += 1
+        if tau >= 4 and ws.cousins[1][1].shape[0] > 0:
+            due[n] = _COUSIN_COUPLES
+            n += 1
+    if tau >= 3 and ws.uncles[1].shape[0] > 0:
+        due[n] = _UNCLES
+        n += 1
+    return due[:n]
 
 
 @njit(cache=True)
-def _index_grandsons(tau, n_couples, rec, anc, uncle, sons_start, sons, n_keys, start, entries):
-    """Men of generation τ − 1 bucketed by grandparent couple (their parent
-    couple's level-2 keys), couple by couple through the ``sons`` index."""
-    start[: n_keys + 1] = 0
-    for sweep in range(2):
-        for c in range(n_couples):
-            e0, e1 = sons_start[c], sons_start[c + 1]
-            if e0 == e1:
-                continue
-            if uncle:  # as _keys_of, written out: measured faster in this loop
-                keys = _couple_keys(c, 2, tau, rec, anc, True)
-            else:
-                keys = _couple_keys(c, 2, tau, rec, anc, False)
-            for key in keys:
-                if key < 0:
-                    continue
-                if sweep == 0:
-                    start[key + 1] += e1 - e0
-                    continue
-                for e in range(e0, e1):
-                    entries[start[key]] = sons[e]
-                    start[key] += 1
-        _sort_into(n_keys, start, entries, sweep == 1)
+def _build_indexes(tau, sch, ws):
+    """Build the indexes of step τ on the calling thread (:func:`_generation_step`
+    runs the same halves on two threads)."""
+    uncle = ws.used.shape[0] > 0
+    for which in _indexes_due(tau, ws):
+        start, entries = _index_arrays(which, ws)
+        n_keys = _index_keys(which, tau, sch.coffs)
+        start[: n_keys + 1] = 0
+        ws.spare[: n_keys + 1] = 0
+        for fill in (False, True):
+            for part in range(2):
+                _index_part(which, part, fill, tau, sch.offs, sch.coffs, sch.sizes, ws.pc,
+                            ws.rec, ws.anc, uncle, ws.sons[0], ws.sons[1], start, ws.spare,
+                            entries)
+            if not fill:
+                _merge_counts(n_keys, start, ws.spare)
+        _restore_starts(n_keys, start, ws.spare)
 
 
 @njit(cache=True)
@@ -695,7 +796,7 @@ def _pick_first(state, y, lo, hi, parent_couple, rows, couples, uncle, taken, so
     not ``taken`` in [lo, hi) (her deme) whose parent couple is not hers and
     shares a grandparent couple with her, or −1.
 
-    ``start`` / ``entries``: the grandson index (:func:`_index_grandsons`);
+    ``start`` / ``entries``: the grandson index (:func:`_grandsons_part`);
     ``parent_couple``, ``rows``, ``couples``: pc of generation τ − 1, anc and
     rec of step τ − 1 (inlined: a call per woman would cost more than the
     search). Her brothers (her parents' sons, from the ``sons`` index) are
@@ -897,7 +998,8 @@ def _marry(tau, seed, sizes, offs, coffs, marriage, pc, rec, anc, married, used,
     """Form the couples of step τ (husband, wife) in ``rec[τ mod G]``.
 
     ``counts[d]`` = (marriages, first cousin, second cousin, uncle–niece,
-    fallback) of deme d. The indexes (start, entries) are size 0 when unused.
+    fallback) of deme d. The indexes (start, entries) are built beforehand
+    (:func:`_build_indexes`), size 0 when unused.
     """
     s = tau % rec.shape[0]
     n_demes = sizes.shape[1]
@@ -912,17 +1014,8 @@ def _marry(tau, seed, sizes, offs, coffs, marriage, pc, rec, anc, married, used,
     n_kind = np.zeros(3, np.int64)
     parent_couple = pc[(tau - 1) % pc.shape[0]]
     rows, couples = anc[(tau - 1) % 2], rec[(tau - 1) % rec.shape[0]]
-    if tau >= 2 and sons.shape[0] > 0:
-        _index_men(tau - 1, sizes, offs, pc, coffs[tau - 1, n_demes], sons_start, sons)
-        if first_entries.shape[0] > 0 and tau >= 3:
-            _index_grandsons(tau, coffs[tau - 1, n_demes], rec, anc, uncle, sons_start, sons,
-                             coffs[tau - 2, n_demes], first_start, first_entries)
-        if second_entries.shape[0] > 0 and tau >= 4:
-            _index_couples(tau, coffs[tau - 1, n_demes], rec, anc, uncle,
-                           coffs[tau - 3, n_demes], second_start, second_entries)
-    if tau >= 3 and uncles[1].shape[0] > 0:
+    if tau >= 3 and uncle:
         used[:] = 0
-        _index_men(tau - 2, sizes, offs, pc, coffs[tau - 2, n_demes], uncles[0], uncles[1])
     for d in range(n_demes):
         n = sizes[tau - 1, d]
         o = offs[tau - 1, d]
@@ -1277,8 +1370,8 @@ Schedule = namedtuple(
 )
 Workspace = namedtuple(
     "Workspace",
-    "pc rec anc irr al ca fk married used sons cousins uncles counts hist in_use free state "
-    "blocks sums fail f_sums source cumulative n_sources",
+    "pc rec anc irr al ca fk married used sons cousins uncles spare counts hist in_use free "
+    "state blocks sums fail f_sums source cumulative n_sources",
 )
 _N_FREE, _RECORD, _BLOCKS = 0, 1, 2  # entries of Workspace.state
 
@@ -1320,7 +1413,12 @@ def _workspace(sch, allele_type):
     anc = np.zeros((2, k_max, max((1 << depth) - 2, 2)), np.int32)
     irr = np.zeros((2, k_max if uncle else 0), np.uint8)
     al = np.zeros((2 if uncle else 1, n_max, 2), allele_type.dtype)
-    ca = np.zeros((k_max, 4), allele_type.dtype)
+    # The couples' alleles (written after a step's marriages, read by its
+    # offspring) share memory with the second cursors of the indexes (used
+    # only while the marriages are made): ≥ 8 bytes per couple, 4 needed.
+    couple_bytes = np.zeros(k_max * 4 * allele_type.itemsize, np.uint8)
+    ca = couple_bytes.view(allele_type.dtype).reshape((k_max, 4))
+    spare = couple_bytes[: 4 * (k_max + 1)].view(np.int32)
     # Married flags (one byte per individual, used only while a step's
     # marriages are made) share memory with couple F (written and read only
     # after them): F's buffer is 4 bytes per couple, ≥ 1 per individual.
@@ -1332,7 +1430,7 @@ def _workspace(sch, allele_type):
     cousins = (index(2 * men, first), index(4 * k_max, second))
     return Workspace(
         pc, rec, anc, irr, al, ca, fk, married, used, sons, cousins,
-        index(men, uncle), np.zeros((n_demes, 5), np.int64), np.zeros(n_slots, np.int64),
+        index(men, uncle), spare, np.zeros((n_demes, 5), np.int64), np.zeros(n_slots, np.int64),
         np.zeros(n_slots, np.uint8), free, state, np.zeros((max_blocks, 4), np.int64),
         np.zeros((max_blocks, 2)), np.zeros(max_blocks, np.uint8), np.zeros(n_demes),
         np.zeros((n_demes, n_demes), np.int64), np.zeros((n_demes, n_demes)),
@@ -1368,8 +1466,11 @@ def _start(seed, sch, ws, records, observed, status):
 
 
 @njit(cache=True)
-def _prepare(tau, seed, sch, ws):
-    """Step τ before the parallel parts: marriages, migration sources, offspring blocks."""
+def _prepare(tau, seed, sch, ws, build_indexes):
+    """Step τ before the parallel parts: the marriage indexes (``build_indexes``:
+    else the caller built them), marriages, migration sources, offspring blocks."""
+    if build_indexes:
+        _build_indexes(tau, sch, ws)
     _marry(tau, seed, sch.sizes, sch.offs, sch.coffs, sch.marriage, ws.pc, ws.rec, ws.anc,
            ws.married, ws.used, ws.sons, ws.cousins, ws.uncles, ws.counts)
     _sources(tau, sch.sizes, sch.coffs, sch.migration[sch.migration_index[tau]], ws.source,
@@ -1417,7 +1518,7 @@ def _replicate(seed, sch, allele_type, records, observed, status):
     w_max = sch.wtab.max()
     n_demes = sch.sizes.shape[1]
     for tau in range(1, sch.sizes.shape[0]):
-        _prepare(tau, seed, sch, ws)
+        _prepare(tau, seed, sch, ws, True)
         need_f = _recording(tau, sch, ws)
         _couples_serial(sch.coffs[tau, n_demes], tau, depth, uncle, need_f, sch.offs, sch.coffs,
                         sch.marriage, ws.pc, ws.rec, ws.anc, ws.irr, ws.fk, ws.al, ws.ca)
@@ -1450,16 +1551,34 @@ def _last_first(j, n):
 
 @njit(cache=True, parallel=True)
 def _generation_step(tau, seed, sch, ws, w_max, records, observed, status):
-    """Step τ for :func:`_replicate_within`: :func:`_prepare` (serial), the couples'
+    """Step τ for :func:`_replicate_within`: the marriage indexes' halves on two
+    threads (as :func:`_build_indexes`), :func:`_prepare` (serial), the couples'
     blocks on every thread, the offspring blocks on every thread, then
     :func:`_complete` (serial). ``w_max``: the largest fitness of ``sch.wtab``.
     False when the replicate stops."""
-    _prepare(tau, seed, sch, ws)
+    uncle = ws.used.shape[0] > 0
+    offs, coffs, sizes = sch.offs, sch.coffs, sch.sizes
+    pc, rec, anc, spare = ws.pc, ws.rec, ws.anc, ws.spare
+    sons_start, sons = ws.sons
+    for which in _indexes_due(tau, ws):
+        start, entries = _index_arrays(which, ws)
+        n_keys = _index_keys(which, tau, coffs)
+        start[: n_keys + 1] = 0
+        spare[: n_keys + 1] = 0
+        for part in prange(2):
+            _index_part(which, part, False, tau, offs, coffs, sizes, pc, rec, anc, uncle,
+                        sons_start, sons, start, spare, entries)
+        _merge_counts(n_keys, start, spare)
+        for part in prange(2):
+            _index_part(which, part, True, tau, offs, coffs, sizes, pc, rec, anc, uncle,
+                        sons_start, sons, start, spare, entries)
+        _restore_starts(n_keys, start, spare)
+    _prepare(tau, seed, sch, ws, False)
     need_f = _recording(tau, sch, ws)
     n_couples = sch.coffs[tau, sch.sizes.shape[1]]
-    depth, uncle = sch.ancestry - 1, ws.used.shape[0] > 0
-    offs, coffs, marriage, u, wtab = sch.offs, sch.coffs, sch.marriage, sch.u, sch.wtab
-    pc, rec, anc, irr, fk, al, ca = ws.pc, ws.rec, ws.anc, ws.irr, ws.fk, ws.al, ws.ca
+    depth = sch.ancestry - 1
+    marriage, u, wtab = sch.marriage, sch.u, sch.wtab
+    irr, fk, al, ca = ws.irr, ws.fk, ws.al, ws.ca
     n_units = (n_couples + COUPLE_BLOCK - 1) // COUPLE_BLOCK
     for j in prange(n_units):
         _couples_unit(_last_first(j, n_units), n_couples, tau, depth, uncle, need_f, offs,
