@@ -1,4 +1,10 @@
-"""Matplotlib figures of results (PNG, Agg backend; no display needed)."""
+"""Matplotlib figures of results (PNG; no display needed).
+
+Every figure module of popsim draws on :class:`matplotlib.figure.Figure`
+objects and saves them (PNG through Agg), never through pyplot: no global
+state, so writing results neither switches a user's backend (a notebook's
+inline one) nor leaves figures open in pyplot.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +12,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 
 if TYPE_CHECKING:
     from popsim.results import Result
@@ -44,7 +47,8 @@ def fan_chart(result: Result, deme: int, path: Path) -> Path:
     """Founder allele frequency over time in one deme: median, 50% and 95% bands."""
     values = result.statistics["founder_frequency"][:, :, deme]
     years = result.generations * result.scenario.generation_time_years
-    fig, ax = plt.subplots(figsize=(6.5, 4))
+    fig = Figure(figsize=(6.5, 4))
+    ax = fig.subplots()
     with np.errstate(all="ignore"):
         present = np.isfinite(values).any(axis=0)
         if present.any():
@@ -64,7 +68,6 @@ def fan_chart(result: Result, deme: int, path: Path) -> Path:
     ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return path
 
 
@@ -76,7 +79,8 @@ def patient_composition(result: Result, path: Path) -> Path:
         "other homozygotes": "share_other_homozygotes",
         "compound heterozygotes": "share_compound_heterozygotes",
     }
-    fig, ax = plt.subplots(figsize=(1.8 + 1.4 * len(result.deme_names), 4))
+    fig = Figure(figsize=(1.8 + 1.4 * len(result.deme_names), 4))
+    ax = fig.subplots()
     bottom = np.zeros(len(result.deme_names))
     for label, stat in classes.items():
         shares = np.array(
@@ -90,7 +94,6 @@ def patient_composition(result: Result, path: Path) -> Path:
     ax.legend(fontsize=7, loc="upper right")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return path
 
 
@@ -102,7 +105,8 @@ def observed_vs_expected(result: Result, path: Path) -> Path:
         ("other homozygotes", "other_homozygotes"),
         ("compound heterozygotes", "compound_heterozygotes"),
     ]
-    fig, axes = plt.subplots(1, len(pairs), figsize=(11, 3.6))
+    fig = Figure(figsize=(11, 3.6))
+    axes = fig.subplots(1, len(pairs))
     years = result.generations * result.scenario.generation_time_years
     for ax, (label, name) in zip(axes, pairs, strict=True):
         for d, deme in enumerate(result.deme_names):
@@ -117,5 +121,4 @@ def observed_vs_expected(result: Result, path: Path) -> Path:
     axes[0].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return path

@@ -21,12 +21,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from popsim.plots import CLASS_COLOURS
 from popsim.scenario import Deme, Scenario
@@ -330,7 +327,8 @@ def composition_figure(comparison: Comparison, path: Path) -> Path:
     summary = comparison.summary().set_index(["population", "statistic"])["mean"]
     populations = comparison.populations()
     labels = [p.label.replace(" (matching)", "\n(matching)") for p in populations]
-    fig, ax = plt.subplots(figsize=(3.6 + 1.5 * len(populations), 4.6))
+    fig = Figure(figsize=(3.6 + 1.5 * len(populations), 4.6))
+    ax = fig.subplots()
     bottom = np.zeros(len(populations))
     for name, stat in CLASSES:
         shares = np.array(
@@ -349,7 +347,6 @@ def composition_figure(comparison: Comparison, path: Path) -> Path:
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return path
 
 
@@ -361,7 +358,8 @@ def trajectory_figure(comparison: Comparison, path: Path) -> Path:
     matching = {p.label.removesuffix(" (matching)"): r for p, r, _ in columns if p.matched}
     n_cols = min(3, len(panels))
     n_rows = math.ceil(len(panels) / n_cols)
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(4.2 * n_cols, 3.4 * n_rows), squeeze=False)
+    fig = Figure(figsize=(4.2 * n_cols, 3.4 * n_rows))
+    axes = fig.subplots(n_rows, n_cols, squeeze=False)
     for ax, (population, result, d) in zip(axes.flat, panels, strict=False):
         scenario = result.scenario
         years = (scenario.generations - result.generations) * scenario.generation_time_years
@@ -396,7 +394,6 @@ def trajectory_figure(comparison: Comparison, path: Path) -> Path:
         ax.axis("off")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return path
 
 
@@ -406,7 +403,8 @@ def carrier_figure(comparison: Comparison, path: Path) -> Path:
     panels = [(p, r, d) for p, r, d in comparison.columns() if not p.matched]
     n_cols = min(3, len(panels))
     n_rows = math.ceil(len(panels) / n_cols)
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(4.2 * n_cols, 3.1 * n_rows), squeeze=False)
+    fig = Figure(figsize=(4.2 * n_cols, 3.1 * n_rows))
+    axes = fig.subplots(n_rows, n_cols, squeeze=False)
     for ax, (population, result, d) in zip(axes.flat, panels, strict=False):
         values = result.final_statistics["carrier_frequency"][:, d]
         values = values[np.isfinite(values)]
@@ -439,7 +437,6 @@ def carrier_figure(comparison: Comparison, path: Path) -> Path:
         ax.axis("off")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return path
 
 

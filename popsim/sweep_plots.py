@@ -24,12 +24,9 @@ from itertools import combinations, pairwise
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
 from popsim.errors import PopsimError
@@ -230,7 +227,8 @@ def heatmap(
     codes = pd.DataFrame({"x": x.codes, "y": y.codes}, index=table.index)
     for (i, j), rows in table.groupby([codes["y"], codes["x"]]):
         grid[i, j] = pooled(rows, measure)[0]
-    fig, ax = plt.subplots(figsize=(1.6 + 0.75 * len(x.labels), 1.4 + 0.5 * len(y.labels) + 0.8))
+    fig = Figure(figsize=(1.6 + 0.75 * len(x.labels), 1.4 + 0.5 * len(y.labels) + 0.8))
+    ax = fig.subplots()
     bounded = measure.probability or measure.name.startswith("share_")
     image = ax.imshow(
         grid, origin="lower", aspect="auto", cmap="viridis",
@@ -263,7 +261,8 @@ def profile(
     codes = np.array([r[0] for r in rows])
     centre, low, high = (np.array([r[k] for r in rows]) for k in (1, 2, 3))
     position = x.values[codes] if x.values is not None else codes.astype(float)
-    fig, ax = plt.subplots(figsize=(6.5, 4))
+    fig = Figure(figsize=(6.5, 4))
+    ax = fig.subplots()
     band = "Wilson 95% interval" if measure.probability else "2.5–97.5% of replicates"
     if np.isfinite(low).any():
         ax.fill_between(position, low, high, color="#9ecae1", alpha=0.8, label=band)
@@ -325,10 +324,9 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def _save(fig: plt.Figure, path: Path) -> Path:
+def _save(fig: Figure, path: Path) -> Path:
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=120)
-    plt.close(fig)
     write_bytes_atomic(path, buffer.getvalue())
     return path

@@ -8,6 +8,8 @@ those of ``DataFrame.to_csv(index=False)``.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -90,3 +92,32 @@ def test_result_tables_are_the_bytes_pandas_writes(engine, tmp_path: Path):
         expected = tmp_path / f"{name}_pandas.csv"
         frame.to_csv(expected, index=False)
         assert (out / f"{name}.csv").read_bytes() == expected.read_bytes(), name
+
+
+BACKEND_SCRIPT = """
+import sys
+import matplotlib
+matplotlib.use("svg")  # a user's own backend (a notebook's inline one, say)
+import matplotlib.pyplot as plt
+import popsim
+import popsim.fit.figures, popsim.report, popsim.sweep_plots, popsim.validation.figures
+from popsim.config import scenario_from_dict
+scenario = scenario_from_dict({
+    "scenario": {"name": "b", "generations": 3},
+    "demes": [{"name": "d", "size": 100}],
+    "locus": {"founder_alleles": [{"name": "F", "deme": "d", "frequency": 0.1}]}})
+popsim.simulate(scenario, replicates=2, seed=1).write(sys.argv[1])
+print(matplotlib.get_backend(), len(plt.get_fignums()))
+"""
+
+
+def test_figures_leave_the_users_matplotlib_backend_and_figures_alone(tmp_path: Path):
+    """popsim draws on matplotlib Figure objects, never through pyplot: importing its
+    figure modules and writing a result neither switch the backend (which a notebook
+    relies on) nor leave figures open in pyplot."""
+    out = subprocess.run(
+        [sys.executable, "-c", BACKEND_SCRIPT, str(tmp_path / "out")],
+        capture_output=True, text=True, check=True,
+    )
+    assert out.stdout.split() == ["svg", "0"]
+    assert len(list((tmp_path / "out" / "figures").glob("*.png"))) == 2

@@ -6,12 +6,9 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from popsim.fit.spec import Fit
 from popsim.output import write_bytes_atomic
@@ -29,10 +26,9 @@ def fit_figures(
     return paths
 
 
-def _save(figure: plt.Figure, path: Path) -> Path:
+def _save(figure: Figure, path: Path) -> Path:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
-    plt.close(figure)
     write_bytes_atomic(path, buffer.getvalue())
     return path
 
@@ -48,10 +44,11 @@ def _bins(fit: Fit, j: int) -> np.ndarray:
     return np.unique(np.floor(edges) + 0.5) if prior.integer else edges
 
 
-def marginals(fit: Fit, posterior: pd.DataFrame) -> plt.Figure:
+def marginals(fit: Fit, posterior: pd.DataFrame) -> Figure:
     """Weighted histogram of each parameter over its prior range (prior: dashed)."""
     n = len(fit.priors)
-    figure, axes = plt.subplots(1, n, figsize=(3.6 * n, 3.0), squeeze=False)
+    figure = Figure(figsize=(3.6 * n, 3.0))
+    axes = figure.subplots(1, n, squeeze=False)
     for j, prior in enumerate(fit.priors):
         ax = axes[0, j]
         bins = _bins(fit, j)
@@ -70,11 +67,11 @@ def marginals(fit: Fit, posterior: pd.DataFrame) -> plt.Figure:
     return figure
 
 
-def pairs(fit: Fit, posterior: pd.DataFrame) -> plt.Figure:
+def pairs(fit: Fit, posterior: pd.DataFrame) -> Figure:
     """Weighted 2-D histograms of every pair of parameters."""
     n = len(fit.priors)
-    figure, axes = plt.subplots(n - 1, n - 1, figsize=(3.0 * (n - 1), 3.0 * (n - 1)),
-                                squeeze=False)
+    figure = Figure(figsize=(3.0 * (n - 1), 3.0 * (n - 1)))
+    axes = figure.subplots(n - 1, n - 1, squeeze=False)
     for row in range(1, n):
         for col in range(n - 1):
             ax = axes[row - 1, col]
@@ -94,10 +91,11 @@ def pairs(fit: Fit, posterior: pd.DataFrame) -> plt.Figure:
     return figure
 
 
-def predictive_check(fit: Fit, predictive: pd.DataFrame) -> plt.Figure:
+def predictive_check(fit: Fit, predictive: pd.DataFrame) -> Figure:
     """Posterior predictive distribution of each observed statistic, observation ±2σ."""
     n = len(fit.observed)
-    figure, axes = plt.subplots(1, n, figsize=(3.6 * n, 3.0), squeeze=False)
+    figure = Figure(figsize=(3.6 * n, 3.0))
+    axes = figure.subplots(1, n, squeeze=False)
     for i, obs in enumerate(fit.observed):
         ax = axes[0, i]
         values = predictive[obs.statistic].to_numpy(dtype=float)

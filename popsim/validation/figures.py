@@ -13,12 +13,9 @@ import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 SIMULATED = "#c0392b"
 PREDICTED = "#404040"
@@ -29,19 +26,19 @@ def panels(count: int, width: float = 3.6, height: float = 3.0, columns: int = 4
     """A figure with ``count`` axes in rows of at most ``columns``; returns (fig, axes list)."""
     cols = min(count, columns)
     rows = math.ceil(count / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
+    fig = Figure(figsize=(width * cols, height * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
     flat = list(axes.ravel())
     for ax in flat[count:]:
         ax.set_visible(False)
     return fig, flat[:count]
 
 
-def save(fig: plt.Figure, path: Path, title: str) -> None:
+def save(fig: Figure, path: Path, title: str) -> None:
     """Title (wrapped to the figure's width), tight layout, PNG at 110 dpi."""
     fig.suptitle(textwrap.fill(title, width=int(fig.get_figwidth() * 13)), fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def pmf_panel(ax: Axes, exact: np.ndarray, counts: np.ndarray, z: float, title: str) -> None:
