@@ -98,6 +98,16 @@ COUPLE_BLOCK = 2048
 PREFETCH = 32
 #: Women seeking a relative whose searches are prefetched together (speed only).
 SEEKERS = 64
+#: Deme size (individuals) from which the second-cousin searches are prefetched
+#: too (speed only). Their prefetch pass walks every candidate couple and its
+#: sons, as the searches then do again; below this size those reads mostly hit
+#: the caches anyway, and the pass only added work. With 10% first- and 5%
+#: second-cousin marriages (one thread, marriages per generation, with → without
+#: it): N = 10⁵ 13.2–13.3 → 7.3–8.1 ms, 3 × 10⁵ 26.8–35.1 → 24.8–31.7 ms, 10⁶
+#: 102–112 → 115–134 ms; the shipped pedigree config's marriages took about a
+#: third less time without it. The first-cousin pass (a few cache lines a
+#: search) paid at every size measured but the smallest (about 10% slower there).
+SECOND_WARM_MIN = 500_000
 #: Rejected zygotes in a row after which a deme counts as unable to reproduce.
 MAX_TRIES = 1_000_000
 #: Largest number of individuals alive at once (memory: ~55 bytes each).
@@ -1050,7 +1060,7 @@ def _marry(tau, seed, sizes, offs, coffs, marriage, pc, rec, anc, married, used,
                         counts[d, 4] += 1
                 q += 1
             for kind in range(3):
-                if n_kind[kind] == 0:
+                if n_kind[kind] == 0 or (kind == _SECOND and n < SECOND_WARM_MIN):
                     continue
                 if kind == _UNCLE:
                     _warm(n_seek, seeker, wanted, kind, parent_couple, rows, couples, uncle,
