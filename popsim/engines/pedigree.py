@@ -611,7 +611,11 @@ _SONS, _GRANDSONS, _COUSIN_COUPLES, _UNCLES = range(4)
 @njit(cache=True)
 def _men_part(gen, sizes, offs, pc, lo, hi, fill, cursor, entries):
     """Men x of generation ``gen`` with lo ≤ x < hi, bucketed by parent couple:
-    counted into ``cursor[key + 1]``, or (``fill``) written at ``cursor[key]``."""
+    counted into ``cursor[key + 1]``, or (``fill``) written at ``cursor[key]``.
+
+    The count-or-fill lines are written out here and in the other parts: a
+    shared helper, even with ``inline="always"``, made the index builds at
+    N = 10⁶ take 55 ms instead of 25–33 on one thread."""
     parent_couple = pc[gen % pc.shape[0]]
     for d in range(sizes.shape[1]):
         o = offs[gen, d]
