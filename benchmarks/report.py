@@ -8,6 +8,7 @@ the ones quoted there (SLiM is not run here).
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Callable, Iterable
 
 from benchmarks.harness import (
@@ -231,9 +232,11 @@ def threads_section(runs: list[dict], threads: int) -> list[str]:
                     _cell(one),
                     _cell(many),
                     _ratio(_rate_of(many), _rate_of(one)),
+                    _paired_cell(one, many),
                 ]
             )
-    header = ["engine", "N", "replicates", "1 thread", _threads_label(threads), "speed-up"]
+    header = ["engine", "N", "replicates", "1 thread", _threads_label(threads), "speed-up",
+              "round by round"]
     rounds = [
         f"{r['label']}: " + ", ".join(_fmt_rate(x) for x in r["round_rates"] if x)
         for r in runs
@@ -247,6 +250,25 @@ def threads_section(runs: list[dict], threads: int) -> list[str]:
         else []
     )
     return ["### Threads", "", *_table(header, rows), *note]
+
+
+def paired_speedups(one: dict | None, many: dict | None) -> list[float]:
+    """The speed-up of each alternating round (``round_rates``, same order in both
+    runs): its two sides ran next to each other from the second round on, so
+    their ratio does not carry the machine's drift between rounds, nor a round in
+    which one side alone got a faster or a slower machine."""
+    if not (one and many and one.get("round_rates") and many.get("round_rates")):
+        return []
+    return [m / o for o, m in zip(one["round_rates"], many["round_rates"], strict=False)
+            if o and m]
+
+
+def _paired_cell(one: dict | None, many: dict | None) -> str:
+    """The rounds' speed-ups and their median, e.g. ``1.64×, 1.78×, 1.83×; median 1.78×``."""
+    ratios = paired_speedups(one, many)
+    if not ratios:
+        return ""
+    return ", ".join(f"{x:.2f}×" for x in ratios) + f"; median {statistics.median(ratios):.2f}×"
 
 
 def _compiling_note(run: dict) -> str:
@@ -395,7 +417,9 @@ def targets_section(runs: list[dict], threads: int, replicates: int) -> list[str
                     "not measurable here",
                 )
             else:
-                add(target, ratio, check(rate(many) >= THREAD_SPEEDUP * rate(one)))
+                rounds = _paired_cell(one, many)
+                measured = f"{ratio} best ÷ best (round by round: {rounds})" if rounds else ratio
+                add(target, measured, check(rate(many) >= THREAD_SPEEDUP * rate(one)))
     targets = {" ".join((c, *extra)) for c, extra in STARTUP_CONFIGS[:STARTUP_TARGETS]}
     targets |= {f"{config} --out {OUT_DIR}" for config in targets}
     for r in runs:

@@ -99,6 +99,21 @@ def test_quick_plan_is_unique_and_report_renders_partial_results(bench):
     assert "sweep: 2 worker processes ≥ 1.7× one (end to end) | 2.00× | met" in text
 
 
+def test_thread_speed_up_is_also_given_round_by_round(bench):
+    """Best ÷ best is what the target judges; the rounds' own ratios (both sides run
+    next to each other) show when one side's best was an outlier."""
+    report, series = bench["report"], bench["harness"].PEDIGREE
+    one = {"series": series, "label": "s 1t", "n": 10, "threads": 1, "replicates": 1,
+           "status": "ok", "model": "individual", "individual_generations_per_s": 12.0,
+           "round_rates": [10.0, 12.0, None]}
+    many = {**one, "label": "s 2t", "threads": 2, "individual_generations_per_s": 20.0,
+            "round_rates": [18.0, 20.0, 16.0]}
+    assert report.paired_speedups(one, many) == pytest.approx([1.8, 20 / 12])
+    assert report.paired_speedups(one, {**many, "round_rates": None}) == []
+    rows = [line for line in report.threads_section([one, many], 2) if series in line]
+    assert rows[0].endswith("| 1.67× | 1.80×, 1.67×; median 1.73× |")
+
+
 def test_compared_runs_run_alternating_rounds_and_keep_their_best(bench, monkeypatch):
     harness = bench["harness"]
     args = argparse.Namespace(quick=True, sizes=None, threads=2, timeout=None, generations=200)
