@@ -298,13 +298,12 @@ def binomial_lanes(n_lanes: int, ints: np.ndarray, floats: np.ndarray, states: n
         elif n > BERNOULLI_MAX:
             method = 2 if n * r < INVERSION_MEAN else 3
         _, b, a, c, v_r = _btrd_hat(n, r)
-        s0, s1, s2, s3 = states[0, lane], states[1, lane], states[2, lane], states[3, lane]
-        u1, one = uniform((s0, s1, s2, s3))
+        u1, one = uniform(lane_state(states, lane))
         v, two = uniform(one)
         if method == 2:
-            states[0, lane], states[1, lane], states[2, lane], states[3, lane] = one
+            set_lane_state(states, lane, one)
         elif method == 3:
-            states[0, lane], states[1, lane], states[2, lane], states[3, lane] = two
+            set_lane_state(states, lane, two)
         u = u1 - 0.5
         us = 0.5 - abs(u)
         kf = np.floor((2.0 * a / us + b) * u + c)
