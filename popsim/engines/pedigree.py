@@ -615,7 +615,7 @@ def _men_part(gen, sizes, offs, pc, lo, hi, fill, cursor, entries):
 
     The count-or-fill lines are written out here and in the other parts: a
     shared helper, even with ``inline="always"``, made the index builds at
-    N = 10⁶ take 55 ms instead of 25–33 on one thread."""
+    N = 10⁶ take 54–56 ms instead of 25–36 on one thread."""
     parent_couple = pc[gen % pc.shape[0]]
     for d in range(sizes.shape[1]):
         o = offs[gen, d]
