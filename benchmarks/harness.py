@@ -5,10 +5,11 @@ so that its peak RSS is its own; each prints one JSON line (see benchmarks/READM
 that the harness stores with the run's wall time, exit status and the 1-minute load
 average before and after it. Start-up runs time a whole ``popsim run`` command.
 The runs compared with each other as ratios (the 1- and many-thread runs of the
-thread speed-ups, and the points of the replicate curve) then run
-:data:`PAIRED_ROUNDS` − 1 more times each, in alternating order, and each keeps
-its best round: a shared machine drifts by tens of percent within minutes, and a
-ratio of two runs taken minutes apart measures that drift as much as the code.
+thread speed-ups, the points of the replicate curve and of the two engines' curves
+in N) then run :data:`PAIRED_ROUNDS` − 1 more times each, in alternating order, and
+each keeps its best round: a shared machine drifts by tens of percent within
+minutes, and a ratio of two runs taken minutes apart measures that drift as much as
+the code.
 
     .venv/bin/python -m benchmarks [--quick] [--sizes 1e3 1e4 ...] [--out DIR]
 
@@ -94,7 +95,8 @@ class Job:
     warm_runs: int = 1
     repeats: int = 1
     cold: bool = False
-    #: Compared with other runs as a ratio (a thread speed-up, the replicate curve):
+    #: Compared with other runs as a ratio (a thread speed-up, the replicate curve, an
+    #: N curve):
     #: runs PAIRED_ROUNDS times, alternating with the runs it is compared with.
     paired: bool = False
 
@@ -256,22 +258,30 @@ def plan(settings: Settings, simupop: bool) -> list[Job]:
     unique: dict[tuple, Job] = {}
     for job in jobs:
         unique.setdefault((job.argv, job.cold), job)
-    return sorted(_mark_pairs(list(unique.values()), t, curve_n), key=_cost)
+    return sorted(_mark_pairs(list(unique.values()), t, curve_n, reps), key=_cost)
 
 
-def _mark_pairs(jobs: list[Job], threads: int, curve_n: int) -> list[Job]:
+def _mark_pairs(jobs: list[Job], threads: int, curve_n: int, replicates: int) -> list[Job]:
     """Mark as ``paired`` the popsim runs on 1 and on ``threads`` threads with the same
-    series, N and replicates (the thread speed-ups), and the replicate curve's runs."""
+    series, N and replicates (the thread speed-ups), the replicate curve's runs and
+    the two N curves judged for flatness (frequency engine, ``replicates``
+    replicates; pedigree engine, one replicate)."""
     def key(job: Job) -> tuple:
         return (job.series, job.n, job.replicates)
+
+    def on_a_curve(job: Job) -> bool:
+        if job.threads != threads:
+            return False
+        if job.series == FREQUENCY:
+            return job.n == curve_n or job.replicates == replicates
+        return job.series == PEDIGREE and job.replicates == 1
 
     single = {key(j) for j in jobs if j.series.startswith("popsim") and j.threads == 1}
     many = {key(j) for j in jobs if j.series.startswith("popsim") and j.threads == threads}
     both = single & many if threads > 1 else set()
     return [
         replace(j, paired=True)
-        if (key(j) in both and j.threads in (1, threads))
-        or (j.series == FREQUENCY and j.n == curve_n and j.threads == threads)
+        if (key(j) in both and j.threads in (1, threads)) or on_a_curve(j)
         else j
         for j in jobs
     ]

@@ -130,6 +130,14 @@ def test_compared_runs_run_alternating_rounds_and_keep_their_best(bench, monkeyp
     curve = sorted(j.replicates for j in paired if j.series == harness.FREQUENCY
                    and j.threads == 2 and j.n == 10_000)
     assert set(settings.replicate_curve) <= set(curve)
+    # the curves in N judged for flatness: the frequency engine at R = settings'
+    # replicates, the pedigree engine with one replicate, both on 2 threads
+    frequency_n = {j.n for j in paired if j.series == harness.FREQUENCY and j.threads == 2
+                   and j.replicates == settings.replicates}
+    assert frequency_n == set(settings.frequency_sizes)
+    pedigree_n = {j.n for j in paired if j.series == harness.PEDIGREE and j.threads == 2
+                  and j.replicates == 1}
+    assert pedigree_n == set(settings.sizes)
     rates = iter(range(1, 2 * len(paired) + 1))  # rounds 2 and 3, in call order
     order = []
 
