@@ -586,6 +586,12 @@ def runs_section(runs: list[dict]) -> list[str]:
     ]
 
 
+def _layers(runs: list[dict]) -> str:
+    """", Numba threading layer X" from popsim's runs (empty when none reports one)."""
+    layers = sorted({r["numba_threading_layer"] for r in runs if r.get("numba_threading_layer")})
+    return f", Numba threading layer {' / '.join(layers)}" if layers else ""
+
+
 def markdown(meta: dict, runs: list[dict]) -> str:
     """The whole report."""
     settings = meta["settings"]
@@ -595,7 +601,8 @@ def markdown(meta: dict, runs: list[dict]) -> str:
         "## Benchmark results" + (" (--quick)" if settings["quick"] else ""),
         "",
         f"{meta['date']}, {meta['cpu']} ({meta['cpu_count']} CPUs), Python {meta['python']}, "
-        f"popsim {meta['git_commit']}; {settings['generations']} generations. 1-minute load "
+        f"popsim {meta['git_commit']}{_layers(runs)}; {settings['generations']} generations. "
+        "1-minute load "
         f"average during the runs {min(loads, default=0):.1f}–{max(loads, default=0):.1f} "
         f"on {meta['cpu_count']} CPUs"
         + (

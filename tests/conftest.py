@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import copy
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +28,50 @@ def one_deme(**changes) -> dict:
     for key, value in changes.items():
         set_dotted(raw, key.replace("__", "."), value)
     return raw
+
+
+#: Where pyproject.toml makes ``tbb`` a dependency, so that Numba's default
+#: threading layer is TBB's (popsim.engines.threads).
+TBB_EXPECTED = sys.platform == "linux" and platform.machine() == "x86_64"
+
+#: (threads, NUMBA_THREADING_LAYER) of :func:`layouts_digests`: one thread, two on
+#: Numba's default layer (TBB where it is installed) and two on its workqueue layer,
+#: built into Numba, which gives each thread a fixed share of every loop.
+THREAD_LAYOUTS = (("1", None), ("2", None), ("2", "workqueue"))
+
+
+def layouts_digests(script: str) -> list[tuple[str, str]]:
+    """Run ``script`` (which prints a digest of its results) in a fresh process per
+    :data:`THREAD_LAYOUTS` entry; (digest, threading layer used) of each."""
+    results = []
+    for threads, layer in THREAD_LAYOUTS:
+        env = {**os.environ, "NUMBA_NUM_THREADS": threads}
+        env.pop("NUMBA_THREADING_LAYER", None)
+        if layer is not None:
+            env["NUMBA_THREADING_LAYER"] = layer
+        code = script + "\nimport numba\nprint(numba.threading_layer())\n"
+        out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1],
+                             env=env, capture_output=True, text=True, check=True)
+        digest, used = out.stdout.split()[-2:]
+        results.append((digest, used))
+    return results
+
+
+def check_layouts_agree(script: str) -> None:
+    """The same digest on every layout, each run on the layer it asked for: TBB by
+    default where it is a dependency."""
+    results = layouts_digests(script)
+    assert len({digest for digest, _ in results}) == 1, results
+    layers = [used for _, used in results]
+    assert layers[2] == "workqueue"
+    if TBB_EXPECTED:
+        assert layers[:2] == ["tbb", "tbb"], layers
+
+
+@pytest.fixture
+def layouts_agree():
+    """:func:`check_layouts_agree`, for the engines' tests."""
+    return check_layouts_agree
 
 
 @pytest.fixture

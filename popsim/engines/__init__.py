@@ -19,6 +19,9 @@ is in no cache yet (a pedigree run of few replicates after only large ones, or
 one that needs 32-bit allele ids) is compiled under the shared lock or none; two
 processes compiling different signatures of one function at the same moment
 could still mix up that function's cache files.
+
+Importing this package loads Intel TBB where pip installed it, so that Numba
+runs the parallel loops on its work-stealing TBB layer (:mod:`popsim.engines.threads`).
 """
 
 from __future__ import annotations
@@ -37,6 +40,10 @@ try:
     import fcntl
 except ImportError:  # Windows: no advisory locks; Numba's atomic renames only
     fcntl = None  # type: ignore[assignment]
+
+from popsim.engines.threads import load_tbb
+
+load_tbb()  # before any parallel kernel starts Numba's threads
 
 #: The kernel whose cache entry stands for each engine's compiled code.
 _ENTRY_POINTS = {"frequency": "run_replicates", "pedigree": "run_replicates"}

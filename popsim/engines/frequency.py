@@ -59,6 +59,7 @@ from popsim.engines.sampling import (
     seeded,
     set_lane_state,
 )
+from popsim.engines.threads import balanced
 
 #: Status codes a replicate can stop with (column 0 of the status array).
 OK, CAPACITY, EXTINCT, NO_NORMAL_COPIES = 0, 1, 2, 3
@@ -447,7 +448,8 @@ def simulate_frequency(
     )
     if lanes is None:
         lanes = lanes_per_group(seeds.shape[0], numba.get_num_threads(), _lane_bytes(sch))
-    run_replicates(seeds, sch, lanes, records, status)
+    with balanced():
+        run_replicates(seeds, sch, lanes, records, status)
     return records, status
 
 

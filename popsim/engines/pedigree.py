@@ -86,6 +86,7 @@ from popsim.engines.frequency import (
     NO_NORMAL_COPIES,
     OK,
 )
+from popsim.engines.threads import balanced
 from popsim.errors import ConfigError, PopsimError
 from popsim.results import OBSERVED_FIELDS
 
@@ -1720,13 +1721,14 @@ def simulate_pedigree(
         within = alive > PARALLEL_REPLICATES_MAX or (
             n_rep < 2 * numba.get_num_threads() and alive >= WITHIN_MIN
         )
-    if within:
-        for r in range(n_rep):
-            _replicate_within(seeds[r], sch, allele_type, records[r], observed[r], status[r])
-            if status[r, 0] != OK:
-                break
-    else:
-        run_replicates(seeds, sch, allele_type, records, observed, status)
+    with balanced():
+        if within:
+            for r in range(n_rep):
+                _replicate_within(seeds[r], sch, allele_type, records[r], observed[r], status[r])
+                if status[r, 0] != OK:
+                    break
+        else:
+            run_replicates(seeds, sch, allele_type, records, observed, status)
     return records, status, observed
 
 
