@@ -6,10 +6,10 @@ that the harness stores with the run's wall time, exit status and the 1-minute l
 average before and after it. Start-up runs time a whole ``popsim run`` command.
 The runs compared with each other as ratios (the 1- and many-thread runs of the
 thread speed-ups, the points of the replicate curve and of the two engines' curves
-in N) then run :data:`PAIRED_ROUNDS` − 1 more times each, in alternating order, and
-each keeps its best round: a shared machine drifts by tens of percent within
-minutes, and a ratio of two runs taken minutes apart measures that drift as much as
-the code.
+in N; also the first-cousin runs) then run :data:`PAIRED_ROUNDS` − 1 more times
+each, in alternating order, and each keeps its best round: a shared machine drifts
+by tens of percent within minutes, and a ratio of two runs taken minutes apart
+measures that drift as much as the code.
 
     .venv/bin/python -m benchmarks [--quick] [--sizes 1e3 1e4 ...] [--out DIR]
 
@@ -96,7 +96,7 @@ class Job:
     repeats: int = 1
     cold: bool = False
     #: Compared with other runs as a ratio (a thread speed-up, the replicate curve, an
-    #: N curve):
+    #: N curve), or short enough for a slow phase to cover (the first-cousin runs):
     #: runs PAIRED_ROUNDS times, alternating with the runs it is compared with.
     paired: bool = False
 
@@ -263,9 +263,10 @@ def plan(settings: Settings, simupop: bool) -> list[Job]:
 
 def _mark_pairs(jobs: list[Job], threads: int, curve_n: int, replicates: int) -> list[Job]:
     """Mark as ``paired`` the popsim runs on 1 and on ``threads`` threads with the same
-    series, N and replicates (the thread speed-ups), the replicate curve's runs and
+    series, N and replicates (the thread speed-ups), the replicate curve's runs,
     the two N curves judged for flatness (frequency engine, ``replicates``
-    replicates; pedigree engine, one replicate)."""
+    replicates; pedigree engine, one replicate) and the first-cousin runs, whose
+    half-second runs at N = 10⁵ a slow phase of the machine can cover whole."""
     def key(job: Job) -> tuple:
         return (job.series, job.n, job.replicates)
 
@@ -274,7 +275,7 @@ def _mark_pairs(jobs: list[Job], threads: int, curve_n: int, replicates: int) ->
             return False
         if job.series == FREQUENCY:
             return job.n == curve_n or job.replicates == replicates
-        return job.series == PEDIGREE and job.replicates == 1
+        return job.series in (PEDIGREE, PEDIGREE_COUSINS) and job.replicates == 1
 
     single = {key(j) for j in jobs if j.series.startswith("popsim") and j.threads == 1}
     many = {key(j) for j in jobs if j.series.startswith("popsim") and j.threads == threads}

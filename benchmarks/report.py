@@ -243,8 +243,8 @@ def threads_section(runs: list[dict], threads: int) -> list[str]:
         if r.get("round_rates")
     ]
     note = (
-        ["", "Runs compared as ratios (these, the replicate curve and the curves in N) are "
-         "each the best of "
+        ["", "Runs compared as ratios (these, the replicate curve and the curves in N) and "
+         "the first-cousin runs are each the best of "
          "alternating rounds in fresh processes (a shared machine drifts between runs): "
          + "; ".join(rounds) + "."]
         if rounds

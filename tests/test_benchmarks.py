@@ -138,6 +138,7 @@ def test_compared_runs_run_alternating_rounds_and_keep_their_best(bench, monkeyp
     pedigree_n = {j.n for j in paired if j.series == harness.PEDIGREE and j.threads == 2
                   and j.replicates == 1}
     assert pedigree_n == set(settings.sizes)
+    assert any(j.series == harness.PEDIGREE_COUSINS for j in paired)
     rates = iter(range(1, 2 * len(paired) + 1))  # rounds 2 and 3, in call order
     order = []
 
