@@ -69,6 +69,12 @@ def check_layouts_agree(script: str) -> None:
 
 
 @pytest.fixture
+def tbb_expected() -> bool:
+    """:data:`TBB_EXPECTED`, for tests."""
+    return TBB_EXPECTED
+
+
+@pytest.fixture
 def layouts_agree():
     """:func:`check_layouts_agree`, for the engines' tests."""
     return check_layouts_agree
