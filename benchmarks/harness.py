@@ -270,7 +270,7 @@ def _mark_pairs(jobs: list[Job], threads: int, curve_n: int, replicates: int) ->
     def key(job: Job) -> tuple:
         return (job.series, job.n, job.replicates)
 
-    def on_a_curve(job: Job) -> bool:
+    def in_rounds(job: Job) -> bool:  # a curve's point, or a first-cousin run
         if job.threads != threads:
             return False
         if job.series == FREQUENCY:
@@ -282,7 +282,7 @@ def _mark_pairs(jobs: list[Job], threads: int, curve_n: int, replicates: int) ->
     both = single & many if threads > 1 else set()
     return [
         replace(j, paired=True)
-        if (key(j) in both and j.threads in (1, threads)) or on_a_curve(j)
+        if (key(j) in both and j.threads in (1, threads)) or in_rounds(j)
         else j
         for j in jobs
     ]

@@ -34,16 +34,17 @@ def one_deme(**changes) -> dict:
 #: threading layer is TBB's (popsim.engines.threads).
 TBB_EXPECTED = sys.platform == "linux" and platform.machine() == "x86_64"
 
-#: (threads, NUMBA_THREADING_LAYER) of :func:`layouts_digests`: one thread, two on
-#: Numba's default layer (TBB where it is installed) and two on its workqueue layer,
-#: built into Numba, which gives each thread a fixed share of every loop.
+#: (threads, NUMBA_THREADING_LAYER) of :func:`check_layouts_agree`: one thread, two
+#: on Numba's default layer (TBB where it is installed) and two on its workqueue
+#: layer, built into Numba, which gives each thread a fixed share of every loop.
 THREAD_LAYOUTS = (("1", None), ("2", None), ("2", "workqueue"))
 
 
-def layouts_digests(script: str) -> list[tuple[str, str]]:
+def check_layouts_agree(script: str) -> None:
     """Run ``script`` (which prints a digest of its results) in a fresh process per
-    :data:`THREAD_LAYOUTS` entry; (digest, threading layer used) of each."""
-    results = []
+    :data:`THREAD_LAYOUTS` entry: the same digest on each, each on the layer it
+    asked for, TBB by default where it is a dependency."""
+    digests, layers = set(), []
     for threads, layer in THREAD_LAYOUTS:
         env = {**os.environ, "NUMBA_NUM_THREADS": threads}
         env.pop("NUMBA_THREADING_LAYER", None)
@@ -53,16 +54,9 @@ def layouts_digests(script: str) -> list[tuple[str, str]]:
         out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1],
                              env=env, capture_output=True, text=True, check=True)
         digest, used = out.stdout.split()[-2:]
-        results.append((digest, used))
-    return results
-
-
-def check_layouts_agree(script: str) -> None:
-    """The same digest on every layout, each run on the layer it asked for: TBB by
-    default where it is a dependency."""
-    results = layouts_digests(script)
-    assert len({digest for digest, _ in results}) == 1, results
-    layers = [used for _, used in results]
+        digests.add(digest)
+        layers.append(used)
+    assert len(digests) == 1, (digests, layers)
     assert layers[2] == "workqueue"
     if TBB_EXPECTED:
         assert layers[:2] == ["tbb", "tbb"], layers

@@ -54,7 +54,13 @@ def load_tbb() -> bool:
 @contextmanager
 def balanced() -> Iterator[None]:
     """Parallel loops started in this block hand out one iteration at a time
-    (Numba's parallel chunk size 1): on TBB, to whichever thread is free."""
+    (Numba's parallel chunk size 1): on TBB, to whichever thread is free.
+
+    Every parallel loop: also those Numba makes of array expressions in a
+    ``parallel=True`` function (``a[:n] = 0``), which would go element by
+    element. The engines' parallel functions therefore hold only ``prange``
+    loops over blocks, replicates or groups, and calls (see
+    ``pedigree._clear_counts``)."""
     import numba  # here: importing the engines package must not cost Numba's import
 
     with numba.parallel_chunksize(1):
