@@ -132,11 +132,13 @@ class Settings:
             else ((1000, 10_000) if quick else (1000, 10_000, 100_000, 1_000_000))
         )
         big = (10**6, 10**9) if quick else (10**7, 10**8, 10**9)
+        mutation = (10**5,) if quick else (10**3, 10**4, 10**5, 10**6)
         return cls(
             quick=quick,
             sizes=sizes,
-            frequency_sizes=tuple(sorted(set(sizes) | set(big))),
-            mutation_sizes=(10**5,) if quick else (10**3, 10**4, 10**5, 10**6),
+            # each N with mutation on also without it: the report gives what it adds
+            frequency_sizes=tuple(sorted(set(sizes) | set(big) | set(mutation))),
+            mutation_sizes=mutation,
             replicates=20_000 if quick else 100_000,
             replicate_curve=(1000, 10_000, 100_000)
             if quick

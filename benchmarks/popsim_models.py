@@ -13,6 +13,10 @@ Engines:
     replicate-generations per second (R × generations / seconds). With
     ``--mutation-rate`` > 0 recurrent pathogenic mutation is on (the "one-deme M712T
     scenario with recurrent mutation" of issue 9; u = 1e-6 in the shipped configs).
+    Those runs also give ``mutation_born_alleles``: the mean number of mutation-born
+    alleles segregating at the start of a generation (each costs the split of the
+    class's copies one exact binomial draw), counted in an untimed run of
+    :data:`ALLELE_SAMPLE` replicates that records every generation.
 ``pedigree``
     The individual-based engine: random mating, or a fraction ``--first-cousin`` of
     first-cousin marriages. Throughput in individual-generations per second
@@ -60,6 +64,8 @@ ENGINES = ("frequency", "pedigree")
 FOUNDER = "M712T"
 #: Largest population of the compile warm-up run.
 WARMUP_N = 100
+#: Replicates of the untimed run that counts mutation-born alleles.
+ALLELE_SAMPLE = 1000
 
 
 def shared_scenario(
@@ -69,15 +75,19 @@ def shared_scenario(
     generations: int = _common.GENERATIONS,
     mutation_rate: float = 0.0,
     first_cousin: float = 0.0,
+    record_every: int | None = None,
 ) -> Scenario:
-    """The shared benchmark model as a popsim scenario (one deme named ``pop``)."""
+    """The shared benchmark model as a popsim scenario (one deme named ``pop``).
+
+    ``record_every`` defaults to all generations: only the first and last are recorded.
+    """
     raw = {
         "scenario": {
             "name": "benchmark",
             "engine": engine,
             "generations": generations,
             "replicates": replicates,
-            "record_every": max(generations, 1),
+            "record_every": record_every or max(generations, 1),
         },
         "demes": [{"name": "pop", "size": n, "first_cousin_marriage": first_cousin}],
         "locus": {
@@ -164,6 +174,10 @@ def run(
     }
     if engine == "frequency":
         out["replicate_generations_per_s"] = replicates * generations / seconds
+        if mutation_rate > 0.0:
+            out["mutation_born_alleles"] = mutation_born_alleles(
+                n, generations, min(replicates, ALLELE_SAMPLE), mutation_rate, seed
+            )
     out |= {
         "mutation_rate": mutation_rate,
         "first_cousin_marriage": first_cousin,
@@ -183,6 +197,21 @@ def run(
         "numba_threading_layer": _threading_layer(),
     }
     return _common.add_check(out, finals, n, generations)
+
+
+def mutation_born_alleles(
+    n: int, generations: int, replicates: int, mutation_rate: float, seed: int
+) -> float:
+    """Mean number of mutation-born alleles segregating at the start of a generation.
+
+    Averaged over ``replicates`` replicates of the frequency engine and the
+    generations 0 … ``generations`` − 1, the alleles among which generation τ + 1
+    shares the class's copies: one exact binomial draw each.
+    """
+    scenario = shared_scenario("frequency", n, replicates, generations, mutation_rate,
+                               record_every=1)
+    alleles = simulate(scenario, seed=seed).statistics["other_alleles"][:, :-1, 0]
+    return float(np.mean(alleles))
 
 
 def _threading_layer() -> str:

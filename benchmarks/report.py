@@ -196,6 +196,71 @@ def allele_count_section(runs: list[dict], threads: int, replicates: int) -> lis
     ]
 
 
+def _thread_ns(run: dict | None) -> float | None:
+    """Nanoseconds of one thread per replicate-generation: threads ÷ throughput."""
+    value = _rate_of(run)
+    return run["threads"] * 1e9 / value if value else None
+
+
+def mutation_section(runs: list[dict], threads: int, replicates: int) -> list[str]:
+    """What recurrent mutation costs the frequency engine, per mutation-born allele.
+
+    Each mutation-born allele segregating at the start of a generation costs the
+    split of the class's copies one exact binomial draw; their number, not N, sets
+    the cost. Added cost per allele = (ns with mutation − ns without) ÷ alleles,
+    in nanoseconds of one thread (threads ÷ throughput); given from one allele a
+    generation on, below which the class's own draw, taken whether or not an allele
+    segregates, is most of the difference.
+    """
+    rows = []
+    for n in sorted(r["n"] for r in runs if r["series"] == FREQUENCY_MUTATION
+                    and r["threads"] == threads and r["replicates"] == replicates):
+        mutation = find(runs, FREQUENCY_MUTATION, n, threads, replicates)
+        plain = find(runs, FREQUENCY, n, threads, replicates)
+        alleles = mutation.get("mutation_born_alleles") if rate(mutation) else None
+        with_u, without = _thread_ns(mutation), _thread_ns(plain)
+        per_allele = "—"
+        if alleles and with_u and without and alleles >= 1.0:
+            per_allele = f"{(with_u - without) / alleles:.0f}"
+        rows.append(
+            [
+                f"{n:.0e}",
+                _cell(plain) or "not run",
+                _cell(mutation),
+                "—" if alleles is None else f"{alleles:.3g}",
+                f"{without:.0f}" if without else "—",
+                f"{with_u:.0f}" if with_u else "—",
+                per_allele,
+            ]
+        )
+    if not rows:
+        return []
+    budget = threads * 1e9 / FREQUENCY_TARGET
+    return [
+        f"### Cost of recurrent mutation (frequency engine, R = {replicates:,}, "
+        f"{_threads_label(threads)})",
+        "",
+        *_table(
+            [
+                "N",
+                "u = 0",
+                "u = 1e-6",
+                "mutation-born alleles a generation",
+                "thread-ns per rep-gen, u = 0",
+                "… u = 1e-6",
+                "added thread-ns per allele",
+            ],
+            rows,
+        ),
+        "Mutation-born alleles: the mean number segregating at the start of a generation "
+        "(an untimed run of the same model); each costs the split of the class's copies "
+        "one exact binomial draw. Thread-ns: nanoseconds of one thread per "
+        f"replicate-generation (threads ÷ throughput); {FREQUENCY_TARGET / 1e6:g} M "
+        f"rep-gen/s on {_threads_label(threads)} leaves {budget:.1f}.",
+        "",
+    ]
+
+
 def replicate_section(runs: list[dict], threads: int) -> list[str]:
     """popsim frequency throughput against the number of replicates (cost linear in R)."""
     done = sorted(
@@ -393,10 +458,14 @@ def targets_section(runs: list[dict], threads: int, replicates: int) -> list[str
         (r for r in runs if r["series"] == FREQUENCY_MUTATION and r["threads"] == threads),
         key=lambda r: r["n"],
     ):
+        measured, verdict = _throughput_target(r, FREQUENCY_TARGET, threads)
+        if rate(r) and r.get("mutation_born_alleles") is not None:
+            measured += f"; {r['mutation_born_alleles']:.3g} mutation-born alleles a generation"
         add(
             f"frequency, one deme, M712T, u = 1e-6, N = {r['n']:.0e}: "
             f"≥ {FREQUENCY_TARGET / 1e6:g} M rep-gen/s",
-            *_throughput_target(r, FREQUENCY_TARGET, threads),
+            measured,
+            verdict,
         )
     _flat(add, check, runs, threads, replicates)
     for series in (FREQUENCY, PEDIGREE):
@@ -621,6 +690,7 @@ def markdown(meta: dict, runs: list[dict]) -> str:
         individual_section(runs, threads),
         memory_section(runs),
         allele_count_section(runs, threads, replicates),
+        mutation_section(runs, threads, replicates),
         replicate_section(runs, threads),
         threads_section(runs, threads),
         startup_section(runs),

@@ -46,6 +46,34 @@ def test_popsim_entry_gives_the_shared_json_line(bench):
     assert line["tool"] == "popsim" and line["n"] == 50 and line["replicates"] == 20
     assert line["runs_for_frequency"] == 20
     assert 0.0 <= line["final_frequency"] <= 1.0
+    assert "mutation_born_alleles" not in line  # no mutation, nothing to count
+
+
+def test_mutation_runs_count_the_alleles_their_split_draws_for(bench):
+    result = bench["popsim_models"].run(
+        "frequency", n=500, generations=20, replicates=30, mutation_rate=1e-3
+    )
+    # 2Nu = 1 new allele a generation, most lost within a few: some, never 20 on average
+    assert 0.5 < result["mutation_born_alleles"] < 20.0
+
+
+def test_mutation_section_gives_the_added_cost_per_allele(bench):
+    harness, report = bench["harness"], bench["report"]
+    base = {"model": "allele-count", "label": "x", "n": 10**6, "replicates": 1000,
+            "threads": 2, "status": "ok"}
+    runs = [
+        {**base, "series": harness.FREQUENCY, "replicate_generations_per_s": 5e7},
+        {**base, "series": harness.FREQUENCY_MUTATION, "replicate_generations_per_s": 2.5e6,
+         "mutation_born_alleles": 19.0},
+        {**base, "series": harness.FREQUENCY_MUTATION, "n": 10**3,
+         "replicate_generations_per_s": 4e7, "mutation_born_alleles": 0.02},
+    ]
+    lines = report.mutation_section(runs, 2, 1000)
+    # 2 threads: 40 ns a rep-gen without mutation, 800 with it, 760 / 19 = 40 per allele
+    assert "| 1e+06 | 50 M | 2.5 M | 19 | 40 | 800 | 40 |" in lines
+    # under one allele a generation no per-allele cost; no u = 0 run at that N
+    assert "| 1e+03 | not run | 40 M | 0.02 | — | 50 | — |" in lines
+    assert any("leaves 66.7" in line for line in lines)
 
 
 def test_quick_plan_is_unique_and_report_renders_partial_results(bench):
