@@ -13,14 +13,17 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "configs" / "japanese_two_founders.toml"
 RUN = [sys.executable, "-m", "popsim", "run", str(CONFIG), "--replicates", "64"]
+#: A pedigree run of enough replicates to take run_replicates (one per thread).
+PEDIGREE_RUN = [sys.executable, "-m", "popsim", "run",
+                str(ROOT / "configs" / "iranian_jewish_m712t_pedigree.toml"), "--replicates", "16"]
 
 
-def _start(cache: Path, code: Path = ROOT) -> subprocess.Popen:
+def _start(cache: Path, code: Path = ROOT, run: list[str] = RUN) -> subprocess.Popen:
     """`popsim run` (5 generations) of the popsim package in ``code`` on ``cache``."""
     env = dict(os.environ, NUMBA_CACHE_DIR=str(cache), NUMBA_DEBUG_CACHE="1")
     env["PYTHONPATH"] = str(code)
     return subprocess.Popen(
-        [*RUN, "--generations", "5"],
+        [*run, "--generations", "5"],
         cwd=code,
         env=env,
         stdout=subprocess.PIPE,
@@ -57,19 +60,50 @@ def test_processes_starting_at_once_compile_once_and_agree(tmp_path: Path):
 
 
 @pytest.mark.slow
-def test_an_edited_sampler_makes_the_frequency_kernel_recompile(tmp_path: Path):
-    """Numba keys the kernel on frequency.py only; popsim also checks sampling.py's
-    cache stamps, says it is compiling, and recompiles once."""
+@pytest.mark.parametrize(
+    ("engine", "run", "edited"),
+    [
+        ("frequency", RUN, "sampling.py"),
+        ("pedigree", PEDIGREE_RUN, "pedigree/kinship.py"),
+    ],
+)
+def test_an_edited_module_makes_its_engine_recompile(engine, run, edited, tmp_path: Path):
+    """Numba keys a kernel on its own file only: the frequency kernel on frequency.py,
+    not the sampler it calls; the pedigree kernel on pedigree/kernel.py, not
+    kinship.py, two calls down. popsim checks the stamps of every module the
+    engine's kernels come from, says it is compiling, and recompiles once."""
     code = tmp_path / "code"
     shutil.copytree(
         ROOT / "popsim", code / "popsim", ignore=shutil.ignore_patterns("__pycache__", "presets")
     )
     cache = tmp_path / "numba-cache"
-    first, first_log, _ = _finish(_start(cache, code))
+    first, first_log, _ = _finish(_start(cache, code, run))
     assert _saves(first_log) == 1
-    sampler = code / "popsim" / "engines" / "sampling.py"
-    sampler.write_text(sampler.read_text() + "\n# edited\n")
-    table, log, err = _finish(_start(cache, code))
-    assert "compiling the frequency engine" in err and _saves(log) == 1 and table == first
-    table, log, err = _finish(_start(cache, code))
+    module = code / "popsim" / "engines" / edited
+    module.write_text(module.read_text() + "\n# edited\n")
+    table, log, err = _finish(_start(cache, code, run))
+    assert f"compiling the {engine} engine" in err and _saves(log) == 1 and table == first
+    table, log, err = _finish(_start(cache, code, run))
     assert "compiling" not in err and _saves(log) == 0 and table == first
+
+
+def test_every_module_compiled_into_an_engine_has_a_cache_stamp():
+    """A module whose code or constants a kernel embeds is seen to change only through
+    the cache stamps of its own kernels: every such module must define one, and be
+    reached from the engine's entry (popsim.engines._kernel_modules)."""
+    import popsim.engines.pedigree
+    from popsim import engines
+
+    package = Path(popsim.engines.pedigree.__file__).parent
+    expected = {
+        "frequency": {"popsim.engines.frequency", "popsim.engines.sampling"},
+        "pedigree": {f"popsim.engines.pedigree.{p.stem}" for p in package.glob("*.py")
+                     if p.stem != "__init__"},
+    }
+    for engine, names in expected.items():
+        modules = {m.__name__: m for m in engines._kernel_modules(engine)}
+        assert names <= set(modules), names - set(modules)
+        for name in names:
+            own = [k for k in engines._kernels(modules[name])
+                   if k.py_func.__module__ == name and k._cache is not None]
+            assert own, f"{name} defines no cached kernel"

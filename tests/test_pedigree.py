@@ -21,6 +21,8 @@ from popsim.config import load_scenario, scenario_from_dict
 from popsim.demography import compile_plan
 from popsim.engines import pedigree
 from popsim.engines.frequency import CAPACITY, OK
+from popsim.engines.pedigree.couples import _couples_block
+from popsim.engines.pedigree.relatives import _men_part, _merge_counts, _restore_starts
 from popsim.errors import ConfigError, SimulationError
 from popsim.results import OBSERVED_FIELDS
 from popsim.validation.stats import bonferroni_z, chi_square_two_sample, t_test_mean
@@ -115,7 +117,7 @@ def test_couple_inbreeding_is_the_exact_truncated_kinship(ancestry, uncle_rate, 
     for step in range(1, steps + 1):
         for c, ((g_h, h), (_, w)) in enumerate(couples[step]):
             rec[step % ancestry, c] = (h if g_h == step - 1 else -1 - h, w)
-        pedigree._couples_block(0, k, step, depth, uncle_rate > 0, True, pc, rec, anc, irr, fk)
+        _couples_block(0, k, step, depth, uncle_rate > 0, True, pc, rec, anc, irr, fk)
         for c, (husband, wife) in enumerate(couples[step]):
             expected = reference_kinship(couples, parent, husband, wife, step - ancestry)
             assert fk[c] == pytest.approx(expected, abs=1e-7), (step, c)
@@ -316,10 +318,10 @@ def test_an_index_built_in_two_halves_is_the_stable_sort(middle):
     entries = np.full(len(men), -1, np.int32)
     for fill in (False, True):
         for lo, hi, cursor in ((0, middle, start), (middle, 22, spare)):
-            pedigree._men_part(0, sizes, offs, pc, lo, hi, fill, cursor, entries)
+            _men_part(0, sizes, offs, pc, lo, hi, fill, cursor, entries)
         if not fill:
-            pedigree._merge_counts(n_keys, start, spare)
-    pedigree._restore_starts(n_keys, start, spare)
+            _merge_counts(n_keys, start, spare)
+    _restore_starts(n_keys, start, spare)
     keys = pc[0, men]
     np.testing.assert_array_equal(entries, np.array(men)[np.argsort(keys, kind="stable")])
     np.testing.assert_array_equal(start[1:], np.cumsum(np.bincount(keys, minlength=n_keys)))

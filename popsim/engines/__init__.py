@@ -11,8 +11,9 @@ function at the same moment can therefore lose index entries, give two
 signatures the same data file, or load an older version's object code left
 under that name. :func:`first_call_lock` closes that window: a process's first
 call of an engine holds a lock file in the cache directory: exclusively while the
-engine is not cached or some of its kernels' cache files are stale (those are
-deleted; one process compiles and writes, the others wait and then load) and
+engine is not cached or some of its kernels' cache files are stale (then all of the
+engine's cache files are deleted; one process compiles and writes, the others wait
+and then load) and
 shared otherwise (warm processes load side by side, never while a compilation
 writes). Left open: while the main kernel is cached, a kernel or signature that
 is in no cache yet (a pedigree run of few replicates after only large ones, or
@@ -66,50 +67,74 @@ def _cache(engine: str) -> Any:
 
 def kernel_is_cached(engine: str) -> bool:
     """True when the engine's main kernel has a compiled version in Numba's disk cache
-    that matches the current source of its module and of the modules it calls into.
+    and no kernel of the engine's modules has a cache written for an older source.
 
     Numba keys a cached kernel on its own source file only: after an edit of
     :mod:`popsim.engines.sampling` it would load the frequency kernel with the
-    old sampler compiled in. Such a cache counts as stale here, and
-    :func:`first_call_lock` deletes it before the kernel is compiled again.
+    old sampler compiled in, and after an edit of one module of the pedigree
+    package, the pedigree kernel with the old code of that module. Such a cache
+    counts as stale here, and :func:`first_call_lock` deletes the engine's caches
+    before its kernels are compiled again.
     """
     try:
         index = _cache(engine)._cache_file._load_index  # numba's _CacheFile: {} if stale
     except AttributeError:  # caching disabled or a Numba without this layout
         return True
-    return bool(index()) and not _stale_caches(engine, own=False)
+    return bool(index()) and not _stale_caches(engine)
 
 
-def _stale_caches(engine: str, own: bool) -> list[Any]:
-    """Numba cache files whose index was written for an older source: those of the
-    kernels in the engine's own module (``own``), or in the other modules its
-    kernels come from (a stale one there means the main kernel embeds old code)."""
-    engine_module = _module(engine)
-    modules = {engine_module} if own else set()
-    if not own:
-        for kernel in vars(engine_module).values():
-            if hasattr(kernel, "_cache") and hasattr(kernel, "py_func"):
-                modules.add(sys.modules[kernel.py_func.__module__])
-        modules.discard(engine_module)
-    stale = []
-    for module in modules:
-        for kernel in vars(module).values():
-            cache_file = getattr(getattr(kernel, "_cache", None), "_cache_file", None)
-            index_path = getattr(cache_file, "_index_path", None)
-            if index_path and os.path.exists(index_path) and not cache_file._load_index():
-                stale.append(cache_file)
-    return stale
+def _kernel_modules(engine: str) -> list[ModuleType]:
+    """The engine's module and every module whose Numba kernels it calls, found
+    transitively through the kernels each module imports (a package's
+    ``__init__`` leads to its submodules). Each of them must define a cached
+    kernel: a module without one (constants, an intrinsic) has no cache stamp
+    that could tell it was edited (tests/test_cache_concurrency.py checks)."""
+    found: dict[str, ModuleType] = {}
+    todo = [_module(engine)]
+    while todo:
+        module = todo.pop()
+        if module.__name__ in found:
+            continue
+        found[module.__name__] = module
+        todo += [sys.modules[kernel.py_func.__module__] for kernel in _kernels(module)]
+    return list(found.values())
+
+
+def _kernels(module: ModuleType) -> list[Any]:
+    """The Numba kernels in a module's namespace, its own and those it imports."""
+    return [k for k in vars(module).values() if hasattr(k, "_cache") and hasattr(k, "py_func")]
+
+
+def _cache_files(engine: str) -> list[Any]:
+    """Numba's cache file objects of every kernel defined in the engine's modules."""
+    files = []
+    for module in _kernel_modules(engine):
+        for kernel in _kernels(module):
+            cache_file = getattr(kernel._cache, "_cache_file", None)
+            if kernel.py_func.__module__ == module.__name__ and cache_file is not None:
+                files.append(cache_file)
+    return files
+
+
+def _stale_caches(engine: str) -> list[Any]:
+    """Cache files of the engine's kernels whose index was written for an older source."""
+    return [
+        f
+        for f in _cache_files(engine)
+        if getattr(f, "_index_path", None) and os.path.exists(f._index_path)
+        and not f._load_index()
+    ]
 
 
 def _remove_stale(engine: str) -> None:
-    """Delete stale index and object files, and the main kernel's cache if it was
-    compiled against stale code of another module. (Numba writes a new index before
-    the new object code, so an old object file left in place could be loaded.)"""
-    stale = _stale_caches(engine, own=True)
-    others = _stale_caches(engine, own=False)
-    if others:
-        stale += [*others, _cache(engine)._cache_file]
-    for cache_file in stale:
+    """Where any of the engine's kernels has a stale cache, delete the index and
+    object files of all of them: a kernel embeds the code of those it calls, so
+    one edited module makes every cached kernel that calls into it stale. (Numba
+    writes a new index before the new object code, so an old object file left in
+    place could be loaded.)"""
+    if not _stale_caches(engine):
+        return
+    for cache_file in _cache_files(engine):
         base = cache_file._index_path.removesuffix(".nbi")
         for path in [cache_file._index_path, *glob.glob(glob.escape(base) + ".*.nbc")]:
             with contextlib.suppress(FileNotFoundError):
@@ -122,10 +147,10 @@ def first_call_lock(engine: str) -> Iterator[None]:
 
     Exclusive while the engine is not cached (see :func:`kernel_is_cached`;
     this process compiles and writes the cache, the others wait) or has stale
-    cache files, which are deleted under the exclusive lock so that no process
-    can load them; shared otherwise. Later calls in this process take no lock.
-    Without ``fcntl``, or where the cache directory cannot hold a lock file,
-    nothing is locked.
+    cache files, whereupon all of its cache files are deleted under the exclusive
+    lock so that no process can load them; shared otherwise. Later calls in this
+    process take no lock. Without ``fcntl``, or where the cache directory cannot
+    hold a lock file, nothing is locked.
     """
     if engine in _called or fcntl is None:
         yield
@@ -137,7 +162,7 @@ def first_call_lock(engine: str) -> Iterator[None]:
         return
     with handle:
         fcntl.flock(handle, fcntl.LOCK_SH)
-        if not kernel_is_cached(engine) or _stale_caches(engine, own=True):
+        if not kernel_is_cached(engine):
             fcntl.flock(handle, fcntl.LOCK_EX)  # converting releases the shared lock first
             _remove_stale(engine)
             if kernel_is_cached(engine):  # another process compiled it meanwhile

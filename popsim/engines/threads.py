@@ -60,7 +60,7 @@ def balanced() -> Iterator[None]:
     ``parallel=True`` function (``a[:n] = 0``), which would go element by
     element. The engines' parallel functions therefore hold only ``prange``
     loops over blocks, replicates or groups, and calls (see
-    ``pedigree._clear_counts``)."""
+    ``pedigree.relatives._clear_counts``)."""
     import numba  # here: importing the engines package must not cost Numba's import
 
     with numba.parallel_chunksize(1):

@@ -1,0 +1,160 @@
+"""Alleles of a replicate: mutation-born slots, founder introductions and the records."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from popsim.engines.frequency import CAPACITY, NO_NORMAL_COPIES
+from popsim.engines.pedigree.streams import _INTRO, _next, _stream, _unit
+from popsim.results import OBSERVED_FIELDS
+
+_NEW = -1  # allele placeholder for a new mutation not yet given a slot
+#: Columns of the observed array (:data:`popsim.results.OBSERVED_FIELDS`).
+_O = {name: i for i, name in enumerate(OBSERVED_FIELDS)}
+_O_N, _O_FH, _O_OH, _O_CH, _O_CAR, _O_F = (
+    _O[k]
+    for k in (
+        "individuals",
+        "observed_founder_homozygotes",
+        "observed_other_homozygotes",
+        "observed_compound_heterozygotes",
+        "observed_carriers",
+        "mean_pedigree_inbreeding",
+    )
+)
+_O_MAR, _O_C1, _O_C2, _O_CU, _O_FB = (
+    _O[k]
+    for k in (
+        "marriages",
+        "first_cousin_marriages",
+        "second_cousin_marriages",
+        "uncle_niece_marriages",
+        "fallback_marriages",
+    )
+)
+
+
+@njit(cache=True)
+def _recycle(tau, offs, n_demes, al, uncle, first_novel, hist, in_use, free, n_free):
+    """Free the slots of mutation-born alleles no live individual carries.
+
+    Live: generation τ and, with uncle–niece marriages, τ − 1 (next step's uncles).
+    """
+    n_al = al.shape[0]
+    hist[:] = 0
+    for g in (tau, tau - 1):
+        if g < 0 or (g == tau - 1 and not uncle):
+            continue
+        for x in range(offs[g, 0], offs[g, n_demes]):
+            for c in range(2):
+                v = al[g % n_al, x, c]
+                if v >= 0:
+                    hist[v] += 1
+    for slot in range(first_novel, hist.shape[0]):
+        if in_use[slot] and hist[slot] == 0:
+            in_use[slot] = 0
+            free[n_free] = slot
+            n_free += 1
+    return n_free
+
+
+@njit(cache=True)
+def _name_mutations(tau, n_blocks, blocks, sums, offs, n_demes, al, uncle, first_novel, hist,
+                    in_use, free, n_free, status):
+    """Give every new mutation of generation τ a free slot, block by block in order."""
+    now = tau % al.shape[0]
+    for b in range(n_blocks):
+        if sums[b, 1] == 0:
+            continue
+        o = offs[tau, blocks[b, 0]]
+        for x in range(o + blocks[b, 1], o + blocks[b, 2]):
+            for c in range(2):
+                if al[now, x, c] != _NEW:
+                    continue
+                if n_free == 0:
+                    n_free = _recycle(tau, offs, n_demes, al, uncle, first_novel, hist, in_use,
+                                      free, n_free)
+                    if n_free == 0:
+                        status[0], status[1], status[2] = CAPACITY, tau, blocks[b, 0]
+                        return n_free
+                n_free -= 1
+                al[now, x, c] = free[n_free]
+                in_use[free[n_free]] = 1
+    return n_free
+
+
+@njit(cache=True)
+def _introduce(tau, seed, offs, al, intro_step, intro_deme, intro_allele, intro_copies, status):
+    """Founder alleles of step τ: exactly k normal copies, uniform among the deme's copies."""
+    now = tau % al.shape[0]
+    for e in range(intro_step.shape[0]):
+        if intro_step[e] != tau:
+            continue
+        d = intro_deme[e]
+        normal = 0
+        for x in range(offs[tau, d], offs[tau, d + 1]):
+            normal += (al[now, x, 0] == 0) + (al[now, x, 1] == 0)
+        need = intro_copies[e]
+        if normal < need:
+            status[0], status[1], status[2] = NO_NORMAL_COPIES, tau, d
+            return
+        state = _stream(seed, tau, d, e, _INTRO)
+        for x in range(offs[tau, d], offs[tau, d + 1]):
+            for c in range(2):
+                if need == 0 or al[now, x, c] != 0:
+                    continue
+                state, z = _next(state)
+                if _unit(z) * normal < need:
+                    al[now, x, c] = intro_allele[e]
+                    need -= 1
+                normal -= 1
+
+
+@njit(cache=True)
+def _record(tau, sizes, offs, al, n_named, hist, f_sums, counts, records, observed):
+    """Allele counts (``records`` [D, fields]) and genotype/marriage counts (``observed``)."""
+    now = tau % al.shape[0]
+    first_novel = 1 + n_named
+    for d in range(sizes.shape[1]):
+        n = sizes[tau, d]
+        hist[:] = 0
+        fh = oh = ch = car = 0
+        for x in range(offs[tau, d], offs[tau, d + 1]):
+            a1 = al[now, x, 0]
+            a2 = al[now, x, 1]
+            hist[a1] += 1
+            hist[a2] += 1
+            if a1 == 0 or a2 == 0:
+                car += (a1 != 0) + (a2 != 0)
+            elif a1 != a2:
+                ch += 1
+            elif a1 < first_novel:
+                fh += 1
+            else:
+                oh += 1
+        records[d, 0] = n
+        records[d, 1] = hist[0]
+        for k in range(n_named):
+            records[d, 2 + k] = hist[1 + k]
+        other = sumsq = alleles = 0
+        for slot in range(first_novel, hist.shape[0]):
+            c = hist[slot]
+            if c > 0:
+                other += c
+                sumsq += c * c
+                alleles += 1
+        records[d, 2 + n_named] = other
+        records[d, 3 + n_named] = sumsq
+        records[d, 4 + n_named] = alleles
+        observed[d, _O_N] = n
+        observed[d, _O_FH] = fh
+        observed[d, _O_OH] = oh
+        observed[d, _O_CH] = ch
+        observed[d, _O_CAR] = car
+        observed[d, _O_F] = f_sums[d] / n if n > 0 else np.nan
+        observed[d, _O_MAR] = counts[d, 0]
+        observed[d, _O_C1] = counts[d, 1]
+        observed[d, _O_C2] = counts[d, 2]
+        observed[d, _O_CU] = counts[d, 3]
+        observed[d, _O_FB] = counts[d, 4]

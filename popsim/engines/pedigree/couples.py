@@ -1,0 +1,171 @@
+"""The couples step: each couple's ancestry row, inbreeding F and four alleles.
+
+Couples are processed in units of :data:`COUPLE_BLOCK`, on one thread
+(:func:`_couples_serial`) or one unit per parallel iteration; any order gives
+the same rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from popsim.engines.pedigree.kinship import _kinship_generic, _kinship_tree, _tree, _virtual
+from popsim.engines.pedigree.prefetch import PREFETCH, _prefetch_rows
+
+#: Couples per inbreeding work unit (any value gives the same results).
+COUPLE_BLOCK = 2048
+
+
+@njit(cache=True)
+def _couples_block(c0, c1, tau, depth, uncle, need_f, pc, rec, anc, irr, fk):
+    """``anc`` rows and inbreeding F (kinship of the spouses) of couples [c0, c1) of step τ.
+
+    A couple's row is its spouses' parent couples, then level by level the
+    first half of the spouses' parent couples' rows (the husband's side) and
+    the second half (the wife's). Unusable lines (through an uncle husband)
+    are −1; a founder's line repeats its virtual key. F is computed only when
+    ``need_f`` (a recorded step: F enters nothing but the records).
+    """
+    wp = pc.shape[0]
+    now, before = tau % 2, (tau - 1) % 2
+    couples = rec[tau % rec.shape[0]]  # views of this step's rows, made once per block
+    parent_couple = pc[(tau - 1) % wp]
+    rows, old_rows = anc[now], anc[before]
+    width = 1 << depth
+    last = (1 << (depth - 1)) - 2  # offset of level L in an anc row
+    keys = np.empty((2, width), np.int64)
+    ids = np.empty((2, width), np.int64)
+    root = np.empty(2, np.int64)
+    stack = np.empty((4 * depth + 8, 5), np.int64)
+    weight = np.empty(4 * depth + 8)
+    gstack = np.empty((4 * depth + 16, 4), np.int64)
+    gweight = np.empty(4 * depth + 16)
+    for k in range(c0, c1):
+        if k + PREFETCH < c1:
+            _prefetch_rows(k + PREFETCH, couples, parent_couple, old_rows)
+        f = couples[k, 0]
+        m = couples[k, 1]
+        pm = parent_couple[m]
+        if f >= 0:
+            fi, fg, pf = f, tau - 1, parent_couple[f]
+        else:
+            fi, fg = -1 - f, tau - 2
+            pf = pc[(tau - 2) % wp, fi]
+        usable_f = f >= 0 and pf >= 0
+        if depth == 3 and usable_f and pm >= 0 and not uncle:
+            # The default window (G = 4), straight-line: about twice as fast as
+            # the loops below because all loads are issued before any store.
+            f0, f1, m0, m1 = old_rows[pf, 0], old_rows[pf, 1], old_rows[pm, 0], old_rows[pm, 1]
+            if not need_f:
+                rows[k, 0], rows[k, 1], rows[k, 2] = pf, pm, f0
+                rows[k, 3], rows[k, 4], rows[k, 5] = f1, m0, m1
+                continue
+            f2, f3, f4, f5 = old_rows[pf, 2], old_rows[pf, 3], old_rows[pf, 4], old_rows[pf, 5]
+            m2, m3, m4, m5 = old_rows[pm, 2], old_rows[pm, 3], old_rows[pm, 4], old_rows[pm, 5]
+            rows[k, 0], rows[k, 1], rows[k, 2] = pf, pm, f0
+            rows[k, 3], rows[k, 4], rows[k, 5] = f1, m0, m1
+            related = pf == pm
+            for x in (f2, f3, f4, f5):
+                related |= (x == m2) | (x == m3) | (x == m4) | (x == m5)
+            if not related:
+                fk[k] = 0.0
+                continue
+        else:
+            rows[k, 0] = _virtual(pf, fi)
+            rows[k, 1] = _virtual(pm, m)
+            for d in range(2, depth):
+                half = 1 << (d - 1)
+                for i in range(half):
+                    rows[k, (1 << d) - 2 + i] = (
+                        old_rows[pf, half - 2 + i] if usable_f else (rows[k, 0] if pf < 0 else -1)
+                    )
+                    rows[k, (1 << d) - 2 + half + i] = (
+                        old_rows[pm, half - 2 + i] if pm >= 0 else rows[k, 1]
+                    )
+            if uncle:
+                if f < 0:
+                    irr[now, k] = 0
+                    if need_f:
+                        fk[k] = _kinship_generic(fg, fi, tau - 1, m, tau - depth - 1, pc, rec,
+                                                 gstack, gweight)
+                    continue
+                near = min(irr[before, pf] if pf >= 0 else 255,
+                           irr[before, pm] if pm >= 0 else 255)
+                irr[now, k] = min(near + 1, 255)
+                if need_f and near < depth:
+                    fk[k] = _kinship_generic(fg, fi, tau - 1, m, tau - depth - 1, pc, rec,
+                                             gstack, gweight)
+                    continue
+            if not need_f:
+                continue
+            if pf >= 0 and pm >= 0:  # quick answer for unrelated spouses
+                related = pf == pm
+                for i in range(last, 2 * last + 2):
+                    for j in range(last, 2 * last + 2):
+                        related |= old_rows[pf, i] == old_rows[pm, j]
+                if not related:
+                    fk[k] = 0.0
+                    continue
+        root[0], root[1] = f, m
+        _tree(f, pf, tau, depth, anc, rec, keys, ids, 0)
+        _tree(m, pm, tau, depth, anc, rec, keys, ids, 1)
+        fk[k] = _kinship_tree(root, depth, keys, ids, stack, weight)
+
+
+@njit(cache=True)
+def _couple_alleles(c0, c1, tau, rec, al, ca):
+    """``ca[k]`` = (husband's two alleles, wife's two alleles) of couples [c0, c1)
+    of step τ, so that a child reads one record of its parent couple."""
+    couples = rec[tau % rec.shape[0]]
+    n_al = al.shape[0]
+    parents, elders = al[(tau - 1) % n_al], al[(tau - 2) % n_al]
+    for k in range(c0, c1):
+        f = couples[k, 0]
+        m = couples[k, 1]
+        husband = parents[f] if f >= 0 else elders[-1 - f]
+        ca[k, 0], ca[k, 1] = husband[0], husband[1]
+        ca[k, 2], ca[k, 3] = parents[m, 0], parents[m, 1]
+
+
+@njit(cache=True, inline="always")
+def _random_mating(marriage, d):
+    """Whether deme d has no consanguineous marriages (its couples are neighbours)."""
+    return marriage[d, 0] + marriage[d, 1] + marriage[d, 2] <= 0.0
+
+
+@njit(cache=True)
+def _random_couples(c0, c1, tau, offs, coffs, marriage, rec):
+    """Couples [c0, c1) of step τ that belong to demes without consanguineous
+    marriages: couple q of deme d is its individuals 2q and 2q + 1 of generation
+    τ − 1 (random mating: the order of a generation's individuals is random).
+    Written here, block by block on every thread, rather than in :func:`_marry`."""
+    s = tau % rec.shape[0]
+    for d in range(marriage.shape[0]):
+        lo, hi = max(c0, coffs[tau, d]), min(c1, coffs[tau, d + 1])
+        if lo >= hi or not _random_mating(marriage, d):
+            continue
+        first = offs[tau - 1, d] - 2 * coffs[tau, d]  # individual of couple k: first + 2k
+        for k in range(lo, hi):
+            rec[s, k, 0] = first + 2 * k
+            rec[s, k, 1] = first + 2 * k + 1
+
+
+@njit(cache=True)
+def _couples_unit(b, n_couples, tau, depth, uncle, need_f, offs, coffs, marriage, pc, rec, anc,
+                  irr, fk, al, ca):
+    """Couples block b (:data:`COUPLE_BLOCK` couples) of step τ: the random couples'
+    pairs, then every couple's ancestry row, F and couple alleles."""
+    c0 = b * COUPLE_BLOCK
+    c1 = min(n_couples, c0 + COUPLE_BLOCK)
+    _random_couples(c0, c1, tau, offs, coffs, marriage, rec)
+    _couples_block(c0, c1, tau, depth, uncle, need_f, pc, rec, anc, irr, fk)
+    _couple_alleles(c0, c1, tau, rec, al, ca)
+
+
+@njit(cache=True)
+def _couples_serial(n_couples, tau, depth, uncle, need_f, offs, coffs, marriage, pc, rec, anc,
+                    irr, fk, al, ca):
+    for b in range((n_couples + COUPLE_BLOCK - 1) // COUPLE_BLOCK):
+        _couples_unit(b, n_couples, tau, depth, uncle, need_f, offs, coffs, marriage, pc, rec,
+                      anc, irr, fk, al, ca)

@@ -1,0 +1,282 @@
+"""The generation loop: a replicate's workspace, its steps in order, and the parallel drivers.
+
+One step: marriages (:mod:`.marriage`, with the indexes of :mod:`.relatives`)
+→ couples (:mod:`.couples`) → offspring (:mod:`.offspring`) → alleles,
+introductions and records (:mod:`.alleles`), the order of the package
+docstring. Numba bundles: the compiled plan (:data:`Schedule`) and a
+replicate's arrays (:data:`Workspace`). The generation loop exists twice: in
+:func:`_replicate` (Numba, one thread, for :func:`run_replicates`) and in
+:func:`_replicate_within` (Python, each generation's blocks on all threads, one
+parallel call a generation: :func:`_generation_step`). Both call the same
+steps; a cached function must not call a parallel one (Numba issue #8578:
+segfault when loaded from the cache), hence the Python loop.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+from numba import njit, prange
+
+from popsim.engines.frequency import EXTINCT, OK
+from popsim.engines.pedigree.alleles import _introduce, _name_mutations, _record
+from popsim.engines.pedigree.couples import COUPLE_BLOCK, _couples_serial, _couples_unit
+from popsim.engines.pedigree.marriage import _marry
+from popsim.engines.pedigree.offspring import (
+    BLOCK,
+    _blocks,
+    _offspring_block,
+    _offspring_serial,
+    _sources,
+)
+from popsim.engines.pedigree.relatives import (
+    _build_indexes,
+    _clear_counts,
+    _index_arrays,
+    _index_keys,
+    _index_part,
+    _indexes_due,
+    _merge_counts,
+    _restore_starts,
+)
+
+Schedule = namedtuple(
+    "Schedule",
+    "sizes offs coffs migration_index migration marriage u wtab intro_step intro_deme "
+    "intro_allele intro_copies record_steps n_named capacity ancestry",
+)
+Workspace = namedtuple(
+    "Workspace",
+    "pc rec anc irr al ca fk married used sons cousins uncles spare counts hist in_use free "
+    "state blocks sums fail f_sums source cumulative n_sources",
+)
+_N_FREE, _RECORD, _BLOCKS = 0, 1, 2  # entries of Workspace.state
+
+
+@njit(cache=True)
+def _kinds(marriage):
+    """Whether any deme has first-cousin, second-cousin, uncle–niece marriages."""
+    uses = np.zeros(3, np.bool_)
+    for d in range(marriage.shape[0]):
+        for c in range(3):
+            uses[c] |= marriage[d, c] > 0.0
+    return uses[0], uses[1], uses[2]
+
+
+@njit(cache=True)
+def _workspace(sch, allele_type):
+    """All arrays of one replicate, sized for the largest generation (see docs/pedigree.md)."""
+    n_demes = sch.sizes.shape[1]
+    depth = sch.ancestry - 1
+    n_max = max(1, sch.offs[:, n_demes].max())
+    k_max = max(1, sch.coffs[:, n_demes].max())
+    first, second, uncle = _kinds(sch.marriage)
+    n_slots = 1 + sch.n_named + sch.capacity
+
+    def index(n_entries, wanted):
+        """(start, entries) of a counting-sort index, empty when not wanted."""
+        return (np.zeros(k_max + 1 if wanted else 0, np.int32),
+                np.zeros(n_entries if wanted else 0, np.int32))
+
+    men = n_max // 2 + n_demes  # men: the even local indexes, ⌈size / 2⌉ per deme
+    free = np.empty(sch.capacity, np.int64)
+    for k in range(sch.capacity):
+        free[k] = n_slots - 1 - k
+    state = np.zeros(3, np.int64)
+    state[_N_FREE] = sch.capacity
+    max_blocks = n_max // BLOCK + n_demes + 1
+    pc = np.full((sch.ancestry if uncle else 2, n_max), -1, np.int32)
+    rec = np.zeros((sch.ancestry if uncle else max(sch.ancestry - 1, 2), k_max, 2), np.int32)
+    anc = np.zeros((2, k_max, max((1 << depth) - 2, 2)), np.int32)
+    irr = np.zeros((2, k_max if uncle else 0), np.uint8)
+    al = np.zeros((2 if uncle else 1, n_max, 2), allele_type.dtype)
+    # The couples' alleles (written after a step's marriages, read by its
+    # offspring) share memory with the second cursors of the indexes (used
+    # only while the marriages are made): ≥ 8 bytes per couple, 4 needed.
+    couple_bytes = np.zeros(k_max * 4 * allele_type.itemsize, np.uint8)
+    ca = couple_bytes.view(allele_type.dtype).reshape((k_max, 4))
+    spare = couple_bytes[: 4 * (k_max + 1)].view(np.int32)
+    # Married flags (one byte per individual, used only while a step's
+    # marriages are made) share memory with couple F (written and read only
+    # after them): F's buffer is 4 bytes per couple, ≥ 1 per individual.
+    flags = np.zeros(max(4 * k_max, n_max), np.uint8)
+    fk = flags[: 4 * k_max].view(np.float32)
+    married = flags[: n_max if first or second or uncle else 0]
+    used = np.zeros(n_max if uncle else 0, np.uint8)
+    sons = index(men, first or second)
+    cousins = (index(2 * men, first), index(4 * k_max, second))
+    return Workspace(
+        pc, rec, anc, irr, al, ca, fk, married, used, sons, cousins,
+        index(men, uncle), spare, np.zeros((n_demes, 5), np.int64), np.zeros(n_slots, np.int64),
+        np.zeros(n_slots, np.uint8), free, state, np.zeros((max_blocks, 4), np.int64),
+        np.zeros((max_blocks, 2)), np.zeros(max_blocks, np.uint8), np.zeros(n_demes),
+        np.zeros((n_demes, n_demes), np.int64), np.zeros((n_demes, n_demes)),
+        np.zeros(n_demes, np.int64),
+    )
+
+
+@njit(cache=True)
+def _recording(tau, sch, ws):
+    """Whether step τ is recorded (then its couples' F is needed)."""
+    i = ws.state[_RECORD]
+    return i < sch.record_steps.shape[0] and sch.record_steps[i] == tau
+
+
+@njit(cache=True)
+def _record_if_due(tau, sch, ws, records, observed):
+    i = ws.state[_RECORD]
+    if _recording(tau, sch, ws):
+        _record(tau, sch.sizes, sch.offs, ws.al, sch.n_named, ws.hist, ws.f_sums, ws.counts,
+                records[i], observed[i])
+        ws.state[_RECORD] = i + 1
+
+
+@njit(cache=True)
+def _start(seed, sch, ws, records, observed, status):
+    """Generation 0: founders (all normal), founder introductions, record. False on error."""
+    _introduce(0, seed, sch.offs, ws.al, sch.intro_step, sch.intro_deme, sch.intro_allele,
+               sch.intro_copies, status)
+    if status[0] != OK:
+        return False
+    _record_if_due(0, sch, ws, records, observed)
+    return True
+
+
+@njit(cache=True)
+def _prepare(tau, seed, sch, ws, build_indexes):
+    """Step τ before the parallel parts: the marriage indexes (``build_indexes``:
+    else the caller built them), marriages, migration sources, offspring blocks."""
+    if build_indexes:
+        _build_indexes(tau, sch, ws)
+    _marry(tau, seed, sch.sizes, sch.offs, sch.coffs, sch.marriage, ws.pc, ws.rec, ws.anc,
+           ws.married, ws.used, ws.sons, ws.cousins, ws.uncles, ws.counts)
+    _sources(tau, sch.sizes, sch.coffs, sch.migration[sch.migration_index[tau]], ws.source,
+             ws.cumulative, ws.n_sources)
+    n_blocks = _blocks(tau, sch.sizes, ws.blocks)
+    ws.fail[:n_blocks] = 0
+    ws.state[_BLOCKS] = n_blocks
+
+
+@njit(cache=True)
+def _complete(tau, seed, sch, ws, records, observed, status):
+    """Step τ after the parallel parts: failures, F sums, new alleles, founder
+    introductions, record. False when the replicate stops."""
+    n_demes = sch.sizes.shape[1]
+    n_blocks = ws.state[_BLOCKS]
+    ws.f_sums[:] = 0.0
+    for b in range(n_blocks):
+        if ws.fail[b]:
+            status[0], status[1], status[2] = EXTINCT, tau, ws.blocks[b, 0]
+            return False
+        ws.f_sums[ws.blocks[b, 0]] += ws.sums[b, 0]
+    ws.state[_N_FREE] = _name_mutations(
+        tau, n_blocks, ws.blocks, ws.sums, sch.offs, n_demes, ws.al, ws.used.shape[0] > 0,
+        1 + sch.n_named, ws.hist, ws.in_use, ws.free, ws.state[_N_FREE], status,
+    )
+    if status[0] != OK:
+        return False
+    _introduce(tau, seed, sch.offs, ws.al, sch.intro_step, sch.intro_deme, sch.intro_allele,
+               sch.intro_copies, status)
+    if status[0] != OK:
+        return False
+    _record_if_due(tau, sch, ws, records, observed)
+    return True
+
+
+@njit(cache=True)
+def _replicate(seed, sch, allele_type, records, observed, status):
+    """Simulate one replicate on the calling thread into ``records`` [n_rec, D,
+    fields], ``observed`` [n_rec, D, len(OBSERVED_FIELDS)] and ``status`` [3]."""
+    ws = _workspace(sch, allele_type)
+    if not _start(seed, sch, ws, records, observed, status):
+        return
+    depth = sch.ancestry - 1
+    uncle = ws.used.shape[0] > 0
+    w_max = sch.wtab.max()
+    n_demes = sch.sizes.shape[1]
+    for tau in range(1, sch.sizes.shape[0]):
+        _prepare(tau, seed, sch, ws, True)
+        need_f = _recording(tau, sch, ws)
+        _couples_serial(sch.coffs[tau, n_demes], tau, depth, uncle, need_f, sch.offs, sch.coffs,
+                        sch.marriage, ws.pc, ws.rec, ws.anc, ws.irr, ws.fk, ws.al, ws.ca)
+        _offspring_serial(ws.state[_BLOCKS], tau, seed, ws.blocks, sch.offs, sch.coffs,
+                          ws.source, ws.cumulative, ws.n_sources, sch.u, sch.wtab, w_max,
+                          need_f, ws.al, ws.pc, ws.ca, ws.fk, ws.sums, ws.fail)
+        if not _complete(tau, seed, sch, ws, records, observed, status):
+            return
+
+
+@njit(cache=True, parallel=True)
+def run_replicates(seeds, sch, allele_type, records, observed, status):
+    """Run ``len(seeds)`` replicates in parallel, one per thread."""
+    for r in prange(seeds.shape[0]):
+        _replicate(seeds[r], sch, allele_type, records[r], observed[r], status[r])
+
+
+@njit(cache=True, inline="always")
+def _last_first(j, n):
+    """Block of the j-th of ``n`` iterations of a split loop: the last block first.
+
+    Numba gives each thread a contiguous run of iterations, the first ones one more
+    when ``n`` is not a multiple of the threads; the last block is usually a partial
+    one, and starting with it puts it in a longer run. At N = 10⁵ on 2 threads (25
+    blocks, the last 41% full) the longer run holds 12.41 blocks' work instead of 13.
+    Blocks own their random streams and results, so the order changes no value.
+    """
+    return (j + n - 1) % n
+
+
+@njit(cache=True, parallel=True)
+def _generation_step(tau, seed, sch, ws, w_max, records, observed, status):
+    """Step τ for :func:`_replicate_within`: the marriage indexes' halves on two
+    threads (as :func:`_build_indexes`), :func:`_prepare` (serial), the couples'
+    blocks on every thread, the offspring blocks on every thread, then
+    :func:`_complete` (serial). ``w_max``: the largest fitness of ``sch.wtab``.
+    False when the replicate stops."""
+    uncle = ws.used.shape[0] > 0
+    offs, coffs, sizes = sch.offs, sch.coffs, sch.sizes
+    pc, rec, anc, spare = ws.pc, ws.rec, ws.anc, ws.spare
+    sons_start, sons = ws.sons
+    for which in _indexes_due(tau, ws):
+        start, entries = _index_arrays(which, ws)
+        n_keys = _index_keys(which, tau, coffs)
+        _clear_counts(n_keys, start, spare)
+        for part in prange(2):
+            _index_part(which, part, False, tau, offs, coffs, sizes, pc, rec, anc, uncle,
+                        sons_start, sons, start, spare, entries)
+        _merge_counts(n_keys, start, spare)
+        for part in prange(2):
+            _index_part(which, part, True, tau, offs, coffs, sizes, pc, rec, anc, uncle,
+                        sons_start, sons, start, spare, entries)
+        _restore_starts(n_keys, start, spare)
+    _prepare(tau, seed, sch, ws, False)
+    need_f = _recording(tau, sch, ws)
+    n_couples = sch.coffs[tau, sch.sizes.shape[1]]
+    depth = sch.ancestry - 1
+    marriage, u, wtab = sch.marriage, sch.u, sch.wtab
+    irr, fk, al, ca = ws.irr, ws.fk, ws.al, ws.ca
+    n_units = (n_couples + COUPLE_BLOCK - 1) // COUPLE_BLOCK
+    for j in prange(n_units):
+        _couples_unit(_last_first(j, n_units), n_couples, tau, depth, uncle, need_f, offs,
+                      coffs, marriage, pc, rec, anc, irr, fk, al, ca)
+    blocks, source, cumulative, n_sources = ws.blocks, ws.source, ws.cumulative, ws.n_sources
+    sums, fail = ws.sums, ws.fail
+    n_blocks = ws.state[_BLOCKS]
+    for j in prange(n_blocks):
+        _offspring_block(_last_first(j, n_blocks), tau, seed, blocks, offs, coffs, source,
+                         cumulative, n_sources, u, wtab, w_max, need_f, al, pc, ca, fk, sums,
+                         fail)
+    return _complete(tau, seed, sch, ws, records, observed, status)
+
+
+def _replicate_within(seed, sch: Schedule, allele_type, records, observed, status) -> None:
+    """:func:`_replicate` with each generation's couples and offspring blocks on all
+    threads: one call from Python per generation (a call costs several µs)."""
+    ws = _workspace(sch, allele_type)
+    if not _start(seed, sch, ws, records, observed, status):
+        return
+    w_max = float(sch.wtab.max())
+    for tau in range(1, sch.sizes.shape[0]):
+        if not _generation_step(tau, seed, sch, ws, w_max, records, observed, status):
+            return

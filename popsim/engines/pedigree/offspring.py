@@ -1,0 +1,139 @@
+"""Offspring: source deme, random couple, Mendel, mutation and viability selection.
+
+Children are made in blocks of :data:`BLOCK`, each from its own random stream,
+so any thread may make any block.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from popsim.engines.pedigree.alleles import _NEW
+from popsim.engines.pedigree.prefetch import PREFETCH, _prefetch
+from popsim.engines.pedigree.streams import _GOLDEN, _OFFSPRING, _below, _mix, _next, _stream, _unit
+
+#: Offspring per random-number block (fixed: results must not depend on threads).
+BLOCK = 4096
+#: Rejected zygotes in a row after which a deme counts as unable to reproduce.
+MAX_TRIES = 1_000_000
+
+
+@njit(cache=True)
+def _offspring_block(b, tau, seed, blocks, offs, coffs, source, cumulative, n_sources, u,
+                     wtab, w_max, need_f, al, pc, ca, fk, sums, fail):
+    """Offspring of block b (deme, first, end, index within deme) of step τ.
+
+    Writes alleles (``_NEW`` for a new mutation), parent couple; ``sums[b]`` =
+    (Σ F of the couples if ``need_f``, else 0; new mutations); ``fail[b]`` = 1
+    if MAX_TRIES zygotes in a row were rejected. Parents' alleles come from
+    ``ca`` (:func:`_couple_alleles`): one random read per zygote.
+    """
+    i, first, end, index = blocks[b, 0], blocks[b, 1], blocks[b, 2], blocks[b, 3]
+    born = tau % pc.shape[0]
+    now = tau % al.shape[0]
+    state = _stream(seed, tau, i, index, _OFFSPRING)
+    o = offs[tau, i]
+    f_sum = 0.0
+    n_new = 0
+    # The couple a child PREFETCH children on will read, if every child until then
+    # takes its usual draws (the couple; with mutation on, one per normal allele):
+    # the stream is a counter, so that draw is known now. A guess, hence only a
+    # prefetch (it changes no value); it hides most of the random read of ``ca``.
+    single = n_sources[i] == 1
+    ahead = np.uint64(PREFETCH * (3 if u > 0.0 else 1)) * _GOLDEN
+    lo = span = 0
+    if single:
+        lo = coffs[tau, source[i, 0]]
+        span = coffs[tau, source[i, 0] + 1] - lo
+    for n in range(first, end):
+        if single:
+            _prefetch(ca, lo + _below(_mix(state + ahead), span))
+        tries = 0
+        while True:
+            tries += 1
+            if tries > MAX_TRIES:
+                fail[b] = 1
+                return
+            j = source[i, 0]
+            if n_sources[i] > 1:
+                state, z = _next(state)
+                r = _unit(z)
+                c = 0
+                while c < n_sources[i] - 1 and r >= cumulative[i, c]:
+                    c += 1
+                j = source[i, c]
+            k0 = coffs[tau, j]
+            state, z = _next(state)
+            k = k0 + _below(z, coffs[tau, j + 1] - k0)
+            bits = int(z & np.uint64(3))
+            a1 = ca[k, bits & 1]
+            a2 = ca[k, 2 + (bits >> 1)]
+            if u > 0.0:
+                if a1 == 0:
+                    state, z = _next(state)
+                    if _unit(z) < u:
+                        a1 = _NEW
+                if a2 == 0:
+                    state, z = _next(state)
+                    if _unit(z) < u:
+                        a2 = _NEW
+            w = wtab[(a1 != 0) + (a2 != 0)]
+            if w < w_max:
+                state, z = _next(state)
+                if _unit(z) * w_max >= w:
+                    continue
+            break
+        x = o + n
+        al[now, x, 0] = a1
+        al[now, x, 1] = a2
+        pc[born, x] = k
+        if need_f:
+            f_sum += fk[k]
+        n_new += (a1 == _NEW) + (a2 == _NEW)
+    sums[b, 0] = f_sum
+    sums[b, 1] = n_new
+
+
+@njit(cache=True)
+def _offspring_serial(n_blocks, tau, seed, blocks, offs, coffs, source, cumulative, n_sources,
+                      u, wtab, w_max, need_f, al, pc, ca, fk, sums, fail):
+    for b in range(n_blocks):
+        _offspring_block(b, tau, seed, blocks, offs, coffs, source, cumulative, n_sources, u,
+                         wtab, w_max, need_f, al, pc, ca, fk, sums, fail)
+
+
+@njit(cache=True)
+def _sources(tau, sizes, coffs, m, source, cumulative, n_sources):
+    """Per destination deme i: the ``n_sources[i]`` demes ``source[i, :]`` that
+    have couples, with probabilities M[i, j] renormalised over them and
+    accumulated in ``cumulative[i, :]``."""
+    n_demes = sizes.shape[1]
+    for i in range(n_demes):
+        total = 0.0
+        for j in range(n_demes):
+            if m[i, j] > 0.0 and coffs[tau, j + 1] > coffs[tau, j]:
+                total += m[i, j]
+        c = 0
+        acc = 0.0
+        for j in range(n_demes):
+            if m[i, j] > 0.0 and coffs[tau, j + 1] > coffs[tau, j]:
+                acc += m[i, j]
+                source[i, c] = j
+                cumulative[i, c] = acc / total
+                c += 1
+        n_sources[i] = c
+
+
+@njit(cache=True)
+def _blocks(tau, sizes, blocks):
+    """Split every deme's offspring of step τ into blocks of BLOCK; return their number."""
+    n = 0
+    for i in range(sizes.shape[1]):
+        for index in range((sizes[tau, i] + BLOCK - 1) // BLOCK):
+            blocks[n, 0] = i
+            blocks[n, 1] = index * BLOCK
+            blocks[n, 2] = min(sizes[tau, i], (index + 1) * BLOCK)
+            blocks[n, 3] = index
+            n += 1
+    return n
