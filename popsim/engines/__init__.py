@@ -22,8 +22,8 @@ processes compiling different signatures of one function at the same moment
 could still mix up that function's cache files. And constants that kernels take
 from modules they call no kernel of (the pedigree engine's status codes from
 :mod:`popsim.engines.frequency`, its observed columns from :mod:`popsim.results`)
-are not followed: a change of their values needs an emptied cache (an install
-rewrites every file, so this concerns only edits in a checkout).
+are not followed: a change of their values also needs an edit of a module of
+the engine, or an emptied cache.
 
 Importing this package loads Intel TBB where pip installed it, so that Numba
 runs the parallel loops on its work-stealing TBB layer (:mod:`popsim.engines.threads`).
