@@ -209,12 +209,13 @@ def mutation_section(runs: list[dict], threads: int, replicates: int) -> list[st
     split of the class's copies one exact binomial draw; their number, not N, sets
     the cost. Added cost per allele = (ns with mutation − ns without) ÷ alleles,
     in nanoseconds of one thread (threads ÷ throughput); given from one allele a
-    generation on, below which the class's own draw, taken whether or not an allele
-    segregates, is most of the difference.
+    generation on. Below that, costs that do not scale with the alleles weigh on the
+    quotient: the class's own draw, taken every generation, and the birth and loss
+    of alleles that mostly live a generation or two.
     """
     rows = []
-    for n in sorted(r["n"] for r in runs if r["series"] == FREQUENCY_MUTATION
-                    and r["threads"] == threads and r["replicates"] == replicates):
+    for n in sorted({r["n"] for r in runs if r["series"] == FREQUENCY_MUTATION
+                     and r["threads"] == threads and r["replicates"] == replicates}):
         mutation = find(runs, FREQUENCY_MUTATION, n, threads, replicates)
         plain = find(runs, FREQUENCY, n, threads, replicates)
         alleles = mutation.get("mutation_born_alleles") if rate(mutation) else None
