@@ -90,9 +90,10 @@ def kernel_is_cached(engine: str) -> bool:
 def _kernel_modules(engine: str) -> list[ModuleType]:
     """The engine's module and every module whose Numba kernels it calls, found
     transitively through the kernels each module imports (a package's
-    ``__init__`` leads to its submodules). Each of them must define a cached
-    kernel: a module without one (constants, an intrinsic) has no cache stamp
-    that could tell it was edited (tests/test_cache_concurrency.py checks)."""
+    ``__init__`` leads to its submodules). Every module whose code or constants
+    kernels embed must define a cached kernel of its own: one without (constants,
+    an intrinsic) has no cache stamp that could tell it was edited
+    (tests/test_cache_concurrency.py checks)."""
     found: dict[str, ModuleType] = {}
     todo = [_module(engine)]
     while todo:
@@ -114,20 +115,17 @@ def _cache_files(engine: str) -> list[Any]:
     files = []
     for module in _kernel_modules(engine):
         for kernel in _kernels(module):
-            cache_file = getattr(kernel._cache, "_cache_file", None)
-            if kernel.py_func.__module__ == module.__name__ and cache_file is not None:
+            cache_file = getattr(kernel._cache, "_cache_file", None)  # None: not cached
+            if (kernel.py_func.__module__ == module.__name__
+                    and hasattr(cache_file, "_index_path")):
                 files.append(cache_file)
     return files
 
 
 def _stale_caches(engine: str) -> list[Any]:
     """Cache files of the engine's kernels whose index was written for an older source."""
-    return [
-        f
-        for f in _cache_files(engine)
-        if getattr(f, "_index_path", None) and os.path.exists(f._index_path)
-        and not f._load_index()
-    ]
+    return [f for f in _cache_files(engine)
+            if os.path.exists(f._index_path) and not f._load_index()]
 
 
 def _remove_stale(engine: str) -> None:

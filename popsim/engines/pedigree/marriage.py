@@ -37,6 +37,18 @@ def _shares(a, b, n_b):
 
 
 @njit(cache=True, inline="always")
+def _reservoir(state, count, chosen, g):
+    """One more candidate ``g`` of a uniform choice made in one pass (reservoir
+    sampling): the count goes up by one and ``g`` replaces ``chosen`` with
+    probability 1/count. Returns (state, count, chosen)."""
+    count += 1
+    state, z = _next(state)
+    if _below(z, count) == 0:
+        chosen = g
+    return state, count, chosen
+
+
+@njit(cache=True, inline="always")
 def _grandparents(k, rows, couples, uncle):
     """:func:`_couple_keys` at level 2 of couple k of step τ − 1, from the
     step's views ``rows`` = anc[(τ − 1) mod 2] and ``couples`` = rec[(τ − 1) mod G]."""
@@ -84,10 +96,7 @@ def _pick_first(state, y, lo, hi, parent_couple, rows, couples, uncle, taken, so
                     skip |= entries[e2] == g
             if skip:
                 continue
-            count += 1
-            state, z = _next(state)
-            if _below(z, count) == 0:
-                chosen = g
+            state, count, chosen = _reservoir(state, count, chosen, g)
     return state, chosen
 
 
@@ -122,10 +131,7 @@ def _pick(state, y, kind, lo, hi, tau, pc, rec, anc, uncle, taken, sons_start, s
             if kind == _UNCLE:
                 g = entries[e]
                 if lo <= g < hi and not taken[g] and g != father:
-                    count += 1
-                    state, z = _next(state)
-                    if _below(z, count) == 0:
-                        chosen = g
+                    state, count, chosen = _reservoir(state, count, chosen, g)
                 continue
             c = entries[e]
             if c == ky:
@@ -146,10 +152,7 @@ def _pick(state, y, kind, lo, hi, tau, pc, rec, anc, uncle, taken, sons_start, s
             for e2 in range(sons_start[c], sons_start[c + 1]):
                 g = sons[e2]
                 if lo <= g < hi and not taken[g]:
-                    count += 1
-                    state, z = _next(state)
-                    if _below(z, count) == 0:
-                        chosen = g
+                    state, count, chosen = _reservoir(state, count, chosen, g)
     return state, chosen
 
 
