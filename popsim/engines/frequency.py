@@ -49,9 +49,11 @@ from numba import njit, prange
 
 from popsim.demography import Plan
 from popsim.engines.sampling import (
+    BERNOULLI_MAX,
     LANE_K,
     LANE_N,
     LANE_P,
+    bernoulli_count,
     binomial,
     binomial_lanes,
     lane_arrays,
@@ -226,16 +228,29 @@ def _run_group(seeds, sch, records, status, counts, x, active, free, lanes, floa
                         continue
                     if k == 0:
                         n_born = lanes[_N_BORN, lane]
-                        # 1. migration: gamete pool of deme i; a copy of one deme's
-                        # frequencies when all its parents come from there (no migrants)
+                        # 1. migration: gamete pool of deme i, and 2. mutation: the
+                        # mass u·x_0 of new alleles, the pathogenic total q and the
+                        # mutation-born class's mass (new and older alleles). Where all
+                        # parents come from one deme (no migrants) the pool is a copy of
+                        # its frequencies, summed as it is copied (one loop instead of
+                        # two: about 3 % of the kernel's time), in the order used below.
                         if single:
                             wj = 1.0 / (2 * sch.sizes[step - 1, source])
                             x[lane, 0] = wj * counts[lane, last, source, 0]
+                            new = sch.u * x[lane, 0]
+                            x0 = x[lane, 0] - new
+                            q = new
                             for g in range(1, first_novel):
-                                x[lane, g] = wj * counts[lane, last, source, g]
+                                xg = wj * counts[lane, last, source, g]
+                                x[lane, g] = xg
+                                q += xg
+                            novel = new
                             for a in range(n_born):
                                 slot = active[lane, a]
-                                x[lane, slot] = wj * counts[lane, last, source, slot]
+                                xk = wj * counts[lane, last, source, slot]
+                                x[lane, slot] = xk
+                                q += xk
+                                novel += xk
                         else:
                             x[lane, 0] = 0.0
                             for g in range(1, first_novel):
@@ -253,17 +268,16 @@ def _run_group(seeds, sch, records, status, counts, x, active, free, lanes, floa
                                 for a in range(n_born):
                                     slot = active[lane, a]
                                     x[lane, slot] += wj * counts[lane, last, j, slot]
-                        # 2. mutation
-                        new = sch.u * x[lane, 0]
-                        x0 = x[lane, 0] - new
-                        q = new
-                        for g in range(1, first_novel):
-                            q += x[lane, g]
-                        novel = new  # the mutation-born class: new and older alleles
-                        for a in range(n_born):
-                            xk = x[lane, active[lane, a]]
-                            q += xk
-                            novel += xk
+                            new = sch.u * x[lane, 0]
+                            x0 = x[lane, 0] - new
+                            q = new
+                            for g in range(1, first_novel):
+                                q += x[lane, g]
+                            novel = new
+                            for a in range(n_born):
+                                xk = x[lane, active[lane, a]]
+                                q += xk
+                                novel += xk
                         # 3. selection on zygotes with inbreeding F
                         p00 = x0 * x0 * (1.0 - f) + x0 * f
                         p0p = 2.0 * x0 * q * (1.0 - f)
@@ -306,7 +320,13 @@ def _run_group(seeds, sch, records, status, counts, x, active, free, lanes, floa
                             if a == n_born - 1 and floats[_NEW, lane] <= 0.0:
                                 c = left  # the last allele: exactly, whatever the rounding
                             elif left > 0 and novel > 0.0:
-                                c, state = binomial(state, left, pk / novel)
+                                p = pk / novel
+                                if 0.0 < p < 1.0 and left <= BERNOULLI_MAX:
+                                    # binomial()'s own method for so few copies,
+                                    # inlined: the call cost more than the draw
+                                    c, state = bernoulli_count(state, left, p)
+                                else:
+                                    c, state = binomial(state, left, p)
                             else:
                                 c = 0
                             counts[lane, nxt, i, slot] = c
