@@ -6,7 +6,8 @@ that the harness stores with the run's wall time, exit status and the 1-minute l
 average before and after it. Start-up runs time a whole ``popsim run`` command.
 The runs compared with each other as ratios (the 1- and many-thread runs of the
 thread speed-ups, the points of the replicate curve and of the two engines' curves
-in N; also the first-cousin runs) then run :data:`PAIRED_ROUNDS` − 1 more times
+in N; also the first-cousin and mutation runs, whose throughput targets a slow phase
+of the machine can miss) then run :data:`PAIRED_ROUNDS` − 1 more times
 each, in alternating order, and each keeps its best round: a shared machine drifts
 by tens of percent within minutes, and a ratio of two runs taken minutes apart
 measures that drift as much as the code.
@@ -96,7 +97,8 @@ class Job:
     repeats: int = 1
     cold: bool = False
     #: Compared with other runs as a ratio (a thread speed-up, the replicate curve, an
-    #: N curve), or short enough for a slow phase to cover (the first-cousin runs):
+    #: N curve), or short enough for a slow phase to cover (the first-cousin and
+    #: mutation runs):
     #: runs PAIRED_ROUNDS times, alternating with the runs it is compared with.
     paired: bool = False
 
@@ -267,16 +269,19 @@ def _mark_pairs(jobs: list[Job], threads: int, curve_n: int, replicates: int) ->
     """Mark as ``paired`` the popsim runs on 1 and on ``threads`` threads with the same
     series, N and replicates (the thread speed-ups), the replicate curve's runs,
     the two N curves judged for flatness (frequency engine, ``replicates``
-    replicates; pedigree engine, one replicate) and the first-cousin runs, whose
-    half-second runs at N = 10⁵ a slow phase of the machine can cover whole."""
+    replicates; pedigree engine, one replicate), and the first-cousin and mutation
+    runs, whose runs of half a second (first cousins at N = 10⁵, mutation at
+    N ≤ 10⁴) a slow phase of the machine can cover whole."""
     def key(job: Job) -> tuple:
         return (job.series, job.n, job.replicates)
 
-    def in_rounds(job: Job) -> bool:  # a curve's point, or a first-cousin run
+    def in_rounds(job: Job) -> bool:  # a curve's point, a first-cousin or mutation run
         if job.threads != threads:
             return False
         if job.series == FREQUENCY:
             return job.n == curve_n or job.replicates == replicates
+        if job.series == FREQUENCY_MUTATION:
+            return True
         return job.series in (PEDIGREE, PEDIGREE_COUSINS) and job.replicates == 1
 
     single = {key(j) for j in jobs if j.series.startswith("popsim") and j.threads == 1}

@@ -310,7 +310,7 @@ def threads_section(runs: list[dict], threads: int) -> list[str]:
     ]
     note = (
         ["", "Runs compared as ratios (these, the replicate curve and the curves in N) and "
-         "the first-cousin runs are each the best of "
+         "the first-cousin and mutation runs are each the best of "
          "alternating rounds in fresh processes (a shared machine drifts between runs): "
          + "; ".join(rounds) + "."]
         if rounds

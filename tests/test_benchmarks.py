@@ -167,6 +167,10 @@ def test_compared_runs_run_alternating_rounds_and_keep_their_best(bench, monkeyp
                   and j.replicates == 1}
     assert pedigree_n == set(settings.sizes)
     assert any(j.series == harness.PEDIGREE_COUSINS for j in paired)
+    # the throughput targets with mutation on, every N, like the first-cousin ones
+    mutation_n = {j.n for j in paired if j.series == harness.FREQUENCY_MUTATION}
+    assert mutation_n == {j.n for j in jobs if j.series == harness.FREQUENCY_MUTATION}
+    assert mutation_n
     rates = iter(range(1, 2 * len(paired) + 1))  # rounds 2 and 3, in call order
     order = []
 
