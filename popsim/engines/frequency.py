@@ -49,12 +49,10 @@ from numba import njit, prange
 
 from popsim.demography import Plan
 from popsim.engines.sampling import (
-    BERNOULLI_MAX,
     LANE_K,
     LANE_N,
     LANE_P,
-    bernoulli_count,
-    binomial,
+    binomial_inline,
     binomial_lanes,
     lane_arrays,
     lane_state,
@@ -320,13 +318,7 @@ def _run_group(seeds, sch, records, status, counts, x, active, free, lanes, floa
                             if a == n_born - 1 and floats[_NEW, lane] <= 0.0:
                                 c = left  # the last allele: exactly, whatever the rounding
                             elif left > 0 and novel > 0.0:
-                                p = pk / novel
-                                if 0.0 < p < 1.0 and left <= BERNOULLI_MAX:
-                                    # binomial()'s own method for so few copies,
-                                    # inlined (no call: about 2 % of the kernel)
-                                    c, state = bernoulli_count(state, left, p)
-                                else:
-                                    c, state = binomial(state, left, p)
+                                c, state = binomial_inline(state, left, pk / novel)
                             else:
                                 c = 0
                             counts[lane, nxt, i, slot] = c

@@ -15,9 +15,9 @@ draw cost 17 ns instead of 6).
   authors recommend.
 * :func:`binomial`: an exact Binomial(n, p) variate for any n ≥ 0 and
   0 ≤ p ≤ 1. Up to :data:`BERNOULLI_MAX` trials it counts successes of n
-  uniforms (:func:`bernoulli_count`, which a kernel may also inline). With
-  p > ½ it returns n − Binomial(n, 1 − p). For a mean n·p <
-  :data:`INVERSION_MEAN` it inverts the distribution function by
+  uniforms (:func:`binomial_inline` is the same sampler compiled into the
+  calling kernel). With p > ½ it returns n − Binomial(n, 1 − p). For a mean
+  n·p < :data:`INVERSION_MEAN` it inverts the distribution function by
   sequential search from 0 (expected n·p + 1 steps; a uniform below
   1 − n·p ≤ P(0) returns 0 without a logarithm). Otherwise it uses
   BTRD, the transformed rejection method with decomposition of Hörmann (1993),
@@ -224,24 +224,34 @@ def _btrd(state: State, n: int, p: float) -> tuple[int, State]:
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def bernoulli_count(state: State, n: int, p: float) -> tuple[int, State]:
-    """Binomial(n, p) as the number of n uniforms below p (n uniforms drawn whatever p is)."""
-    x = 0
-    for _ in range(n):
-        v, state = uniform(state)
-        x += v < p
-    return x, state
-
-
-@njit(cache=True, error_model="numpy")
-def binomial(state: State, n: int, p: float) -> tuple[int, State]:
-    """An exact Binomial(n, p) variate (0 for n ≤ 0 or p ≤ 0, n for p ≥ 1), and the state."""
+def binomial_inline(state: State, n: int, p: float) -> tuple[int, State]:
+    """:func:`binomial` compiled into the calling kernel: the cases without a draw
+    and Bernoulli counting (n ≤ :data:`BERNOULLI_MAX`) then cost no call, which
+    matters where most draws have few trials (the frequency engine's split of
+    mutation-born copies); larger n call :func:`_binomial_large`."""
     if n <= 0 or p <= 0.0:
         return 0, state
     if p >= 1.0:
         return n, state
     if n <= BERNOULLI_MAX:
-        return bernoulli_count(state, n, p)
+        x = 0
+        for _ in range(n):
+            v, state = uniform(state)
+            x += v < p
+        return x, state
+    return _binomial_large(state, n, p)
+
+
+@njit(cache=True, error_model="numpy")
+def binomial(state: State, n: int, p: float) -> tuple[int, State]:
+    """An exact Binomial(n, p) variate (0 for n ≤ 0 or p ≤ 0, n for p ≥ 1), and the state."""
+    return binomial_inline(state, n, p)
+
+
+@njit(cache=True, error_model="numpy")
+def _binomial_large(state: State, n: int, p: float) -> tuple[int, State]:
+    """:func:`binomial` for n > :data:`BERNOULLI_MAX` and 0 < p < 1: inversion or BTRD
+    on the rarer outcome."""
     flip = p > 0.5  # draw the rarer outcome, then reflect
     r = 1.0 - p if flip else p
     if n * r < INVERSION_MEAN:
