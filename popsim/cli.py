@@ -18,7 +18,7 @@ import importlib
 import os
 import sys
 
-from popsim import __version__
+from popsim._version import __version__
 from popsim.errors import PopsimError
 
 #: Subcommand modules under popsim.commands, in the order ``popsim --help`` lists them.

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from popsim import __version__
+from popsim._version import __version__
 from popsim.errors import PopsimError
 from popsim.fit.abc import Population, rejection, run_smc
 from popsim.fit.model_choice import CAVEAT, ModelChoiceResult, choose_model

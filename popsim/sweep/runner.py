@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from popsim import __version__
+from popsim._version import __version__
 from popsim.errors import PopsimError
 from popsim.sweep.executors import EXECUTORS, default_workers, open_executor
 from popsim.sweep.spec import Point, Sweep, fingerprint, resolve_points
