@@ -19,7 +19,8 @@ Schema ``popsim-manifest``, version 1 (JSON; ``null`` where a value is unknown):
     platform               obj   {"system": str (e.g. "Linux"), "release": str,
                                  "machine": str (e.g. "x86_64"), "processors": int|null}
     command_line           str|null  the command as typed (shell-quoted), null from Python
-    started                str   UTC start time, ISO 8601 ("2026-01-31T12:00:00Z")
+    started                str   UTC start time, ISO 8601 ("2026-01-31T12:00:00Z"); a
+                                 resumed sweep keeps the start and command of its first run
     <workflow>             obj   the workflow's section:
       run      engine, seed, point, replicates, first_replicate, wall_seconds (float, s),
                scenario (the resolved scenario)
@@ -52,6 +53,7 @@ from typing import Any
 
 from popsim._version import __version__
 from popsim.errors import PopsimError
+from popsim.output import write_text_atomic
 
 SCHEMA = "popsim-manifest"
 SCHEMA_VERSION = 1
@@ -150,16 +152,10 @@ def build_manifest(
     }
 
 
-def manifest_json(manifest: dict[str, Any]) -> str:
-    """The manifest as JSON text (values JSON cannot hold, such as paths, as strings)."""
-    return json.dumps(manifest, indent=2, default=str)
-
-
 def write_manifest(path: str | Path, manifest: dict[str, Any]) -> None:
-    """Write ``manifest`` to ``path`` atomically (a temporary file, then a rename)."""
-    from popsim.output import write_text_atomic
-
-    write_text_atomic(Path(path), manifest_json(manifest))
+    """Write ``manifest`` to ``path`` as JSON, atomically (a temporary file, then a
+    rename); values JSON cannot hold, such as paths, as strings."""
+    write_text_atomic(Path(path), json.dumps(manifest, indent=2, default=str))
 
 
 def read_manifest(path: str | Path, workflow: str) -> dict[str, Any] | None:
