@@ -10,8 +10,7 @@ Quick start::
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
+from popsim._version import __version__
 from popsim.config import load_scenario, scenario_from_dict
 from popsim.genetics import expected_genotypes
 from popsim.results import Result

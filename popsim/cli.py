@@ -2,7 +2,9 @@
 
 Each command module defines ``register(subparsers)``, which adds its parser
 and sets ``func(args) -> int``. The CLI knows nothing of kernels: commands
-call the Python API. A user's mistake (:class:`~popsim.errors.PopsimError`)
+call the Python API; the command line as typed reaches them as
+``args.command_line`` (``popsim`` and the words, shell-quoted), which they
+pass on to the manifests they write. A user's mistake (:class:`~popsim.errors.PopsimError`)
 prints one line and exits with status 2; ``--debug`` shows the traceback.
 
 Start-up: when the command line names a subcommand, only that subcommand's
@@ -16,9 +18,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import shlex
 import sys
 
-from popsim import __version__
+from popsim._version import __version__
 from popsim.errors import PopsimError
 
 #: Subcommand modules under popsim.commands, in the order ``popsim --help`` lists them.
@@ -49,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in words
     try:
         args = build_parser(_named_command(words)).parse_args(argv)
+        args.command_line = shlex.join(["popsim", *words])  # recorded in manifests
         status = int(args.func(args) or 0)
         if status == 130:  # the command handled Ctrl-C itself (e.g. a sweep's resume hint)
             _leave_abandoned_kernel(status)

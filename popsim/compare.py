@@ -25,18 +25,15 @@ frequencies are also given per 100,000 people and shares in percent.
 from __future__ import annotations
 
 import dataclasses
-import json
-import platform
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from popsim import __version__
 from popsim.errors import PopsimError
 from popsim.results import Result, scenario_to_dict
 from popsim.scenario import Observation, Scenario
@@ -247,15 +244,12 @@ class Comparison:
             frames.append(frame)
         return pd.concat(frames, ignore_index=True)
 
-    def manifest(self) -> dict:
-        """What is needed to rerun the comparison exactly."""
-        import numba
+    def manifest(self, command_line: str | None = None) -> dict[str, Any]:
+        """What is needed to rerun the comparison exactly: the common provenance block
+        (:mod:`popsim.provenance`) and a ``compare`` section; ``command_line`` as typed."""
+        from popsim.provenance import build_manifest
 
-        return {
-            "popsim_version": __version__,
-            "numpy_version": np.__version__,
-            "numba_version": numba.__version__,
-            "python_version": platform.python_version(),
+        section = {
             "replicates": self.replicates,
             "seed": self.seed,
             "tolerance": self.tolerance,
@@ -273,19 +267,29 @@ class Comparison:
                 for entry, result in zip(self.entries, self.results, strict=True)
             ],
         }
+        started = self.results[0].started if self.results else None
+        return build_manifest("compare", section, command_line=command_line, started=started)
 
-    def write(self, directory: str | Path, *, overwrite: bool = False, command: str = "") -> Path:
+    def write(
+        self,
+        directory: str | Path,
+        *,
+        overwrite: bool = False,
+        command: str = "",
+        command_line: str | None = None,
+    ) -> Path:
         """Write comparison.csv, trajectories.csv, manifest.json, figures/*.png,
         report.md and report.html into ``directory`` (atomically, see
         :func:`popsim.output.write_directory`). ``command`` is shown in the report
-        as the way to reproduce it."""
+        as the way to reproduce it; ``command_line`` (as typed) goes into the manifest."""
         from popsim.output import write_directory
+        from popsim.provenance import write_manifest
         from popsim.report import write_figures, write_report
 
         def fill(tmp: Path) -> None:
             self.summary().to_csv(tmp / "comparison.csv", index=False)
             self.trajectories().to_csv(tmp / "trajectories.csv", index=False)
-            (tmp / "manifest.json").write_text(json.dumps(self.manifest(), indent=2, default=str))
+            write_manifest(tmp / "manifest.json", self.manifest(command_line))
             figures = write_figures(self, tmp / "figures")
             write_report(self, tmp, figures, command=command)
 

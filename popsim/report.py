@@ -495,7 +495,7 @@ def _table_rows(comparison: Comparison) -> list[list[str]]:
 
 def _method_note(comparison: Comparison) -> str:
     engines = sorted({r.engine for r in comparison.results})
-    from popsim import __version__
+    from popsim._version import __version__
 
     return (
         f"Forward Wright–Fisher simulation ({', '.join(engines)} engine) with popsim "

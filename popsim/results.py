@@ -10,8 +10,6 @@ atomically (see :mod:`popsim.output`).
 from __future__ import annotations
 
 import dataclasses
-import json
-import platform
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -19,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from popsim import __version__
 from popsim.demography import Plan
 from popsim.genetics import genotypes_from_moments
 from popsim.scenario import Scenario
@@ -61,6 +58,7 @@ class Result:
         observed: float64 [R, n_records, D, len(OBSERVED_FIELDS)] from the
             pedigree engine, else None.
         wall_seconds: time spent in the engine.
+        started: when the engine run started (UTC, ISO 8601), or None if unknown.
     """
 
     scenario: Scenario
@@ -72,6 +70,7 @@ class Result:
     records: np.ndarray
     observed: np.ndarray | None
     wall_seconds: float
+    started: str | None = None
 
     # ------------------------------------------------------------------ raw views
     @property
@@ -295,30 +294,29 @@ class Result:
             table[name] = values.reshape(-1)
         return table
 
-    def manifest(self) -> dict:
-        """What is needed to rerun this result exactly."""
-        import numba
+    def manifest(self, command_line: str | None = None) -> dict[str, Any]:
+        """What is needed to rerun this result exactly: the common provenance block
+        (:mod:`popsim.provenance`) and a ``run`` section; ``command_line`` as typed."""
+        from popsim.provenance import build_manifest
 
-        return {
-            "popsim_version": __version__,
-            "numpy_version": np.__version__,
-            "numba_version": numba.__version__,
-            "python_version": platform.python_version(),
+        section = {
             "engine": self.engine,
             "seed": self.seed,
             "point": self.point,
             "first_replicate": self.first_replicate,
             "replicates": self.replicates,
             "wall_seconds": round(self.wall_seconds, 4),
-            "seed_rule": "replicate r: "
-            "SeedSequence(seed, spawn_key=(point,)).generate_state(r+1)[r]"
-            " (collisions resolved deterministically); rerun one replicate with "
-            "popsim run CONFIG --seed SEED --replicate-index r",
             "scenario": scenario_to_dict(self.scenario),
         }
+        return build_manifest("run", section, command_line=command_line, started=self.started)
 
     def write(
-        self, directory: str | Path, *, overwrite: bool = False, figures: bool = True
+        self,
+        directory: str | Path,
+        *,
+        overwrite: bool = False,
+        figures: bool = True,
+        command_line: str | None = None,
     ) -> Path:
         """Write manifest.json, summary.csv, trajectories.csv, final.csv and figures/*.png.
 
@@ -326,15 +324,16 @@ class Result:
         name, then renamed); an existing directory is replaced only with
         ``overwrite=True``. The tables are written without pandas (the same
         bytes as ``DataFrame.to_csv``), whose import cost ``popsim run --out``
-        0.3 s of its start-up.
+        0.3 s of its start-up. ``command_line`` (as typed) goes into the manifest.
         """
         from popsim.output import write_csv, write_directory
+        from popsim.provenance import write_manifest
 
         def fill(tmp: Path) -> None:
             write_csv(tmp / "summary.csv", self._summary_columns())
             write_csv(tmp / "trajectories.csv", self._trajectory_columns())
             write_csv(tmp / "final.csv", self._final_columns())
-            (tmp / "manifest.json").write_text(json.dumps(self.manifest(), indent=2, default=str))
+            write_manifest(tmp / "manifest.json", self.manifest(command_line))
             if figures:
                 from popsim.plots import result_figures
 

@@ -30,8 +30,19 @@ from popsim.engines.frequency import (
     simulate_frequency,
 )
 from popsim.errors import PopsimError, SimulationError
+from popsim.provenance import utc_now
 from popsim.results import OBSERVED_FIELDS, Result
 from popsim.scenario import Scenario
+
+#: Version of the rule that derives replicate seeds (:func:`replicate_seeds`); manifests
+#: record it, and a sweep or fit refuses to resume across a change of it.
+SEED_RULE_VERSION = 1
+#: The rule in words (recorded in every manifest).
+SEED_RULE = (
+    "replicate r: SeedSequence(seed, spawn_key=(point,)).generate_state(r+1)[r] "
+    "(collisions resolved deterministically); rerun one replicate with "
+    "popsim run CONFIG --seed SEED --replicate-index r"
+)
 
 
 def replicate_seeds(root_seed: int, replicates: int, point: int = 0, first: int = 0) -> np.ndarray:
@@ -129,6 +140,7 @@ def simulate(
     seeds = replicate_seeds(seed, replicates, point, first_replicate)
     run = _engine(engine)
     chunk = chunk or replicates
+    started_at = utc_now()
     started = time.perf_counter()
     parts: list[tuple[np.ndarray, ...]] = []
     for start in range(0, replicates, chunk):
@@ -150,6 +162,7 @@ def simulate(
         records=records,
         observed=observed,
         wall_seconds=time.perf_counter() - started,
+        started=started_at,
     )
 
 

@@ -79,9 +79,9 @@ def sweep_figures(
     a profile for every free parameter. Returns the paths written.
     """
     directory = Path(directory)
-    manifest = read_manifest(directory)
+    sweep = read_manifest(directory)["sweep"]
     table = _results(directory)
-    keys = list(manifest["columns"])
+    keys = list(sweep["columns"])
     measure = choose_measure(table, statistic)
     table = fix(table, keys, fixed or {})
     free = [k for k in keys if k not in (fixed or {})]
@@ -90,12 +90,12 @@ def sweep_figures(
             _check_key(key, free, "--x/--y")
         if pair[0] == pair[1]:
             raise PopsimError(f"--x and --y: both are {pair[0]!r}; give two parameters")
-    scales = {p["key"]: p.get("scale", "auto") for p in manifest["design"]["parameters"]}
+    scales = {p["key"]: p.get("scale", "auto") for p in sweep["design"]["parameters"]}
     n = len(table)
     # bins for sampled designs: about 2 points per heatmap cell, 5 per profile bin
     cells = min(BINS, max(2, round(math.sqrt(n / 2))))
     slices = min(BINS, max(2, n // 5))
-    context = _context(manifest, fixed or {}, free)
+    context = _context(sweep, fixed or {}, free)
     out = directory / "figures"
     paths = []
     pairs = [pair] if pair is not None else list(combinations(free, 2))
@@ -105,7 +105,7 @@ def sweep_figures(
         paths.append(heatmap(table, measure, x_axis, y_axis, free, context, path))
     for x in free:
         path = out / f"profile_{safe_name(measure.name)}__{safe_name(x)}.png"
-        observed = _observed(manifest, measure)
+        observed = _observed(sweep, measure)
         x_axis = make_axis(table[x], x, scales.get(x, "auto"), slices)
         paths.append(profile(table, measure, x_axis, free, context, observed, path))
     return paths
@@ -285,18 +285,19 @@ def profile(
     return _save(fig, path)
 
 
-def _observed(manifest: dict[str, Any], measure: Measure) -> tuple[float, str] | None:
-    """The base scenario's observed value of the statistic in the sweep's deme, labelled."""
-    for obs in manifest.get("observations", []):
-        if obs["deme"] == manifest["deme"] and obs["statistic"] == measure.name:
+def _observed(sweep: dict[str, Any], measure: Measure) -> tuple[float, str] | None:
+    """The base scenario's observed value of the statistic in the sweep's deme, labelled
+    (``sweep``: the manifest's sweep section)."""
+    for obs in sweep.get("observations", []):
+        if obs["deme"] == sweep["deme"] and obs["statistic"] == measure.name:
             source = obs["source"].split(": ")[0]
             label = f"observed {obs['value']:.3g}" + (f" ({source})" if source else "")
             return float(obs["value"]), textwrap.shorten(label, 70, placeholder="…")
     return None
 
 
-def _context(manifest: dict[str, Any], fixed: dict[str, Any], free: list[str]) -> str:
-    text = f"{manifest['name']}, deme {manifest['deme']}"
+def _context(sweep: dict[str, Any], fixed: dict[str, Any], free: list[str]) -> str:
+    text = f"{sweep['name']}, deme {sweep['deme']}"
     if fixed:
         text += "; " + ", ".join(f"{k} = {_fmt(v)}" for k, v in fixed.items())
     return text

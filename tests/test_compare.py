@@ -130,7 +130,7 @@ def test_compare_cli_writes_every_file(tmp_path, capsys):
     assert "Argov" in page  # the scenarios' citations are shown
     assert "](figures/patient_genotypes.png)" in (out / "report.md").read_text(encoding="utf-8")
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["replicates"] == 3 and manifest["seed"] == 1
+    assert manifest["compare"]["replicates"] == 3 and manifest["compare"]["seed"] == 1
 
 
 def test_compare_cli_scoped_override(capsys):

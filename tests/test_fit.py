@@ -234,7 +234,7 @@ def test_smc_resume_gives_the_same_posterior(tmp_path):
     for name in ("marginals.png", "pairs.png", "predictive.png"):
         assert (cut / "figures" / name).stat().st_size > 0
     manifest = json.loads((cut / "manifest.json").read_text())
-    assert manifest["outcome"]["generations"] == 3
+    assert manifest["fit"]["outcome"]["generations"] == 3
     table = pd.read_parquet(cut / "posterior.parquet")
     assert table["weight"].sum() == pytest.approx(1.0)
 
@@ -298,7 +298,7 @@ def test_cli_fit_writes_outputs_and_refuses_bad_input(tmp_path, capsys):
     assert main(["fit", str(path), "--out", str(out), "--executor", "serial", "--overwrite",
                  "--no-figures", "--set", "scenario.generations=12"]) == 0
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["fixed"] == {"scenario.generations": 12}
+    assert manifest["fit"]["fixed"] == {"scenario.generations": 12}
     assert not (out / "figures").exists()
     assert main(["fit", str(path), "--out", str(out), "--set", "demes.pop.size=-1"]) == 2
     assert "demes" in capsys.readouterr().err

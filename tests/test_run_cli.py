@@ -58,9 +58,10 @@ def test_run_writes_every_output(config: Path, tmp_path: Path, capsys):
     assert (out / "figures" / "founder_frequency_community.png").stat().st_size > 1000
     assert (out / "figures" / "patient_genotypes.png").stat().st_size > 1000
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["seed"] == 3 and manifest["replicates"] == 200
-    assert {"numpy_version", "numba_version", "popsim_version", "wall_seconds"} <= set(manifest)
-    assert manifest["scenario"]["demes"][0]["inbreeding"] == 0.05
+    run = manifest["run"]
+    assert run["seed"] == 3 and run["replicates"] == 200 and run["wall_seconds"] > 0
+    assert {"numpy", "numba"} <= set(manifest["versions"]) and manifest["popsim_version"]
+    assert run["scenario"]["demes"][0]["inbreeding"] == 0.05
     final = pd.read_csv(out / "final.csv")
     assert len(final) == 200
     assert set(final["copies_normal"] + final["copies_M712T"] + final["copies_other"]) == {800}
@@ -93,8 +94,8 @@ def test_overrides_and_replicate_index(config: Path, tmp_path: Path):
         one.reset_index(drop=True), full[full.replicate == 17].reset_index(drop=True)
     )
     manifest = json.loads((out_full / "manifest.json").read_text())
-    assert manifest["scenario"]["generations"] == 6
-    assert manifest["scenario"]["demes"][0]["inbreeding"] == 0.2
+    assert manifest["run"]["scenario"]["generations"] == 6
+    assert manifest["run"]["scenario"]["demes"][0]["inbreeding"] == 0.2
 
 
 def test_summary_shares_are_pooled_over_replicates(config: Path):

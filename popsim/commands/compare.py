@@ -133,6 +133,8 @@ def run(args: argparse.Namespace) -> int:
         print()
     if args.out:
         command = reproduce_command(args, comparison.replicates, comparison.seed)
-        path = comparison.write(args.out, overwrite=args.overwrite, command=command)
+        path = comparison.write(
+            args.out, overwrite=args.overwrite, command=command, command_line=args.command_line
+        )
         print(f"wrote {path}/ (report.html, report.md, comparison.csv, figures/)")
     return 0

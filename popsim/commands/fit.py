@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
             outcome = run_fit(
                 fit, args.out, executor=args.executor, workers=args.workers,
                 resume=args.resume, overwrite=args.overwrite, figures=not args.no_figures,
-                progress=bar,
+                progress=bar, command_line=args.command_line,
             )
         except FitInterrupted as stop:
             stack.close()

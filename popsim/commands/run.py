@@ -67,6 +67,11 @@ def run(args: argparse.Namespace) -> int:
     )
     print(summary_table(result.summary_rows()))
     if args.out:
-        path = result.write(args.out, overwrite=args.overwrite, figures=not args.no_figures)
+        path = result.write(
+            args.out,
+            overwrite=args.overwrite,
+            figures=not args.no_figures,
+            command_line=args.command_line,
+        )
         print(f"wrote {path}/")
     return 0

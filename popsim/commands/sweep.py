@@ -82,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
                 batch=args.batch,
                 progress=lambda n: bar[0](n),
                 on_start=started,
+                command_line=args.command_line,
             )
         except SweepInterrupted as stop:
             stack.close()

@@ -2,7 +2,8 @@
 
 Layout of ``DIR``::
 
-    DIR/manifest.json                 fit file and hashes, seed, settings, versions, outcome
+    DIR/manifest.json                 provenance (popsim.provenance) with a "fit" section:
+                                      fit file and hashes, seed, settings, outcome
     DIR/generations/generation-G.json one finished ABC generation (particles, weights, ε)
     DIR/posterior.parquet, .csv       the final generation: parameters, weight, distance, statistics
     DIR/summary.csv                   per parameter: weighted median, 95% interval; with
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import platform
 import shutil
 import time
 from collections.abc import Callable
@@ -34,7 +34,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from popsim import __version__
 from popsim.errors import PopsimError
 from popsim.fit.abc import Population, rejection, run_smc
 from popsim.fit.model_choice import CAVEAT, ModelChoiceResult, choose_model
@@ -42,9 +41,9 @@ from popsim.fit.observed import distances, observation_scales
 from popsim.fit.simulator import Simulator, open_simulator
 from popsim.fit.spec import Fit
 from popsim.output import write_bytes_atomic, write_text_atomic
+from popsim.provenance import build_manifest, read_manifest, reuse_refusal, utc_now, write_manifest
 from popsim.sweep.executors import default_workers
 
-FORMAT = "popsim-fit/1"
 #: Seed stage of the posterior predictive simulations.
 PREDICTIVE_STAGE = 2_000
 
@@ -83,11 +82,14 @@ def run_fit(
     overwrite: bool = False,
     figures: bool = True,
     progress: Callable[[int], None] | None = None,
+    command_line: str | None = None,
 ) -> FitOutcome:
-    """Run the fit's ABC (and model choice) and write everything into ``out``."""
+    """Run the fit's ABC (and model choice) and write everything into ``out``;
+    ``command_line`` (as typed, None from Python) goes into the manifest."""
+    started_at = utc_now()
     started = time.perf_counter()
     directory = Path(out)
-    manifest = fit_manifest(fit)
+    manifest = fit_manifest(fit, command_line=command_line, started=started_at)
     done = _open_directory(directory, manifest, resume, overwrite)
     settings = fit.settings
     names = [p.name for p in fit.priors]
@@ -124,7 +126,7 @@ def run_fit(
     ])
     simulations = int(sum(p.simulations for p in history)) + (
         choice.simulations if choice else 0) + len(predictive)
-    manifest["outcome"] = {
+    manifest["fit"]["outcome"] = {
         "stopped": stopped, "generations": len(history), "simulations": simulations,
         "scales": dict(zip([o.statistic for o in fit.observed], scales.tolist(), strict=True)),
         "final_tolerance": final.tolerance,
@@ -265,19 +267,19 @@ def _write_tables(
     write_text_atomic(directory / "predictive.csv", predictive.to_csv(index=False))
     if choice is not None:
         write_text_atomic(directory / "model_choice.csv", choice.table.to_csv(index=False))
-    write_text_atomic(directory / "manifest.json", json.dumps(manifest, indent=2, default=str))
+    write_manifest(directory / "manifest.json", manifest)
 
 
 # --------------------------------------------------------------------------- directory
 
 
-def fit_manifest(fit: Fit) -> dict[str, Any]:
-    """What identifies the fit and its results (checked on --resume)."""
-    import numba
-
+def fit_manifest(
+    fit: Fit, *, command_line: str | None = None, started: str | None = None
+) -> dict[str, Any]:
+    """What identifies the fit and its results (checked on --resume): the common
+    provenance block (:mod:`popsim.provenance`) and a ``fit`` section."""
     base = json.dumps(asdict(fit.base), sort_keys=True, default=str)
-    return {
-        "format": FORMAT,
+    section = {
         "fit_file": str(fit.path),
         "fit_sha256": fit.sha256,
         "fit_text": fit.text,
@@ -289,14 +291,18 @@ def fit_manifest(fit: Fit) -> dict[str, Any]:
         "2000): simulate(scenario with seed = SeedSequence([seed, g]) state >> 1, "
         "point=k), one replicate",
         "settings": asdict(fit.settings),
-        "versions": {
-            "popsim": __version__, "numpy": np.__version__, "numba": numba.__version__,
-            "python": platform.python_version(),
-        },
     }
+    return build_manifest("fit", section, command_line=command_line, started=started)
 
 
-RESUME_KEYS = ("fit_sha256", "base_sha256", "fixed", "seed", "versions")
+#: Entries of the manifest's fit section that must match for --resume, with what changed;
+#: besides the common ones of :func:`popsim.provenance.reuse_refusal`.
+RESUME_KEYS = {
+    "fit_sha256": "the fit file changed",
+    "base_sha256": "the base scenario changed",
+    "fixed": "the --set values changed",
+    "seed": "the seed changed",
+}
 
 
 def _open_directory(
@@ -306,16 +312,21 @@ def _open_directory(
     if directory.exists() and not directory.is_dir():
         raise PopsimError(f"--out {directory}: exists and is not a directory")
     if directory.exists() and resume:
-        path = directory / "manifest.json"
-        if not path.is_file():
-            raise PopsimError(f"--out {directory}: not a popsim fit directory (no manifest.json)")
-        old = json.loads(path.read_text(encoding="utf-8"))
-        for key in RESUME_KEYS:
-            if old.get(key) != manifest[key]:
-                raise PopsimError(
-                    f"--resume: {key} differs from the fit in {directory} (the fit file, its "
-                    "base, --set values or installed versions changed); use --overwrite"
-                )
+        old = read_manifest(directory / "manifest.json", "fit")
+        if old is None:
+            raise PopsimError(
+                f"--out {directory}: not a popsim fit directory (no valid manifest.json)"
+            )
+        reasons = [
+            message for key, message in RESUME_KEYS.items()
+            if old["fit"].get(key) != manifest["fit"][key]
+        ]
+        reason = reasons[0] if reasons else reuse_refusal(old, manifest)
+        if reason is not None:
+            raise PopsimError(
+                f"--resume: refused: {reason} since the fit in {directory} started; run it "
+                "into a new --out, or pass --overwrite to start again"
+            )
         return _load_generations(directory)
     if directory.exists():
         if not overwrite:
@@ -325,7 +336,7 @@ def _open_directory(
             )
         shutil.rmtree(directory)
     directory.mkdir(parents=True)
-    write_text_atomic(directory / "manifest.json", json.dumps(manifest, indent=2, default=str))
+    write_manifest(directory / "manifest.json", manifest)
     return []
 
 

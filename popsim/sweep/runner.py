@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import platform
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,11 +11,11 @@ from typing import Any
 
 import pandas as pd
 
-from popsim import __version__
 from popsim.errors import PopsimError
+from popsim.provenance import build_manifest, utc_now
 from popsim.sweep.executors import EXECUTORS, default_workers, open_executor
 from popsim.sweep.spec import Point, Sweep, fingerprint, resolve_points
-from popsim.sweep.store import FORMAT, SweepStore, open_store
+from popsim.sweep.store import SweepStore, open_store
 from popsim.sweep.tasks import Task
 
 #: Batches per worker at least (load balance) and points per batch at most (commit often).
@@ -54,6 +53,7 @@ def run_sweep(
     batch: int | None = None,
     progress: Callable[[int], None] | None = None,
     on_start: Callable[[int, int], None] | None = None,
+    command_line: str | None = None,
 ) -> SweepOutcome:
     """Run every point of ``sweep`` not yet committed in ``out`` and write the results.
 
@@ -64,6 +64,7 @@ def run_sweep(
         batch: points per task (default: see :func:`batch_size`).
         progress: called with the number of points of each committed batch.
         on_start: called with (points already done, points to run) before running.
+        command_line: the command as typed, for the manifest (None from Python).
 
     Raises:
         ConfigError: a point's config is invalid (nothing is run).
@@ -77,12 +78,12 @@ def run_sweep(
     workers = 1 if executor == "serial" else workers or default_workers()
     if workers < 1:
         raise PopsimError(f"--workers {workers}: must be at least 1")
+    started_at = utc_now()
     started = time.perf_counter()
     points = resolve_points(sweep)
     names = {"sweep": str(sweep.path), "base": str(sweep.base_path)}
-    with open_store(
-        out, sweep_manifest(sweep, points), resume=resume, overwrite=overwrite, names=names
-    ) as store:
+    manifest = sweep_manifest(sweep, points, command_line=command_line, started=started_at)
+    with open_store(out, manifest, resume=resume, overwrite=overwrite, names=names) as store:
         done = store.completed()
         pending = [p for p in points if p.index not in done]
         if on_start is not None:
@@ -165,16 +166,18 @@ def _warm_kernels(tasks: list[Task]) -> None:
                         numba.set_num_threads(threads)
 
 
-def sweep_manifest(sweep: Sweep, points: list[Point]) -> dict[str, Any]:
-    """Everything that identifies the sweep and its results (written to manifest.json)."""
+def sweep_manifest(
+    sweep: Sweep,
+    points: list[Point],
+    *,
+    command_line: str | None = None,
+    started: str | None = None,
+) -> dict[str, Any]:
+    """Everything that identifies the sweep and its results (written to manifest.json):
+    the common provenance block (:mod:`popsim.provenance`) and a ``sweep`` section."""
     import hashlib
 
-    import numba
-    import numpy
-    import scipy
-
-    return {
-        "format": FORMAT,
+    section = {
         "name": sweep.name,
         "description": sweep.description,
         "sweep_file": str(sweep.path),
@@ -185,8 +188,6 @@ def sweep_manifest(sweep: Sweep, points: list[Point]) -> dict[str, Any]:
         "root_seed": sweep.seed,
         "replicates": sweep.replicates,
         "deme": sweep.deme,
-        "seed_rule": "replicate r of point k: SeedSequence(root_seed, spawn_key=(k,))"
-        ".generate_state(r+1)[r] (see popsim.simulate.replicate_seeds)",
         "design": sweep.design.describe(),
         "columns": list(sweep.design.keys),
         "points": [list(p.values) for p in points],
@@ -194,14 +195,7 @@ def sweep_manifest(sweep: Sweep, points: list[Point]) -> dict[str, Any]:
             {"statistic": o.statistic, "value": o.value, "deme": o.deme, "source": o.source}
             for o in sweep.base.observations
         ],
-        "versions": {
-            "popsim": __version__,
-            "python": platform.python_version(),
-            "numpy": numpy.__version__,
-            "numba": numba.__version__,
-            "scipy": scipy.__version__,
-            "pandas": pd.__version__,
-        },
         "sweep_text": sweep.text,
     }
+    return build_manifest("sweep", section, command_line=command_line, started=started)
 

@@ -2,7 +2,8 @@
 
 Layout::
 
-    DIR/manifest.json        sweep file and its hash, resolved design, seed, versions
+    DIR/manifest.json        provenance (popsim.provenance) with a "sweep" section: sweep
+                             file and its hash, resolved design, seed
     DIR/points/batch-K.json  rows of one finished batch (K = its first point index)
     DIR/results.parquet      one row per point, assembled when every point is done
     DIR/results.csv          the same table as CSV
@@ -32,29 +33,34 @@ import pandas as pd
 
 from popsim.errors import PopsimError
 from popsim.output import write_bytes_atomic, write_text_atomic
+from popsim.provenance import read_manifest as read_provenance
+from popsim.provenance import reuse_refusal, write_manifest
 
-FORMAT = "popsim-sweep/1"
 MANIFEST = "manifest.json"
 POINTS = "points"
 RESULTS_CSV = "results.csv"
 RESULTS_PARQUET = "results.parquet"
 LOCK = ".lock"
-#: Manifest entries that must match for --resume (results could differ otherwise).
+#: Entries of the manifest's sweep section that must match for --resume (results could
+#: differ otherwise), besides the common ones of :func:`popsim.provenance.reuse_refusal`.
 RESUME_KEYS = {
-    "sweep_sha256": "the sweep file {sweep} changed since the sweep in {out} started",
-    "scenarios_sha256": "the base scenario {base} (or a file it reads) changed since the sweep "
-    "in {out} started",
-    "versions": "the installed versions ({detail}) differ from those that started the sweep "
-    "in {out}, so results could differ",
+    "sweep_sha256": "the sweep file {sweep} changed",
+    "scenarios_sha256": "the base scenario {base} (or a file it reads) changed",
 }
 
 
 class SweepStore:
-    """The output directory of one sweep, open and locked."""
+    """The output directory of one sweep, open and locked; ``manifest`` is its
+    :mod:`popsim.provenance` manifest."""
 
     def __init__(self, directory: Path, manifest: dict[str, Any]):
         self.directory = directory
         self.manifest = manifest
+
+    @property
+    def section(self) -> dict[str, Any]:
+        """The manifest's sweep section (design, points, seed…)."""
+        return self.manifest["sweep"]
 
     @property
     def points_dir(self) -> Path:
@@ -65,7 +71,7 @@ class SweepStore:
 
         Raises PopsimError if a point is committed twice or lies outside the design.
         """
-        total = int(self.manifest["design"]["points"])
+        total = int(self.section["design"]["points"])
         rows: dict[int, dict[str, Any]] = {}
         for path in sorted(self.points_dir.glob("batch-*.json")):
             for row in json.loads(path.read_text(encoding="utf-8"))["rows"]:
@@ -142,7 +148,8 @@ def open_store(
 
     A new (or empty) directory starts the sweep. An existing sweep directory
     is continued with ``resume`` (refused, exit 2, if the sweep file, the
-    resolved scenarios or the versions differ) or replaced with ``overwrite``;
+    resolved scenarios, the engine code, the seed rule or the versions differ)
+    or replaced with ``overwrite``;
     otherwise it is refused. ``names`` (``sweep``, ``base``) name files in messages.
     """
     directory = Path(directory)
@@ -152,8 +159,15 @@ def open_store(
     if directory.exists() and not directory.is_dir():
         raise PopsimError(f"--out {directory}: exists and is not a directory")
     existing = directory.is_dir() and any(p.name != LOCK for p in directory.iterdir())
-    stored = _read_manifest(directory) if existing else None
-    if existing and stored is None:
+    stored, earlier = None, False
+    if existing:
+        try:
+            stored = _read_manifest(directory)
+        except PopsimError:  # a sweep of an earlier popsim: only --overwrite replaces it
+            if not overwrite:
+                raise
+            earlier = True
+    if existing and stored is None and not earlier:
         raise PopsimError(
             f"--out {directory}: exists and is not a popsim sweep directory; choose another"
         )
@@ -174,12 +188,13 @@ def open_store(
                 if path.name != LOCK:
                     shutil.rmtree(path) if path.is_dir() else path.unlink()
             (directory / POINTS).mkdir()
-            write_text_atomic(directory / MANIFEST, json.dumps(manifest, indent=1, default=str))
+            write_manifest(directory / MANIFEST, manifest)
         yield SweepStore(directory, manifest)
 
 
 def read_manifest(directory: str | Path) -> dict[str, Any]:
-    """The manifest of a sweep directory (PopsimError if it is not one)."""
+    """The :mod:`popsim.provenance` manifest of a sweep directory (PopsimError if it is
+    not one); ``manifest["sweep"]`` holds the sweep's own section."""
     manifest = _read_manifest(Path(directory))
     if manifest is None:
         raise PopsimError(f"{directory}: not a popsim sweep directory (no valid {MANIFEST})")
@@ -187,30 +202,23 @@ def read_manifest(directory: str | Path) -> dict[str, Any]:
 
 
 def _read_manifest(directory: Path) -> dict[str, Any] | None:
-    try:
-        manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return manifest if isinstance(manifest, dict) and manifest.get("format") == FORMAT else None
+    return read_provenance(directory / MANIFEST, "sweep")
 
 
 def _check_resumable(
     stored: dict[str, Any], new: dict[str, Any], directory: Path, names: dict[str, str]
 ) -> None:
-    for key, message in RESUME_KEYS.items():
-        if stored.get(key) != new.get(key):
-            detail = ""
-            if key == "versions":
-                old, now = stored.get(key) or {}, new.get(key) or {}
-                detail = ", ".join(
-                    f"{name} {old.get(name)} → {now.get(name)}"
-                    for name in sorted(set(old) | set(now)) if old.get(name) != now.get(name)
-                )
-            reason = message.format(out=directory, detail=detail, **names)
-            raise PopsimError(
-                f"--resume: refused: {reason}; run it into a new --out, or pass --overwrite "
-                "to start again"
-            )
+    reasons = [
+        message.format(**names)
+        for key, message in RESUME_KEYS.items()
+        if stored["sweep"].get(key) != new["sweep"].get(key)
+    ]
+    reason = reasons[0] if reasons else reuse_refusal(stored, new)
+    if reason is not None:
+        raise PopsimError(
+            f"--resume: refused: {reason} since the sweep in {directory} started; run it into "
+            "a new --out, or pass --overwrite to start again"
+        )
 
 
 def _remove_temporaries(directory: Path) -> None:
@@ -247,4 +255,5 @@ def directory_progress(directory: str | Path) -> tuple[int, int]:
     manifest = _read_manifest(directory)
     if manifest is None:
         return 0, 0
-    return len(SweepStore(directory, manifest).completed()), int(manifest["design"]["points"])
+    store = SweepStore(directory, manifest)
+    return len(store.completed()), int(store.section["design"]["points"])

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from popsim import __version__
+from popsim._version import __version__
 from popsim.output import write_directory
 from popsim.tables import render
 from popsim.validation import figures
