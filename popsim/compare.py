@@ -146,7 +146,11 @@ class Comparison:
                 mask = matching_replicates(result, d, observations, self.tolerance)
                 subset = _subset(result, mask)
                 population = dataclasses.replace(
-                    base, label=f"{label} (matching)", replicates=int(mask.sum()), matched=True
+                    base,
+                    label=f"{label} (matching)",
+                    inbreeding=final_inbreeding(subset, d),
+                    replicates=int(mask.sum()),
+                    matched=True,
                 )
                 out.append((population, subset, d))
         return tuple(out)

@@ -184,7 +184,14 @@ def _marriage_fraction(kind: str) -> Callable[[Moments], np.ndarray]:
 _GENE_COPY = "per gene copy"
 _PERSON = "per person"
 _PATIENTS = "share of patients"
-_PEDIGREE = {"pedigree_only": True, "unit": _PERSON, "display": "fraction"}
+
+
+def _pedigree(
+    name: str, label: str, formula: Callable[[Moments], np.ndarray], unit: str = _PERSON
+) -> Statistic:
+    """An observed statistic of the pedigree engine's individuals (shown as a fraction)."""
+    return Statistic(name, label, unit, "fraction", formula, pedigree_only=True)
+
 
 #: Every per-deme statistic, in table order.
 REGISTRY: tuple[Statistic, ...] = (
@@ -264,47 +271,47 @@ REGISTRY: tuple[Statistic, ...] = (
         lambda m: np.where(m.present, (m.founder == 0) * 1.0, np.nan), needs_founder=True,
         short="P(founder allele lost)", table="P(founder allele lost)",
     ),
-    Statistic(
+    _pedigree(
         "observed_founder_homozygotes", "observed founder homozygotes",
-        formula=_observed_per_person("observed_founder_homozygotes"), **_PEDIGREE,
+        _observed_per_person("observed_founder_homozygotes"),
     ),
-    Statistic(
+    _pedigree(
         "observed_other_homozygotes", "observed other homozygotes",
-        formula=_observed_per_person("observed_other_homozygotes"), **_PEDIGREE,
+        _observed_per_person("observed_other_homozygotes"),
     ),
-    Statistic(
+    _pedigree(
         "observed_compound_heterozygotes", "observed compound heterozygotes",
-        formula=_observed_per_person("observed_compound_heterozygotes"), **_PEDIGREE,
+        _observed_per_person("observed_compound_heterozygotes"),
     ),
-    Statistic(
+    _pedigree(
         "observed_carriers", "observed carrier frequency",
-        formula=_observed_per_person("observed_carriers"), **_PEDIGREE,
+        _observed_per_person("observed_carriers"),
     ),
-    Statistic(
+    _pedigree(
         "observed_prevalence", "observed prevalence",
-        formula=lambda m: _observed_affected(m) * _per_individual(m), **_PEDIGREE,
+        lambda m: _observed_affected(m) * _per_individual(m),
     ),
-    Statistic(
-        "observed_share_founder_homozygotes", "observed share of patients who are founder "
-        "homozygotes", _PATIENTS, "fraction", _observed_founder_share, pedigree_only=True,
+    _pedigree(
+        "observed_share_founder_homozygotes",
+        "observed share of patients who are founder homozygotes", _observed_founder_share,
+        _PATIENTS,
     ),
-    Statistic(
-        "pedigree_inbreeding", "mean pedigree inbreeding coefficient F", "F", "fraction",
-        lambda m: m.observed["mean_pedigree_inbreeding"], pedigree_only=True,
+    _pedigree(
+        "pedigree_inbreeding", "mean pedigree inbreeding coefficient F",
+        lambda m: m.observed["mean_pedigree_inbreeding"], "F",
     ),
-    Statistic(
-        "genotype_inbreeding", "inbreeding from genotypes (1 − H_obs/H_exp)", "F", "fraction",
-        _genotype_inbreeding, pedigree_only=True,
+    _pedigree(
+        "genotype_inbreeding", "inbreeding from genotypes (1 − H_obs/H_exp)",
+        _genotype_inbreeding, "F",
     ),
     *(
-        Statistic(
+        _pedigree(
             f"realized_{kind}_fraction", f"share of marriages: {kind.replace('_', ' ')}",
-            "share of marriages", "fraction", _marriage_fraction(kind), pedigree_only=True,
+            _marriage_fraction(kind), "share of marriages",
         )
         for kind in ("first_cousin", "second_cousin", "uncle_niece", "fallback")
     ),
 )
-
 #: The registry by name.
 BY_NAME: dict[str, Statistic] = {s.name: s for s in REGISTRY}
 

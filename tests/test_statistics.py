@@ -40,7 +40,7 @@ def test_registry_entries_are_consistent():
         if entry.pooled is not None:
             assert set(entry.pooled) <= set(names)
         assert not (entry.pedigree_only and entry.observable)
-    assert OBSERVABLE_STATISTICS == observable_names()
+    assert observable_names() == OBSERVABLE_STATISTICS
     assert set(observable_names()) < set(FIT_STATISTICS)
     assert "founder_carrier_frequency" in OBSERVABLE_STATISTICS
 
