@@ -1,8 +1,8 @@
 """The result of a simulation and its tidy tables.
 
 A :class:`Result` keeps the raw engine records (allele counts per replicate,
-recorded generation and deme) and derives every statistic from them with
-:mod:`popsim.genetics`. Tables are pandas DataFrames in long (tidy) form;
+recorded generation and deme) and derives every statistic registered in
+:mod:`popsim.statistics` from them. Tables are pandas DataFrames in long (tidy) form;
 :meth:`Result.write` writes them, figures and a manifest into a directory
 atomically (see :mod:`popsim.output`).
 """
