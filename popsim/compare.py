@@ -38,45 +38,20 @@ from popsim.errors import PopsimError
 from popsim.results import Result, scenario_to_dict
 from popsim.scenario import Observation, Scenario
 from popsim.simulate import simulate
+from popsim.statistics import REGISTRY, comparison_table
 from popsim.tables import summary_table
 
 if TYPE_CHECKING:
     import pandas as pd
 
-#: Rows of the comparison table: (statistic, label); derived statistics are made by
-#: :func:`_derived_rows`.
-COMPARE_TABLE = (
-    ("replicates", "replicates (simulated populations)"),
-    ("founder_frequency", "founder allele frequency"),
-    ("carrier_frequency", "carrier frequency (any pathogenic allele)"),
-    ("prevalence_per_100k", "patients per 100,000 (prevalence)"),
-    ("founder_homozygotes_per_100k", "founder homozygotes per 100,000"),
-    ("other_homozygotes_per_100k", "other homozygotes per 100,000"),
-    ("compound_heterozygotes_per_100k", "compound heterozygotes per 100,000"),
-    ("share_founder_homozygotes_percent", "% of patients: founder homozygotes"),
-    ("share_other_homozygotes_percent", "% of patients: other homozygotes"),
-    ("share_compound_heterozygotes_percent", "% of patients: compound heterozygotes"),
-    ("other_alleles", "other pathogenic alleles segregating"),
-    ("p_founder_lost", "P(founder allele lost)"),
-)
-#: Statistics rescaled into derived rows: (source, suffix, factor).
-DERIVED = (
-    ("prevalence", "per_100k", 1e5),
-    ("founder_homozygotes", "per_100k", 1e5),
-    ("other_homozygotes", "per_100k", 1e5),
-    ("compound_heterozygotes", "per_100k", 1e5),
-    ("share_founder_homozygotes", "percent", 100.0),
-    ("share_other_homozygotes", "percent", 100.0),
-    ("share_compound_heterozygotes", "percent", 100.0),
-)
+#: Rows of the comparison table: (statistic, label), the statistics from the registry;
+#: derived statistics are made by :func:`_derived_rows`.
+COMPARE_TABLE = (("replicates", "replicates (simulated populations)"), *comparison_table())
+#: Statistics rescaled into derived rows (per 100,000, percent): (source, shown name, factor).
+DERIVED = tuple((s.name, s.shown_name, s.factor) for s in REGISTRY if s.factor != 1.0)
 #: Rows that mean nothing in a scenario without founder alleles.
-FOUNDER_ROWS = (
-    "founder_frequency",
-    "founder_homozygotes",
-    "founder_homozygotes_per_100k",
-    "share_founder_homozygotes",
-    "share_founder_homozygotes_percent",
-    "p_founder_lost",
+FOUNDER_ROWS = tuple(
+    dict.fromkeys(n for s in REGISTRY if s.needs_founder for n in (s.summary_name, s.shown_name))
 )
 DEFAULT_TOLERANCE = 0.5
 
@@ -95,7 +70,9 @@ class Population:
     """One column of the comparison: a deme of a scenario, all replicates or the matching ones.
 
     ``founders`` are the scenario's founder allele names, ``inbreeding`` the
-    deme's F, ``observations`` the published values for this deme and
+    deme's F at the final generation as the result has it (:attr:`Result.inbreeding`:
+    the config's for the frequency engine, the measured pedigree F averaged over
+    the replicates for the pedigree engine), ``observations`` the published values for this deme and
     ``replicates`` the number of replicates behind the column.
     """
 
@@ -157,7 +134,7 @@ class Comparison:
                 scenario_name=scenario.name,
                 deme=deme,
                 founders=scenario.founder_names if introduced or reached else (),
-                inbreeding=scenario.demes[d].inbreeding,
+                inbreeding=final_inbreeding(result, d),
                 observations=observations,
                 replicates=result.replicates,
             )
@@ -166,7 +143,11 @@ class Comparison:
                 mask = matching_replicates(result, d, observations, self.tolerance)
                 subset = _subset(result, mask)
                 population = dataclasses.replace(
-                    base, label=f"{label} (matching)", replicates=int(mask.sum()), matched=True
+                    base,
+                    label=f"{label} (matching)",
+                    inbreeding=final_inbreeding(subset, d),
+                    replicates=int(mask.sum()),
+                    matched=True,
                 )
                 out.append((population, subset, d))
         return tuple(out)
@@ -367,6 +348,14 @@ def matching_replicates(
     return keep
 
 
+def final_inbreeding(result: Result, deme: int) -> float:
+    """F of ``deme`` at the final generation from the result, mean over replicates
+    (NaN without replicates or where the deme has no individuals)."""
+    values = result.inbreeding[:, -1, deme]
+    finite = values[np.isfinite(values)]
+    return float(finite.mean()) if finite.size else float("nan")
+
+
 def _subset(result: Result, mask: np.ndarray) -> Result:
     """The same result restricted to the replicates in ``mask``."""
     observed = None if result.observed is None else result.observed[mask]
@@ -379,8 +368,8 @@ def _derived_rows(rows: pd.DataFrame) -> pd.DataFrame:
 
     out = []
     indexed = rows.set_index("statistic")
-    for source, suffix, factor in DERIVED:
+    for source, shown, factor in DERIVED:
         if source in indexed.index:
             row = indexed.loc[source, ["mean", "q025", "median", "q975"]] * factor
-            out.append({"statistic": f"{source}_{suffix}", **row.to_dict()})
+            out.append({"statistic": shown, **row.to_dict()})
     return pd.DataFrame(out)

@@ -41,18 +41,14 @@ from popsim.scenario import (
     Selection,
     SizeEpoch,
 )
+from popsim.statistics import observable_names
 
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
 NAME_RULE = "must be 1–64 characters: a letter, then letters, digits, '_', '.' or '-'"
 BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 INDEX = re.compile(r"^[0-9]+$")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-OBSERVABLE_STATISTICS = (
-    "carrier_frequency",
-    "prevalence",
-    "founder_frequency",
-    "share_founder_homozygotes",
-)
+OBSERVABLE_STATISTICS = observable_names()
 ENGINES = ("frequency", "pedigree")
 GROWTH = ("constant", "exponential", "linear")
 MAX_GENERATIONS = 1_000_000

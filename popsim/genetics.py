@@ -13,7 +13,10 @@ Hence, for a focal founder allele f (or a set of founder alleles):
 * other homozygotes        Σ_{i≠f} [p_i²(1 − F) + p_i·F]
 * compound heterozygotes   (1 − F)·(q² − Σ_{i≥1} p_i²)
 * affected (prevalence)    q²(1 − F) + q·F   (the sum of the three above)
-* carriers                 2·p_0·q·(1 − F)
+* carriers                 2·p_0·q·(1 − F)   (:func:`heterozygotes`)
+
+The founder homozygotes identical by descent, Σ_f p_f·F, are the part that
+inbreeding alone adds (``founder_by_descent``).
 
 and the shares of patients in each class are the first three divided by the
 prevalence (NaN where there are no patients). All quantities are frequencies
@@ -48,6 +51,7 @@ class GenotypeFrequencies:
     compound_heterozygotes: np.ndarray
     affected: np.ndarray
     carriers: np.ndarray
+    founder_by_descent: np.ndarray
 
     @property
     def share_founder_homozygotes(self) -> np.ndarray:
@@ -69,6 +73,14 @@ def _share(part: np.ndarray, total: np.ndarray) -> np.ndarray:
     part, total = np.asarray(part, dtype=float), np.asarray(total, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(total > 0, part / np.where(total > 0, total, 1.0), np.nan)
+
+
+def heterozygotes(
+    normal: np.ndarray, pathogenic: np.ndarray, inbreeding: np.ndarray | float
+) -> np.ndarray:
+    """Frequency of people carrying one normal and one pathogenic allele of the set whose
+    total frequency is ``pathogenic``: 2·p_0·p·(1 − F) (per person)."""
+    return 2 * normal * pathogenic * (1 - inbreeding)
 
 
 def genotypes_from_moments(
@@ -94,12 +106,13 @@ def genotypes_from_moments(
     founder_sumsq = np.asarray(founder_sumsq, dtype=float)
     other_sumsq = np.asarray(other_sumsq, dtype=float)
     q = founder + other
-    founder_hom = founder_sumsq * (1 - F) + founder * F
+    by_descent = founder * F
+    founder_hom = founder_sumsq * (1 - F) + by_descent
     other_hom = other_sumsq * (1 - F) + other * F
     compound = np.clip((1 - F) * (q * q - founder_sumsq - other_sumsq), 0.0, None)
     affected = q * q * (1 - F) + q * F
-    carriers = 2 * normal * q * (1 - F)
-    return GenotypeFrequencies(founder_hom, other_hom, compound, affected, carriers)
+    carriers = heterozygotes(normal, q, F)
+    return GenotypeFrequencies(founder_hom, other_hom, compound, affected, carriers, by_descent)
 
 
 def expected_genotypes(

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from matplotlib.figure import Figure
 
+from popsim.statistics import BY_NAME, REGISTRY
+
 if TYPE_CHECKING:
     from popsim.results import Result
 
@@ -63,7 +65,7 @@ def fan_chart(result: Result, deme: int, path: Path) -> Path:
         if obs.deme == result.deme_names[deme] and obs.statistic == "founder_frequency":
             ax.axhline(obs.value, color="#b2182b", ls=":", label=f"observed ({obs.source})"[:60])
     ax.set_xlabel("years since generation 0")
-    ax.set_ylabel("founder allele frequency")
+    ax.set_ylabel(BY_NAME["founder_frequency"].label)
     ax.set_title(f"{result.scenario.name}\n{result.deme_names[deme]}", fontsize=9)
     ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
@@ -74,11 +76,7 @@ def fan_chart(result: Result, deme: int, path: Path) -> Path:
 def patient_composition(result: Result, path: Path) -> Path:
     """Stacked bars: share of expected patients in each genotype class, per deme."""
     summary = {(row["deme"], row["statistic"]): row["mean"] for row in result.summary_rows()}
-    classes = {
-        "founder homozygotes": "share_founder_homozygotes",
-        "other homozygotes": "share_other_homozygotes",
-        "compound heterozygotes": "share_compound_heterozygotes",
-    }
+    classes = {BY_NAME[s.pooled[0]].label: s.name for s in REGISTRY if s.pooled is not None}
     fig = Figure(figsize=(1.8 + 1.4 * len(result.deme_names), 4))
     ax = fig.subplots()
     bottom = np.zeros(len(result.deme_names))
@@ -100,11 +98,7 @@ def patient_composition(result: Result, path: Path) -> Path:
 def observed_vs_expected(result: Result, path: Path) -> Path:
     """Pedigree engine: observed genotype-class frequencies against expected ones."""
     stats = result.statistics
-    pairs = [
-        ("founder homozygotes", "founder_homozygotes"),
-        ("other homozygotes", "other_homozygotes"),
-        ("compound heterozygotes", "compound_heterozygotes"),
-    ]
+    pairs = [(BY_NAME[s.pooled[0]].label, s.pooled[0]) for s in REGISTRY if s.pooled is not None]
     fig = Figure(figsize=(11, 3.6))
     axes = fig.subplots(1, len(pairs))
     years = result.generations * result.scenario.generation_time_years

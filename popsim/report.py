@@ -27,9 +27,11 @@ from matplotlib.figure import Figure
 
 from popsim.plots import CLASS_COLOURS
 from popsim.scenario import Deme, Scenario
+from popsim.statistics import BY_NAME, REGISTRY
 
 if TYPE_CHECKING:
     from popsim.compare import Comparison, Population
+    from popsim.results import Result
 
 QUESTION = (
     "Why are the GNE myopathy patients of one community almost all homozygous for a single "
@@ -37,17 +39,10 @@ QUESTION = (
     "heterozygotes, carrying two different pathogenic alleles — and what should we expect in "
     "another community?"
 )
-CLASSES = (
-    ("founder homozygotes", "share_founder_homozygotes_percent"),
-    ("other homozygotes", "share_other_homozygotes_percent"),
-    ("compound heterozygotes", "share_compound_heterozygotes_percent"),
+#: The patient classes: (label, comparison row of their pooled share in percent).
+CLASSES = tuple(
+    (BY_NAME[s.pooled[0]].label, s.shown_name) for s in REGISTRY if s.pooled is not None
 )
-STATISTIC_NAMES = {
-    "carrier_frequency": "carrier frequency",
-    "prevalence": "prevalence",
-    "founder_frequency": "founder allele frequency",
-    "share_founder_homozygotes": "share of patients who are founder homozygotes",
-}
 FIGURES = {
     "composition": "patient_genotypes.png",
     "trajectories": "allele_frequencies.png",
@@ -170,7 +165,7 @@ def _reason_sentence(p: Population, value) -> str:
             f"of the one common allele meet far more often than it meets a rare one, so {meet}."
         )
         if p.inbreeding > 0:
-            by_inbreeding = p.inbreeding * founder_q * 1e5
+            by_inbreeding = value(label, "founder_homozygotes_by_descent_per_100k")
             text += (
                 f" Marriage within the community (F = {p.inbreeding:g}) adds homozygotes: "
                 f"{_per_100k(by_inbreeding)} of the founder homozygotes per 100,000 come from "
@@ -202,7 +197,7 @@ def _observation_sentences(p: Population, value) -> str:
     parts = []
     for obs in p.observations:
         reach = value(p.label, f"p_reach_observed_{obs.statistic}")
-        name = STATISTIC_NAMES.get(obs.statistic, obs.statistic)
+        name = _label(obs.statistic)
         source = f"; {obs.source}" if obs.source else ""
         parts.append(
             f"The published {name} ({_observed_value(obs.statistic, obs.value)}{source}) is "
@@ -303,8 +298,19 @@ def _round_count(x: float) -> str:
     return f"{round(x, -digits):,.0f}"
 
 
+def _number(x: float) -> str:
+    return "—" if math.isnan(x) else f"{x:.3g}"
+
+
+def _label(statistic: str) -> str:
+    entry = BY_NAME.get(statistic)
+    return entry.label if entry is not None else statistic
+
+
 def _observed_value(statistic: str, value: float) -> str:
-    if statistic in ("carrier_frequency", "prevalence") and 0 < value < 0.5:
+    """A published value: "1 in N" for a frequency among people below 1/2."""
+    entry = BY_NAME.get(statistic)
+    if entry is not None and entry.unit == "per person" and 0 < value < 0.5:
         return f"1 in {1 / value:,.0f}"
     return f"{value:.3g}"
 
@@ -464,8 +470,8 @@ def report_blocks(comparison: Comparison, figures: dict[str, Path], command: str
     for name, path in figures.items():
         blocks.append(("figure", path, CAPTIONS[name]))
     blocks.append(("h2", "The scenarios and where their numbers come from"))
-    for entry in comparison.entries:
-        blocks.extend(_scenario_blocks(entry.id, entry.scenario, entry.source))
+    for entry, result in zip(comparison.entries, comparison.results, strict=True):
+        blocks.extend(_scenario_blocks(entry.id, entry.scenario, entry.source, result))
     blocks += [
         ("h2", "How this was computed"),
         ("p", _method_note(comparison)),
@@ -507,7 +513,14 @@ def _method_note(comparison: Comparison) -> str:
     )
 
 
-def _scenario_blocks(scenario_id: str, scenario: Scenario, source: str) -> list[Block]:
+def _scenario_blocks(
+    scenario_id: str, scenario: Scenario, source: str, result: Result
+) -> list[Block]:
+    """The settings of one scenario; F per deme is the simulated one at the final
+    generation (:func:`popsim.compare.final_inbreeding`: for the pedigree engine the
+    measured pedigree F, not the config's)."""
+    from popsim.compare import final_inbreeding
+
     years = scenario.generations * scenario.generation_time_years
     blocks: list[Block] = [
         ("h3", f"{scenario.name} ({scenario_id})"),
@@ -546,8 +559,8 @@ def _scenario_blocks(scenario_id: str, scenario: Scenario, source: str) -> list[
             [f"migration {m.source} → {m.dest}", f"{m.rate:g} of parents per generation"]
         )
     blocks.append(("table", settings))
-    demes = [["population", "size", "founded", "F", "description"]]
-    for deme in scenario.demes:
+    demes = [["population", "size", "founded", "F (simulated, final generation)", "description"]]
+    for d, deme in enumerate(scenario.demes):
         founded = (
             f"generation {deme.founded.generation} from {deme.founded.source} by "
             f"{deme.founded.founders:,}"
@@ -559,7 +572,7 @@ def _scenario_blocks(scenario_id: str, scenario: Scenario, source: str) -> list[
                 deme.name,
                 _size_text(deme),
                 founded,
-                f"{deme.inbreeding:g}",
+                _number(final_inbreeding(result, d)),
                 " ".join(deme.description.split()),
             ]
         )
@@ -569,7 +582,7 @@ def _scenario_blocks(scenario_id: str, scenario: Scenario, source: str) -> list[
         for obs in scenario.observations:
             rows.append(
                 [
-                    STATISTIC_NAMES.get(obs.statistic, obs.statistic),
+                    _label(obs.statistic),
                     obs.deme,
                     _observed_value(obs.statistic, obs.value),
                     obs.source,

@@ -1,8 +1,8 @@
 """The result of a simulation and its tidy tables.
 
 A :class:`Result` keeps the raw engine records (allele counts per replicate,
-recorded generation and deme) and derives every statistic from them with
-:mod:`popsim.genetics`. Tables are pandas DataFrames in long (tidy) form;
+recorded generation and deme) and derives every statistic registered in
+:mod:`popsim.statistics` from them. Tables are pandas DataFrames in long (tidy) form;
 :meth:`Result.write` writes them, figures and a manifest into a directory
 atomically (see :mod:`popsim.output`).
 """
@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from popsim.demography import Plan
-from popsim.genetics import genotypes_from_moments
 from popsim.scenario import Scenario
+from popsim.statistics import BY_NAME, Moments, compute, pooled_mean
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -39,8 +39,6 @@ OBSERVED_FIELDS = (
     "fallback_marriages",
 )
 
-#: Statistics whose across-replicate "mean" is a pooled ratio (see :meth:`Result.summary`).
-SHARES = ("share_founder_homozygotes", "share_other_homozygotes", "share_compound_heterozygotes")
 QUANTILES = (0.025, 0.25, 0.5, 0.75, 0.975)
 
 
@@ -136,7 +134,8 @@ class Result:
         return {name: values[:, 0] for name, values in self._statistics(slice(-1, None)).items()}
 
     def _statistics(self, steps: slice) -> dict[str, np.ndarray]:
-        """The statistics of the records ``steps`` (every one is elementwise per record)."""
+        """The statistics of the records ``steps`` (every one is elementwise per record),
+        computed by the registry (:func:`popsim.statistics.compute`)."""
         rec = self.records[:, steps].astype(np.float64)
         k = len(self.founder_names)
         two_n = 2.0 * rec[..., 0]
@@ -146,59 +145,21 @@ class Result:
             normal = rec[..., 1] * inv
             other = rec[..., 2 + k] * inv
             other_sumsq = rec[..., 3 + k] * inv * inv
-        founder = founders.sum(-1)
-        g = genotypes_from_moments(
-            normal, founder, (founders**2).sum(-1), other, other_sumsq, self.inbreeding[:, steps]
-        )
-        stats = {
-            "founder_frequency": founder,
-            "pathogenic_frequency": founder + other,
-            "other_frequency": other,
-            "carrier_frequency": g.carriers,
-            "prevalence": g.affected,
-            "founder_homozygotes": g.founder_homozygotes,
-            "other_homozygotes": g.other_homozygotes,
-            "compound_heterozygotes": g.compound_heterozygotes,
-            "share_founder_homozygotes": g.share_founder_homozygotes,
-            "share_other_homozygotes": g.share_other_homozygotes,
-            "share_compound_heterozygotes": g.share_compound_heterozygotes,
-            "other_alleles": np.where(two_n > 0, rec[..., 4 + k], np.nan),
-            "founder_lost": np.where(two_n > 0, (rec[..., 2 : 2 + k].sum(-1) == 0) * 1.0, np.nan),
-        }
-        if k > 1:
-            for j, name in enumerate(self.founder_names):
-                stats[f"frequency_{name}"] = founders[..., j]
+        observed = None
         if self.observed is not None:
-            stats.update(self._observed_statistics(stats, self.observed[:, steps]))
-        return stats
-
-    @staticmethod
-    def _observed_statistics(
-        expected: dict[str, np.ndarray], obs: np.ndarray
-    ) -> dict[str, np.ndarray]:
-        col = {name: obs[..., i] for i, name in enumerate(OBSERVED_FIELDS)}
-        n = col["individuals"]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            per = np.where(n > 0, 1.0 / n, np.nan)
-            out = {name: col[name] * per for name in OBSERVED_FIELDS[1:5]}
-            affected = sum(col[name] for name in OBSERVED_FIELDS[1:4])
-            out["observed_prevalence"] = affected * per
-            out["observed_share_founder_homozygotes"] = np.where(
-                affected > 0, col["observed_founder_homozygotes"] / np.maximum(affected, 1), np.nan
-            )
-            out["pedigree_inbreeding"] = col["mean_pedigree_inbreeding"]
-            # F from genotypes at the disease locus: 1 − H_obs / H_exp (NaN if monomorphic)
-            q = expected["pathogenic_frequency"]
-            h_exp = 2.0 * q * (1.0 - q)
-            h_obs = out["observed_carriers"]
-            safe = np.where(h_exp > 0, h_exp, 1.0)
-            out["genotype_inbreeding"] = np.where(h_exp > 0, 1.0 - h_obs / safe, np.nan)
-            marriages = col["marriages"]
-            for name in ("first_cousin", "second_cousin", "uncle_niece", "fallback"):
-                out[f"realized_{name}_fraction"] = np.where(
-                    marriages > 0, col[f"{name}_marriages"] / np.maximum(marriages, 1), np.nan
-                )
-        return out
+            obs = self.observed[:, steps]
+            observed = {name: obs[..., i] for i, name in enumerate(OBSERVED_FIELDS)}
+        moments = Moments(
+            present=two_n > 0,
+            normal=normal,
+            founders=founders,
+            other=other,
+            other_sumsq=other_sumsq,
+            other_alleles=rec[..., 4 + k],
+            inbreeding=self.inbreeding[:, steps],
+            observed=observed,
+        )
+        return compute(moments, self.founder_names)
 
     # ------------------------------------------------------------------ tables
     def summary(self) -> pd.DataFrame:
@@ -224,26 +185,20 @@ class Result:
         stats = self.final_statistics
         rows = []
         for d, deme in enumerate(self.deme_names):
-            for name, values in stats.items():
-                if name == "founder_lost":
-                    continue
-                column = values[:, d]
-                rows.append(_describe(deme, name, column, self._pooled(stats, name, d)))
-            lost = stats["founder_lost"][:, d]
-            rows.append(_probability(deme, "p_founder_lost", lost))
+            column = {name: values[:, d] for name, values in stats.items()}
+            outcomes = []
+            for name, values in column.items():
+                entry = BY_NAME.get(name)
+                if entry is not None and entry.display == "probability":
+                    outcomes.append(_probability(deme, entry.summary_name, values))
+                else:
+                    rows.append(_describe(deme, name, values, pooled_mean(column, name)))
+            rows.extend(outcomes)
             for obs in self.scenario.observations:
                 if obs.deme == deme:
                     reach = (stats[obs.statistic][:, d] >= obs.value) * 1.0
                     rows.append(_probability(deme, f"p_reach_observed_{obs.statistic}", reach))
         return rows
-
-    @staticmethod
-    def _pooled(stats: dict[str, np.ndarray], name: str, d: int) -> float | None:
-        if name not in SHARES:
-            return None
-        part = name.removeprefix("share_")
-        total = np.nansum(stats["prevalence"][:, d])
-        return float(np.nansum(stats[part][:, d]) / total) if total > 0 else float("nan")
 
     def trajectories(self) -> pd.DataFrame:
         """Mean and quantiles of every statistic per deme and recorded generation."""

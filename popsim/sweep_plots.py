@@ -32,6 +32,7 @@ from matplotlib.ticker import NullLocator
 from popsim.errors import PopsimError
 from popsim.output import write_bytes_atomic
 from popsim.plots import safe_name
+from popsim.statistics import BY_NAME
 from popsim.sweep.store import RESULTS_PARQUET, read_manifest
 
 MAX_CATEGORIES = 12
@@ -229,7 +230,8 @@ def heatmap(
         grid[i, j] = pooled(rows, measure)[0]
     fig = Figure(figsize=(1.6 + 0.75 * len(x.labels), 1.4 + 0.5 * len(y.labels) + 0.8))
     ax = fig.subplots()
-    bounded = measure.probability or measure.name.startswith("share_")
+    entry = BY_NAME.get(measure.name)
+    bounded = measure.probability or (entry is not None and entry.display == "percent")
     image = ax.imshow(
         grid, origin="lower", aspect="auto", cmap="viridis",
         vmin=0.0 if bounded else None, vmax=1.0 if bounded else None,
@@ -311,10 +313,23 @@ def _title(measure: Measure, context: str, others: list[str]) -> str:
 
 
 def _label(measure: Measure) -> str:
+    """The axis label: the registry's label (with its unit), else the name spelled out."""
     if measure.probability:
-        return measure.name.replace("p_reach_observed_", "P(≥ observed) ").replace("_", " ")
+        observed = measure.name.removeprefix("p_reach_observed_")
+        if observed != measure.name:
+            return f"P(≥ observed {_name_label(observed)})"
+        return _name_label(measure.name)
     suffix = " (mean)" if measure.centre.endswith("_mean") else ""
-    return measure.name.replace("_", " ") + suffix
+    return _name_label(measure.name) + suffix
+
+
+def _name_label(name: str) -> str:
+    entry = BY_NAME.get(name.removeprefix("p_"))
+    if entry is None:
+        return name.replace("_", " ")
+    if entry.display == "probability":
+        return f"P({entry.label})"
+    return f"{entry.label} ({entry.unit})"
 
 
 def _fmt(value: Any) -> str:

@@ -6,21 +6,13 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from popsim.statistics import run_table
+
 #: One summary row: deme (or another key column), statistic, mean, q025, median, q975.
 Row = Mapping[str, Any]
 
-#: Statistics the compact run table shows, with their labels.
-RUN_TABLE = (
-    ("founder_frequency", "founder allele frequency"),
-    ("carrier_frequency", "carrier frequency"),
-    ("prevalence", "prevalence (affected)"),
-    ("founder_homozygotes", "founder homozygotes"),
-    ("other_homozygotes", "other homozygotes"),
-    ("compound_heterozygotes", "compound heterozygotes"),
-    ("share_founder_homozygotes", "share of patients: founder hom."),
-    ("share_compound_heterozygotes", "share of patients: compound het."),
-    ("p_founder_lost", "P(founder allele lost)"),
-)
+#: Statistics the compact run table shows, with their labels (from the registry).
+RUN_TABLE = run_table()
 
 
 def fmt(value: float) -> str:

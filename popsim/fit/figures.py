@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 
 from popsim.fit.spec import Fit
 from popsim.output import write_bytes_atomic
+from popsim.statistics import BY_NAME
 
 
 def fit_figures(
@@ -106,7 +107,9 @@ def predictive_check(fit: Fit, predictive: pd.DataFrame) -> Figure:
         if obs.sd is not None:
             ax.axvspan(obs.value - 2 * obs.sd, obs.value + 2 * obs.sd, color="#b2182b",
                        alpha=0.15)
-        ax.set_xlabel(f"{obs.statistic} ({obs.deme})", fontsize=8)
+        entry = BY_NAME.get(obs.statistic)
+        name = entry.label if entry is not None else obs.statistic.replace("_", " ")
+        ax.set_xlabel(f"{name} ({obs.deme})", fontsize=8)
         ax.set_yticks([])
         ax.set_title(f"{values.size} of {len(predictive)} defined", fontsize=8)
     axes[0, 0].legend(fontsize=7)

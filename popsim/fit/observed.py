@@ -26,20 +26,12 @@ import numpy as np
 
 from popsim.config import Table
 from popsim.errors import ConfigError
+from popsim.statistics import observable_names
 
 #: Simulated statistics that an observation may name (final generation, one
-#: replicate; see :attr:`popsim.results.Result.statistics`), plus the allele
+#: replicate; the observable ones of :mod:`popsim.statistics`), plus the allele
 #: age in generations (scenario generations − the founder allele's generation).
-STATISTICS = (
-    "carrier_frequency",
-    "prevalence",
-    "founder_frequency",
-    "pathogenic_frequency",
-    "share_founder_homozygotes",
-    "share_other_homozygotes",
-    "share_compound_heterozygotes",
-    "allele_age",
-)
+STATISTICS = (*observable_names(), "allele_age")
 Z95 = 1.959963984540054
 
 
