@@ -12,8 +12,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from popsim.config import load_scenario, scenario_from_dict
 from popsim.genetics import expected_genotypes
+from popsim.model import load_scenario, scenario_from_dict
 from popsim.results import Result
 from popsim.simulate import simulate
 

@@ -14,17 +14,10 @@ import demes
 import numpy as np
 import pytest
 
-from popsim.config import (
-    MAX_DEMES,
-    apply_overrides,
-    load_scenario,
-    merged,
-    parse_override,
-    scenario_from_dict,
-    set_dotted,
-)
+from popsim.config import MAX_DEMES, apply_overrides, merged, parse_override, set_dotted
 from popsim.demography import compile_plan
 from popsim.errors import ConfigError
+from popsim.model import load_scenario, scenario_from_dict
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
