@@ -67,7 +67,6 @@ BASE: dict[str, Any] = {
             ],
             "founded": {"generation": 3, "from": "host", "founders": 50},
             "inbreeding": 0.03,
-            "first_cousin_marriage": 0.2,
         },
     ],
     "migration": [
