@@ -49,7 +49,7 @@ import numpy as np
 
 from popsim.config import ENGINES, MARRIAGES, merged, read_scenario, read_toml
 from popsim.demography import Plan, compile_plan
-from popsim.errors import ConfigError, PopsimError
+from popsim.errors import ConfigError
 from popsim.limits import MAX_INDIVIDUALS
 from popsim.scenario import Scenario
 
@@ -99,7 +99,6 @@ def build_model(
 
     Raises:
         ConfigError: any invalid input, naming the key, the value and the rule.
-        PopsimError: more individuals than the pedigree engine can hold.
     """
     if isinstance(raw, str | Path):
         path = Path(raw)
@@ -185,11 +184,14 @@ def _check_pedigree(plan: Plan) -> None:
     if (uses[:, 0] | uses[:, 2]).any() and g < 3:
         raise ConfigError(key, g, "must be at least 3 with first-cousin or uncle–niece "
                           "marriages (they share grandparents)")
-    total = int(plan.sizes.sum(axis=1).max())
-    if total > MAX_INDIVIDUALS:
-        raise PopsimError(
+    alive = plan.sizes.sum(axis=1)
+    if alive.max() > MAX_INDIVIDUALS:
+        step = int(alive.argmax())
+        raise ConfigError(
+            "scenario.engine", "pedigree",
             f"the pedigree engine holds every individual in memory (about 55 bytes each): "
-            f"{total:,} at once is more than {MAX_INDIVIDUALS:,}; use the frequency engine"
+            f"{int(alive[step]):,} at generation {step - plan.burn_in} are more than "
+            f"{MAX_INDIVIDUALS:,}; use the frequency engine",
         )
     for step in range(1, plan.sizes.shape[0]):
         m = plan.migration[plan.migration_index[step]]

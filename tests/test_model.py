@@ -224,3 +224,13 @@ def test_limits_are_defined_once_and_demes_import_does_not_import_config():
     }
     assert "popsim.config" not in imported and "popsim.limits" in imported
     assert popsim.demography.MAX_SIZE is popsim.limits.MAX_SIZE is popsim.config.MAX_SIZE
+
+
+def test_pedigree_memory_limit_is_a_config_error_naming_the_file(tmp_path):
+    path = small(tmp_path, scenario='engine = "pedigree"')
+    path.write_text(path.read_text().replace("size = 10", "size = 300_000_000"))
+    error = refusal(lambda: load_scenario(path))
+    assert str(error).startswith(f"{path}: scenario.engine = 'pedigree': the pedigree engine "
+                                 "holds every individual in memory")
+    assert "300,000,000 at generation 0" in error.allowed
+    assert load_scenario(path, {"scenario.engine": "frequency"}).engine == "frequency"
