@@ -1,6 +1,8 @@
-"""Config files (TOML) → validated, frozen :class:`~popsim.scenario.Scenario` objects.
+"""Config files (TOML) and dicts read into frozen :class:`~popsim.scenario.Scenario` objects.
 
-Every rule lives here, and every violation raises one
+Every key, type and range rule lives here (the first step of
+:func:`popsim.model.build_model`), with the reading of TOML files and
+``--set`` overrides. A violation raises one
 :class:`~popsim.errors.ConfigError` whose message names the file, the dotted
 key, the value and what is allowed, on one line, e.g.::
 
@@ -9,10 +11,8 @@ key, the value and what is allowed, on one line, e.g.::
 Unknown keys are refused with a did-you-mean. Configs are data: nothing in
 them is evaluated or imported. The demography may instead come from a Demes
 YAML file (``demography = "model.yaml"``, see :mod:`popsim.demes_import`).
-This module holds the first step of the one validation path,
-:func:`popsim.model.build_model`: the key, type and range checks of
-:func:`read_scenario`. The rules that need the whole size schedule and those
-of the chosen engine follow there. See ``docs/config.md`` for every key.
+The rules that need the whole size schedule and those of the chosen engine
+follow in :func:`popsim.model.build_model`. See ``docs/config.md`` for every key.
 """
 
 from __future__ import annotations
