@@ -2,7 +2,7 @@
 
 One diploid population of N, one biallelic locus, recessive s = 0.1 (h = 0), the
 pathogenic allele (named M712T) at frequency 0.05 at generation 0, 200 generations,
-built as a config dict with :func:`popsim.config.scenario_from_dict` and run through
+built as a config dict with :func:`popsim.model.scenario_from_dict` and run through
 :func:`popsim.simulate` (``record_every`` = all generations: only the first and last
 generations are recorded, so the kernel is what is timed).
 
@@ -54,8 +54,8 @@ import numba
 import numpy as np
 
 from benchmarks import _common
-from popsim.config import scenario_from_dict
 from popsim.engines.pedigree import WITHIN_MIN
+from popsim.model import scenario_from_dict
 from popsim.scenario import Scenario
 from popsim.simulate import simulate
 

@@ -11,8 +11,8 @@ Quick start::
 from __future__ import annotations
 
 from popsim._version import __version__
-from popsim.config import load_scenario, scenario_from_dict
 from popsim.genetics import expected_genotypes
+from popsim.model import load_scenario, scenario_from_dict
 from popsim.results import Result
 from popsim.simulate import simulate
 

@@ -1,6 +1,8 @@
-"""Config files (TOML) → validated, frozen :class:`~popsim.scenario.Scenario` objects.
+"""Config files (TOML) and dicts read into frozen :class:`~popsim.scenario.Scenario` objects.
 
-Every rule lives here, and every violation raises one
+Every key, type and range rule lives here (the first step of
+:func:`popsim.model.build_model`), with the reading of TOML files and
+``--set`` overrides. A violation raises one
 :class:`~popsim.errors.ConfigError` whose message names the file, the dotted
 key, the value and what is allowed, on one line, e.g.::
 
@@ -9,9 +11,8 @@ key, the value and what is allowed, on one line, e.g.::
 Unknown keys are refused with a did-you-mean. Configs are data: nothing in
 them is evaluated or imported. The demography may instead come from a Demes
 YAML file (``demography = "model.yaml"``, see :mod:`popsim.demes_import`).
-Rules that need the whole size schedule (founder copies within 2N, migration
-into a deme summing to at most 1) are checked by
-:func:`popsim.demography.compile_plan`. See ``docs/config.md`` for every key.
+The rules that need the whole size schedule and those of the chosen engine
+follow in :func:`popsim.model.build_model`. See ``docs/config.md`` for every key.
 """
 
 from __future__ import annotations
@@ -28,8 +29,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from popsim.demography import compile_plan
 from popsim.errors import MISSING, ConfigError
+from popsim.limits import (
+    MAX_ANCESTRY,
+    MAX_DEMES,
+    MAX_GENERATIONS,
+    MAX_REPLICATES,
+    MAX_SCHEDULE_CELLS,
+    MAX_SIZE,
+    NAME_PATTERN,
+    NAME_RULE,
+)
 from popsim.scenario import (
     Deme,
     FounderAllele,
@@ -43,20 +53,14 @@ from popsim.scenario import (
 )
 from popsim.statistics import observable_names
 
-NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
-NAME_RULE = "must be 1–64 characters: a letter, then letters, digits, '_', '.' or '-'"
 BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 INDEX = re.compile(r"^[0-9]+$")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 OBSERVABLE_STATISTICS = observable_names()
 ENGINES = ("frequency", "pedigree")
 GROWTH = ("constant", "exponential", "linear")
-MAX_GENERATIONS = 1_000_000
-MAX_REPLICATES = 10_000_000
-MAX_SIZE = 10**9
-MAX_DEMES = 1000
-#: Largest (burn_in + generations + 1) × demes: the size schedule holds one int64 per cell.
-MAX_SCHEDULE_CELLS = 50_000_000
+#: Keys a sweep or a fit sets itself: the root seed and (unless varied) the replicates.
+SEED_KEY, REPLICATES_KEY = "scenario.seed", "scenario.replicates"
 #: Keys a [[demes]] entry may set when the demography comes from a Demes file.
 DEME_SETTINGS = (
     "name",
@@ -219,25 +223,6 @@ def _range(low, high) -> str:
 # --------------------------------------------------------------------------- loading
 
 
-def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
-    """Read a TOML config, apply ``--set`` style overrides, and validate it.
-
-    Validation includes the whole-schedule checks of
-    :func:`popsim.demography.compile_plan`. Raises ConfigError (naming
-    ``path``) for any invalid input, including a file that is missing or is
-    not valid TOML. A ``demography`` file is read relative to the config's folder.
-    """
-    path = Path(path)
-    raw = read_toml(path)
-    try:
-        apply_overrides(raw, overrides or {})
-        scenario = scenario_from_dict(raw, base_dir=path.parent)
-        compile_plan(scenario)
-        return scenario
-    except ConfigError as error:
-        raise error.with_source(str(path)) from None
-
-
 def read_toml(path: Path) -> dict[str, Any]:
     """Parse a TOML file; a missing or malformed file is a ConfigError."""
     try:
@@ -379,11 +364,13 @@ def merged(raw: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- validation
 
 
-def scenario_from_dict(raw: Mapping[str, Any], base_dir: Path | None = None) -> Scenario:
-    """Validate a parsed config (a dict shaped like the TOML) into a Scenario.
+def read_scenario(raw: Mapping[str, Any], base_dir: Path | None = None) -> Scenario:
+    """Read a parsed config (a dict shaped like the TOML) into a Scenario, checking
+    every key, type and range (step 1 of :func:`popsim.model.build_model`).
 
     ``base_dir`` is the folder a ``demography`` path is relative to (default:
-    the current directory).
+    the current directory). ``scenario.ancestry_generations`` is None when the
+    config does not give it.
     """
     root = Table(raw, "")
     head = root.table("scenario", required=True)
@@ -398,7 +385,7 @@ def scenario_from_dict(raw: Mapping[str, Any], base_dir: Path | None = None) -> 
         "burn_in": head.integer("burn_in", 0, 0, MAX_GENERATIONS),
         "record_every": head.integer("record_every", 1, 1, MAX_GENERATIONS),
         "engine": head.choice("engine", ENGINES, "frequency"),
-        "ancestry_generations": head.integer("ancestry_generations", 4, 2, 16),
+        "ancestry_generations": _optional_integer(head, "ancestry_generations", 2, MAX_ANCESTRY),
         "description": head.string("description", ""),
         "citations": head.strings("citations"),
     }
@@ -455,6 +442,12 @@ def scenario_from_dict(raw: Mapping[str, Any], base_dir: Path | None = None) -> 
     return Scenario(
         demes=demes, migrations=migrations, locus=locus, observations=observations, **settings
     )
+
+
+def _optional_integer(t: Table, name: str, low: int, high: int) -> int | None:
+    """A whole number in [low, high], or None where the key is not given."""
+    value = t.raw(name, None)
+    return None if value is None else whole_number(t.key(name), value, low, high)
 
 
 def _deme_tables(root: Table) -> list[Table]:

@@ -47,8 +47,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from popsim.config import MAX_SIZE, NAME_PATTERN, NAME_RULE
 from popsim.errors import ConfigError
+from popsim.limits import MAX_SIZE, NAME_PATTERN, NAME_RULE
 
 #: Slack for rounding when summing migration fractions.
 RATE_TOLERANCE = 1e-12

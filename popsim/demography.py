@@ -16,10 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from popsim.errors import ConfigError
+from popsim.limits import DEFAULT_ANCESTRY, MAX_SIZE
 from popsim.scenario import Deme, Migration, Scenario
-
-#: Largest diploid size a deme may have (2N must fit comfortably in int64 sums of squares).
-MAX_SIZE = 10**9
 
 
 @dataclass(frozen=True)
@@ -45,7 +43,8 @@ class Plan:
             introductions sorted by step; ``intro_allele`` is 1 + founder index.
         record_steps: int64 [r], the steps whose state is recorded.
         max_alleles: capacity for mutation-born alleles per replicate.
-        ancestry_generations: generations of ancestry the pedigree engine keeps.
+        ancestry_generations: generations of ancestry the pedigree engine keeps
+            (:data:`~popsim.limits.DEFAULT_ANCESTRY` where the scenario gives none).
     """
 
     deme_names: tuple[str, ...]
@@ -217,7 +216,7 @@ def compile_plan(scenario: Scenario) -> Plan:
         intro_copies=as_int(copies),
         record_steps=np.asarray(record, dtype=np.int64) + burn_in,
         max_alleles=scenario.locus.max_alleles,
-        ancestry_generations=scenario.ancestry_generations,
+        ancestry_generations=scenario.ancestry_generations or DEFAULT_ANCESTRY,
     )
 
 

@@ -4,8 +4,8 @@ A :class:`Scenario` is the complete, engine-independent description of one
 simulation: demes with their size schedules and founder events, backward
 migration, one disease locus with its founder alleles and fitness model, and
 optional published observations to compare with. Objects are built and
-validated by :mod:`popsim.config`; engines receive them compiled into arrays by
-:func:`popsim.demography.compile_plan`.
+validated by :func:`popsim.model.build_model`; engines receive them compiled into
+arrays by :func:`popsim.demography.compile_plan`.
 
 Units: sizes are numbers of diploid individuals; times are generations
 counted forward from generation 0 (the scenario's start); rates are per gene
@@ -63,7 +63,8 @@ class Deme:
 
     ``inbreeding`` is F of the frequency engine: zygotes are formed with
     P(i/i) = p_i²(1−F) + p_i·F and P(i/j) = 2·p_i·p_j·(1−F).
-    The pedigree engine ignores F and uses the marriage fractions instead.
+    The marriage fractions are the pedigree engine's: each engine refuses the
+    other's settings when they are non-zero (:func:`popsim.model.build_model`).
     """
 
     name: str
@@ -172,7 +173,9 @@ class Scenario:
     burn_in: int = 0
     record_every: int = 1
     engine: Literal["frequency", "pedigree"] = "frequency"
-    ancestry_generations: int = 4
+    #: Generations of ancestry the pedigree engine keeps; None: its default
+    #: (:data:`popsim.limits.DEFAULT_ANCESTRY`). Only the pedigree engine uses it.
+    ancestry_generations: int | None = None
     observations: tuple[Observation, ...] = ()
     description: str = ""
     #: Publications the scenario's numbers come from (shown by ``popsim catalog`` and reports).

@@ -19,7 +19,7 @@ import numba
 import numpy as np
 
 from popsim.config import ENGINES
-from popsim.demography import Plan, compile_plan
+from popsim.demography import Plan
 from popsim.engines import first_call_lock
 from popsim.engines.frequency import (
     CAPACITY,
@@ -30,6 +30,7 @@ from popsim.engines.frequency import (
     simulate_frequency,
 )
 from popsim.errors import PopsimError, SimulationError
+from popsim.model import Model, model_of
 from popsim.provenance import utc_now
 from popsim.results import OBSERVED_FIELDS, Result
 from popsim.scenario import Scenario
@@ -103,7 +104,7 @@ def _resolve_collisions(
 
 
 def simulate(
-    scenario: Scenario,
+    scenario: Scenario | Model,
     replicates: int | None = None,
     seed: int | None = None,
     engine: str | None = None,
@@ -116,26 +117,32 @@ def simulate(
     """Simulate ``scenario`` and return a :class:`~popsim.results.Result`.
 
     Args:
-        scenario: a validated scenario (see :func:`popsim.load_scenario`).
+        scenario: a :class:`~popsim.model.Model` or a scenario (see
+            :func:`popsim.load_scenario`; its plan compiled there is reused,
+            see :func:`popsim.model.model_of`).
         replicates: number of replicates (default: the scenario's).
         seed: root seed (default: the scenario's).
-        engine: ``"frequency"`` or ``"pedigree"`` (default: the scenario's).
+        engine: ``"frequency"`` or ``"pedigree"`` (default: the model's, else the
+            scenario's); the scenario is checked for it (a setting that engine
+            does not use is a ConfigError).
         point: sweep point index (part of every replicate's seed).
         first_replicate: index of the first replicate (to rerun one replicate).
         chunk: replicates per kernel call; ``progress(n_done)`` is called after each.
 
     Raises:
+        ConfigError: the scenario is invalid for the engine.
         SimulationError: a replicate ran out of allele slots, a deme lost all
             fitness, or a founder allele found too few normal copies.
     """
+    if engine is not None and engine not in ENGINES:
+        raise PopsimError(f"engine = {engine!r}: must be one of {', '.join(ENGINES)}")
+    model = scenario if isinstance(scenario, Model) else model_of(scenario)
+    model = model.for_engine(engine)
+    scenario, plan, engine = model.scenario, model.plan, model.engine
     replicates = scenario.replicates if replicates is None else replicates
     seed = scenario.seed if seed is None else seed
-    engine = engine or scenario.engine
-    if engine not in ENGINES:
-        raise PopsimError(f"engine = {engine!r}: must be one of {', '.join(ENGINES)}")
     if replicates < 1:
         raise PopsimError(f"replicates = {replicates}: must be at least 1")
-    plan = compile_plan(scenario)
     _check_memory(plan, replicates, engine)
     seeds = replicate_seeds(seed, replicates, point, first_replicate)
     run = _engine(engine)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from popsim.config import scenario_from_dict
+from popsim.model import scenario_from_dict
 
 ONE_DEME = {
     "scenario": {"name": "one deme", "generations": 10, "replicates": 100, "seed": 7},

@@ -9,9 +9,9 @@ import pytest
 
 from popsim.catalog import PRESETS_DIR, presets, resolve_config
 from popsim.cli import main
-from popsim.config import load_scenario
 from popsim.demography import compile_plan
 from popsim.errors import ConfigError
+from popsim.model import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"

@@ -11,7 +11,7 @@ import pytest
 
 from popsim.cli import main
 from popsim.compare import Entry, Population, run_comparison, unique_ids
-from popsim.config import scenario_from_dict
+from popsim.model import scenario_from_dict
 from popsim.report import findings
 from popsim.scenario import Observation
 from popsim.simulate import simulate

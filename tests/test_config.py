@@ -14,17 +14,10 @@ import demes
 import numpy as np
 import pytest
 
-from popsim.config import (
-    MAX_DEMES,
-    apply_overrides,
-    load_scenario,
-    merged,
-    parse_override,
-    scenario_from_dict,
-    set_dotted,
-)
+from popsim.config import MAX_DEMES, apply_overrides, merged, parse_override, set_dotted
 from popsim.demography import compile_plan
 from popsim.errors import ConfigError
+from popsim.model import load_scenario, scenario_from_dict
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
@@ -62,9 +55,10 @@ def nested(depth: int) -> list:
 
 
 def message(raw: dict) -> str:
-    """The ConfigError message of validating and compiling ``raw`` (fails if none)."""
+    """The ConfigError message of ``scenario_from_dict(raw)`` (fails if none): the
+    schedule's rules are checked there too, not only when a plan is compiled."""
     with pytest.raises(ConfigError) as info:
-        compile_plan(scenario_from_dict(raw))
+        scenario_from_dict(raw)
     text = str(info.value)
     assert "\n" not in text
     return text

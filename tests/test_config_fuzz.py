@@ -28,9 +28,10 @@ import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
-from popsim.config import load_scenario, merged, parse_override, scenario_from_dict
+from popsim.config import merged, parse_override
 from popsim.demography import compile_plan
 from popsim.errors import ConfigError
+from popsim.model import load_scenario, scenario_from_dict
 from popsim.scenario import Scenario
 
 #: Examples per property in the CI run (sum 300) and in the slow run (sum 12,000).
@@ -66,7 +67,6 @@ BASE: dict[str, Any] = {
             ],
             "founded": {"generation": 3, "from": "host", "founders": 50},
             "inbreeding": 0.03,
-            "first_cousin_marriage": 0.2,
         },
     ],
     "migration": [

@@ -76,7 +76,7 @@ def write_fit(
 
 def data_at(tmp: Path, q0: float, f: float, seed: int) -> dict[str, float]:
     """One replicate of the tiny scenario at (q0, F): its carrier frequency and prevalence."""
-    from popsim.config import load_scenario
+    from popsim.model import load_scenario
 
     (tmp / "tiny.toml").write_text(TINY)
     scenario = load_scenario(

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from popsim import simulate
-from popsim.config import scenario_from_dict
+from popsim.model import scenario_from_dict
 from popsim.output import write_csv
 
 
@@ -101,7 +101,7 @@ matplotlib.use("svg")  # a user's own backend (a notebook's inline one, say)
 import matplotlib.pyplot as plt
 import popsim
 import popsim.fit.figures, popsim.report, popsim.sweep_plots, popsim.validation.figures
-from popsim.config import scenario_from_dict
+from popsim.model import scenario_from_dict
 scenario = scenario_from_dict({
     "scenario": {"name": "b", "generations": 3},
     "demes": [{"name": "d", "size": 100}],

@@ -17,13 +17,14 @@ import numpy as np
 import pytest
 
 from popsim import simulate
-from popsim.config import load_scenario, scenario_from_dict
 from popsim.demography import compile_plan
 from popsim.engines import pedigree
 from popsim.engines.frequency import CAPACITY, OK
 from popsim.engines.pedigree.couples import _couples_block
 from popsim.engines.pedigree.relatives import _men_part, _merge_counts, _restore_starts
 from popsim.errors import ConfigError, SimulationError
+from popsim.limits import MAX_ANCESTRY
+from popsim.model import load_scenario, scenario_from_dict
 from popsim.results import OBSERVED_FIELDS
 from popsim.validation.stats import bonferroni_z, chi_square_two_sample, t_test_mean
 
@@ -352,17 +353,17 @@ def test_unrecorded_steps_skip_nothing_that_is_recorded():
 
 THREAD_SCRIPT = """
 import hashlib, numpy as np
-from popsim.config import load_scenario, scenario_from_dict
-from popsim.demography import compile_plan
+from popsim.model import build_model
 from popsim.engines.pedigree import simulate_pedigree
-raw = {"scenario": {"name": "t", "generations": 6, "ancestry_generations": 4},
+raw = {"scenario": {"name": "t", "generations": 6, "engine": "pedigree",
+                    "ancestry_generations": 4},
        "demes": [{"name": "a", "size": 9000, "first_cousin_marriage": 0.2,
                   "second_cousin_marriage": 0.1},
                  {"name": "b", "size": 300, "uncle_niece_marriage": 0.1}],
        "migration": [{"source": "a", "dest": "b", "rate": 0.1}],
        "locus": {"pathogenic_mutation_rate": 1e-4, "selection": {"affected": 0.5},
                  "founder_alleles": [{"name": "f", "deme": "a", "frequency": 0.05}]}}
-plan = compile_plan(scenario_from_dict(raw))
+plan = build_model(raw).plan
 digest = hashlib.sha256()
 for within in (True, False):
     for array in simulate_pedigree(plan, np.arange(1, 9, dtype=np.uint32), within=within):
@@ -398,8 +399,8 @@ def test_ancestry_window_must_reach_the_common_ancestors(changes, words):
 
 def test_ancestry_window_has_a_ceiling():
     raw = config(100, 3)
-    raw["scenario"]["ancestry_generations"] = pedigree.MAX_ANCESTRY + 1
-    with pytest.raises(ConfigError, match="at most 8"):
+    raw["scenario"]["ancestry_generations"] = MAX_ANCESTRY + 1
+    with pytest.raises(ConfigError, match=r"ancestry_generations = 9: must be .*\[2, 8\]"):
         run(raw)
 
 

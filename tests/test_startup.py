@@ -123,7 +123,7 @@ def test_a_sweep_worker_loads_no_heavy_package():
     """A sweep's pool worker imports ``popsim.sweep.tasks`` (unpickling its Task) and
     runs the task without pandas: the coordinating process alone builds the table."""
     code = (
-        "from popsim.config import scenario_from_dict\n"
+        "from popsim.model import scenario_from_dict\n"
         "from popsim.sweep.tasks import Task, run_task\n"
         "scenario = scenario_from_dict({'scenario': {'name': 'w', 'generations': 3, "
         "'replicates': 4}, 'demes': [{'name': 'pop', 'size': 100}], 'locus': "

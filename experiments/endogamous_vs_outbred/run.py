@@ -33,7 +33,7 @@ import pandas as pd
 
 from popsim.catalog import resolve_config
 from popsim.compare import Entry, run_comparison
-from popsim.config import load_scenario
+from popsim.model import load_scenario
 from popsim.report import findings
 from popsim.results import Result
 

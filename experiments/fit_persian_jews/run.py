@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from popsim.config import load_scenario
 from popsim.fit import load_fit, run_fit
+from popsim.model import load_scenario
 from popsim.output import write_text_atomic
 from popsim.simulate import simulate
 

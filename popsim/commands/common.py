@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from popsim.catalog import resolve_config
-from popsim.config import load_scenario, parse_override
+from popsim.config import parse_override
+from popsim.model import load_scenario
 from popsim.scenario import Scenario
 
 

@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from popsim.config import Table, get_dotted
+from popsim.config import SEED_KEY, Table, get_dotted
 from popsim.errors import ConfigError
-from popsim.sweep.spec import KEY_PATTERN, SEED_KEY
+from popsim.limits import KEY_PATTERN
 
 DISTRIBUTIONS = ("uniform", "log_uniform", "fixed")
 
@@ -59,6 +59,19 @@ class Prior:
     def value(self, x: float) -> Any:
         """The config value for continuous draw ``x`` (rounded for integer keys)."""
         return int(np.rint(x)) if self.integer else float(x)
+
+    def ends(self) -> tuple[float, float]:
+        """The draws whose values are the smallest and largest the prior gives
+        (for an integer key: the whole numbers ``low`` and ``high`` of the file)."""
+        if self.integer:
+            return self.low + 0.5, self.high - 0.5
+        return self.low, self.high
+
+    def middle(self) -> float:
+        """A mid draw: the geometric mean of the bounds (log_uniform), else the mean."""
+        if self.distribution == "log_uniform":
+            return math.sqrt(self.low * self.high)
+        return (self.low + self.high) / 2
 
 
 def parse_priors(

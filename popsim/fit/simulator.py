@@ -20,19 +20,62 @@ from typing import Any
 
 import numpy as np
 
-from popsim.config import merged, scenario_from_dict
-from popsim.errors import ConfigError, PopsimError
+from popsim.config import REPLICATES_KEY, SEED_KEY
+from popsim.errors import PopsimError
 from popsim.fit.observed import Observed
 from popsim.fit.priors import Prior
+from popsim.model import Model, build_model
 from popsim.scenario import Scenario
 from popsim.sweep.executors import open_executor
-from popsim.sweep.spec import SEED_KEY
 
 
 def stage_seed(root: int, stage: int) -> int:
     """Root seed of ABC stage ``stage`` (a 63-bit integer derived from (root, stage))."""
     word = np.random.SeedSequence([root, stage]).generate_state(1, np.uint64)[0]
     return int(word >> np.uint64(1))
+
+
+def draw_model(
+    base_raw: dict[str, Any],
+    base_dir: Path,
+    changes: dict[str, Any],
+    priors: tuple[Prior, ...],
+    theta: np.ndarray,
+    where: str = "ABC draw",
+) -> Model:
+    """The validated model of one proposal: the base config with ``changes`` and
+    then each prior's value of ``theta`` set (:func:`popsim.model.build_model`).
+
+    A ConfigError names ``where`` and the proposal's values.
+    """
+    changes = dict(changes)
+    for prior, x in zip(priors, theta, strict=True):
+        changes.update(dict.fromkeys(prior.targets, prior.value(x)))
+    label = ", ".join(f"{p.name} = {p.value(x)}" for p, x in zip(priors, theta, strict=True))
+    return build_model(base_raw, overrides=changes, base_dir=base_dir, source=f"{where} ({label})")
+
+
+def check_prior_box(
+    base_raw: dict[str, Any],
+    base_dir: Path,
+    fixed: dict[str, Any],
+    priors: tuple[Prior, ...],
+    where: str,
+) -> None:
+    """Validate the proposals at each prior's two bounds, the other parameters at
+    their middle (:meth:`~popsim.fit.priors.Prior.middle`), so that a box
+    reaching invalid configs is refused before draw 0; with no prior, the fixed
+    settings alone. Combinations of bounds are not tried.
+    """
+    changes = {**fixed, REPLICATES_KEY: 1}
+    middle = np.array([p.middle() for p in priors])
+    if not priors:
+        draw_model(base_raw, base_dir, changes, priors, middle, where)
+    for j, prior in enumerate(priors):
+        for x in prior.ends():
+            theta = middle.copy()
+            theta[j] = x
+            draw_model(base_raw, base_dir, changes, priors, theta, where)
 
 
 @dataclass(frozen=True)
@@ -108,15 +151,8 @@ class Simulator:
     ) -> Scenario:
         """The validated scenario of one draw (ConfigError names the draw's values)."""
         changes = {**self.fixed, **extra, SEED_KEY: stage_seed(self.seed, stage),
-                   "scenario.replicates": 1}
-        for prior, x in zip(priors, theta, strict=True):
-            changes.update(dict.fromkeys(prior.targets, prior.value(x)))
-        try:
-            return scenario_from_dict(merged(self.base_raw, changes), base_dir=self.base_dir)
-        except ConfigError as error:
-            label = ", ".join(f"{p.name} = {p.value(x)}" for p, x in zip(priors, theta,
-                                                                          strict=True))
-            raise error.with_source(f"ABC draw ({label})") from None
+                   REPLICATES_KEY: 1}
+        return draw_model(self.base_raw, self.base_dir, changes, priors, theta).scenario
 
     def simulate(
         self,

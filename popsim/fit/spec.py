@@ -45,10 +45,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from popsim.config import Table, merged, read_toml, scenario_from_dict
+from popsim.config import Table, read_toml
 from popsim.errors import MISSING, ConfigError, PopsimError
 from popsim.fit.observed import Observed, parse_observed
 from popsim.fit.priors import Prior, parse_priors
+from popsim.fit.simulator import check_prior_box
+from popsim.model import build_model
 from popsim.scenario import Scenario
 
 METHODS = ("rejection", "smc")
@@ -137,10 +139,10 @@ def _fit(raw: dict[str, Any], path: Path, data: bytes, overrides: dict[str, Any]
     fixed: dict[str, Any] = dict(set_table.data) if set_table else {}
     fixed.update(overrides)
     base_raw = read_toml(base_path)
-    try:
-        base = scenario_from_dict(merged(base_raw, fixed), base_dir=base_path.parent)
-    except ConfigError as error:
-        raise error.with_source(f"{base_path} with fit.set and --set") from None
+    base = build_model(
+        base_raw, overrides=fixed, base_dir=base_path.parent,
+        source=f"{base_path} with fit.set and --set",
+    ).scenario
     seed = head.integer("seed", base.seed, 0, 2**63 - 1)
     name = head.string("name", path.stem)
     description = head.string("description", "")
@@ -159,6 +161,12 @@ def _fit(raw: dict[str, Any], path: Path, data: bytes, overrides: dict[str, Any]
     if not priors and model_choice is None:
         raise ConfigError("priors", MISSING, "give at least one uniform or log_uniform prior")
     root.finish()
+    where = f"{path}, ABC draw at a prior bound"
+    check_prior_box(base_raw, base_path.parent, fixed, priors, where)
+    for model in model_choice.models if model_choice else ():
+        check_prior_box(base_raw, base_path.parent, {**fixed, **model.fixed},
+                        priors + model.priors, f"{path}, model '{model.name}', ABC draw "
+                        "at a prior bound")
     return Fit(
         path=path, text=data.decode("utf-8"), sha256=hashlib.sha256(data).hexdigest(),
         name=name, description=description, base_path=base_path, base_raw=base_raw,

@@ -20,8 +20,8 @@ A sweep file names a base scenario and the config keys to vary::
     scale = "log"                        # rounded to whole numbers: the base's are
 
 Every point is the base config with the point's values set at their dotted
-keys (:func:`popsim.config.merged`) and validated by
-:func:`popsim.config.scenario_from_dict`; a bad point is a ConfigError naming
+keys, validated by :func:`popsim.model.build_model` (the one path every
+config takes) before any point runs; a bad point is a ConfigError naming
 the sweep file, the point and its values. See ``docs/sweeps.md``.
 """
 
@@ -30,29 +30,19 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from popsim.config import (
-    MAX_REPLICATES,
-    Table,
-    get_dotted,
-    load_scenario,
-    merged,
-    read_toml,
-    scenario_from_dict,
-)
+from popsim.config import REPLICATES_KEY, SEED_KEY, Table, get_dotted, read_toml
 from popsim.errors import MISSING, ConfigError, PopsimError
+from popsim.limits import KEY_PATTERN, MAX_REPLICATES
+from popsim.model import build_model, load_scenario
 from popsim.results import scenario_to_dict
 from popsim.scenario import Scenario
 from popsim.sweep.designs import DESIGNS, SCALES, Design, Parameter
 
 MAX_POINTS = 1_000_000
-KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")
-#: Keys a sweep sets itself: the root seed and (unless varied) the replicates.
-SEED_KEY, REPLICATES_KEY = "scenario.seed", "scenario.replicates"
 #: Results columns that are not parameters.
 RESERVED_COLUMNS = ("point", "replicates", "seed")
 
@@ -311,7 +301,8 @@ def _check_keys(parameters: tuple[Parameter, ...], given_replicates: bool) -> No
 
 
 def resolve_points(sweep: Sweep) -> list[Point]:
-    """Every point of the sweep with its validated scenario.
+    """Every point of the sweep with its validated scenario (all checked before
+    any runs; see :func:`popsim.model.build_model`, whose plans are not kept).
 
     Raises ConfigError naming the sweep file, the point and its values for
     the first point whose config is invalid.
@@ -321,12 +312,11 @@ def resolve_points(sweep: Sweep) -> list[Point]:
     points = []
     for k, values in enumerate(sweep.design.resolve(sweep.seed)):
         label = ", ".join(f"{key} = {_show(v)}" for key, v in zip(keys, values, strict=True))
-        try:
-            raw = merged(sweep.base_raw, sweep.changes(values))
-            scenario = scenario_from_dict(raw, base_dir=base_dir)
-        except ConfigError as error:
-            raise error.with_source(f"{sweep.path}, point {k} ({label})") from None
-        points.append(Point(k, values, scenario, label))
+        model = build_model(
+            sweep.base_raw, overrides=sweep.changes(values), base_dir=base_dir,
+            source=f"{sweep.path}, point {k} ({label})",
+        )
+        points.append(Point(k, values, model.scenario, label))
     return points
 
 

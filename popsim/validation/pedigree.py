@@ -87,6 +87,7 @@ def marriage_scenario(marriage: Marriage) -> dict[str, Any]:
     return {
         "scenario": {
             "name": f"{marriage.label} marriages",
+            "engine": "pedigree",
             "generations": marriage.generation,
             "record_every": marriage.generation,
             "ancestry_generations": marriage.ancestry,

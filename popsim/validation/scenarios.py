@@ -1,6 +1,6 @@
 """Small scenarios for the checks, built as config dicts and run through the public API.
 
-Checks go through :func:`popsim.config.scenario_from_dict` and
+Checks go through :func:`popsim.model.scenario_from_dict` and
 :func:`popsim.simulate` exactly as a user's config would, so what is validated
 is the whole path from config to result.
 """
@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from popsim.config import scenario_from_dict
+from popsim.model import scenario_from_dict
 from popsim.results import Result
 from popsim.simulate import simulate
 

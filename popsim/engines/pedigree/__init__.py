@@ -69,8 +69,9 @@ Modules: :mod:`.kernel` (the generation loop and the parallel drivers),
 :mod:`.marriage` and :mod:`.relatives` (step 1), :mod:`.couples` and
 :mod:`.kinship` (step 2), :mod:`.offspring` (step 3), :mod:`.alleles`
 (mutation-born slots, step 4 and the records), :mod:`.streams` (random
-numbers) and :mod:`.prefetch` (memory hints). This module checks a plan and
-runs it: :func:`simulate_pedigree`.
+numbers) and :mod:`.prefetch` (memory hints). This module runs a plan:
+:func:`simulate_pedigree`; the plans it cannot run are refused before, by
+:func:`popsim.model.check_engine`.
 """
 
 from __future__ import annotations
@@ -84,13 +85,8 @@ from popsim.demography import Plan
 from popsim.engines.frequency import N_FIXED_FIELDS, OK
 from popsim.engines.pedigree.kernel import Schedule, _replicate_within, run_replicates
 from popsim.engines.threads import balanced
-from popsim.errors import ConfigError, PopsimError
 from popsim.results import OBSERVED_FIELDS
 
-#: Largest number of individuals alive at once (memory: ~55 bytes each).
-MAX_INDIVIDUALS = 200_000_000
-#: Largest ancestry window: the kinship recursion costs up to 4^(G−1) per couple.
-MAX_ANCESTRY = 8
 #: Individuals alive at once up to which replicates run in parallel, one per
 #: thread (each thread then holds a replicate: ~55 bytes × this × threads).
 PARALLEL_REPLICATES_MAX = 2_000_000
@@ -98,50 +94,6 @@ PARALLEL_REPLICATES_MAX = 2_000_000
 #: threads: each generation of the split path costs ~0.1 ms of Python calls and
 #: parallel-region start-up, more than 2 threads save on fewer individuals.
 WITHIN_MIN = 20_000
-
-
-def check_plan(plan: Plan) -> None:
-    """Refuse plans the pedigree engine cannot run, naming the key at fault.
-
-    Raises:
-        ConfigError: an ancestry window too short for the marriages asked for
-            or too long to compute, or a deme with offspring but no couple.
-        PopsimError: more individuals at once than fit in memory.
-    """
-    g = plan.ancestry_generations
-    key = "scenario.ancestry_generations"
-    uses = plan.marriage > 0
-    if g > MAX_ANCESTRY:
-        raise ConfigError(key, g, f"the pedigree engine keeps at most {MAX_ANCESTRY} generations "
-                          "(the kinship of a couple costs up to 4^(G−1) steps)")
-    if uses[:, 1].any() and g < 4:
-        raise ConfigError(key, g, "must be at least 4 with second-cousin marriages "
-                          "(second cousins share great-grandparents)")
-    if (uses[:, 0] | uses[:, 2]).any() and g < 3:
-        raise ConfigError(key, g, "must be at least 3 with first-cousin or uncle–niece "
-                          "marriages (they share grandparents)")
-    total = int(plan.sizes.sum(axis=1).max())
-    if total > MAX_INDIVIDUALS:
-        raise PopsimError(
-            f"the pedigree engine holds every individual in memory (about 55 bytes each): "
-            f"{total:,} at once is more than {MAX_INDIVIDUALS:,}; use the frequency engine"
-        )
-    for step in range(1, plan.sizes.shape[0]):
-        m = plan.migration[plan.migration_index[step]]
-        for i, name in enumerate(plan.deme_names):
-            if plan.sizes[step, i] == 0:
-                continue
-            parents = plan.sizes[step - 1] * (m[i] > 0)
-            if parents.max() < 2:
-                j = int(np.argmax(m[i]))
-                founded = step - 1 >= 1 and plan.sizes[step - 2, j] == 0
-                raise ConfigError(
-                    f"demes[{j}]." + ("founded.founders" if founded else "size"),
-                    int(plan.sizes[step - 1, j]),
-                    f"the pedigree engine needs at least 2 individuals (a couple) in "
-                    f"'{plan.deme_names[j]}' at generation {step - 1 - plan.burn_in} to make "
-                    f"the offspring of '{name}'",
-                )
 
 
 def _offsets(plan: Plan) -> tuple[np.ndarray, np.ndarray]:
@@ -160,7 +112,8 @@ def simulate_pedigree(
     """Run the pedigree engine for one replicate per seed.
 
     Args:
-        plan: the compiled scenario (see :func:`popsim.demography.compile_plan`).
+        plan: the compiled scenario, checked for this engine by
+            :func:`popsim.model.build_model` (this function checks nothing).
         seeds: uint32 replicate seeds.
         within: parallelise within each replicate (True) or across replicates
             (False); default: across, one replicate per thread, unless the
@@ -174,7 +127,6 @@ def simulate_pedigree(
         [R, 3] = (code, step, deme) and ``observed`` float64 [R, n_records, D,
         len(OBSERVED_FIELDS)] (:data:`popsim.results.OBSERVED_FIELDS`).
     """
-    check_plan(plan)
     seeds = np.asarray(seeds, dtype=np.uint32)
     n_rep, n_rec, n_demes = seeds.shape[0], plan.record_steps.shape[0], len(plan.deme_names)
     n_named = len(plan.founder_names)
@@ -219,8 +171,7 @@ def throughput(
     ancestry window 4, no selection or mutation; compile time excluded (a
     one-generation warm-up runs first). Uses the current Numba thread count.
     """
-    from popsim.config import scenario_from_dict
-    from popsim.demography import compile_plan
+    from popsim.model import build_model
 
     def plan_for(gens: int) -> Plan:
         raw = {
@@ -229,7 +180,7 @@ def throughput(
             "demes": [{"name": "pop", "size": size, "first_cousin_marriage": first_cousin}],
             "locus": {"founder_alleles": [{"name": "f", "deme": "pop", "frequency": 0.05}]},
         }
-        return compile_plan(scenario_from_dict(raw))
+        return build_model(raw).plan
 
     seeds = np.arange(seed, seed + replicates, dtype=np.uint32)
     simulate_pedigree(plan_for(1), seeds[:1])
