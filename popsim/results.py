@@ -21,26 +21,17 @@ import numpy as np
 
 from popsim import __version__
 from popsim.demography import Plan
+from popsim.engines.layout import (
+    OBSERVED_FIELDS,
+    founder_columns,
+    observed_column,
+    record_column,
+)
 from popsim.genetics import genotypes_from_moments
 from popsim.scenario import Scenario
 
 if TYPE_CHECKING:
     import pandas as pd
-
-#: Fields of the pedigree engine's observed array (last axis), all per generation born.
-OBSERVED_FIELDS = (
-    "individuals",
-    "observed_founder_homozygotes",
-    "observed_other_homozygotes",
-    "observed_compound_heterozygotes",
-    "observed_carriers",
-    "mean_pedigree_inbreeding",
-    "marriages",
-    "first_cousin_marriages",
-    "second_cousin_marriages",
-    "uncle_niece_marriages",
-    "fallback_marriages",
-)
 
 #: Statistics whose across-replicate "mean" is a pooled ratio (see :meth:`Result.summary`).
 SHARES = ("share_founder_homozygotes", "share_other_homozygotes", "share_compound_heterozygotes")
@@ -56,10 +47,10 @@ class Result:
         plan: its compiled arrays (record generations, sizes, F).
         engine: ``"frequency"`` or ``"pedigree"``.
         seed, point, first_replicate: what determines every replicate's seed.
-        records: int64 [R, n_records, D, fields], see
-            :func:`popsim.engines.frequency.record_fields`.
+        records: int64 [R, n_records, D, columns], see
+            :func:`popsim.engines.layout.record_columns`.
         observed: float64 [R, n_records, D, len(OBSERVED_FIELDS)] from the
-            pedigree engine, else None.
+            pedigree engine, else None (:data:`popsim.engines.layout.OBSERVED_COLUMNS`).
         wall_seconds: time spent in the engine.
     """
 
@@ -100,12 +91,20 @@ class Result:
     def final_counts(self) -> np.ndarray:
         """int64 [replicate, deme, allele] gene-copy counts at the final generation;
         alleles are :attr:`allele_names` (``other`` pools all mutation-born alleles)."""
-        k = len(self.founder_names)
-        return self.records[:, -1, :, 1 : 3 + k]
+        last = self.records[:, -1]
+        return np.concatenate(
+            [
+                record_column(last, "normal")[..., None],
+                founder_columns(last),
+                record_column(last, "other")[..., None],
+            ],
+            axis=-1,
+        )
 
     @property
     def sizes(self) -> np.ndarray:
-        return self.records[..., 0]
+        """int64 [R, n_records, D]: N, diploid individuals of each deme at each record."""
+        return record_column(self.records, "size")
 
     @cached_property
     def inbreeding(self) -> np.ndarray:
@@ -115,7 +114,7 @@ class Result:
         realized mean pedigree F of each generation born.
         """
         if self.observed is not None:
-            return self.observed[..., OBSERVED_FIELDS.index("mean_pedigree_inbreeding")]
+            return observed_column(self.observed, "mean_pedigree_inbreeding")
         return np.broadcast_to(self.plan.inbreeding, self.records.shape[:3])
 
     # ------------------------------------------------------------------ statistics
@@ -140,13 +139,13 @@ class Result:
         """The statistics of the records ``steps`` (every one is elementwise per record)."""
         rec = self.records[:, steps].astype(np.float64)
         k = len(self.founder_names)
-        two_n = 2.0 * rec[..., 0]
+        two_n = 2.0 * record_column(rec, "size")
         with np.errstate(invalid="ignore", divide="ignore"):
             inv = np.where(two_n > 0, 1.0 / two_n, np.nan)
-            founders = rec[..., 2 : 2 + k] * inv[..., None]
-            normal = rec[..., 1] * inv
-            other = rec[..., 2 + k] * inv
-            other_sumsq = rec[..., 3 + k] * inv * inv
+            founders = founder_columns(rec) * inv[..., None]
+            normal = record_column(rec, "normal") * inv
+            other = record_column(rec, "other") * inv
+            other_sumsq = record_column(rec, "other_sumsq") * inv * inv
         founder = founders.sum(-1)
         g = genotypes_from_moments(
             normal, founder, (founders**2).sum(-1), other, other_sumsq, self.inbreeding[:, steps]
@@ -163,8 +162,10 @@ class Result:
             "share_founder_homozygotes": g.share_founder_homozygotes,
             "share_other_homozygotes": g.share_other_homozygotes,
             "share_compound_heterozygotes": g.share_compound_heterozygotes,
-            "other_alleles": np.where(two_n > 0, rec[..., 4 + k], np.nan),
-            "founder_lost": np.where(two_n > 0, (rec[..., 2 : 2 + k].sum(-1) == 0) * 1.0, np.nan),
+            "other_alleles": np.where(two_n > 0, record_column(rec, "other_alleles"), np.nan),
+            "founder_lost": np.where(
+                two_n > 0, (founder_columns(rec).sum(-1) == 0) * 1.0, np.nan
+            ),
         }
         if k > 1:
             for j, name in enumerate(self.founder_names):
@@ -177,12 +178,17 @@ class Result:
     def _observed_statistics(
         expected: dict[str, np.ndarray], obs: np.ndarray
     ) -> dict[str, np.ndarray]:
-        col = {name: obs[..., i] for i, name in enumerate(OBSERVED_FIELDS)}
+        col = {name: observed_column(obs, name) for name in OBSERVED_FIELDS}
         n = col["individuals"]
+        affected_classes = (
+            "observed_founder_homozygotes",
+            "observed_other_homozygotes",
+            "observed_compound_heterozygotes",
+        )
         with np.errstate(invalid="ignore", divide="ignore"):
             per = np.where(n > 0, 1.0 / n, np.nan)
-            out = {name: col[name] * per for name in OBSERVED_FIELDS[1:5]}
-            affected = sum(col[name] for name in OBSERVED_FIELDS[1:4])
+            out = {name: col[name] * per for name in (*affected_classes, "observed_carriers")}
+            affected = sum(col[name] for name in affected_classes)
             out["observed_prevalence"] = affected * per
             out["observed_share_founder_homozygotes"] = np.where(
                 affected > 0, col["observed_founder_homozygotes"] / np.maximum(affected, 1), np.nan
@@ -286,7 +292,7 @@ class Result:
         table = {
             "replicate": np.repeat(np.arange(n_rep) + self.first_replicate, n_demes),
             "deme": np.tile(np.array(self.deme_names, dtype=object), n_rep),
-            "size": self.records[:, -1, :, 0].reshape(-1),
+            "size": self.sizes[:, -1].reshape(-1),
         }
         counts = self.final_counts
         for a, name in enumerate(self.allele_names):

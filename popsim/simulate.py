@@ -21,16 +21,21 @@ import numpy as np
 from popsim.config import ENGINES
 from popsim.demography import Plan, compile_plan
 from popsim.engines import first_call_lock
-from popsim.engines.frequency import (
+from popsim.engines.frequency import simulate_frequency
+from popsim.engines.layout import (
     CAPACITY,
     EXTINCT,
+    N_FIXED_COLUMNS,
     NO_NORMAL_COPIES,
+    OBSERVED_COLUMNS,
     OK,
-    record_fields,
-    simulate_frequency,
+    STATUS_CODE,
+    STATUS_DEME,
+    STATUS_STEP,
+    EngineOutput,
 )
 from popsim.errors import PopsimError, SimulationError
-from popsim.results import OBSERVED_FIELDS, Result
+from popsim.results import Result
 from popsim.scenario import Scenario
 
 
@@ -130,16 +135,16 @@ def simulate(
     run = _engine(engine)
     chunk = chunk or replicates
     started = time.perf_counter()
-    parts: list[tuple[np.ndarray, ...]] = []
+    parts: list[EngineOutput] = []
     for start in range(0, replicates, chunk):
         with first_call_lock(engine):  # see popsim.engines: several processes, one cache
             part = run_interruptibly(run, plan, seeds[start : start + chunk])
-        _raise_on_status(part[1], plan, first_replicate + start, scenario)
+        _raise_on_status(part.status, plan, first_replicate + start, scenario)
         parts.append(part)
         if progress is not None:
             progress(min(chunk, replicates - start))
-    records = _joined([p[0] for p in parts])
-    observed = _joined([p[2] for p in parts]) if len(parts[0]) > 2 else None
+    records = _joined([p.records for p in parts])
+    observed = None if parts[0].observed is None else _joined([p.observed for p in parts])
     return Result(
         scenario=scenario,
         plan=plan,
@@ -165,8 +170,8 @@ MAX_RECORD_BYTES = 4 * 2**30
 
 def _check_memory(plan: Plan, replicates: int, engine: str) -> None:
     """Refuse, with advice, a run whose per-generation records would not fit in memory."""
-    fields = len(record_fields(plan.founder_names)) + (
-        len(OBSERVED_FIELDS) if engine == "pedigree" else 0
+    fields = N_FIXED_COLUMNS + len(plan.founder_names) + (
+        len(OBSERVED_COLUMNS) if engine == "pedigree" else 0
     )
     size = replicates * len(plan.record_steps) * len(plan.deme_names) * fields * 8
     if size > MAX_RECORD_BYTES:
@@ -182,7 +187,7 @@ def _check_memory(plan: Plan, replicates: int, engine: str) -> None:
 KERNEL_THREAD = "popsim-kernel"
 
 
-def run_interruptibly(run: Callable[..., tuple], *args: object) -> tuple:
+def run_interruptibly(run: Callable[..., EngineOutput], *args: object) -> EngineOutput:
     """Call an engine in a worker thread so Ctrl-C reaches the caller at once.
 
     Kernels release the GIL (``nogil=True``) and cannot be stopped; the main
@@ -209,7 +214,7 @@ def run_interruptibly(run: Callable[..., tuple], *args: object) -> tuple:
     return outcome["value"]  # type: ignore[return-value]
 
 
-def _engine(engine: str) -> Callable[..., tuple[np.ndarray, ...]]:
+def _engine(engine: str) -> Callable[..., EngineOutput]:
     if engine == "pedigree":
         from popsim.engines.pedigree import simulate_pedigree
 
@@ -218,11 +223,11 @@ def _engine(engine: str) -> Callable[..., tuple[np.ndarray, ...]]:
 
 
 def _raise_on_status(status: np.ndarray, plan, offset: int, scenario: Scenario) -> None:
-    bad = np.nonzero(status[:, 0] != OK)[0]
+    bad = np.nonzero(status[:, STATUS_CODE] != OK)[0]
     if bad.size == 0:
         return
     r = int(bad[0])
-    code, step, deme = (int(v) for v in status[r])
+    code, step, deme = (int(status[r, c]) for c in (STATUS_CODE, STATUS_STEP, STATUS_DEME))
     generation = step - plan.burn_in
     where = f"replicate {offset + r}, generation {generation}, deme '{plan.deme_names[deme]}'"
     if code == CAPACITY:

@@ -95,10 +95,11 @@ def test_every_module_compiled_into_an_engine_has_a_cache_stamp():
     from popsim import engines
 
     package = Path(popsim.engines.pedigree.__file__).parent
+    shared = {"popsim.engines.layout"}
     expected = {
-        "frequency": {"popsim.engines.frequency", "popsim.engines.sampling"},
+        "frequency": {"popsim.engines.frequency", "popsim.engines.sampling", *shared},
         "pedigree": {f"popsim.engines.pedigree.{p.stem}" for p in package.glob("*.py")
-                     if p.stem != "__init__"},
+                     if p.stem != "__init__"} | shared,
     }
     for engine, names in expected.items():
         modules = {m.__name__: m for m in engines._kernel_modules(engine)}

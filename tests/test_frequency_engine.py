@@ -13,7 +13,8 @@ from scipy import stats
 
 from popsim import scenario_from_dict, simulate
 from popsim.demography import compile_plan
-from popsim.engines.frequency import CAPACITY, NO_NORMAL_COPIES, OK, simulate_frequency
+from popsim.engines.frequency import simulate_frequency
+from popsim.engines.layout import CAPACITY, NO_NORMAL_COPIES, OK
 from popsim.errors import SimulationError
 from popsim.theory import migration_moments, wf_count_distribution
 from popsim.validation.stats import chi_square_gof
@@ -244,12 +245,12 @@ def test_lanes_change_no_result():
     plan = compile_plan(scenario_from_dict(raw))
     seeds = np.arange(1, 301, dtype=np.uint32) * 7919
     alone = simulate_frequency(plan, seeds, lanes=1)
-    codes = set(alone[1][:, 0].tolist())
+    codes = set(alone.status_column("code").tolist())
     assert {OK, CAPACITY, NO_NORMAL_COPIES} <= codes, codes
     for lanes in (7, 64):
         side_by_side = simulate_frequency(plan, seeds, lanes=lanes)
-        np.testing.assert_array_equal(side_by_side[0], alone[0])
-        np.testing.assert_array_equal(side_by_side[1], alone[1])
+        np.testing.assert_array_equal(side_by_side.records, alone.records)
+        np.testing.assert_array_equal(side_by_side.status, alone.status)
 
 
 def test_replicate_index_reruns_one_replicate(make_scenario):
