@@ -95,7 +95,7 @@ def test_every_module_compiled_into_an_engine_has_a_cache_stamp():
     from popsim import engines
 
     package = Path(popsim.engines.pedigree.__file__).parent
-    shared = {"popsim.engines.layout"}
+    shared = {"popsim.engines.layout", "popsim.engines.rng"}
     expected = {
         "frequency": {"popsim.engines.frequency", "popsim.engines.sampling", *shared},
         "pedigree": {f"popsim.engines.pedigree.{p.stem}" for p in package.glob("*.py")

@@ -28,7 +28,8 @@ mutation live in recycled slots; a replicate that needs more than the
 capacity stops with a status code that the caller turns into an error.
 
 Replicate r draws from its own xoshiro256+ generator seeded with
-``seeds[r]`` (:mod:`popsim.engines.sampling`, exact binomial sampler), so
+``seeds[r]`` (:mod:`popsim.engines.rng`; exact binomial sampler:
+:mod:`popsim.engines.sampling`), so
 results do not depend on the thread count.
 
 A thread steps up to :data:`MAX_LANES` replicates side by side, as lanes: the
@@ -65,6 +66,7 @@ from popsim.engines.layout import (
     record_width,
     stop,
 )
+from popsim.engines.rng import seeded
 from popsim.engines.sampling import (
     LANE_K,
     LANE_N,
@@ -73,7 +75,6 @@ from popsim.engines.sampling import (
     binomial_lanes,
     lane_arrays,
     lane_state,
-    seeded,
     set_lane_state,
 )
 from popsim.engines.threads import balanced

@@ -68,9 +68,9 @@ blocks (large N).
 Modules: :mod:`.kernel` (the generation loop and the parallel drivers),
 :mod:`.marriage` and :mod:`.relatives` (step 1), :mod:`.couples` and
 :mod:`.kinship` (step 2), :mod:`.offspring` (step 3), :mod:`.alleles`
-(mutation-born slots, step 4 and the records), :mod:`.streams` (random
-numbers) and :mod:`.prefetch` (memory hints). This module checks a plan and
-runs it: :func:`simulate_pedigree`.
+(mutation-born slots, step 4 and the records) and :mod:`.prefetch` (memory
+hints); the random streams are :mod:`popsim.engines.rng`'s. This module
+checks a plan and runs it: :func:`simulate_pedigree`.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ from popsim.engines.layout import (
     UNCLE_NIECE_MARRIAGES,
     stop,
 )
-from popsim.engines.pedigree.streams import _INTRO, _next, _stream, _unit
+from popsim.engines.rng import _INTRO, _next, _stream, _unit
 
 _NEW = -1  # allele placeholder for a new mutation not yet given a slot
 
