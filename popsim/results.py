@@ -305,6 +305,8 @@ class Result:
         """What is needed to rerun this result exactly."""
         import numba
 
+        from popsim.simulate import SEED_RULE  # simulate imports this module
+
         return {
             "popsim_version": __version__,
             "numpy_version": np.__version__,
@@ -316,9 +318,7 @@ class Result:
             "first_replicate": self.first_replicate,
             "replicates": self.replicates,
             "wall_seconds": round(self.wall_seconds, 4),
-            "seed_rule": "replicate r: "
-            "SeedSequence(seed, spawn_key=(point,)).generate_state(r+1)[r]"
-            " (collisions resolved deterministically); rerun one replicate with "
+            "seed_rule": f"{SEED_RULE}; rerun one replicate with "
             "popsim run CONFIG --seed SEED --replicate-index r",
             "scenario": scenario_to_dict(self.scenario),
         }

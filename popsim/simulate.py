@@ -1,16 +1,15 @@
 """The one call behind every engine: ``simulate(scenario) -> Result``.
 
-Seeds. Replicate r of sweep point k gets a 32-bit seed from NumPy's
-SeedSequence(root seed, spawn_key=(k,)): word r of its generated state (the
-stream is prefix-stable, so replicate r can be rerun alone). Rare collisions
-between 32-bit words are resolved deterministically, so no two replicates of
-one run share a seed. The result depends on (scenario, seed, point) only, not
-on the thread count, the chunking or the executor.
+Seeds (:data:`SEED_RULE`, version :data:`SEED_RULE_VERSION`). Replicate r of
+sweep point k gets a 64-bit seed from NumPy's SeedSequence(root seed,
+spawn_key=(k,)): word r of its generated uint64 state (the stream is
+prefix-stable, so replicate r can be rerun alone). The result depends on
+(scenario, seed, point) only, not on the thread count, the chunking or the
+executor.
 """
 
 from __future__ import annotations
 
-import heapq
 import threading
 import time
 from collections.abc import Callable
@@ -38,62 +37,27 @@ from popsim.errors import PopsimError, SimulationError
 from popsim.results import Result
 from popsim.scenario import Scenario
 
+#: Version of the rule that turns (root seed, point, replicate) into a replicate's
+#: seed: 1 was popsim 0.1's 32-bit words with collisions repaired, 2 is 64-bit words.
+SEED_RULE_VERSION = 2
+#: The rule, in one line (written into manifests).
+SEED_RULE = (
+    "replicate r of sweep point k: word r of "
+    "numpy.random.SeedSequence(seed, spawn_key=(k,)).generate_state(r + 1, numpy.uint64)"
+)
+
 
 def replicate_seeds(root_seed: int, replicates: int, point: int = 0, first: int = 0) -> np.ndarray:
-    """Seeds (uint32) of replicates ``first … first + replicates − 1`` of sweep point ``point``.
+    """Seeds (uint64) of replicates ``first … first + replicates − 1`` of sweep point ``point``.
 
-    Word r of SeedSequence(root seed, spawn_key=(point,)), unless an earlier
-    replicate already has that seed: then the next unused word of a second
-    sequence (spawn_key=(point, 1)) replaces it, in replicate order, skipping
-    words already taken (see :func:`_resolve_collisions`).
+    Word r of SeedSequence(root seed, spawn_key=(point,)).generate_state(first +
+    replicates, np.uint64) (:data:`SEED_RULE`). The words are prefix-stable:
+    replicate r's seed does not depend on how many replicates are generated, so
+    one replicate can be rerun alone. Distinct seeds are not enforced: two of R
+    replicates share a seed with probability about R²/2⁶⁵ (3·10⁻⁸ for a million).
     """
     sequence = np.random.SeedSequence(root_seed, spawn_key=(point,))
-    words = sequence.generate_state(first + replicates, np.uint32)
-    values, first_at = np.unique(words, return_index=True)
-    if values.size < words.size:
-        extra = np.random.SeedSequence(root_seed, spawn_key=(point, 1)).generate_state(
-            words.size, np.uint32
-        )
-        _resolve_collisions(words, extra, values, first_at)
-    return words[first:]
-
-
-def _resolve_collisions(
-    words: np.ndarray, extra: np.ndarray, values: np.ndarray, first_at: np.ndarray
-) -> None:
-    """Give every repeated word of ``words`` a fresh one from ``extra``, in place;
-    ``values, first_at = np.unique(words, return_index=True)``.
-
-    The rule, in replicate order: a word already taken by an earlier replicate
-    is replaced by the next word of ``extra`` not yet taken. Taken before r =
-    the original words before r and the replacements made before r, so only
-    repeats and the first occurrences of replacement values need a visit: a
-    few hundred in 10⁶ words, against a Python loop over all of them (1.2 s).
-    """
-    n = words.size
-
-    def first_index(x: int) -> int:
-        """Where value x first occurs in the original words (n if nowhere)."""
-        i = int(np.searchsorted(values, np.uint32(x)))  # uint32: no copy of values
-        return int(first_at[i]) if i < values.size and values[i] == x else n
-
-    repeated = np.ones(n, dtype=bool)
-    repeated[first_at] = False
-    visits = np.flatnonzero(repeated).tolist()  # ascending: a valid heap
-    replaced: set[int] = set()  # a value is used once, so no position is visited twice
-    k = 0
-    while visits:
-        r = heapq.heappop(visits)
-        while True:
-            x = int(extra[k])
-            k += 1
-            at = first_index(x)
-            if at >= r and x not in replaced:
-                break
-        words[r] = x
-        replaced.add(x)
-        if r < at < n:  # replicate `at`'s own word is now taken before it
-            heapq.heappush(visits, at)
+    return sequence.generate_state(first + replicates, np.uint64)[first:]
 
 
 def simulate(

@@ -110,7 +110,7 @@ def _plan(engine: str):
 
 @pytest.fixture(scope="module")
 def outputs():
-    seeds = np.array([5, 6, 7], dtype=np.uint32)
+    seeds = np.array([5, 6, 7], dtype=np.uint64)
     return {engine: (plan := _plan(engine), run(plan, seeds)) for engine, run in
             (("frequency", simulate_frequency), ("pedigree", simulate_pedigree))}
 

@@ -294,7 +294,7 @@ def test_both_parallel_layouts_give_the_same_numbers():
     raw["locus"]["selection"] = {"affected": 0.5}
     raw["scenario"]["ancestry_generations"] = 3
     plan = compile_plan(scenario_from_dict(raw))
-    seeds = np.array([3, 8, 12, 40], dtype=np.uint32)
+    seeds = np.array([3, 8, 12, 40], dtype=np.uint64)
     within = pedigree.simulate_pedigree(plan, seeds, within=True)
     across = pedigree.simulate_pedigree(plan, seeds, within=False)
     for name in ("records", "status", "observed"):
@@ -336,7 +336,7 @@ def test_unrecorded_steps_skip_nothing_that_is_recorded():
     sparse_raw = copy.deepcopy(raw)
     raw["scenario"]["record_every"] = 1
     sparse_raw["scenario"]["record_every"] = 3
-    seeds = np.array([2, 11], dtype=np.uint32)
+    seeds = np.array([2, 11], dtype=np.uint64)
     every = compile_plan(scenario_from_dict(raw))
     sparse = compile_plan(scenario_from_dict(sparse_raw))
     shared = np.isin(every.record_steps, sparse.record_steps)
@@ -364,7 +364,7 @@ raw = {"scenario": {"name": "t", "generations": 6, "ancestry_generations": 4},
 plan = compile_plan(scenario_from_dict(raw))
 digest = hashlib.sha256()
 for within in (True, False):
-    out = simulate_pedigree(plan, np.arange(1, 9, dtype=np.uint32), within=within)
+    out = simulate_pedigree(plan, np.arange(1, 9, dtype=np.uint64), within=within)
     for array in (out.records, out.status, out.observed):
         digest.update(array.tobytes())
 print(digest.hexdigest())
@@ -422,7 +422,7 @@ def test_allele_capacity_is_reported():
     with pytest.raises(SimulationError, match="max_alleles = 3"):
         run(raw)
     plan = compile_plan(scenario_from_dict(raw))
-    code = pedigree.simulate_pedigree(plan, np.array([1], dtype=np.uint32)).status_column("code")
+    code = pedigree.simulate_pedigree(plan, np.array([1], dtype=np.uint64)).status_column("code")
     assert code[0] == CAPACITY and code[0] != OK
 
 

@@ -414,7 +414,8 @@ def _single_sources(migration: np.ndarray) -> np.ndarray:
 
 
 def simulate_frequency(plan: Plan, seeds: np.ndarray, lanes: int | None = None) -> EngineOutput:
-    """Run the frequency engine for one replicate per seed.
+    """Run the frequency engine for one replicate per seed (uint64, see
+    :func:`popsim.simulate.replicate_seeds`).
 
     ``lanes``: replicates a thread steps side by side (default
     :func:`lanes_per_group`); it changes the speed, never a number.
@@ -423,7 +424,7 @@ def simulate_frequency(plan: Plan, seeds: np.ndarray, lanes: int | None = None) 
     [R, 3] (:mod:`popsim.engines.layout`); ``observed`` is None.
     """
     n_named = len(plan.founder_names)
-    seeds = np.asarray(seeds, dtype=np.uint32)
+    seeds = np.asarray(seeds, dtype=np.uint64)
     shape = (seeds.shape[0], plan.record_steps.shape[0], len(plan.deme_names))
     records = np.zeros((*shape, record_width(n_named)), dtype=np.int64)
     status = np.zeros((seeds.shape[0], len(STATUS_COLUMNS)), dtype=np.int64)

@@ -173,6 +173,8 @@ def sweep_manifest(sweep: Sweep, points: list[Point]) -> dict[str, Any]:
     import numpy
     import scipy
 
+    from popsim.simulate import SEED_RULE
+
     return {
         "format": FORMAT,
         "name": sweep.name,
@@ -185,8 +187,7 @@ def sweep_manifest(sweep: Sweep, points: list[Point]) -> dict[str, Any]:
         "root_seed": sweep.seed,
         "replicates": sweep.replicates,
         "deme": sweep.deme,
-        "seed_rule": "replicate r of point k: SeedSequence(root_seed, spawn_key=(k,))"
-        ".generate_state(r+1)[r] (see popsim.simulate.replicate_seeds)",
+        "seed_rule": SEED_RULE,
         "design": sweep.design.describe(),
         "columns": list(sweep.design.keys),
         "points": [list(p.values) for p in points],

@@ -165,7 +165,7 @@ def simulate_pedigree(plan: Plan, seeds: np.ndarray, within: bool | None = None)
 
     Args:
         plan: the compiled scenario (see :func:`popsim.demography.compile_plan`).
-        seeds: uint32 replicate seeds.
+        seeds: uint64 replicate seeds (:func:`popsim.simulate.replicate_seeds`).
         within: parallelise within each replicate (True) or across replicates
             (False); default: across, one replicate per thread, unless the
             replicates are fewer than twice the threads and the population
@@ -178,7 +178,7 @@ def simulate_pedigree(plan: Plan, seeds: np.ndarray, within: bool | None = None)
         len(OBSERVED_COLUMNS)] (:mod:`popsim.engines.layout`).
     """
     check_plan(plan)
-    seeds = np.asarray(seeds, dtype=np.uint32)
+    seeds = np.asarray(seeds, dtype=np.uint64)
     n_rep, n_rec, n_demes = seeds.shape[0], plan.record_steps.shape[0], len(plan.deme_names)
     n_named = len(plan.founder_names)
     records = np.zeros((n_rep, n_rec, n_demes, record_width(n_named)), dtype=np.int64)
@@ -234,7 +234,7 @@ def throughput(
         }
         return compile_plan(scenario_from_dict(raw))
 
-    seeds = np.arange(seed, seed + replicates, dtype=np.uint32)
+    seeds = np.arange(seed, seed + replicates, dtype=np.uint64)
     simulate_pedigree(plan_for(1), seeds[:1])
     plan = plan_for(generations)
     started = time.perf_counter()
