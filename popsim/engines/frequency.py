@@ -28,9 +28,10 @@ mutation live in recycled slots; a replicate that needs more than the
 capacity stops with a status code that the caller turns into an error.
 
 Replicate r draws from its own xoshiro256+ generator seeded with
-``seeds[r]`` (:mod:`popsim.engines.rng`; exact binomial sampler:
-:mod:`popsim.engines.sampling`), so
-results do not depend on the thread count.
+``seeds[r]`` (:mod:`popsim.engines.rng`; the exact binomial sampler is
+:mod:`popsim.engines.sampling`'s), so results do not depend on the thread
+count. Records and status are written by the columns of
+:mod:`popsim.engines.layout`.
 
 A thread steps up to :data:`MAX_LANES` replicates side by side, as lanes: the
 same deme of every lane, then the same binomial draw of every lane at once
