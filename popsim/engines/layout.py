@@ -1,7 +1,7 @@
 """What the engines return, column by column: the one definition of every column index.
 
-Both engines fill the same three arrays for R replicates, n_rec recorded
-generations and D demes (:class:`EngineOutput`):
+The engines fill these arrays for R replicates, n_rec recorded generations
+and D demes (:class:`EngineOutput`), the first two alike:
 
 * ``records`` int64 [R, n_rec, D, columns]: gene-copy counts. The columns
   are :data:`RECORD_LEADING`, then one column per named founder allele
