@@ -54,6 +54,7 @@ import numba
 import numpy as np
 
 from benchmarks import _common
+from popsim.engines.layout import founder_columns, record_column
 from popsim.engines.pedigree import WITHIN_MIN
 from popsim.model import scenario_from_dict
 from popsim.scenario import Scenario
@@ -158,8 +159,9 @@ def run(
         cpu_times.append(time.process_time() - cpu)
         times.append(result.wall_seconds)
         last = result.records[:, -1, 0, :]
-        finals.extend((last[:, 2] / (2.0 * last[:, 0])).tolist())
-        del result, last
+        founder = founder_columns(last)[:, 0] / (2.0 * record_column(last, "size"))
+        finals.extend(founder.tolist())
+        del result, last, founder
         peaks.append(_common.peak_rss_mb())
     seconds = min(times)
     individuals = n * replicates

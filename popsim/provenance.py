@@ -62,9 +62,6 @@ WORKFLOWS = ("run", "compare", "sweep", "fit")
 PACKAGES = ("numpy", "numba", "pandas", "scipy", "dask")
 #: Versions that can change a simulated number: a change of one refuses a resume.
 NUMERIC_PACKAGES = ("python", "numpy", "numba", "pandas", "scipy")
-#: Constants that the engines' kernels compile in from modules outside popsim/engines
-#: (module, name): part of the engine hash.
-COMPILED_CONSTANTS = (("popsim.results", "OBSERVED_FIELDS"),)
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -74,20 +71,14 @@ def engine_sources_sha256() -> str:
     """Hex SHA-256 of the engine code, computed once per process.
 
     It covers every ``popsim/engines/**/*.py`` (relative path and bytes, in
-    path order) and the ``repr`` of the constants the kernels compile in from
-    other modules (:data:`COMPILED_CONSTANTS`): what Numba compiles into the
-    kernels. Equal hashes mean the same engine code.
+    path order): everything Numba compiles into the kernels, the output layout
+    included. Equal hashes mean the same engine code.
     """
-    import importlib
-
     digest = hashlib.sha256()
     engines = _PACKAGE_DIR / "engines"
     for path in sorted(engines.rglob("*.py"), key=lambda p: p.relative_to(engines).as_posix()):
         digest.update(path.relative_to(_PACKAGE_DIR).as_posix().encode("utf-8") + b"\0")
         digest.update(path.read_bytes() + b"\0")
-    for module, name in COMPILED_CONSTANTS:
-        value = getattr(importlib.import_module(module), name)
-        digest.update(f"{module}.{name}={value!r}".encode() + b"\0")
     return digest.hexdigest()
 
 

@@ -18,26 +18,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from popsim.demography import Plan
+from popsim.engines.layout import (
+    OBSERVED_FIELDS,
+    founder_columns,
+    observed_column,
+    record_column,
+)
 from popsim.scenario import Scenario
 from popsim.statistics import BY_NAME, Moments, compute, pooled_mean
 
 if TYPE_CHECKING:
     import pandas as pd
-
-#: Fields of the pedigree engine's observed array (last axis), all per generation born.
-OBSERVED_FIELDS = (
-    "individuals",
-    "observed_founder_homozygotes",
-    "observed_other_homozygotes",
-    "observed_compound_heterozygotes",
-    "observed_carriers",
-    "mean_pedigree_inbreeding",
-    "marriages",
-    "first_cousin_marriages",
-    "second_cousin_marriages",
-    "uncle_niece_marriages",
-    "fallback_marriages",
-)
 
 QUANTILES = (0.025, 0.25, 0.5, 0.75, 0.975)
 
@@ -51,10 +42,10 @@ class Result:
         plan: its compiled arrays (record generations, sizes, F).
         engine: ``"frequency"`` or ``"pedigree"``.
         seed, point, first_replicate: what determines every replicate's seed.
-        records: int64 [R, n_records, D, fields], see
-            :func:`popsim.engines.frequency.record_fields`.
+        records: int64 [R, n_records, D, columns], see
+            :func:`popsim.engines.layout.record_columns`.
         observed: float64 [R, n_records, D, len(OBSERVED_FIELDS)] from the
-            pedigree engine, else None.
+            pedigree engine, else None (:data:`popsim.engines.layout.OBSERVED_COLUMNS`).
         wall_seconds: time spent in the engine.
         started: when the engine run started (UTC, ISO 8601), or None if unknown.
     """
@@ -97,12 +88,20 @@ class Result:
     def final_counts(self) -> np.ndarray:
         """int64 [replicate, deme, allele] gene-copy counts at the final generation;
         alleles are :attr:`allele_names` (``other`` pools all mutation-born alleles)."""
-        k = len(self.founder_names)
-        return self.records[:, -1, :, 1 : 3 + k]
+        last = self.records[:, -1]
+        return np.concatenate(
+            [
+                record_column(last, "normal")[..., None],
+                founder_columns(last),
+                record_column(last, "other")[..., None],
+            ],
+            axis=-1,
+        )
 
     @property
     def sizes(self) -> np.ndarray:
-        return self.records[..., 0]
+        """int64 [R, n_records, D]: N, diploid individuals of each deme at each record."""
+        return record_column(self.records, "size")
 
     @cached_property
     def inbreeding(self) -> np.ndarray:
@@ -112,7 +111,7 @@ class Result:
         realized mean pedigree F of each generation born.
         """
         if self.observed is not None:
-            return self.observed[..., OBSERVED_FIELDS.index("mean_pedigree_inbreeding")]
+            return observed_column(self.observed, "mean_pedigree_inbreeding")
         return np.broadcast_to(self.plan.inbreeding, self.records.shape[:3])
 
     # ------------------------------------------------------------------ statistics
@@ -137,25 +136,24 @@ class Result:
         """The statistics of the records ``steps`` (every one is elementwise per record),
         computed by the registry (:func:`popsim.statistics.compute`)."""
         rec = self.records[:, steps].astype(np.float64)
-        k = len(self.founder_names)
-        two_n = 2.0 * rec[..., 0]
+        two_n = 2.0 * record_column(rec, "size")
         with np.errstate(invalid="ignore", divide="ignore"):
             inv = np.where(two_n > 0, 1.0 / two_n, np.nan)
-            founders = rec[..., 2 : 2 + k] * inv[..., None]
-            normal = rec[..., 1] * inv
-            other = rec[..., 2 + k] * inv
-            other_sumsq = rec[..., 3 + k] * inv * inv
+            founders = founder_columns(rec) * inv[..., None]
+            normal = record_column(rec, "normal") * inv
+            other = record_column(rec, "other") * inv
+            other_sumsq = record_column(rec, "other_sumsq") * inv * inv
         observed = None
         if self.observed is not None:
             obs = self.observed[:, steps]
-            observed = {name: obs[..., i] for i, name in enumerate(OBSERVED_FIELDS)}
+            observed = {name: observed_column(obs, name) for name in OBSERVED_FIELDS}
         moments = Moments(
             present=two_n > 0,
             normal=normal,
             founders=founders,
             other=other,
             other_sumsq=other_sumsq,
-            other_alleles=rec[..., 4 + k],
+            other_alleles=record_column(rec, "other_alleles"),
             inbreeding=self.inbreeding[:, steps],
             observed=observed,
         )
@@ -240,7 +238,7 @@ class Result:
         table = {
             "replicate": np.repeat(np.arange(n_rep) + self.first_replicate, n_demes),
             "deme": np.tile(np.array(self.deme_names, dtype=object), n_rep),
-            "size": self.records[:, -1, :, 0].reshape(-1),
+            "size": self.sizes[:, -1].reshape(-1),
         }
         counts = self.final_counts
         for a, name in enumerate(self.allele_names):

@@ -1,16 +1,15 @@
 """The one call behind every engine: ``simulate(scenario) -> Result``.
 
-Seeds. Replicate r of sweep point k gets a 32-bit seed from NumPy's
-SeedSequence(root seed, spawn_key=(k,)): word r of its generated state (the
-stream is prefix-stable, so replicate r can be rerun alone). Rare collisions
-between 32-bit words are resolved deterministically, so no two replicates of
-one run share a seed. The result depends on (scenario, seed, point) only, not
-on the thread count, the chunking or the executor.
+Seeds (:data:`SEED_RULE`, version :data:`SEED_RULE_VERSION`). Replicate r of
+sweep point k gets a 64-bit seed from NumPy's SeedSequence(root seed,
+spawn_key=(k,)): word r of its generated uint64 state (the stream is
+prefix-stable, so replicate r can be rerun alone). The result depends on
+(scenario, seed, point) only, not on the thread count, the chunking or the
+executor.
 """
 
 from __future__ import annotations
 
-import heapq
 import threading
 import time
 from collections.abc import Callable
@@ -21,86 +20,49 @@ import numpy as np
 from popsim.config import ENGINES
 from popsim.demography import Plan
 from popsim.engines import first_call_lock
-from popsim.engines.frequency import (
+from popsim.engines.frequency import simulate_frequency
+from popsim.engines.layout import (
     CAPACITY,
     EXTINCT,
+    N_FIXED_COLUMNS,
     NO_NORMAL_COPIES,
+    OBSERVED_COLUMNS,
     OK,
-    record_fields,
-    simulate_frequency,
+    STATUS_CODE,
+    STATUS_DEME,
+    STATUS_STEP,
+    EngineOutput,
 )
 from popsim.errors import PopsimError, SimulationError
 from popsim.model import Model, model_of
 from popsim.provenance import utc_now
-from popsim.results import OBSERVED_FIELDS, Result
+from popsim.results import Result
 from popsim.scenario import Scenario
 
-#: Version of the rule that derives replicate seeds (:func:`replicate_seeds`); manifests
-#: record it, and a sweep or fit refuses to resume across a change of it.
-SEED_RULE_VERSION = 1
-#: The rule in words (recorded in every manifest).
+#: Version of the rule that turns (root seed, point, replicate) into a replicate's
+#: seed (:func:`replicate_seeds`): 1 was popsim 0.1's 32-bit words with collisions
+#: repaired, 2 is 64-bit words. Manifests record it, and a sweep or fit refuses to
+#: resume across a change of it.
+SEED_RULE_VERSION = 2
+#: The rule, in one line (written into manifests).
 SEED_RULE = (
-    "replicate r: SeedSequence(seed, spawn_key=(point,)).generate_state(r+1)[r] "
-    "(collisions resolved deterministically); rerun one replicate with "
-    "popsim run CONFIG --seed SEED --replicate-index r"
+    "replicate r of sweep point k: word r of "
+    "numpy.random.SeedSequence(seed, spawn_key=(k,)).generate_state(r + 1, numpy.uint64); "
+    "rerun one replicate with popsim run CONFIG --seed SEED --replicate-index r"
 )
 
 
 def replicate_seeds(root_seed: int, replicates: int, point: int = 0, first: int = 0) -> np.ndarray:
-    """Seeds (uint32) of replicates ``first … first + replicates − 1`` of sweep point ``point``.
+    """Seeds (uint64) of replicates ``first … first + replicates − 1`` of sweep point ``point``.
 
-    Word r of SeedSequence(root seed, spawn_key=(point,)), unless an earlier
-    replicate already has that seed: then the next unused word of a second
-    sequence (spawn_key=(point, 1)) replaces it, in replicate order, skipping
-    words already taken (see :func:`_resolve_collisions`).
+    Word r of SeedSequence(root seed, spawn_key=(point,)).generate_state(first +
+    replicates, np.uint64) (:data:`SEED_RULE`). The words are prefix-stable:
+    replicate r's seed does not depend on how many replicates are generated, so
+    one replicate can be rerun alone. Distinct seeds are not enforced: two of R
+    replicates share a seed with probability about R²/2⁶⁵ (3·10⁻⁸ for a million).
     """
     sequence = np.random.SeedSequence(root_seed, spawn_key=(point,))
-    words = sequence.generate_state(first + replicates, np.uint32)
-    values, first_at = np.unique(words, return_index=True)
-    if values.size < words.size:
-        extra = np.random.SeedSequence(root_seed, spawn_key=(point, 1)).generate_state(
-            words.size, np.uint32
-        )
-        _resolve_collisions(words, extra, values, first_at)
-    return words[first:]
-
-
-def _resolve_collisions(
-    words: np.ndarray, extra: np.ndarray, values: np.ndarray, first_at: np.ndarray
-) -> None:
-    """Give every repeated word of ``words`` a fresh one from ``extra``, in place;
-    ``values, first_at = np.unique(words, return_index=True)``.
-
-    The rule, in replicate order: a word already taken by an earlier replicate
-    is replaced by the next word of ``extra`` not yet taken. Taken before r =
-    the original words before r and the replacements made before r, so only
-    repeats and the first occurrences of replacement values need a visit: a
-    few hundred in 10⁶ words, against a Python loop over all of them (1.2 s).
-    """
-    n = words.size
-
-    def first_index(x: int) -> int:
-        """Where value x first occurs in the original words (n if nowhere)."""
-        i = int(np.searchsorted(values, np.uint32(x)))  # uint32: no copy of values
-        return int(first_at[i]) if i < values.size and values[i] == x else n
-
-    repeated = np.ones(n, dtype=bool)
-    repeated[first_at] = False
-    visits = np.flatnonzero(repeated).tolist()  # ascending: a valid heap
-    replaced: set[int] = set()  # a value is used once, so no position is visited twice
-    k = 0
-    while visits:
-        r = heapq.heappop(visits)
-        while True:
-            x = int(extra[k])
-            k += 1
-            at = first_index(x)
-            if at >= r and x not in replaced:
-                break
-        words[r] = x
-        replaced.add(x)
-        if r < at < n:  # replicate `at`'s own word is now taken before it
-            heapq.heappush(visits, at)
+    return sequence.generate_state(first + replicates, np.uint64)[first:]
 
 
 def simulate(
@@ -149,16 +111,16 @@ def simulate(
     chunk = chunk or replicates
     started_at = utc_now()
     started = time.perf_counter()
-    parts: list[tuple[np.ndarray, ...]] = []
+    parts: list[EngineOutput] = []
     for start in range(0, replicates, chunk):
         with first_call_lock(engine):  # see popsim.engines: several processes, one cache
             part = run_interruptibly(run, plan, seeds[start : start + chunk])
-        _raise_on_status(part[1], plan, first_replicate + start, scenario)
+        _raise_on_status(part.status, plan, first_replicate + start, scenario)
         parts.append(part)
         if progress is not None:
             progress(min(chunk, replicates - start))
-    records = _joined([p[0] for p in parts])
-    observed = _joined([p[2] for p in parts]) if len(parts[0]) > 2 else None
+    records = _joined([p.records for p in parts])
+    observed = None if parts[0].observed is None else _joined([p.observed for p in parts])
     return Result(
         scenario=scenario,
         plan=plan,
@@ -185,8 +147,8 @@ MAX_RECORD_BYTES = 4 * 2**30
 
 def _check_memory(plan: Plan, replicates: int, engine: str) -> None:
     """Refuse, with advice, a run whose per-generation records would not fit in memory."""
-    fields = len(record_fields(plan.founder_names)) + (
-        len(OBSERVED_FIELDS) if engine == "pedigree" else 0
+    fields = N_FIXED_COLUMNS + len(plan.founder_names) + (
+        len(OBSERVED_COLUMNS) if engine == "pedigree" else 0
     )
     size = replicates * len(plan.record_steps) * len(plan.deme_names) * fields * 8
     if size > MAX_RECORD_BYTES:
@@ -202,7 +164,7 @@ def _check_memory(plan: Plan, replicates: int, engine: str) -> None:
 KERNEL_THREAD = "popsim-kernel"
 
 
-def run_interruptibly(run: Callable[..., tuple], *args: object) -> tuple:
+def run_interruptibly(run: Callable[..., EngineOutput], *args: object) -> EngineOutput:
     """Call an engine in a worker thread so Ctrl-C reaches the caller at once.
 
     Kernels release the GIL (``nogil=True``) and cannot be stopped; the main
@@ -229,7 +191,7 @@ def run_interruptibly(run: Callable[..., tuple], *args: object) -> tuple:
     return outcome["value"]  # type: ignore[return-value]
 
 
-def _engine(engine: str) -> Callable[..., tuple[np.ndarray, ...]]:
+def _engine(engine: str) -> Callable[..., EngineOutput]:
     if engine == "pedigree":
         from popsim.engines.pedigree import simulate_pedigree
 
@@ -238,11 +200,11 @@ def _engine(engine: str) -> Callable[..., tuple[np.ndarray, ...]]:
 
 
 def _raise_on_status(status: np.ndarray, plan, offset: int, scenario: Scenario) -> None:
-    bad = np.nonzero(status[:, 0] != OK)[0]
+    bad = np.nonzero(status[:, STATUS_CODE] != OK)[0]
     if bad.size == 0:
         return
     r = int(bad[0])
-    code, step, deme = (int(v) for v in status[r])
+    code, step, deme = (int(status[r, c]) for c in (STATUS_CODE, STATUS_STEP, STATUS_DEME))
     generation = step - plan.burn_in
     where = f"replicate {offset + r}, generation {generation}, deme '{plan.deme_names[deme]}'"
     if code == CAPACITY:

@@ -64,7 +64,7 @@ class Moments:
         other_alleles: number of other pathogenic alleles segregating.
         inbreeding: F of the generation (the config's, or the measured pedigree F).
         observed: the pedigree engine's per-generation columns by name
-            (:data:`popsim.results.OBSERVED_FIELDS`), else None.
+            (:data:`popsim.engines.layout.OBSERVED_FIELDS`), else None.
     """
 
     present: np.ndarray

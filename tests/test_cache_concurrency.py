@@ -64,14 +64,17 @@ def test_processes_starting_at_once_compile_once_and_agree(tmp_path: Path):
     ("engine", "run", "edited"),
     [
         ("frequency", RUN, "sampling.py"),
+        ("frequency", RUN, "layout.py"),
         ("pedigree", PEDIGREE_RUN, "pedigree/kinship.py"),
     ],
 )
 def test_an_edited_module_makes_its_engine_recompile(engine, run, edited, tmp_path: Path):
     """Numba keys a kernel on its own file only: the frequency kernel on frequency.py,
-    not the sampler it calls; the pedigree kernel on pedigree/kernel.py, not
-    kinship.py, two calls down. popsim checks the stamps of every module the
-    engine's kernels come from, says it is compiling, and recompiles once."""
+    not the sampler it calls nor the column constants it embeds (layout.py, seen
+    through the stamp of its record_width kernel); the pedigree kernel on
+    pedigree/kernel.py, not kinship.py, two calls down. popsim checks the stamps of
+    every module the engine's kernels come from, says it is compiling, and
+    recompiles once."""
     code = tmp_path / "code"
     shutil.copytree(
         ROOT / "popsim", code / "popsim", ignore=shutil.ignore_patterns("__pycache__", "presets")
@@ -95,10 +98,11 @@ def test_every_module_compiled_into_an_engine_has_a_cache_stamp():
     from popsim import engines
 
     package = Path(popsim.engines.pedigree.__file__).parent
+    shared = {"popsim.engines.layout", "popsim.engines.rng"}
     expected = {
-        "frequency": {"popsim.engines.frequency", "popsim.engines.sampling"},
+        "frequency": {"popsim.engines.frequency", "popsim.engines.sampling", *shared},
         "pedigree": {f"popsim.engines.pedigree.{p.stem}" for p in package.glob("*.py")
-                     if p.stem != "__init__"},
+                     if p.stem != "__init__"} | shared,
     }
     for engine, names in expected.items():
         modules = {m.__name__: m for m in engines._kernel_modules(engine)}

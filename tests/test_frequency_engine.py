@@ -13,7 +13,8 @@ from scipy import stats
 
 from popsim import scenario_from_dict, simulate
 from popsim.demography import compile_plan
-from popsim.engines.frequency import CAPACITY, NO_NORMAL_COPIES, OK, simulate_frequency
+from popsim.engines.frequency import simulate_frequency
+from popsim.engines.layout import CAPACITY, NO_NORMAL_COPIES, OK
 from popsim.errors import SimulationError
 from popsim.theory import migration_moments, wf_count_distribution
 from popsim.validation.stats import chi_square_gof
@@ -242,14 +243,14 @@ def test_lanes_change_no_result():
         },
     }
     plan = compile_plan(scenario_from_dict(raw))
-    seeds = np.arange(1, 301, dtype=np.uint32) * 7919
+    seeds = np.arange(1, 301, dtype=np.uint64) * np.uint64(7919)
     alone = simulate_frequency(plan, seeds, lanes=1)
-    codes = set(alone[1][:, 0].tolist())
+    codes = set(alone.status_column("code").tolist())
     assert {OK, CAPACITY, NO_NORMAL_COPIES} <= codes, codes
     for lanes in (7, 64):
         side_by_side = simulate_frequency(plan, seeds, lanes=lanes)
-        np.testing.assert_array_equal(side_by_side[0], alone[0])
-        np.testing.assert_array_equal(side_by_side[1], alone[1])
+        np.testing.assert_array_equal(side_by_side.records, alone.records)
+        np.testing.assert_array_equal(side_by_side.status, alone.status)
 
 
 def test_replicate_index_reruns_one_replicate(make_scenario):
@@ -261,34 +262,39 @@ def test_replicate_index_reruns_one_replicate(make_scenario):
     np.testing.assert_array_equal(one.records[0], full.records[17])
 
 
-def _collision_rule(words: np.ndarray, extra: np.ndarray) -> np.ndarray:
-    """The seed rule written as its definition: in replicate order, a word already
-    taken is replaced by the next word of ``extra`` not yet taken."""
-    out, taken, k = words.copy(), set(), 0
-    for r in range(out.size):
-        while int(out[r]) in taken:
-            out[r] = extra[k]
-            k += 1
-        taken.add(int(out[r]))
-    return out
+def test_replicate_seeds_are_64_bit_words_of_the_seed_sequence():
+    """Seed rule 2: replicate r of point k gets word r of SeedSequence(seed,
+    spawn_key=(k,)).generate_state(·, uint64); any replicate alone gets its word."""
+    from popsim.simulate import SEED_RULE_VERSION, replicate_seeds
+
+    assert SEED_RULE_VERSION == 2
+    full = np.random.SeedSequence(7, spawn_key=(3,)).generate_state(2000, np.uint64)
+    seeds = replicate_seeds(7, 2000, point=3)
+    assert seeds.dtype == np.uint64
+    np.testing.assert_array_equal(seeds, full)
+    for r in (0, 1, 17, 1999):
+        one = replicate_seeds(7, 1, 3, first=r)
+        assert one.dtype == np.uint64 and one.tolist() == [full[r]]
+    np.testing.assert_array_equal(replicate_seeds(7, 500, point=3, first=1500), full[1500:])
+    assert (seeds >= 2**32).mean() > 0.99  # the upper 32 bits are used
+    assert not np.isin(replicate_seeds(7, 2000, point=4), seeds).any()
 
 
-def test_replicate_seeds_resolve_collisions_by_the_rule():
-    from popsim.simulate import _resolve_collisions, replicate_seeds
+@pytest.mark.parametrize("engine", ["frequency", "pedigree"])
+def test_engines_use_every_bit_of_a_seed(engine):
+    """Seeds that differ only above bit 31 give different replicates (a kernel that
+    cut seeds to 32 bits would give two equal ones); equal seeds, equal replicates."""
+    from popsim.engines.pedigree import simulate_pedigree
 
-    rng = np.random.default_rng(20261202)
-    for _ in range(300):  # small alphabets: chains of repeats and taken replacements
-        n = int(rng.integers(1, 60))
-        words = rng.integers(0, 40, n).astype(np.uint32)
-        extra = rng.integers(0, 80, 4 * n + 200).astype(np.uint32)
-        fast = words.copy()
-        _resolve_collisions(fast, extra, *np.unique(words, return_index=True))
-        assert np.array_equal(fast, _collision_rule(words, extra))
-    # 300,000 32-bit words hold about 10 repeats; a rerun from replicate 1,000 agrees
-    seeds = replicate_seeds(7, 300_000, point=3)
-    words = np.random.SeedSequence(7, spawn_key=(3,)).generate_state(300_000, np.uint32)
-    extra = np.random.SeedSequence(7, spawn_key=(3, 1)).generate_state(300_000, np.uint32)
-    assert np.unique(words).size < words.size
-    assert np.array_equal(seeds, _collision_rule(words, extra))
-    assert np.unique(seeds).size == seeds.size
-    assert np.array_equal(replicate_seeds(7, 299_000, point=3, first=1000), seeds[1000:])
+    raw = {
+        "scenario": {"name": "bits", "generations": 5, "engine": engine},
+        "demes": [{"name": "pop", "size": 400}],
+        "locus": {"founder_alleles": [{"name": "f", "deme": "pop", "frequency": 0.3}]},
+    }
+    plan = compile_plan(scenario_from_dict(raw))
+    seed = 2**40 + 12345
+    seeds = np.array([seed, seed + 2**32, seed], dtype=np.uint64)
+    run = simulate_frequency if engine == "frequency" else simulate_pedigree
+    records = run(plan, seeds).records
+    assert not np.array_equal(records[0], records[1])
+    np.testing.assert_array_equal(records[0], records[2])

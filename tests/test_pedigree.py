@@ -19,13 +19,12 @@ import pytest
 from popsim import simulate
 from popsim.demography import compile_plan
 from popsim.engines import pedigree
-from popsim.engines.frequency import CAPACITY, OK
+from popsim.engines.layout import CAPACITY, OK, observed_column
 from popsim.engines.pedigree.couples import _couples_block
 from popsim.engines.pedigree.relatives import _men_part, _merge_counts, _restore_starts
 from popsim.errors import ConfigError, SimulationError
 from popsim.limits import MAX_ANCESTRY
 from popsim.model import load_scenario, scenario_from_dict
-from popsim.results import OBSERVED_FIELDS
 from popsim.validation.stats import bonferroni_z, chi_square_two_sample, t_test_mean
 
 ALPHA = 0.001
@@ -48,7 +47,7 @@ def run(raw: dict, replicates: int | None = None, seed: int | None = None, engin
 
 def field(result, name: str) -> np.ndarray:
     """An observed field, [replicate, record, deme]."""
-    return result.observed[..., OBSERVED_FIELDS.index(name)]
+    return observed_column(result.observed, name)
 
 
 # --------------------------------------------------------------------------- kinship
@@ -296,11 +295,11 @@ def test_both_parallel_layouts_give_the_same_numbers():
     raw["locus"]["selection"] = {"affected": 0.5}
     raw["scenario"]["ancestry_generations"] = 3
     plan = compile_plan(scenario_from_dict(raw))
-    seeds = np.array([3, 8, 12, 40], dtype=np.uint32)
+    seeds = np.array([3, 8, 12, 40], dtype=np.uint64)
     within = pedigree.simulate_pedigree(plan, seeds, within=True)
     across = pedigree.simulate_pedigree(plan, seeds, within=False)
-    for a, b in zip(within, across, strict=True):
-        np.testing.assert_array_equal(a, b)
+    for name in ("records", "status", "observed"):
+        np.testing.assert_array_equal(getattr(within, name), getattr(across, name))
 
 
 @pytest.mark.parametrize("middle", range(0, 23))
@@ -338,17 +337,17 @@ def test_unrecorded_steps_skip_nothing_that_is_recorded():
     sparse_raw = copy.deepcopy(raw)
     raw["scenario"]["record_every"] = 1
     sparse_raw["scenario"]["record_every"] = 3
-    seeds = np.array([2, 11], dtype=np.uint32)
+    seeds = np.array([2, 11], dtype=np.uint64)
     every = compile_plan(scenario_from_dict(raw))
     sparse = compile_plan(scenario_from_dict(sparse_raw))
     shared = np.isin(every.record_steps, sparse.record_steps)
     assert shared.sum() == len(sparse.record_steps) >= 3
     full = pedigree.simulate_pedigree(every, seeds)
     few = pedigree.simulate_pedigree(sparse, seeds)
-    np.testing.assert_array_equal(full[0][:, shared], few[0])
-    np.testing.assert_array_equal(full[1], few[1])
-    np.testing.assert_array_equal(full[2][:, shared], few[2])
-    assert (few[2][:, -1, 0, OBSERVED_FIELDS.index("mean_pedigree_inbreeding")] > 0).all()
+    np.testing.assert_array_equal(full.records[:, shared], few.records)
+    np.testing.assert_array_equal(full.status, few.status)
+    np.testing.assert_array_equal(full.observed[:, shared], few.observed)
+    assert (few.column("mean_pedigree_inbreeding")[:, -1, 0] > 0).all()
 
 
 THREAD_SCRIPT = """
@@ -366,7 +365,8 @@ raw = {"scenario": {"name": "t", "generations": 6, "engine": "pedigree",
 plan = build_model(raw).plan
 digest = hashlib.sha256()
 for within in (True, False):
-    for array in simulate_pedigree(plan, np.arange(1, 9, dtype=np.uint32), within=within):
+    out = simulate_pedigree(plan, np.arange(1, 9, dtype=np.uint64), within=within)
+    for array in (out.records, out.status, out.observed):
         digest.update(array.tobytes())
 print(digest.hexdigest())
 """
@@ -423,8 +423,8 @@ def test_allele_capacity_is_reported():
     with pytest.raises(SimulationError, match="max_alleles = 3"):
         run(raw)
     plan = compile_plan(scenario_from_dict(raw))
-    _, status, _ = pedigree.simulate_pedigree(plan, np.array([1], dtype=np.uint32))
-    assert status[0, 0] == CAPACITY and status[0, 0] != OK
+    code = pedigree.simulate_pedigree(plan, np.array([1], dtype=np.uint64)).status_column("code")
+    assert code[0] == CAPACITY and code[0] != OK
 
 
 # --------------------------------------------------------------------------- the shipped config

@@ -15,7 +15,7 @@ import pytest
 from numba import njit
 from scipy import stats
 
-from popsim.engines import sampling
+from popsim.engines import rng, sampling
 
 DRAWS = 200_000
 CASES = [
@@ -36,19 +36,19 @@ ALPHA = 0.001 / (3 * len(CASES))  # chi-square, mean and variance per case
 
 @njit  # not cached: Numba would not notice changes to popsim.engines.sampling
 def _draws(seed, n, p, size):
-    state = sampling.seeded(seed)
+    state = rng.seeded(seed)
     out = np.empty(size, dtype=np.int64)
     for i in range(size):
         out[i], state = sampling.binomial(state, n, p)
     return out
 
 
-@njit  # not cached: Numba would not notice changes to popsim.engines.sampling
+@njit  # not cached: Numba would not notice changes to popsim.engines.rng
 def _uniforms(seed, size):
-    state = sampling.seeded(seed)
+    state = rng.seeded(seed)
     out = np.empty(size)
     for i in range(size):
-        out[i], state = sampling.uniform(state)
+        out[i], state = rng.uniform(state)
     return out
 
 
@@ -143,8 +143,8 @@ def _lane_and_alone_draws(seeds, n, p):
     alone = np.empty((rounds, lanes), dtype=np.int64)
     side = np.empty((rounds, lanes), dtype=np.int64)
     for lane in range(lanes):
-        sampling.set_lane_state(states, lane, sampling.seeded(seeds[lane]))
-        state = sampling.seeded(seeds[lane])
+        sampling.set_lane_state(states, lane, rng.seeded(seeds[lane]))
+        state = rng.seeded(seeds[lane])
         for t in range(rounds):
             alone[t, lane], state = sampling.binomial(state, n[t, lane], p[t, lane])
     for t in range(rounds):

@@ -12,9 +12,9 @@ import pytest
 from popsim.cli import main
 from popsim.compare import Entry, final_inbreeding, run_comparison
 from popsim.config import OBSERVABLE_STATISTICS
+from popsim.engines.layout import OBSERVED_FIELDS
 from popsim.fit.observed import STATISTICS as FIT_STATISTICS
 from popsim.model import scenario_from_dict
-from popsim.results import OBSERVED_FIELDS
 from popsim.simulate import simulate
 from popsim.statistics import BY_NAME, DISPLAY_SCALE, REGISTRY, observable_names
 from popsim.sweep import load_sweep, run_sweep

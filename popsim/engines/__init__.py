@@ -19,11 +19,10 @@ writes). Left open: while the main kernel is cached, a kernel or signature that
 is in no cache yet (a pedigree run of few replicates after only large ones, or
 one that needs 32-bit allele ids) is compiled under the shared lock or none; two
 processes compiling different signatures of one function at the same moment
-could still mix up that function's cache files. And constants that kernels take
-from modules they call no kernel of (the pedigree engine's status codes from
-:mod:`popsim.engines.frequency`, its observed columns from :mod:`popsim.results`)
-are not followed: a change of their values also needs an edit of a module of
-the engine, or an emptied cache.
+could still mix up that function's cache files. The constants kernels embed
+(columns and status codes) come from :mod:`popsim.engines.layout`, whose cached
+kernel :func:`~popsim.engines.layout.record_width` each engine imports and calls,
+so an edit of them is seen like an edit of an engine module.
 
 Importing this package loads Intel TBB where pip installed it, so that Numba
 runs the parallel loops on its work-stealing TBB layer (:mod:`popsim.engines.threads`).

@@ -28,8 +28,10 @@ mutation live in recycled slots; a replicate that needs more than the
 capacity stops with a status code that the caller turns into an error.
 
 Replicate r draws from its own xoshiro256+ generator seeded with
-``seeds[r]`` (:mod:`popsim.engines.sampling`, exact binomial sampler), so
-results do not depend on the thread count.
+``seeds[r]`` (:mod:`popsim.engines.rng`; the exact binomial sampler is
+:mod:`popsim.engines.sampling`'s), so results do not depend on the thread
+count. Records and status are written by the columns of
+:mod:`popsim.engines.layout`.
 
 A thread steps up to :data:`MAX_LANES` replicates side by side, as lanes: the
 same deme of every lane, then the same binomial draw of every lane at once
@@ -48,6 +50,24 @@ import numpy as np
 from numba import njit, prange
 
 from popsim.demography import Plan
+from popsim.engines.layout import (
+    CAPACITY,
+    EXTINCT,
+    FIRST_FOUNDER,
+    NO_NORMAL_COPIES,
+    NORMAL,
+    OK,
+    OTHER,
+    OTHER_ALLELES,
+    OTHER_SUMSQ,
+    SIZE,
+    STATUS_CODE,
+    STATUS_COLUMNS,
+    EngineOutput,
+    record_width,
+    stop,
+)
+from popsim.engines.rng import seeded
 from popsim.engines.sampling import (
     LANE_K,
     LANE_N,
@@ -56,13 +76,9 @@ from popsim.engines.sampling import (
     binomial_lanes,
     lane_arrays,
     lane_state,
-    seeded,
     set_lane_state,
 )
 from popsim.engines.threads import balanced
-
-#: Status codes a replicate can stop with (column 0 of the status array).
-OK, CAPACITY, EXTINCT, NO_NORMAL_COPIES = 0, 1, 2, 3
 
 #: Most replicates a thread steps side by side in one workspace (lanes of a
 #: group, see :func:`run_replicates`). One thread, N = 10⁴, no mutation, ns per
@@ -92,21 +108,6 @@ _LANE_INT_ROWS = 4
 _SCALE, _NEW, _MASS, _NOVEL, _PK = range(5)
 _LANE_FLOAT_ROWS = 5
 
-#: Columns of a record after the founder counts (see :func:`record_fields`).
-N_FIXED_FIELDS = 5
-
-
-def record_fields(founder_names: tuple[str, ...]) -> tuple[str, ...]:
-    """Names of the last axis of the engine's record array.
-
-    ``size`` (N, diploids), ``normal`` (copies of allele 0), one column of
-    copies per founder allele, ``other`` (copies of mutation-born alleles),
-    ``other_sumsq`` (Σ of their squared copy numbers) and ``other_alleles``
-    (how many distinct mutation-born alleles segregate).
-    """
-    return ("size", "normal", *founder_names, "other", "other_sumsq", "other_alleles")
-
-
 @njit(cache=True)
 def _introduce(counts, par, lane, step, sch, status):
     """Founder alleles scheduled for ``step`` replace normal copies in ``counts[lane, par, :, :]``;
@@ -117,7 +118,7 @@ def _introduce(counts, par, lane, step, sch, status):
         d = sch.intro_deme[k]
         copies = sch.intro_copies[k]
         if counts[lane, par, d, 0] < copies:
-            status[lane, 0], status[lane, 1], status[lane, 2] = NO_NORMAL_COPIES, step, d
+            stop(status[lane], NO_NORMAL_COPIES, step, d)
             return
         counts[lane, par, d, 0] -= copies
         counts[lane, par, d, sch.intro_allele[k]] += copies
@@ -129,13 +130,13 @@ def _record(par, step, rec, every_lane, sch, counts, active, lanes, records, sta
     of every lane) from the copies of parity ``par``."""
     first_novel = 1 + sch.n_named
     for lane in range(records.shape[0]):
-        if not (every_lane or status[lane, 0] == OK):
+        if not (every_lane or status[lane, STATUS_CODE] == OK):
             continue
         for d in range(counts.shape[2]):
-            records[lane, rec, d, 0] = sch.sizes[step, d]
-            records[lane, rec, d, 1] = counts[lane, par, d, 0]
+            records[lane, rec, d, SIZE] = sch.sizes[step, d]
+            records[lane, rec, d, NORMAL] = counts[lane, par, d, 0]
             for k in range(1, first_novel):
-                records[lane, rec, d, 1 + k] = counts[lane, par, d, k]
+                records[lane, rec, d, FIRST_FOUNDER - 1 + k] = counts[lane, par, d, k]
             total = 0
             sumsq = 0
             alleles = 0
@@ -145,9 +146,9 @@ def _record(par, step, rec, every_lane, sch, counts, active, lanes, records, sta
                     total += c
                     sumsq += c * c
                     alleles += 1
-            records[lane, rec, d, first_novel + 1] = total
-            records[lane, rec, d, first_novel + 2] = sumsq
-            records[lane, rec, d, first_novel + 3] = alleles
+            records[lane, rec, d, OTHER + sch.n_named] = total
+            records[lane, rec, d, OTHER_SUMSQ + sch.n_named] = sumsq
+            records[lane, rec, d, OTHER_ALLELES + sch.n_named] = alleles
 
 
 @njit(cache=True)
@@ -221,7 +222,7 @@ def _run_group(seeds, sch, records, status, counts, x, active, free, lanes, floa
                     binomial_lanes(n_lanes, draw_ints, draw_floats, states)
                 n_draws = 0
                 for lane in range(n_lanes):
-                    if status[lane, 0] != OK:
+                    if status[lane, STATUS_CODE] != OK:
                         draw_ints[LANE_N, lane] = 0
                         continue
                     if k == 0:
@@ -282,7 +283,7 @@ def _run_group(seeds, sch, records, status, counts, x, active, free, lanes, floa
                         ppp = q * q * (1.0 - f) + q * f
                         wbar = p00 + p0p * w_het + ppp * w_aff
                         if wbar <= 0.0:
-                            status[lane, 0], status[lane, 1], status[lane, 2] = EXTINCT, step, i
+                            stop(status[lane], EXTINCT, step, i)
                             draw_ints[LANE_N, lane] = 0
                             continue
                         scale = 0.0
@@ -327,7 +328,7 @@ def _run_group(seeds, sch, records, status, counts, x, active, free, lanes, floa
                         set_lane_state(states, lane, state)
                         n_free, n_active = lanes[_N_FREE, lane], lanes[_N_ACTIVE, lane]
                         if left > n_free:
-                            status[lane, 0], status[lane, 1], status[lane, 2] = CAPACITY, step, i
+                            stop(status[lane], CAPACITY, step, i)
                             continue
                         for _ in range(left):
                             n_free -= 1
@@ -355,7 +356,7 @@ def _run_group(seeds, sch, records, status, counts, x, active, free, lanes, floa
                         n_draws += 1
         # recycle mutation-born slots lost in every deme
         for lane in range(n_lanes):
-            if status[lane, 0] != OK:
+            if status[lane, STATUS_CODE] != OK:
                 continue
             n_active, n_free = lanes[_N_ACTIVE, lane], lanes[_N_FREE, lane]
             a = 0
@@ -374,7 +375,7 @@ def _run_group(seeds, sch, records, status, counts, x, active, free, lanes, floa
             lanes[_N_ACTIVE, lane], lanes[_N_FREE, lane] = n_active, n_free
         if sch.intro_at[step]:
             for lane in range(n_lanes):
-                if status[lane, 0] == OK:
+                if status[lane, STATUS_CODE] == OK:
                     _introduce(counts, nxt, lane, step, sch, status)
         if rec < n_rec and sch.record_steps[rec] == step:
             _record(nxt, step, rec, False, sch, counts, active, lanes, records, status)
@@ -413,29 +414,21 @@ def _single_sources(migration: np.ndarray) -> np.ndarray:
     return np.where(single, ones.argmax(axis=2), -1).astype(np.int64)
 
 
-def simulate_frequency(
-    plan: Plan, seeds: np.ndarray, lanes: int | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Run the frequency engine for one replicate per seed.
+def simulate_frequency(plan: Plan, seeds: np.ndarray, lanes: int | None = None) -> EngineOutput:
+    """Run the frequency engine for one replicate per seed (uint64, see
+    :func:`popsim.simulate.replicate_seeds`).
 
     ``lanes``: replicates a thread steps side by side (default
     :func:`lanes_per_group`); it changes the speed, never a number.
 
-    Returns ``records`` int64 [R, n_records, D, fields] (fields as in
-    :func:`record_fields`) and ``status`` int64 [R, 3] = (code, step, deme).
+    Returns ``records`` int64 [R, n_records, D, columns] and ``status`` int64
+    [R, 3] (:mod:`popsim.engines.layout`); ``observed`` is None.
     """
     n_named = len(plan.founder_names)
-    seeds = np.asarray(seeds, dtype=np.uint32)
-    records = np.zeros(
-        (
-            seeds.shape[0],
-            plan.record_steps.shape[0],
-            len(plan.deme_names),
-            N_FIXED_FIELDS + n_named,
-        ),
-        dtype=np.int64,
-    )
-    status = np.zeros((seeds.shape[0], 3), dtype=np.int64)
+    seeds = np.asarray(seeds, dtype=np.uint64)
+    shape = (seeds.shape[0], plan.record_steps.shape[0], len(plan.deme_names))
+    records = np.zeros((*shape, record_width(n_named)), dtype=np.int64)
+    status = np.zeros((seeds.shape[0], len(STATUS_COLUMNS)), dtype=np.int64)
     s, h, a = (float(v) for v in plan.selection)
     intro_at = np.zeros(plan.sizes.shape[0], dtype=np.bool_)  # steps with introductions
     intro_at[plan.intro_step] = True
@@ -462,7 +455,7 @@ def simulate_frequency(
         lanes = lanes_per_group(seeds.shape[0], numba.get_num_threads(), _lane_bytes(sch))
     with balanced():
         run_replicates(seeds, sch, lanes, records, status)
-    return records, status
+    return EngineOutput(records, status)
 
 
 def _lane_bytes(sch: Schedule) -> int:

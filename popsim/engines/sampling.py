@@ -1,18 +1,10 @@
-"""Random numbers for the Numba kernels: xoshiro256+ and an exact binomial sampler.
+"""The exact binomial sampler of the Numba kernels, on the xoshiro256+ generator.
 
-Each replicate owns its generator, a state of four uint64 made by
-:func:`seeded` from the replicate's seed, so a replicate's numbers do not
-depend on which thread runs it or on how many threads there are. The state is
-a tuple, passed in and returned by every function that draws
-(``x, state = uniform(state)``): a value, not an array, so a call costs no
-reference counting (with a ``uint64[4]`` array, the two atomic
-increments/decrements of every non-inlined call made an early-exit binomial
-draw cost 17 ns instead of 6).
+Each replicate owns its generator (:mod:`popsim.engines.rng`: a state of
+four uint64 made by :func:`~popsim.engines.rng.seeded` from the replicate's
+seed, passed in and returned by every function that draws), so a replicate's
+numbers do not depend on which thread runs it or on how many threads there are.
 
-* :func:`uniform`: xoshiro256+ (Blackman & Vigna 2018, "Scrambled linear
-  pseudorandom number generators"); the top 53 bits give a double in [0, 1).
-  Period 2^256 − 1; the state is filled by splitmix64 from the seed, as the
-  authors recommend.
 * :func:`binomial`: an exact Binomial(n, p) variate for any n ≥ 0 and
   0 ≤ p ≤ 1. Up to :data:`BERNOULLI_MAX` trials it counts successes of n
   uniforms (:func:`binomial_inline` is the same sampler compiled into the
@@ -42,19 +34,13 @@ import math
 import numpy as np
 from numba import njit
 
-#: A generator's state: xoshiro256+'s four 64-bit words.
-State = tuple[np.uint64, np.uint64, np.uint64, np.uint64]
+from popsim.engines.rng import State, uniform
 
 #: Trials up to which :func:`binomial` simply counts n Bernoulli trials.
 BERNOULLI_MAX = 32
 #: Means below which :func:`binomial` inverts instead of using BTRD (BTRD
 #: needs n·p ≥ 10).
 INVERSION_MEAN = 10.0
-
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX2 = np.uint64(0x94D049BB133111EB)
-_UNIT = 1.0 / 9007199254740992.0  # 2^-53
 
 #: fc(k) = ln k! − [(k + ½) ln(k + 1) − (k + 1) + ½ ln 2π] for k = 0…9.
 _STIRLING_TAIL = np.array(
@@ -71,39 +57,6 @@ _STIRLING_TAIL = np.array(
         0.008330563433362871,
     ]
 )
-
-
-@njit(cache=True, inline="always", error_model="numpy")
-def _splitmix(z: np.uint64) -> np.uint64:
-    """splitmix64's output function of the counter value ``z``."""
-    y = (z ^ (z >> np.uint64(30))) * _MIX1
-    y = (y ^ (y >> np.uint64(27))) * _MIX2
-    return y ^ (y >> np.uint64(31))
-
-
-@njit(cache=True, error_model="numpy")
-def seeded(seed: int) -> State:
-    """A fresh xoshiro256+ state filled by splitmix64 from ``seed``."""
-    z0 = np.uint64(seed) + _GOLDEN
-    z1 = z0 + _GOLDEN
-    z2 = z1 + _GOLDEN
-    z3 = z2 + _GOLDEN
-    return (_splitmix(z0), _splitmix(z1), _splitmix(z2), _splitmix(z3))
-
-
-@njit(cache=True, inline="always", error_model="numpy")
-def uniform(state: State) -> tuple[float, State]:
-    """The next double in [0, 1) from ``state``, and the advanced state."""
-    s0, s1, s2, s3 = state
-    result = s0 + s3
-    t = s1 << np.uint64(17)
-    s2 ^= s0
-    s3 ^= s1
-    s1 ^= s2
-    s0 ^= s3
-    s2 ^= t
-    s3 = (s3 << np.uint64(45)) | (s3 >> np.uint64(19))
-    return np.float64(result >> np.uint64(11)) * _UNIT, (s0, s1, s2, s3)
 
 
 @njit(cache=True, inline="always", error_model="numpy")

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from popsim import theory
+from popsim.engines.layout import founder_columns
 from popsim.validation import figures, scenarios
 from popsim.validation.core import Check, Figure, Outcome, Settings, simulation_row
 from popsim.validation.stats import chi_square_gof
@@ -48,8 +49,7 @@ CASES = (
 
 def distinct_alleles(result) -> np.ndarray:
     """Distinct pathogenic alleles segregating in deme 0 at the end, per replicate."""
-    named = len(result.founder_names)
-    founders = (result.records[:, -1, 0, 2 : 2 + named] > 0).sum(axis=-1)
+    founders = (founder_columns(result.records[:, -1, 0]) > 0).sum(axis=-1)
     return result.statistics["other_alleles"][:, -1, 0] + founders
 
 

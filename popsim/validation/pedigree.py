@@ -36,7 +36,8 @@ from typing import Any
 
 import numpy as np
 
-from popsim.results import OBSERVED_FIELDS, Result
+from popsim.engines.layout import observed_column
+from popsim.results import Result
 from popsim.validation import figures, scenarios
 from popsim.validation.core import Check, Figure, Outcome, Settings, simulation_row
 from popsim.validation.stats import binomial_test, chi_square_two_sample, t_test_mean
@@ -108,7 +109,7 @@ def marriage_run(marriage: Marriage, quick: bool) -> Result:
 def observed(result: Result, field: str) -> np.ndarray:
     """Per-replicate value of an observed field at the last record, deme 0."""
     assert result.observed is not None
-    return result.observed[:, -1, 0, OBSERVED_FIELDS.index(field)]
+    return observed_column(result.observed[:, -1, 0], field)
 
 
 def run_inbreeding(engine: str | None, settings: Settings) -> Outcome:

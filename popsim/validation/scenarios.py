@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from popsim.engines.layout import record_column
 from popsim.model import scenario_from_dict
 from popsim.results import Result
 from popsim.simulate import simulate
@@ -59,7 +60,7 @@ def run(raw: dict[str, Any], replicates: int, seed: int, engine: str) -> Result:
 def pathogenic_counts(result: Result, deme: int = 0) -> np.ndarray:
     """int64 [replicate, record]: pathogenic gene copies (all pathogenic alleles pooled)."""
     records = result.records[:, :, deme, :]
-    return 2 * records[..., 0] - records[..., 1]
+    return 2 * record_column(records, "size") - record_column(records, "normal")
 
 
 def parameters(**values: float) -> str:

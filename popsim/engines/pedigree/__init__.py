@@ -68,9 +68,9 @@ blocks (large N).
 Modules: :mod:`.kernel` (the generation loop and the parallel drivers),
 :mod:`.marriage` and :mod:`.relatives` (step 1), :mod:`.couples` and
 :mod:`.kinship` (step 2), :mod:`.offspring` (step 3), :mod:`.alleles`
-(mutation-born slots, step 4 and the records), :mod:`.streams` (random
-numbers) and :mod:`.prefetch` (memory hints). This module runs a plan:
-:func:`simulate_pedigree`; the plans it cannot run are refused before, by
+(mutation-born slots, step 4 and the records) and :mod:`.prefetch` (memory
+hints); the random streams are :mod:`popsim.engines.rng`'s. This module runs a
+plan: :func:`simulate_pedigree`; the plans it cannot run are refused before, by
 :func:`popsim.model.check_engine`.
 """
 
@@ -82,10 +82,16 @@ import numba
 import numpy as np
 
 from popsim.demography import Plan
-from popsim.engines.frequency import N_FIXED_FIELDS, OK
+from popsim.engines.layout import (
+    OBSERVED_COLUMNS,
+    OK,
+    STATUS_CODE,
+    STATUS_COLUMNS,
+    EngineOutput,
+    record_width,
+)
 from popsim.engines.pedigree.kernel import Schedule, _replicate_within, run_replicates
 from popsim.engines.threads import balanced
-from popsim.results import OBSERVED_FIELDS
 
 #: Individuals alive at once up to which replicates run in parallel, one per
 #: thread (each thread then holds a replicate: ~55 bytes × this × threads).
@@ -106,15 +112,13 @@ def _offsets(plan: Plan) -> tuple[np.ndarray, np.ndarray]:
     return offs, coffs
 
 
-def simulate_pedigree(
-    plan: Plan, seeds: np.ndarray, within: bool | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def simulate_pedigree(plan: Plan, seeds: np.ndarray, within: bool | None = None) -> EngineOutput:
     """Run the pedigree engine for one replicate per seed.
 
     Args:
         plan: the compiled scenario, checked for this engine by
             :func:`popsim.model.build_model` (this function checks nothing).
-        seeds: uint32 replicate seeds.
+        seeds: uint64 replicate seeds (:func:`popsim.simulate.replicate_seeds`).
         within: parallelise within each replicate (True) or across replicates
             (False); default: across, one replicate per thread, unless the
             replicates are fewer than twice the threads and the population
@@ -122,17 +126,16 @@ def simulate_pedigree(
             :data:`PARALLEL_REPLICATES_MAX`. Results are identical either way.
 
     Returns:
-        ``records`` int64 [R, n_records, D, fields] as the frequency engine's
-        (:func:`popsim.engines.frequency.record_fields`), ``status`` int64
-        [R, 3] = (code, step, deme) and ``observed`` float64 [R, n_records, D,
-        len(OBSERVED_FIELDS)] (:data:`popsim.results.OBSERVED_FIELDS`).
+        ``records`` int64 [R, n_records, D, columns] as the frequency engine's,
+        ``status`` int64 [R, 3] and ``observed`` float64 [R, n_records, D,
+        len(OBSERVED_COLUMNS)] (:mod:`popsim.engines.layout`).
     """
-    seeds = np.asarray(seeds, dtype=np.uint32)
+    seeds = np.asarray(seeds, dtype=np.uint64)
     n_rep, n_rec, n_demes = seeds.shape[0], plan.record_steps.shape[0], len(plan.deme_names)
     n_named = len(plan.founder_names)
-    records = np.zeros((n_rep, n_rec, n_demes, N_FIXED_FIELDS + n_named), dtype=np.int64)
-    observed = np.zeros((n_rep, n_rec, n_demes, len(OBSERVED_FIELDS)), dtype=np.float64)
-    status = np.zeros((n_rep, 3), dtype=np.int64)
+    records = np.zeros((n_rep, n_rec, n_demes, record_width(n_named)), dtype=np.int64)
+    observed = np.zeros((n_rep, n_rec, n_demes, len(OBSERVED_COLUMNS)), dtype=np.float64)
+    status = np.zeros((n_rep, len(STATUS_COLUMNS)), dtype=np.int64)
     offs, coffs = _offsets(plan)
     small_alleles = 1 + n_named + plan.max_alleles < np.iinfo(np.int16).max
     allele_type = np.zeros(0, dtype=np.int16 if small_alleles else np.int32)
@@ -154,11 +157,11 @@ def simulate_pedigree(
         if within:
             for r in range(n_rep):
                 _replicate_within(seeds[r], sch, allele_type, records[r], observed[r], status[r])
-                if status[r, 0] != OK:
+                if status[r, STATUS_CODE] != OK:
                     break
         else:
             run_replicates(seeds, sch, allele_type, records, observed, status)
-    return records, status, observed
+    return EngineOutput(records, status, observed)
 
 
 def throughput(
@@ -182,7 +185,7 @@ def throughput(
         }
         return build_model(raw).plan
 
-    seeds = np.arange(seed, seed + replicates, dtype=np.uint32)
+    seeds = np.arange(seed, seed + replicates, dtype=np.uint64)
     simulate_pedigree(plan_for(1), seeds[:1])
     plan = plan_for(generations)
     started = time.perf_counter()

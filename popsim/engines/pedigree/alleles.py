@@ -5,34 +5,31 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from popsim.engines.frequency import CAPACITY, NO_NORMAL_COPIES
-from popsim.engines.pedigree.streams import _INTRO, _next, _stream, _unit
-from popsim.results import OBSERVED_FIELDS
+from popsim.engines.layout import (
+    CAPACITY,
+    FALLBACK_MARRIAGES,
+    FIRST_COUSIN_MARRIAGES,
+    FIRST_FOUNDER,
+    INDIVIDUALS,
+    MARRIAGES,
+    MEAN_PEDIGREE_INBREEDING,
+    NO_NORMAL_COPIES,
+    NORMAL,
+    OBSERVED_CARRIERS,
+    OBSERVED_COMPOUND_HETEROZYGOTES,
+    OBSERVED_FOUNDER_HOMOZYGOTES,
+    OBSERVED_OTHER_HOMOZYGOTES,
+    OTHER,
+    OTHER_ALLELES,
+    OTHER_SUMSQ,
+    SECOND_COUSIN_MARRIAGES,
+    SIZE,
+    UNCLE_NIECE_MARRIAGES,
+    stop,
+)
+from popsim.engines.rng import _INTRO, _next, _stream, _unit
 
 _NEW = -1  # allele placeholder for a new mutation not yet given a slot
-#: Columns of the observed array (:data:`popsim.results.OBSERVED_FIELDS`).
-_O = {name: i for i, name in enumerate(OBSERVED_FIELDS)}
-_O_N, _O_FH, _O_OH, _O_CH, _O_CAR, _O_F = (
-    _O[k]
-    for k in (
-        "individuals",
-        "observed_founder_homozygotes",
-        "observed_other_homozygotes",
-        "observed_compound_heterozygotes",
-        "observed_carriers",
-        "mean_pedigree_inbreeding",
-    )
-)
-_O_MAR, _O_C1, _O_C2, _O_CU, _O_FB = (
-    _O[k]
-    for k in (
-        "marriages",
-        "first_cousin_marriages",
-        "second_cousin_marriages",
-        "uncle_niece_marriages",
-        "fallback_marriages",
-    )
-)
 
 
 @njit(cache=True)
@@ -76,7 +73,7 @@ def _name_mutations(tau, n_blocks, blocks, sums, offs, n_demes, al, uncle, first
                     n_free = _recycle(tau, offs, n_demes, al, uncle, first_novel, hist, in_use,
                                       free, n_free)
                     if n_free == 0:
-                        status[0], status[1], status[2] = CAPACITY, tau, blocks[b, 0]
+                        stop(status, CAPACITY, tau, blocks[b, 0])
                         return n_free
                 n_free -= 1
                 al[now, x, c] = free[n_free]
@@ -97,7 +94,7 @@ def _introduce(tau, seed, offs, al, intro_step, intro_deme, intro_allele, intro_
             normal += (al[now, x, 0] == 0) + (al[now, x, 1] == 0)
         need = intro_copies[e]
         if normal < need:
-            status[0], status[1], status[2] = NO_NORMAL_COPIES, tau, d
+            stop(status, NO_NORMAL_COPIES, tau, d)
             return
         state = _stream(seed, tau, d, e, _INTRO)
         for x in range(offs[tau, d], offs[tau, d + 1]):
@@ -133,10 +130,10 @@ def _record(tau, sizes, offs, al, n_named, hist, f_sums, counts, records, observ
                 fh += 1
             else:
                 oh += 1
-        records[d, 0] = n
-        records[d, 1] = hist[0]
+        records[d, SIZE] = n
+        records[d, NORMAL] = hist[0]
         for k in range(n_named):
-            records[d, 2 + k] = hist[1 + k]
+            records[d, FIRST_FOUNDER + k] = hist[1 + k]
         other = sumsq = alleles = 0
         for slot in range(first_novel, hist.shape[0]):
             c = hist[slot]
@@ -144,17 +141,17 @@ def _record(tau, sizes, offs, al, n_named, hist, f_sums, counts, records, observ
                 other += c
                 sumsq += c * c
                 alleles += 1
-        records[d, 2 + n_named] = other
-        records[d, 3 + n_named] = sumsq
-        records[d, 4 + n_named] = alleles
-        observed[d, _O_N] = n
-        observed[d, _O_FH] = fh
-        observed[d, _O_OH] = oh
-        observed[d, _O_CH] = ch
-        observed[d, _O_CAR] = car
-        observed[d, _O_F] = f_sums[d] / n if n > 0 else np.nan
-        observed[d, _O_MAR] = counts[d, 0]
-        observed[d, _O_C1] = counts[d, 1]
-        observed[d, _O_C2] = counts[d, 2]
-        observed[d, _O_CU] = counts[d, 3]
-        observed[d, _O_FB] = counts[d, 4]
+        records[d, OTHER + n_named] = other
+        records[d, OTHER_SUMSQ + n_named] = sumsq
+        records[d, OTHER_ALLELES + n_named] = alleles
+        observed[d, INDIVIDUALS] = n
+        observed[d, OBSERVED_FOUNDER_HOMOZYGOTES] = fh
+        observed[d, OBSERVED_OTHER_HOMOZYGOTES] = oh
+        observed[d, OBSERVED_COMPOUND_HETEROZYGOTES] = ch
+        observed[d, OBSERVED_CARRIERS] = car
+        observed[d, MEAN_PEDIGREE_INBREEDING] = f_sums[d] / n if n > 0 else np.nan
+        observed[d, MARRIAGES] = counts[d, 0]
+        observed[d, FIRST_COUSIN_MARRIAGES] = counts[d, 1]
+        observed[d, SECOND_COUSIN_MARRIAGES] = counts[d, 2]
+        observed[d, UNCLE_NIECE_MARRIAGES] = counts[d, 3]
+        observed[d, FALLBACK_MARRIAGES] = counts[d, 4]

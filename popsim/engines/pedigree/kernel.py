@@ -19,7 +19,7 @@ from collections import namedtuple
 import numpy as np
 from numba import njit, prange
 
-from popsim.engines.frequency import EXTINCT, OK
+from popsim.engines.layout import EXTINCT, OK, STATUS_CODE, stop
 from popsim.engines.pedigree.alleles import _introduce, _name_mutations, _record
 from popsim.engines.pedigree.couples import COUPLE_BLOCK, _couples_serial, _couples_unit
 from popsim.engines.pedigree.marriage import _marry
@@ -137,7 +137,7 @@ def _start(seed, sch, ws, records, observed, status):
     """Generation 0: founders (all normal), founder introductions, record. False on error."""
     _introduce(0, seed, sch.offs, ws.al, sch.intro_step, sch.intro_deme, sch.intro_allele,
                sch.intro_copies, status)
-    if status[0] != OK:
+    if status[STATUS_CODE] != OK:
         return False
     _record_if_due(0, sch, ws, records, observed)
     return True
@@ -167,18 +167,18 @@ def _complete(tau, seed, sch, ws, records, observed, status):
     ws.f_sums[:] = 0.0
     for b in range(n_blocks):
         if ws.fail[b]:
-            status[0], status[1], status[2] = EXTINCT, tau, ws.blocks[b, 0]
+            stop(status, EXTINCT, tau, ws.blocks[b, 0])
             return False
         ws.f_sums[ws.blocks[b, 0]] += ws.sums[b, 0]
     ws.state[_N_FREE] = _name_mutations(
         tau, n_blocks, ws.blocks, ws.sums, sch.offs, n_demes, ws.al, ws.used.shape[0] > 0,
         1 + sch.n_named, ws.hist, ws.in_use, ws.free, ws.state[_N_FREE], status,
     )
-    if status[0] != OK:
+    if status[STATUS_CODE] != OK:
         return False
     _introduce(tau, seed, sch.offs, ws.al, sch.intro_step, sch.intro_deme, sch.intro_allele,
                sch.intro_copies, status)
-    if status[0] != OK:
+    if status[STATUS_CODE] != OK:
         return False
     _record_if_due(tau, sch, ws, records, observed)
     return True
@@ -187,7 +187,7 @@ def _complete(tau, seed, sch, ws, records, observed, status):
 @njit(cache=True)
 def _replicate(seed, sch, allele_type, records, observed, status):
     """Simulate one replicate on the calling thread into ``records`` [n_rec, D,
-    fields], ``observed`` [n_rec, D, len(OBSERVED_FIELDS)] and ``status`` [3]."""
+    fields], ``observed`` [n_rec, D, len(OBSERVED_COLUMNS)] and ``status`` [3]."""
     ws = _workspace(sch, allele_type)
     if not _start(seed, sch, ws, records, observed, status):
         return

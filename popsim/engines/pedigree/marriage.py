@@ -8,7 +8,7 @@ from numba import njit
 from popsim.engines.pedigree.couples import _random_mating
 from popsim.engines.pedigree.prefetch import _prefetch
 from popsim.engines.pedigree.relatives import _couple_keys, _keys_of
-from popsim.engines.pedigree.streams import _MARRY, _below, _next, _stream, _unit
+from popsim.engines.rng import _MARRY, _below, _next, _stream, _unit
 
 #: Women seeking a relative whose searches are prefetched together (speed only).
 SEEKERS = 64

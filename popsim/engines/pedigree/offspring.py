@@ -11,7 +11,7 @@ from numba import njit
 
 from popsim.engines.pedigree.alleles import _NEW
 from popsim.engines.pedigree.prefetch import PREFETCH, _prefetch
-from popsim.engines.pedigree.streams import _GOLDEN, _OFFSPRING, _below, _mix, _next, _stream, _unit
+from popsim.engines.rng import _GOLDEN, _OFFSPRING, _below, _mix, _next, _stream, _unit
 
 #: Offspring per random-number block (fixed: results must not depend on threads).
 BLOCK = 4096
