@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from popsim.config import scenario_from_dict
 from popsim.demography import compile_plan
 from popsim.engines import layout
 from popsim.engines.frequency import simulate_frequency
 from popsim.engines.pedigree import simulate_pedigree
+from popsim.model import scenario_from_dict
 
 PACKAGE = Path(layout.__file__).resolve().parents[1]
 
