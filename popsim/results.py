@@ -325,8 +325,8 @@ class Result:
         The directory appears complete or not at all (written under a temporary
         name, then renamed); an existing directory is replaced only with
         ``overwrite=True``. The tables are written without pandas (the same
-        bytes as ``DataFrame.to_csv``), whose import cost ``popsim run --out``
-        0.3 s of its start-up.
+        bytes as ``DataFrame.to_csv``), whose import slowed ``popsim run --out``'s
+        start-up (benchmarks/README.md).
         """
         from popsim.output import write_csv, write_directory
 

@@ -63,7 +63,8 @@ def _resolve_collisions(
     is replaced by the next word of ``extra`` not yet taken. Taken before r =
     the original words before r and the replacements made before r, so only
     repeats and the first occurrences of replacement values need a visit: a
-    few hundred in 10⁶ words, against a Python loop over all of them (1.2 s).
+    few hundred in 10⁶ words, against a Python loop over all of them
+    (benchmarks/README.md).
     """
     n = words.size
 

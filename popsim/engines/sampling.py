@@ -5,9 +5,9 @@ Each replicate owns its generator, a state of four uint64 made by
 depend on which thread runs it or on how many threads there are. The state is
 a tuple, passed in and returned by every function that draws
 (``x, state = uniform(state)``): a value, not an array, so a call costs no
-reference counting (with a ``uint64[4]`` array, the two atomic
-increments/decrements of every non-inlined call made an early-exit binomial
-draw cost 17 ns instead of 6).
+reference counting (a ``uint64[4]`` array's two atomic increments/decrements
+at every non-inlined call made the cheapest draws about three times as
+expensive, benchmarks/README.md).
 
 * :func:`uniform`: xoshiro256+ (Blackman & Vigna 2018, "Scrambled linear
   pseudorandom number generators"); the top 53 bits give a double in [0, 1).

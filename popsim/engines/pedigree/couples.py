@@ -54,8 +54,8 @@ def _couples_block(c0, c1, tau, depth, uncle, need_f, pc, rec, anc, irr, fk):
             pf = pc[(tau - 2) % wp, fi]
         usable_f = f >= 0 and pf >= 0
         if depth == 3 and usable_f and pm >= 0 and not uncle:
-            # The default window (G = 4), straight-line: about twice as fast as
-            # the loops below because all loads are issued before any store.
+            # The default window (G = 4), straight-line: faster than the loops
+            # below, all loads issued before any store (benchmarks/README.md).
             f0, f1, m0, m1 = old_rows[pf, 0], old_rows[pf, 1], old_rows[pm, 0], old_rows[pm, 1]
             if not need_f:
                 rows[k, 0], rows[k, 1], rows[k, 2] = pf, pm, f0

@@ -222,8 +222,8 @@ def _last_first(j, n):
     :mod:`popsim.engines.threads`) give each thread a contiguous run of iterations,
     the first ones one more when ``n`` is not a multiple of the threads; the last
     block is usually a partial one, and starting with it puts it in a longer run.
-    On TBB, where a free thread takes the next block, it costs nothing. At N = 10⁵ on 2 threads (25
-    blocks, the last 41% full) the longer run holds 12.41 blocks' work instead of 13.
+    On TBB, where a free thread takes the next block, it costs nothing (an example:
+    benchmarks/README.md).
     Blocks own their random streams and results, so the order changes no value.
     """
     return (j + n - 1) % n

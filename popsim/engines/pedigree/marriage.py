@@ -15,12 +15,8 @@ SEEKERS = 64
 #: Deme size (individuals) from which the second-cousin searches are prefetched
 #: too (speed only). Their prefetch pass walks every candidate couple and its
 #: sons, as the searches then do again; below this size those reads mostly hit
-#: the caches anyway, and the pass only added work. With 10% first- and 5%
-#: second-cousin marriages (one thread, marriages per generation, with → without
-#: it): N = 10⁵ 13.2–13.3 → 7.3–8.1 ms, 3 × 10⁵ 26.8–35.1 → 24.8–31.7 ms, 10⁶
-#: 102–112 → 115–134 ms; the shipped pedigree config's marriages took about a
-#: third less time without it. The first-cousin pass (a few cache lines a
-#: search) paid at every size measured but the smallest (about 10% slower there).
+#: the caches anyway, and the pass only adds work. The first-cousin pass (a few
+#: cache lines a search) is always on (benchmarks/README.md).
 SECOND_WARM_MIN = 500_000
 _KIND_DRAWS, _PICK_DRAWS = 0, 1  # the two marriage streams of a deme (block argument)
 _FIRST, _SECOND, _UNCLE = 0, 1, 2  # marriage kinds (columns of plan.marriage)

@@ -8,8 +8,8 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-#: Iterations ahead for which scattered rows are prefetched (speed only; at
-#: N = 10⁶, 32 ran 1.2× faster than 8 and as fast as 64).
+#: Iterations ahead for which scattered rows are prefetched (speed only; 32 was
+#: faster than 8 and as fast as 64, benchmarks/README.md).
 PREFETCH = 32
 
 

@@ -76,8 +76,8 @@ def _men_part(gen, sizes, offs, pc, lo, hi, fill, cursor, entries):
     counted into ``cursor[key + 1]``, or (``fill``) written at ``cursor[key]``.
 
     The count-or-fill lines are written out here and in the other parts: a
-    shared helper, even with ``inline="always"``, made the index builds at
-    N = 10⁶ take 54–56 ms instead of 25–36 on one thread."""
+    shared helper, even with ``inline="always"``, made the index builds slower
+    (benchmarks/README.md)."""
     parent_couple = pc[gen % pc.shape[0]]
     for d in range(sizes.shape[1]):
         o = offs[gen, d]
@@ -174,8 +174,8 @@ def _clear_counts(n_keys, start, spare):
     """Zero both halves' counts of the ``n_keys`` buckets before counting. A function
     of its own, not inlined: in :func:`_generation_step` (``parallel=True``) a slice
     assignment is a parallel loop, which the engine's chunk size of 1
-    (:func:`popsim.engines.threads.balanced`) would split element by element (10⁵
-    first cousins: 39 → 6 M ind-gen/s)."""
+    (:func:`popsim.engines.threads.balanced`) would split element by element
+    (benchmarks/README.md)."""
     start[: n_keys + 1] = 0
     spare[: n_keys + 1] = 0
 
