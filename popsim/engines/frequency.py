@@ -6,26 +6,29 @@ deme. One generation (step τ − 1 → τ), per deme i alive at τ, in this ord
 1. **migration** (backward): x_i = Σ_j M[i, j] · c_j / 2N_j(τ−1), the gamete
    pool of deme i (a deme founded at τ has row M[i] = e_source);
 2. **mutation**: a normal copy becomes pathogenic with probability u; the
-   mass m = u·x_0 moves from x_0 to a class of brand-new alleles;
-3. **selection** on zygotes formed with inbreeding F. Because every
-   pathogenic allele has the same marginal fitness, selection only rescales
-   two classes: with q = 1 − x_0,
+   mass m = u·x_0 moves from x_0 to a class of brand-new alleles
+   (steps 1 and 2: :func:`_gamete_pools`);
+3. **selection** (:func:`_select`, :func:`_selection_scale`) on zygotes
+   formed with inbreeding F. Because every pathogenic allele has the same
+   marginal fitness, selection only rescales two classes: with q = 1 − x_0,
    P(0/0) = x_0²(1−F) + x_0·F, P(0/p) = 2·x_0·q·(1−F), P(p/p) = q²(1−F) + q·F,
    w̄ = P(0/0) + P(0/p)·(1 − h·s + a) + P(p/p)·(1 − s);
    x_0 ← (P(0/0) + ½·P(0/p)·(1 − h·s + a))/w̄ and every pathogenic
    frequency, the new-mutation class included, is multiplied by
    (P(p/p)·(1 − s) + ½·P(0/p)·(1 − h·s + a))/(q·w̄);
-4. **drift**: the 2N_i(τ) copies of generation τ are a multinomial draw
-   from those frequencies, as sequential exact binomials (valid for any N):
-   each named founder allele, then the total of all mutation-born copies,
-   which is split among the mutation-born alleles (aggregation property of
-   the multinomial; an allele left nothing to share costs no draw); the
-   normal allele takes the rest. Each copy drawn from the new-mutation class
-   is a new, distinct allele.
+4. **drift** (:func:`_take_named_draws`, :func:`_drift_mutation_born`): the
+   2N_i(τ) copies of generation τ are a multinomial draw from those
+   frequencies, as sequential exact binomials (valid for any N): each named
+   founder allele, then the total of all mutation-born copies, which is split
+   among the mutation-born alleles (aggregation property of the multinomial;
+   an allele left nothing to share costs no draw); the normal allele takes
+   the rest. Each copy drawn from the new-mutation class is a new, distinct
+   allele.
 
 Then founder alleles scheduled for τ replace normal copies. Alleles born by
-mutation live in recycled slots; a replicate that needs more than the
-capacity stops with a status code that the caller turns into an error.
+mutation live in recycled slots (:func:`_recycle_lost`); a replicate that
+needs more than the capacity stops with a status code that the caller turns
+into an error.
 
 Replicate r draws from its own xoshiro256+ generator seeded with
 ``seeds[r]`` (:mod:`popsim.engines.sampling`, exact binomial sampler), so
