@@ -44,7 +44,7 @@ def _prefetch(typingctx, array, index):
 
 @njit(cache=True)
 def _prefetch_rows(k, couples, parent_couple, old_rows):
-    """Prefetch the ``anc`` rows of the spouses' parent couples of couple k."""
+    """Prefetch the ``ancestor_rows`` rows of the spouses' parent couples of couple k."""
     f, m = couples[k, 0], couples[k, 1]
     if f >= 0 and parent_couple[f] >= 0:
         _prefetch(old_rows, parent_couple[f])
