@@ -276,8 +276,9 @@ class Result:
         The directory appears complete or not at all (written under a temporary
         name, then renamed); an existing directory is replaced only with
         ``overwrite=True``. The tables are written without pandas (the same
-        bytes as ``DataFrame.to_csv``), whose import cost ``popsim run --out``
-        0.3 s of its start-up. ``command_line`` (as typed) goes into the manifest.
+        bytes as ``DataFrame.to_csv``), whose import slowed ``popsim run --out``'s
+        start-up (benchmarks/README.md). ``command_line`` (as typed) goes into the
+        manifest.
         """
         from popsim.output import write_csv, write_directory
         from popsim.provenance import write_manifest

@@ -8,11 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from popsim.demography import compile_plan
 from popsim.engines import layout
 from popsim.engines.frequency import simulate_frequency
 from popsim.engines.pedigree import simulate_pedigree
-from popsim.model import scenario_from_dict
+from popsim.model import build_model
 
 PACKAGE = Path(layout.__file__).resolve().parents[1]
 
@@ -90,11 +89,13 @@ def test_record_index_follows_the_founder_columns():
 
 
 def _plan(engine: str):
-    """Two demes (one founded later, with migration), two founder alleles, mutation."""
+    """Two demes (one founded later, with migration), two founder alleles, mutation;
+    first-cousin marriages under the pedigree engine, the F they imply under the other."""
+    marriage = {"first_cousin_marriage": 0.1} if engine == "pedigree" else {"inbreeding": 1 / 160}
     raw = {
         "scenario": {"name": "layout", "generations": 8, "engine": engine, "record_every": 2},
         "demes": [
-            {"name": "a", "size": 800, "first_cousin_marriage": 0.1},
+            {"name": "a", "size": 800, **marriage},
             {"name": "b", "size": 300, "founded": {"generation": 3, "from": "a", "founders": 60}},
         ],
         "migration": [{"source": "a", "dest": "b", "rate": 0.05}],
@@ -105,7 +106,7 @@ def _plan(engine: str):
                                 {"name": "g", "deme": "a", "copies": 30}],
         },
     }
-    return compile_plan(scenario_from_dict(raw))
+    return build_model(raw).plan
 
 
 @pytest.fixture(scope="module")

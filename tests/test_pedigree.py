@@ -21,6 +21,7 @@ from popsim.demography import compile_plan
 from popsim.engines import pedigree
 from popsim.engines.layout import CAPACITY, OK, observed_column
 from popsim.engines.pedigree.couples import _couples_block
+from popsim.engines.pedigree.kernel import Ancestry
 from popsim.engines.pedigree.relatives import _men_part, _merge_counts, _restore_starts
 from popsim.errors import ConfigError, SimulationError
 from popsim.limits import MAX_ANCESTRY
@@ -117,7 +118,7 @@ def test_couple_inbreeding_is_the_exact_truncated_kinship(ancestry, uncle_rate, 
     for step in range(1, steps + 1):
         for c, ((g_h, h), (_, w)) in enumerate(couples[step]):
             rec[step % ancestry, c] = (h if g_h == step - 1 else -1 - h, w)
-        _couples_block(0, k, step, depth, uncle_rate > 0, True, pc, rec, anc, irr, fk)
+        _couples_block(0, k, step, depth, uncle_rate > 0, True, Ancestry(pc, rec, anc, irr), fk)
         for c, (husband, wife) in enumerate(couples[step]):
             expected = reference_kinship(couples, parent, husband, wife, step - ancestry)
             assert fk[c] == pytest.approx(expected, abs=1e-7), (step, c)

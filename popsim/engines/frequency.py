@@ -6,26 +6,29 @@ deme. One generation (step τ − 1 → τ), per deme i alive at τ, in this ord
 1. **migration** (backward): x_i = Σ_j M[i, j] · c_j / 2N_j(τ−1), the gamete
    pool of deme i (a deme founded at τ has row M[i] = e_source);
 2. **mutation**: a normal copy becomes pathogenic with probability u; the
-   mass m = u·x_0 moves from x_0 to a class of brand-new alleles;
-3. **selection** on zygotes formed with inbreeding F. Because every
-   pathogenic allele has the same marginal fitness, selection only rescales
-   two classes: with q = 1 − x_0,
+   mass m = u·x_0 moves from x_0 to a class of brand-new alleles
+   (steps 1 and 2: :func:`_gamete_pools`);
+3. **selection** (:func:`_select`, :func:`_selection_scale`) on zygotes
+   formed with inbreeding F. Because every pathogenic allele has the same
+   marginal fitness, selection only rescales two classes: with q = 1 − x_0,
    P(0/0) = x_0²(1−F) + x_0·F, P(0/p) = 2·x_0·q·(1−F), P(p/p) = q²(1−F) + q·F,
    w̄ = P(0/0) + P(0/p)·(1 − h·s + a) + P(p/p)·(1 − s);
    x_0 ← (P(0/0) + ½·P(0/p)·(1 − h·s + a))/w̄ and every pathogenic
    frequency, the new-mutation class included, is multiplied by
    (P(p/p)·(1 − s) + ½·P(0/p)·(1 − h·s + a))/(q·w̄);
-4. **drift**: the 2N_i(τ) copies of generation τ are a multinomial draw
-   from those frequencies, as sequential exact binomials (valid for any N):
-   each named founder allele, then the total of all mutation-born copies,
-   which is split among the mutation-born alleles (aggregation property of
-   the multinomial; an allele left nothing to share costs no draw); the
-   normal allele takes the rest. Each copy drawn from the new-mutation class
-   is a new, distinct allele.
+4. **drift** (:func:`_take_named_draws`, :func:`_drift_mutation_born`): the
+   2N_i(τ) copies of generation τ are a multinomial draw from those
+   frequencies, as sequential exact binomials (valid for any N): each named
+   founder allele, then the total of all mutation-born copies, which is split
+   among the mutation-born alleles (aggregation property of the multinomial;
+   an allele left nothing to share costs no draw); the normal allele takes
+   the rest. Each copy drawn from the new-mutation class is a new, distinct
+   allele.
 
 Then founder alleles scheduled for τ replace normal copies. Alleles born by
-mutation live in recycled slots; a replicate that needs more than the
-capacity stops with a status code that the caller turns into an error.
+mutation live in recycled slots (:func:`_recycle_lost`); a replicate that
+needs more than the capacity stops with a status code that the caller turns
+into an error.
 
 Replicate r draws from its own xoshiro256+ generator seeded with
 ``seeds[r]`` (:mod:`popsim.engines.rng`; the exact binomial sampler is
@@ -81,9 +84,8 @@ from popsim.engines.sampling import (
 from popsim.engines.threads import balanced
 
 #: Most replicates a thread steps side by side in one workspace (lanes of a
-#: group, see :func:`run_replicates`). One thread, N = 10⁴, no mutation, ns per
-#: replicate-generation: 145–175 with 1 lane, 60–70 with 8 or 16, 41–46 with 64,
-#: 40–48 with 128.
+#: group, see :func:`run_replicates`): more lanes share the sampler's per-call
+#: cost, beyond 64 nothing more (benchmarks/README.md).
 MAX_LANES = 64
 #: Largest workspace of a group, bytes: a plan with many allele slots gets
 #: fewer lanes.
@@ -96,6 +98,22 @@ Schedule = namedtuple(
     "intro_deme intro_allele intro_copies record_steps n_named capacity",
 )
 
+#: A group's workspace (:func:`run_replicates` makes one per group of lanes,
+#: :func:`_run_group` resets it): ``counts`` [lanes, 2, D, slots], the copies of
+#: each allele at the last step and the one being drawn (by the parity of the
+#: step); ``pool`` [lanes, slots], the gamete pool of the deme being drawn;
+#: ``active`` and ``free`` [lanes, capacity], the live mutation-born slots and
+#: the stack of free ones; ``lane_ints`` [rows, lanes] and ``lane_floats``
+#: [rows, lanes], per-lane scalars (rows below); ``draw_ints``, ``draw_floats``,
+#: ``states``: the lanes' binomial draws and generators
+#: (:func:`~popsim.engines.sampling.lane_arrays`). Each lane's data is
+#: contiguous: the loops over a lane's mutation-born alleles dominate at large
+#: N, and with the lanes innermost they would touch a cache line per allele.
+Workspace = namedtuple(
+    "Workspace",
+    "counts pool active free lane_ints lane_floats draw_ints draw_floats states",
+)
+
 #: Rows of a group's per-lane integers: mutation-born alleles alive, free
 #: slots, those alive before the step's mutations, copies of the deme not yet
 #: drawn. A lane runs while its status is OK.
@@ -103,10 +121,10 @@ _N_ACTIVE, _N_FREE, _N_BORN, _REMAINING = range(4)
 _LANE_INT_ROWS = 4
 #: Rows of its per-lane floats: the selection factor of pathogenic
 #: frequencies, the new-mutation mass, the probability mass not yet drawn, the
-#: mutation-born class's mass before selection and the mass of the allele
-#: being drawn.
-_SCALE, _NEW, _MASS, _NOVEL, _PK = range(5)
-_LANE_FLOAT_ROWS = 5
+#: mutation-born class's mass before selection, the mass of the allele being
+#: drawn, and the normal and pathogenic frequencies after mutation.
+_SCALE, _NEW, _MASS, _NOVEL, _PK, _X0, _Q = range(7)
+_LANE_FLOAT_ROWS = 7
 
 @njit(cache=True)
 def _introduce(counts, par, lane, step, sch, status):
@@ -152,44 +170,280 @@ def _record(par, step, rec, every_lane, sch, counts, active, lanes, records, sta
 
 
 @njit(cache=True)
-def _run_group(seeds, sch, records, status, counts, x, active, free, lanes, floats, draw_ints,
-               draw_floats, states):
+def _start_lane(lane, seed, sch, ws, status):
+    """Generation 0 of ``lane``: its generator, every mutation-born slot free, every
+    copy normal, then the founder alleles introduced at step 0."""
+    n_slots = 1 + sch.n_named + sch.capacity
+    set_lane_state(ws.states, lane, seeded(seed))
+    for k in range(sch.capacity):
+        ws.free[lane, k] = n_slots - 1 - k
+    ws.lane_ints[_N_ACTIVE, lane] = 0
+    ws.lane_ints[_N_FREE, lane] = sch.capacity
+    for d in range(sch.sizes.shape[1]):
+        ws.counts[lane, 0, d, 0] = 2 * sch.sizes[0, d]
+    _introduce(ws.counts, 0, lane, 0, sch, status)
+
+
+# The steps below are compiled into _run_group (inline="always"), each a pass over
+# the lanes that takes single arrays, not the named tuples: Numba counts references
+# to each array an inlined call passes (each array of a named tuple too), LLVM
+# drops those atomic counts only in some shapes of code, and a pass pays them once
+# for all lanes (benchmarks/README.md). The per-lane helpers they call take at
+# most scalars or have no loop, so that their counts are dropped.
+
+
+@njit(cache=True, inline="always")
+def _gamete_pools(n_lanes, last, i, source, first_novel, u, parent_sizes, migration, status,
+                  counts, pool, active, lane_ints, lane_floats):
+    """Steps 1 and 2 for deme ``i`` in every running lane: the gamete pool
+    ``pool[lane]`` = Σ_j M[i, j] · c_j / 2N_j over the parents' demes
+    (``migration`` = M of the step, ``parent_sizes`` = N(τ − 1), ``last`` = the
+    parity of the parents' copies), then mutation. Sets the lane's x_0 after
+    mutation, the new-mutation mass u·x_0, the pathogenic total q and the
+    mutation-born class's mass (new and older alleles) in ``lane_floats``.
+
+    Where all parents come from one deme (``source`` ≥ 0: no migrants) the pool
+    is a copy of its frequencies, summed as it is copied (one loop instead of
+    two, benchmarks/README.md), in the order of the general case.
+    """
+    for lane in range(n_lanes):
+        if status[lane, STATUS_CODE] != OK:
+            continue
+        n_born = lane_ints[_N_BORN, lane]
+        if source >= 0:
+            weight = 1.0 / (2 * parent_sizes[source])
+            pool[lane, 0] = weight * counts[lane, last, source, 0]
+            new = u * pool[lane, 0]
+            x0 = pool[lane, 0] - new
+            q = new
+            for g in range(1, first_novel):
+                xg = weight * counts[lane, last, source, g]
+                pool[lane, g] = xg
+                q += xg
+            novel = new
+            for a in range(n_born):
+                slot = active[lane, a]
+                xk = weight * counts[lane, last, source, slot]
+                pool[lane, slot] = xk
+                q += xk
+                novel += xk
+        else:
+            pool[lane, 0] = 0.0
+            for g in range(1, first_novel):
+                pool[lane, g] = 0.0
+            for a in range(n_born):
+                pool[lane, active[lane, a]] = 0.0
+            for j in range(parent_sizes.shape[0]):
+                m = migration[i, j]
+                if m <= 0.0 or parent_sizes[j] == 0:
+                    continue
+                wj = m / (2 * parent_sizes[j])
+                pool[lane, 0] += wj * counts[lane, last, j, 0]
+                for g in range(1, first_novel):
+                    pool[lane, g] += wj * counts[lane, last, j, g]
+                for a in range(n_born):
+                    slot = active[lane, a]
+                    pool[lane, slot] += wj * counts[lane, last, j, slot]
+            new = u * pool[lane, 0]
+            x0 = pool[lane, 0] - new
+            q = new
+            for g in range(1, first_novel):
+                q += pool[lane, g]
+            novel = new
+            for a in range(n_born):
+                xk = pool[lane, active[lane, a]]
+                q += xk
+                novel += xk
+        lane_floats[_X0, lane] = x0
+        lane_floats[_NEW, lane] = new
+        lane_floats[_Q, lane] = q
+        lane_floats[_NOVEL, lane] = novel
+
+
+@njit(cache=True, inline="always")
+def _selection_scale(x0, q, f, w_het, w_aff):
+    """Step 3: (w̄, the factor of every pathogenic frequency) for normal frequency
+    x_0, pathogenic total q and inbreeding F (module docstring); the factor is 0
+    where q = 0 or w̄ ≤ 0 (then the deme cannot reproduce)."""
+    p00 = x0 * x0 * (1.0 - f) + x0 * f
+    p0p = 2.0 * x0 * q * (1.0 - f)
+    ppp = q * q * (1.0 - f) + q * f
+    wbar = p00 + p0p * w_het + ppp * w_aff
+    scale = 0.0
+    if q > 0.0 and wbar > 0.0:
+        scale = (ppp * w_aff + 0.5 * p0p * w_het) / (q * wbar)
+    return wbar, scale
+
+
+@njit(cache=True, inline="always")
+def _prepare_draw(lane, k, first_novel, pool, lane_ints, lane_floats, draw_ints, draw_floats):
+    """Step 4, draw k + 1 of ``lane`` (the next named allele, or the mutation-born
+    class after the last): a binomial of the copies not yet drawn with the
+    allele's share of the mass not yet drawn. Returns 1 where it needs a draw."""
+    unscaled = pool[lane, k + 1] if k + 1 < first_novel else lane_floats[_NOVEL, lane]
+    pk = unscaled * lane_floats[_SCALE, lane]
+    lane_floats[_PK, lane] = pk
+    draw_ints[LANE_N, lane] = 0
+    draw_ints[LANE_K, lane] = 0
+    mass = lane_floats[_MASS, lane]
+    if mass > 0.0 and pk > 0.0:
+        draw_ints[LANE_N, lane] = lane_ints[_REMAINING, lane]
+        draw_floats[LANE_P, lane] = pk / mass
+        return 1
+    return 0
+
+
+@njit(cache=True, inline="always")
+def _select(n_lanes, step, i, copies, f, w_het, w_aff, first_novel, status, pool, lane_ints,
+            lane_floats, draw_ints, draw_floats):
+    """Step 3 for deme ``i`` in every running lane (a deme that cannot reproduce
+    stops the lane), then the first draw of step 4 prepared: ``copies`` = 2N_i(τ)
+    to draw. Returns the number of lanes with a draw to take."""
+    n_draws = 0
+    for lane in range(n_lanes):
+        if status[lane, STATUS_CODE] != OK:
+            draw_ints[LANE_N, lane] = 0
+            continue
+        wbar, scale = _selection_scale(lane_floats[_X0, lane], lane_floats[_Q, lane], f, w_het,
+                                       w_aff)
+        if wbar <= 0.0:
+            stop(status[lane], EXTINCT, step, i)
+            draw_ints[LANE_N, lane] = 0
+            continue
+        lane_floats[_SCALE, lane] = scale
+        lane_floats[_MASS, lane] = 1.0
+        lane_ints[_REMAINING, lane] = copies
+        n_draws += _prepare_draw(lane, 0, first_novel, pool, lane_ints, lane_floats, draw_ints,
+                                 draw_floats)
+    return n_draws
+
+
+@njit(cache=True, inline="always")
+def _take_named_draws(n_lanes, nxt, i, k, first_novel, status, counts, pool, lane_ints,
+                      lane_floats, draw_ints, draw_floats):
+    """Step 4 for deme ``i`` in every running lane: the drawn copies of named
+    allele k (the copies and mass left for the later draws shrink by them), then
+    the next draw prepared. Returns the number of lanes with a draw to take."""
+    n_draws = 0
+    for lane in range(n_lanes):
+        if status[lane, STATUS_CODE] != OK:
+            draw_ints[LANE_N, lane] = 0
+            continue
+        c = draw_ints[LANE_K, lane]
+        counts[lane, nxt, i, k] = c
+        lane_ints[_REMAINING, lane] -= c
+        lane_floats[_MASS, lane] -= lane_floats[_PK, lane]
+        n_draws += _prepare_draw(lane, k, first_novel, pool, lane_ints, lane_floats, draw_ints,
+                                 draw_floats)
+    return n_draws
+
+
+@njit(cache=True, inline="always")
+def _drift_mutation_born(n_lanes, step, nxt, i, status, counts, pool, active, free, lane_ints,
+                         lane_floats, draw_ints, states):
+    """Step 4's last draw for deme ``i`` in every running lane: the normal allele
+    takes the copies the mutation-born class left; the class's copies are split
+    among the lane's mutation-born alleles by sequential binomials on their scaled
+    pool frequencies (aggregation property of the multinomial), and each copy
+    left over is a brand-new allele in a free slot (zero in every other deme).
+    A lane with too few free slots stops (no new allele written)."""
+    for lane in range(n_lanes):
+        if status[lane, STATUS_CODE] != OK:
+            draw_ints[LANE_N, lane] = 0
+            continue
+        c = draw_ints[LANE_K, lane]
+        counts[lane, nxt, i, 0] = lane_ints[_REMAINING, lane] - c
+        n_born = lane_ints[_N_BORN, lane]
+        if c == 0 and n_born == 0:
+            continue
+        left = c
+        state = lane_state(states, lane)
+        scale = lane_floats[_SCALE, lane]
+        novel = lane_floats[_NOVEL, lane] * scale
+        for a in range(n_born):
+            slot = active[lane, a]
+            pk = pool[lane, slot] * scale
+            if a == n_born - 1 and lane_floats[_NEW, lane] <= 0.0:
+                c = left  # the last allele: exactly, whatever the rounding
+            elif left > 0 and novel > 0.0:
+                c, state = binomial_inline(state, left, pk / novel)
+            else:
+                c = 0
+            counts[lane, nxt, i, slot] = c
+            left -= c
+            novel -= pk
+        set_lane_state(states, lane, state)
+        n_free, n_active = lane_ints[_N_FREE, lane], lane_ints[_N_ACTIVE, lane]
+        if left > n_free:
+            stop(status[lane], CAPACITY, step, i)
+            continue
+        for _ in range(left):
+            n_free -= 1
+            slot = free[lane, n_free]
+            for d in range(counts.shape[2]):
+                counts[lane, nxt, d, slot] = 0
+            counts[lane, nxt, i, slot] = 1
+            active[lane, n_active] = slot
+            n_active += 1
+        lane_ints[_N_FREE, lane], lane_ints[_N_ACTIVE, lane] = n_free, n_active
+
+
+@njit(cache=True, inline="always")
+def _recycle_lost(n_lanes, nxt, status, counts, active, free, lane_ints):
+    """Return to each running lane's free stack its mutation-born slots with no
+    copy left in any deme."""
+    for lane in range(n_lanes):
+        if status[lane, STATUS_CODE] != OK:
+            continue
+        n_active, n_free = lane_ints[_N_ACTIVE, lane], lane_ints[_N_FREE, lane]
+        a = 0
+        while a < n_active:
+            slot = active[lane, a]
+            total = 0
+            for d in range(counts.shape[2]):
+                total += counts[lane, nxt, d, slot]
+            if total == 0:
+                free[lane, n_free] = slot
+                n_free += 1
+                n_active -= 1
+                active[lane, a] = active[lane, n_active]
+            else:
+                a += 1
+        lane_ints[_N_ACTIVE, lane], lane_ints[_N_FREE, lane] = n_active, n_free
+
+
+@njit(cache=True)
+def _run_group(seeds, sch, ws, records, status):
     """Simulate ``len(seeds)`` replicates side by side (one lane each).
 
     Each lane draws from its own generator, seeded with its seed, exactly the
     numbers it would draw alone; the lanes' binomial draws of a deme are taken
     together by :func:`~popsim.engines.sampling.binomial_lanes`. Fills
-    ``records`` [lanes, n_rec, D, fields] and ``status`` [lanes, 3].
+    ``records`` [lanes, n_rec, D, fields] and ``status`` [lanes, 3]. ``ws``: the
+    group's :data:`Workspace`, reset here.
 
-    Workspace (see :func:`run_replicates`), reset here: ``counts`` [lanes, 2,
-    D, slots], the copies of each allele at the last step and the one being
-    drawn (by the parity of the step); ``x`` [lanes, slots], the gamete pools;
-    ``active`` and ``free`` [lanes, capacity], the live mutation-born slots and
-    the stack of free ones; ``lanes`` [rows, lanes] and ``floats`` [rows,
-    lanes], per-lane scalars; ``draw_ints``, ``draw_floats``, ``states``: see
-    :func:`~popsim.engines.sampling.lane_arrays`. Each lane's data is
-    contiguous: the loops over a lane's mutation-born alleles dominate at large
-    N, and with the lanes innermost they would touch a cache line per allele.
+    A deme of a step: the pools (steps 1–2, :func:`_gamete_pools`), selection
+    and the first draw prepared (step 3, :func:`_select`), then one draw for
+    every lane at once per named founder allele (:func:`_take_named_draws`) and
+    one for the mutation-born class (:func:`_drift_mutation_born`); a draw that
+    no lane needs is not taken (often none: no copies, no mutation).
     """
     n_lanes = seeds.shape[0]
-    n_steps = sch.sizes.shape[0] - 1
-    n_demes = sch.sizes.shape[1]
+    sizes = sch.sizes
+    n_steps = sizes.shape[0] - 1
+    n_demes = sizes.shape[1]
     first_novel = 1 + sch.n_named
-    n_slots = first_novel + sch.capacity
-    counts[:n_lanes] = 0  # x needs none: each pool entry is written before it is read
+    u, migration = sch.u, sch.migration
+    counts, pool, active, free = ws.counts, ws.pool, ws.active, ws.free
+    lane_ints, lane_floats = ws.lane_ints, ws.lane_floats
+    draw_ints, draw_floats, states = ws.draw_ints, ws.draw_floats, ws.states
+    counts[:n_lanes] = 0  # the pools need none: each entry is written before it is read
     n_rec = sch.record_steps.shape[0]
     rec = 0
     for lane in range(n_lanes):
-        set_lane_state(states, lane, seeded(seeds[lane]))
-        for k in range(sch.capacity):
-            free[lane, k] = n_slots - 1 - k
-        lanes[_N_ACTIVE, lane] = 0
-        lanes[_N_FREE, lane] = sch.capacity
-        for d in range(n_demes):
-            counts[lane, 0, d, 0] = 2 * sch.sizes[0, d]
-        _introduce(counts, 0, lane, 0, sch, status)
+        _start_lane(lane, seeds[lane], sch, ws, status)
     if sch.record_steps[0] == 0:  # even where an introduction failed
-        _record(0, 0, 0, True, sch, counts, active, lanes, records, status)
+        _record(0, 0, 0, True, sch, counts, active, lane_ints, records, status)
         rec = 1
 
     w_het = 1.0 - sch.h * sch.s + sch.a
@@ -197,188 +451,41 @@ def _run_group(seeds, sch, records, status, counts, x, active, free, lanes, floa
     for step in range(1, n_steps + 1):
         last, nxt = (step - 1) & 1, step & 1  # parities of the copies
         for lane in range(n_lanes):
-            lanes[_N_BORN, lane] = lanes[_N_ACTIVE, lane]  # alive before this step's mutations
+            lane_ints[_N_BORN, lane] = lane_ints[_N_ACTIVE, lane]  # before this step's mutations
         for i in range(n_demes):
-            if sch.sizes[step, i] == 0:
+            if sizes[step, i] == 0:
                 # an empty deme has no copies; those of this parity still hold
                 # step − 2, all zeros if the deme was empty then too (nothing
                 # else writes there but new alleles' zeros)
-                if step >= 2 and sch.sizes[step - 2, i] > 0:
+                if step >= 2 and sizes[step - 2, i] > 0:
                     counts[:, nxt, i, :] = 0
                 continue
-            two_n = 2 * sch.sizes[step, i]
             mi = sch.migration_index[step]
-            source = sch.single_source[mi, i]
-            single = source >= 0 and sch.sizes[step - 1, source] > 0
-            f = sch.inbreeding[i]
-            # One pass over the lanes per draw: pass 0 computes the pools (steps
-            # 1–3) and prepares the first draw; pass k records draw k and
-            # prepares the next. 4. drift: named founder alleles, then all
-            # mutation-born copies at once (split among their alleles), the
-            # normal allele takes the rest.
-            n_draws = 0  # lanes with a draw to take (often none: no copies, no mutation)
-            for k in range(first_novel + 1):
+            source = sch.single_source[mi, i]  # the one parents' deme, or −1
+            if source >= 0 and sizes[step - 1, source] == 0:  # a deme founded now
+                source = -1
+            _gamete_pools(n_lanes, last, i, source, first_novel, u, sizes[step - 1],
+                          migration[mi], status, counts, pool, active, lane_ints, lane_floats)
+            n_draws = _select(n_lanes, step, i, 2 * sizes[step, i], sch.inbreeding[i], w_het,
+                              w_aff, first_novel, status, pool, lane_ints, lane_floats,
+                              draw_ints, draw_floats)
+            for k in range(1, first_novel + 1):
                 if n_draws > 0:
                     binomial_lanes(n_lanes, draw_ints, draw_floats, states)
-                n_draws = 0
-                for lane in range(n_lanes):
-                    if status[lane, STATUS_CODE] != OK:
-                        draw_ints[LANE_N, lane] = 0
-                        continue
-                    if k == 0:
-                        n_born = lanes[_N_BORN, lane]
-                        # 1. migration: gamete pool of deme i, and 2. mutation: the
-                        # mass u·x_0 of new alleles, the pathogenic total q and the
-                        # mutation-born class's mass (new and older alleles). Where all
-                        # parents come from one deme (no migrants) the pool is a copy of
-                        # its frequencies, summed as it is copied (one loop instead of
-                        # two: about 3 % of the kernel's time), in the order used below.
-                        if single:
-                            wj = 1.0 / (2 * sch.sizes[step - 1, source])
-                            x[lane, 0] = wj * counts[lane, last, source, 0]
-                            new = sch.u * x[lane, 0]
-                            x0 = x[lane, 0] - new
-                            q = new
-                            for g in range(1, first_novel):
-                                xg = wj * counts[lane, last, source, g]
-                                x[lane, g] = xg
-                                q += xg
-                            novel = new
-                            for a in range(n_born):
-                                slot = active[lane, a]
-                                xk = wj * counts[lane, last, source, slot]
-                                x[lane, slot] = xk
-                                q += xk
-                                novel += xk
-                        else:
-                            x[lane, 0] = 0.0
-                            for g in range(1, first_novel):
-                                x[lane, g] = 0.0
-                            for a in range(n_born):
-                                x[lane, active[lane, a]] = 0.0
-                            for j in range(n_demes):
-                                m = sch.migration[mi, i, j]
-                                if m <= 0.0 or sch.sizes[step - 1, j] == 0:
-                                    continue
-                                wj = m / (2 * sch.sizes[step - 1, j])
-                                x[lane, 0] += wj * counts[lane, last, j, 0]
-                                for g in range(1, first_novel):
-                                    x[lane, g] += wj * counts[lane, last, j, g]
-                                for a in range(n_born):
-                                    slot = active[lane, a]
-                                    x[lane, slot] += wj * counts[lane, last, j, slot]
-                            new = sch.u * x[lane, 0]
-                            x0 = x[lane, 0] - new
-                            q = new
-                            for g in range(1, first_novel):
-                                q += x[lane, g]
-                            novel = new
-                            for a in range(n_born):
-                                xk = x[lane, active[lane, a]]
-                                q += xk
-                                novel += xk
-                        # 3. selection on zygotes with inbreeding F
-                        p00 = x0 * x0 * (1.0 - f) + x0 * f
-                        p0p = 2.0 * x0 * q * (1.0 - f)
-                        ppp = q * q * (1.0 - f) + q * f
-                        wbar = p00 + p0p * w_het + ppp * w_aff
-                        if wbar <= 0.0:
-                            stop(status[lane], EXTINCT, step, i)
-                            draw_ints[LANE_N, lane] = 0
-                            continue
-                        scale = 0.0
-                        if q > 0.0:
-                            scale = (ppp * w_aff + 0.5 * p0p * w_het) / (q * wbar)
-                        floats[_SCALE, lane] = scale
-                        floats[_NEW, lane] = new
-                        floats[_NOVEL, lane] = novel
-                        floats[_MASS, lane] = 1.0
-                        lanes[_REMAINING, lane] = two_n
-                    elif k < first_novel:
-                        c = draw_ints[LANE_K, lane]
-                        counts[lane, nxt, i, k] = c
-                        lanes[_REMAINING, lane] -= c
-                        floats[_MASS, lane] -= floats[_PK, lane]
-                    else:
-                        c = draw_ints[LANE_K, lane]
-                        counts[lane, nxt, i, 0] = lanes[_REMAINING, lane] - c
-                        n_born = lanes[_N_BORN, lane]
-                        if c == 0 and n_born == 0:
-                            continue
-                        # share the c mutation-born copies among the lane's
-                        # mutation-born alleles; each copy left over is a new allele
-                        # (written out here: a call with the lane's arrays would
-                        # cost two atomic reference counts per array)
-                        left = c
-                        state = lane_state(states, lane)
-                        scale = floats[_SCALE, lane]
-                        novel = floats[_NOVEL, lane] * scale
-                        for a in range(n_born):
-                            slot = active[lane, a]
-                            pk = x[lane, slot] * scale
-                            if a == n_born - 1 and floats[_NEW, lane] <= 0.0:
-                                c = left  # the last allele: exactly, whatever the rounding
-                            elif left > 0 and novel > 0.0:
-                                c, state = binomial_inline(state, left, pk / novel)
-                            else:
-                                c = 0
-                            counts[lane, nxt, i, slot] = c
-                            left -= c
-                            novel -= pk
-                        set_lane_state(states, lane, state)
-                        n_free, n_active = lanes[_N_FREE, lane], lanes[_N_ACTIVE, lane]
-                        if left > n_free:
-                            stop(status[lane], CAPACITY, step, i)
-                            continue
-                        for _ in range(left):
-                            n_free -= 1
-                            slot = free[lane, n_free]
-                            for d in range(n_demes):
-                                counts[lane, nxt, d, slot] = 0
-                            counts[lane, nxt, i, slot] = 1
-                            active[lane, n_active] = slot
-                            n_active += 1
-                        lanes[_N_FREE, lane], lanes[_N_ACTIVE, lane] = n_free, n_active
-                        continue
-                    # prepare draw k + 1: the next named allele, or the
-                    # mutation-born class after the last
-                    if k + 1 < first_novel:
-                        pk = x[lane, k + 1] * floats[_SCALE, lane]
-                    else:
-                        pk = floats[_NOVEL, lane] * floats[_SCALE, lane]
-                    floats[_PK, lane] = pk
-                    draw_ints[LANE_N, lane] = 0
-                    draw_ints[LANE_K, lane] = 0
-                    mass = floats[_MASS, lane]
-                    if mass > 0.0 and pk > 0.0:
-                        draw_ints[LANE_N, lane] = lanes[_REMAINING, lane]
-                        draw_floats[LANE_P, lane] = pk / mass
-                        n_draws += 1
-        # recycle mutation-born slots lost in every deme
-        for lane in range(n_lanes):
-            if status[lane, STATUS_CODE] != OK:
-                continue
-            n_active, n_free = lanes[_N_ACTIVE, lane], lanes[_N_FREE, lane]
-            a = 0
-            while a < n_active:
-                slot = active[lane, a]
-                total = 0
-                for d in range(n_demes):
-                    total += counts[lane, nxt, d, slot]
-                if total == 0:
-                    free[lane, n_free] = slot
-                    n_free += 1
-                    n_active -= 1
-                    active[lane, a] = active[lane, n_active]
+                if k < first_novel:
+                    n_draws = _take_named_draws(n_lanes, nxt, i, k, first_novel, status, counts,
+                                                pool, lane_ints, lane_floats, draw_ints,
+                                                draw_floats)
                 else:
-                    a += 1
-            lanes[_N_ACTIVE, lane], lanes[_N_FREE, lane] = n_active, n_free
+                    _drift_mutation_born(n_lanes, step, nxt, i, status, counts, pool, active,
+                                         free, lane_ints, lane_floats, draw_ints, states)
+        _recycle_lost(n_lanes, nxt, status, counts, active, free, lane_ints)
         if sch.intro_at[step]:
             for lane in range(n_lanes):
                 if status[lane, STATUS_CODE] == OK:
                     _introduce(counts, nxt, lane, step, sch, status)
         if rec < n_rec and sch.record_steps[rec] == step:
-            _record(nxt, step, rec, False, sch, counts, active, lanes, records, status)
+            _record(nxt, step, rec, False, sch, counts, active, lane_ints, records, status)
             rec += 1
 
 
@@ -396,15 +503,19 @@ def run_replicates(seeds, sch, group, records, status):
     n_slots = 1 + sch.n_named + capacity
     for b in prange((n + group - 1) // group):
         lo, hi = b * group, min(n, (b + 1) * group)
-        counts = np.empty((group, 2, n_demes, n_slots), dtype=np.int64)
-        x = np.empty((group, n_slots))  # gamete pools of the deme being drawn
-        active = np.empty((group, capacity), dtype=np.int64)  # live mutation-born slots
-        free = np.empty((group, capacity), dtype=np.int64)  # stacks of free slots
-        lanes = np.empty((_LANE_INT_ROWS, group), dtype=np.int64)
-        floats = np.empty((_LANE_FLOAT_ROWS, group))
         draw_ints, draw_floats, states = lane_arrays(group)
-        _run_group(seeds[lo:hi], sch, records[lo:hi], status[lo:hi], counts, x, active, free,
-                   lanes, floats, draw_ints, draw_floats, states)
+        ws = Workspace(
+            counts=np.empty((group, 2, n_demes, n_slots), dtype=np.int64),
+            pool=np.empty((group, n_slots)),
+            active=np.empty((group, capacity), dtype=np.int64),
+            free=np.empty((group, capacity), dtype=np.int64),
+            lane_ints=np.empty((_LANE_INT_ROWS, group), dtype=np.int64),
+            lane_floats=np.empty((_LANE_FLOAT_ROWS, group)),
+            draw_ints=draw_ints,
+            draw_floats=draw_floats,
+            states=states,
+        )
+        _run_group(seeds[lo:hi], sch, ws, records[lo:hi], status[lo:hi])
 
 
 def _single_sources(migration: np.ndarray) -> np.ndarray:
@@ -459,7 +570,7 @@ def simulate_frequency(plan: Plan, seeds: np.ndarray, lanes: int | None = None) 
 
 
 def _lane_bytes(sch: Schedule) -> int:
-    """Bytes of :func:`run_replicates`' workspace per lane (counts, x, active, free)."""
+    """Bytes of :func:`run_replicates`' workspace per lane (counts, pool, active, free)."""
     n_slots = 1 + sch.n_named + sch.capacity
     return 8 * ((2 * sch.sizes.shape[1] + 1) * n_slots + 2 * sch.capacity)
 

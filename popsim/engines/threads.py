@@ -8,9 +8,9 @@ pedigree engine, several loops per generation, falls below one thread's speed.
 Intel's TBB layer (the ``tbb`` package, a dependency on Linux x86_64) schedules
 by work stealing: with a chunk size of 1 (:func:`balanced`) each iteration (a
 group of replicates, a block of couples or offspring) goes to whichever thread
-is free. Measured on 2 CPUs with a busy process on one of them (pedigree engine,
-one replicate, ind-gen/s, 2 threads): 12.7–59.8 M with OpenMP against 59.8–69.1
-M with TBB at N = 2·10⁴ … 10⁶; on idle CPUs both give the same (docs/pedigree.md).
+is free. With a busy process on one of 2 CPUs, TBB keeps the pedigree engine
+near one thread's speed where OpenMP falls far below it; on idle CPUs both give
+the same (benchmarks/README.md, docs/pedigree.md).
 No result depends on the schedule: every replicate, group and block draws from
 its own random stream.
 

@@ -21,7 +21,7 @@ from typing import Any
 
 #: Public names and the submodule each comes from. They are imported on first
 #: use, so a worker process that only needs :mod:`popsim.sweep.tasks` does not
-#: import the runner and pandas (about 0.2 s of every sweep's start-up).
+#: import the runner and pandas (part of every sweep's start-up, benchmarks/README.md).
 _EXPORTS = {
     "DESIGNS": "designs",
     "Design": "designs",

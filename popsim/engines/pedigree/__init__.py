@@ -97,8 +97,9 @@ from popsim.engines.threads import balanced
 #: thread (each thread then holds a replicate: ~55 bytes × this × threads).
 PARALLEL_REPLICATES_MAX = 2_000_000
 #: Individuals alive at once below which a replicate is never split across
-#: threads: each generation of the split path costs ~0.1 ms of Python calls and
-#: parallel-region start-up, more than 2 threads save on fewer individuals.
+#: threads: each generation of the split path has a fixed cost of Python calls
+#: and parallel-region start-up, more than 2 threads save on fewer individuals
+#: (benchmarks/README.md).
 WITHIN_MIN = 20_000
 
 

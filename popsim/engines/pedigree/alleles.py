@@ -33,19 +33,22 @@ _NEW = -1  # allele placeholder for a new mutation not yet given a slot
 
 
 @njit(cache=True)
-def _recycle(tau, offs, n_demes, al, uncle, first_novel, hist, in_use, free, n_free):
-    """Free the slots of mutation-born alleles no live individual carries.
+def _recycle(tau, sch, genotypes, uncle, slots, n_free):
+    """Free the slots of mutation-born alleles no live individual carries; return
+    the number of free slots (``slots``: :data:`~popsim.engines.pedigree.kernel.Slots`).
 
     Live: generation τ and, with uncle–niece marriages, τ − 1 (next step's uncles).
     """
-    n_al = al.shape[0]
+    offs, n_demes, first_novel = sch.offs, sch.sizes.shape[1], 1 + sch.n_named
+    hist, in_use, free = slots.hist, slots.in_use, slots.free
+    n_genotypes = genotypes.shape[0]
     hist[:] = 0
     for g in (tau, tau - 1):
         if g < 0 or (g == tau - 1 and not uncle):
             continue
         for x in range(offs[g, 0], offs[g, n_demes]):
             for c in range(2):
-                v = al[g % n_al, x, c]
+                v = genotypes[g % n_genotypes, x, c]
                 if v >= 0:
                     hist[v] += 1
     for slot in range(first_novel, hist.shape[0]):
@@ -57,41 +60,45 @@ def _recycle(tau, offs, n_demes, al, uncle, first_novel, hist, in_use, free, n_f
 
 
 @njit(cache=True)
-def _name_mutations(tau, n_blocks, blocks, sums, offs, n_demes, al, uncle, first_novel, hist,
-                    in_use, free, n_free, status):
-    """Give every new mutation of generation τ a free slot, block by block in order."""
-    now = tau % al.shape[0]
+def _name_mutations(tau, n_blocks, sch, offspring, genotypes, uncle, slots, n_free, status):
+    """Give every new mutation of generation τ a free slot, block by block in order
+    (the blocks and their counts of new mutations: ``offspring``); return the
+    number of free slots left."""
+    offs, blocks, sums = sch.offs, offspring.blocks, offspring.sums
+    in_use, free = slots.in_use, slots.free
+    now = tau % genotypes.shape[0]
     for b in range(n_blocks):
         if sums[b, 1] == 0:
             continue
         o = offs[tau, blocks[b, 0]]
         for x in range(o + blocks[b, 1], o + blocks[b, 2]):
             for c in range(2):
-                if al[now, x, c] != _NEW:
+                if genotypes[now, x, c] != _NEW:
                     continue
                 if n_free == 0:
-                    n_free = _recycle(tau, offs, n_demes, al, uncle, first_novel, hist, in_use,
-                                      free, n_free)
+                    n_free = _recycle(tau, sch, genotypes, uncle, slots, n_free)
                     if n_free == 0:
                         stop(status, CAPACITY, tau, blocks[b, 0])
                         return n_free
                 n_free -= 1
-                al[now, x, c] = free[n_free]
+                genotypes[now, x, c] = free[n_free]
                 in_use[free[n_free]] = 1
     return n_free
 
 
 @njit(cache=True)
-def _introduce(tau, seed, offs, al, intro_step, intro_deme, intro_allele, intro_copies, status):
+def _introduce(tau, seed, sch, genotypes, status):
     """Founder alleles of step τ: exactly k normal copies, uniform among the deme's copies."""
-    now = tau % al.shape[0]
+    offs, intro_step, intro_deme = sch.offs, sch.intro_step, sch.intro_deme
+    intro_allele, intro_copies = sch.intro_allele, sch.intro_copies
+    now = tau % genotypes.shape[0]
     for e in range(intro_step.shape[0]):
         if intro_step[e] != tau:
             continue
         d = intro_deme[e]
         normal = 0
         for x in range(offs[tau, d], offs[tau, d + 1]):
-            normal += (al[now, x, 0] == 0) + (al[now, x, 1] == 0)
+            normal += (genotypes[now, x, 0] == 0) + (genotypes[now, x, 1] == 0)
         need = intro_copies[e]
         if normal < need:
             stop(status, NO_NORMAL_COPIES, tau, d)
@@ -99,27 +106,27 @@ def _introduce(tau, seed, offs, al, intro_step, intro_deme, intro_allele, intro_
         state = _stream(seed, tau, d, e, _INTRO)
         for x in range(offs[tau, d], offs[tau, d + 1]):
             for c in range(2):
-                if need == 0 or al[now, x, c] != 0:
+                if need == 0 or genotypes[now, x, c] != 0:
                     continue
                 state, z = _next(state)
                 if _unit(z) * normal < need:
-                    al[now, x, c] = intro_allele[e]
+                    genotypes[now, x, c] = intro_allele[e]
                     need -= 1
                 normal -= 1
 
 
 @njit(cache=True)
-def _record(tau, sizes, offs, al, n_named, hist, f_sums, counts, records, observed):
+def _record(tau, sizes, offs, genotypes, n_named, hist, f_sums, counts, records, observed):
     """Allele counts (``records`` [D, fields]) and genotype/marriage counts (``observed``)."""
-    now = tau % al.shape[0]
+    now = tau % genotypes.shape[0]
     first_novel = 1 + n_named
     for d in range(sizes.shape[1]):
         n = sizes[tau, d]
         hist[:] = 0
         fh = oh = ch = car = 0
         for x in range(offs[tau, d], offs[tau, d + 1]):
-            a1 = al[now, x, 0]
-            a2 = al[now, x, 1]
+            a1 = genotypes[now, x, 0]
+            a2 = genotypes[now, x, 1]
             hist[a1] += 1
             hist[a2] += 1
             if a1 == 0 or a2 == 0:

@@ -4,7 +4,11 @@ One step: marriages (:mod:`.marriage`, with the indexes of :mod:`.relatives`)
 → couples (:mod:`.couples`) → offspring (:mod:`.offspring`) → alleles,
 introductions and records (:mod:`.alleles`), the order of the package
 docstring. Numba bundles: the compiled plan (:data:`Schedule`) and a
-replicate's arrays (:data:`Workspace`). The generation loop exists twice: in
+replicate's arrays (:data:`Workspace`), grouped by what the steps share: the
+ancestry window (:data:`Ancestry`), the step's couples (:data:`Couples`), the
+marriage indexes (:data:`Indexes`) and bookkeeping (:data:`Marriages`), the
+offspring blocks (:data:`Offspring`) and the allele slots (:data:`Slots`).
+The generation loop exists twice: in
 :func:`_replicate` (Numba, one thread, for :func:`run_replicates`) and in
 :func:`_replicate_within` (Python, each generation's blocks on all threads, one
 parallel call a generation: :func:`_generation_step`). Both call the same
@@ -46,10 +50,34 @@ Schedule = namedtuple(
     "sizes offs coffs migration_index migration marriage u wtab intro_step intro_deme "
     "intro_allele intro_copies record_steps n_named capacity ancestry",
 )
+#: The ancestry window (rings, see :mod:`.kinship`): ``parent_couples[g mod P,
+#: x]``, the parent couple of individual x of generation g; ``spouses[s mod G,
+#: k]``, (husband, wife) of couple k of step s; ``ancestor_rows[s mod 2, k]``,
+#: the ancestor couples of couple k's children, level by level;
+#: ``since_uncle[s mod 2, k]``, generations since the nearest uncle–niece couple
+#: among them (with uncle–niece marriages only, capped at 255).
+Ancestry = namedtuple("Ancestry", "parent_couples spouses ancestor_rows since_uncle")
+#: The couples of the current step: ``alleles[k]`` (husband's two, wife's two)
+#: and inbreeding ``f[k]`` (that of their children).
+Couples = namedtuple("Couples", "alleles f")
+#: The marriage indexes (:mod:`.relatives`), each a (start, entries) pair, and
+#: ``spare``, the second half's cursors while one is built.
+Indexes = namedtuple("Indexes", "sons grandsons cousin_couples uncles spare")
+#: A step's marriages: who is ``married`` (generation τ − 1), which men of
+#: τ − 2 married a niece (``uncle_married``), and ``counts[d]`` = (marriages,
+#: first cousin, second cousin, uncle–niece, fallback) of deme d.
+Marriages = namedtuple("Marriages", "married uncle_married counts")
+#: A step's offspring work: ``blocks[b]`` = (deme, first, end, index within
+#: deme), their ``sums`` (Σ F, new mutations) and ``failed`` flags, and per deme
+#: the parents' demes (``source``, ``cumulative`` probabilities, ``n_sources``).
+Offspring = namedtuple("Offspring", "blocks sums failed source cumulative n_sources")
+#: Mutation-born allele slots: ``hist`` (copies per allele, scratch), ``in_use``
+#: flags and the stack of ``free`` slots.
+Slots = namedtuple("Slots", "hist in_use free")
+#: One replicate's arrays; ``f_sums[d]`` = Σ F of deme d's children this step,
+#: ``state`` = (free slots, next record, offspring blocks this step).
 Workspace = namedtuple(
-    "Workspace",
-    "pc rec anc irr al ca fk married used sons cousins uncles spare counts hist in_use free "
-    "state blocks sums fail f_sums source cumulative n_sources",
+    "Workspace", "ancestry genotypes couples indexes marriages offspring slots f_sums state"
 )
 _N_FREE, _RECORD, _BLOCKS = 0, 1, 2  # entries of Workspace.state
 
@@ -86,33 +114,48 @@ def _workspace(sch, allele_type):
     state = np.zeros(3, np.int64)
     state[_N_FREE] = sch.capacity
     max_blocks = n_max // BLOCK + n_demes + 1
-    pc = np.full((sch.ancestry if uncle else 2, n_max), -1, np.int32)
-    rec = np.zeros((sch.ancestry if uncle else max(sch.ancestry - 1, 2), k_max, 2), np.int32)
-    anc = np.zeros((2, k_max, max((1 << depth) - 2, 2)), np.int32)
-    irr = np.zeros((2, k_max if uncle else 0), np.uint8)
-    al = np.zeros((2 if uncle else 1, n_max, 2), allele_type.dtype)
+    parent_couples = np.full((sch.ancestry if uncle else 2, n_max), -1, np.int32)
+    spouses = np.zeros((sch.ancestry if uncle else max(sch.ancestry - 1, 2), k_max, 2), np.int32)
+    ancestor_rows = np.zeros((2, k_max, max((1 << depth) - 2, 2)), np.int32)
+    since_uncle = np.zeros((2, k_max if uncle else 0), np.uint8)
+    genotypes = np.zeros((2 if uncle else 1, n_max, 2), allele_type.dtype)
     # The couples' alleles (written after a step's marriages, read by its
     # offspring) share memory with the second cursors of the indexes (used
     # only while the marriages are made): ≥ 8 bytes per couple, 4 needed.
     couple_bytes = np.zeros(k_max * 4 * allele_type.itemsize, np.uint8)
-    ca = couple_bytes.view(allele_type.dtype).reshape((k_max, 4))
+    couple_alleles = couple_bytes.view(allele_type.dtype).reshape((k_max, 4))
     spare = couple_bytes[: 4 * (k_max + 1)].view(np.int32)
     # Married flags (one byte per individual, used only while a step's
     # marriages are made) share memory with couple F (written and read only
     # after them): F's buffer is 4 bytes per couple, ≥ 1 per individual.
     flags = np.zeros(max(4 * k_max, n_max), np.uint8)
-    fk = flags[: 4 * k_max].view(np.float32)
+    couple_f = flags[: 4 * k_max].view(np.float32)
     married = flags[: n_max if first or second or uncle else 0]
-    used = np.zeros(n_max if uncle else 0, np.uint8)
-    sons = index(men, first or second)
-    cousins = (index(2 * men, first), index(4 * k_max, second))
+    uncle_married = np.zeros(n_max if uncle else 0, np.uint8)
+    indexes = Indexes(
+        sons=index(men, first or second),
+        grandsons=index(2 * men, first),
+        cousin_couples=index(4 * k_max, second),
+        uncles=index(men, uncle),
+        spare=spare,
+    )
     return Workspace(
-        pc, rec, anc, irr, al, ca, fk, married, used, sons, cousins,
-        index(men, uncle), spare, np.zeros((n_demes, 5), np.int64), np.zeros(n_slots, np.int64),
-        np.zeros(n_slots, np.uint8), free, state, np.zeros((max_blocks, 4), np.int64),
-        np.zeros((max_blocks, 2)), np.zeros(max_blocks, np.uint8), np.zeros(n_demes),
-        np.zeros((n_demes, n_demes), np.int64), np.zeros((n_demes, n_demes)),
-        np.zeros(n_demes, np.int64),
+        ancestry=Ancestry(parent_couples, spouses, ancestor_rows, since_uncle),
+        genotypes=genotypes,
+        couples=Couples(couple_alleles, couple_f),
+        indexes=indexes,
+        marriages=Marriages(married, uncle_married, np.zeros((n_demes, 5), np.int64)),
+        offspring=Offspring(
+            blocks=np.zeros((max_blocks, 4), np.int64),
+            sums=np.zeros((max_blocks, 2)),
+            failed=np.zeros(max_blocks, np.uint8),
+            source=np.zeros((n_demes, n_demes), np.int64),
+            cumulative=np.zeros((n_demes, n_demes)),
+            n_sources=np.zeros(n_demes, np.int64),
+        ),
+        slots=Slots(np.zeros(n_slots, np.int64), np.zeros(n_slots, np.uint8), free),
+        f_sums=np.zeros(n_demes),
+        state=state,
     )
 
 
@@ -127,16 +170,15 @@ def _recording(tau, sch, ws):
 def _record_if_due(tau, sch, ws, records, observed):
     i = ws.state[_RECORD]
     if _recording(tau, sch, ws):
-        _record(tau, sch.sizes, sch.offs, ws.al, sch.n_named, ws.hist, ws.f_sums, ws.counts,
-                records[i], observed[i])
+        _record(tau, sch.sizes, sch.offs, ws.genotypes, sch.n_named, ws.slots.hist, ws.f_sums,
+                ws.marriages.counts, records[i], observed[i])
         ws.state[_RECORD] = i + 1
 
 
 @njit(cache=True)
 def _start(seed, sch, ws, records, observed, status):
     """Generation 0: founders (all normal), founder introductions, record. False on error."""
-    _introduce(0, seed, sch.offs, ws.al, sch.intro_step, sch.intro_deme, sch.intro_allele,
-               sch.intro_copies, status)
+    _introduce(0, seed, sch, ws.genotypes, status)
     if status[STATUS_CODE] != OK:
         return False
     _record_if_due(0, sch, ws, records, observed)
@@ -149,12 +191,12 @@ def _prepare(tau, seed, sch, ws, build_indexes):
     else the caller built them), marriages, migration sources, offspring blocks."""
     if build_indexes:
         _build_indexes(tau, sch, ws)
-    _marry(tau, seed, sch.sizes, sch.offs, sch.coffs, sch.marriage, ws.pc, ws.rec, ws.anc,
-           ws.married, ws.used, ws.sons, ws.cousins, ws.uncles, ws.counts)
-    _sources(tau, sch.sizes, sch.coffs, sch.migration[sch.migration_index[tau]], ws.source,
-             ws.cumulative, ws.n_sources)
-    n_blocks = _blocks(tau, sch.sizes, ws.blocks)
-    ws.fail[:n_blocks] = 0
+    _marry(tau, seed, sch, ws.ancestry, ws.indexes, ws.marriages)
+    offspring = ws.offspring
+    _sources(tau, sch.sizes, sch.coffs, sch.migration[sch.migration_index[tau]], offspring.source,
+             offspring.cumulative, offspring.n_sources)
+    n_blocks = _blocks(tau, sch.sizes, offspring.blocks)
+    offspring.failed[:n_blocks] = 0
     ws.state[_BLOCKS] = n_blocks
 
 
@@ -162,22 +204,20 @@ def _prepare(tau, seed, sch, ws, build_indexes):
 def _complete(tau, seed, sch, ws, records, observed, status):
     """Step τ after the parallel parts: failures, F sums, new alleles, founder
     introductions, record. False when the replicate stops."""
-    n_demes = sch.sizes.shape[1]
     n_blocks = ws.state[_BLOCKS]
+    blocks, sums, failed = ws.offspring.blocks, ws.offspring.sums, ws.offspring.failed
     ws.f_sums[:] = 0.0
     for b in range(n_blocks):
-        if ws.fail[b]:
-            stop(status, EXTINCT, tau, ws.blocks[b, 0])
+        if failed[b]:
+            stop(status, EXTINCT, tau, blocks[b, 0])
             return False
-        ws.f_sums[ws.blocks[b, 0]] += ws.sums[b, 0]
-    ws.state[_N_FREE] = _name_mutations(
-        tau, n_blocks, ws.blocks, ws.sums, sch.offs, n_demes, ws.al, ws.used.shape[0] > 0,
-        1 + sch.n_named, ws.hist, ws.in_use, ws.free, ws.state[_N_FREE], status,
-    )
+        ws.f_sums[blocks[b, 0]] += sums[b, 0]
+    uncle = ws.marriages.uncle_married.shape[0] > 0
+    ws.state[_N_FREE] = _name_mutations(tau, n_blocks, sch, ws.offspring, ws.genotypes, uncle,
+                                        ws.slots, ws.state[_N_FREE], status)
     if status[STATUS_CODE] != OK:
         return False
-    _introduce(tau, seed, sch.offs, ws.al, sch.intro_step, sch.intro_deme, sch.intro_allele,
-               sch.intro_copies, status)
+    _introduce(tau, seed, sch, ws.genotypes, status)
     if status[STATUS_CODE] != OK:
         return False
     _record_if_due(tau, sch, ws, records, observed)
@@ -192,17 +232,16 @@ def _replicate(seed, sch, allele_type, records, observed, status):
     if not _start(seed, sch, ws, records, observed, status):
         return
     depth = sch.ancestry - 1
-    uncle = ws.used.shape[0] > 0
+    uncle = ws.marriages.uncle_married.shape[0] > 0
     w_max = sch.wtab.max()
     n_demes = sch.sizes.shape[1]
     for tau in range(1, sch.sizes.shape[0]):
         _prepare(tau, seed, sch, ws, True)
         need_f = _recording(tau, sch, ws)
-        _couples_serial(sch.coffs[tau, n_demes], tau, depth, uncle, need_f, sch.offs, sch.coffs,
-                        sch.marriage, ws.pc, ws.rec, ws.anc, ws.irr, ws.fk, ws.al, ws.ca)
-        _offspring_serial(ws.state[_BLOCKS], tau, seed, ws.blocks, sch.offs, sch.coffs,
-                          ws.source, ws.cumulative, ws.n_sources, sch.u, sch.wtab, w_max,
-                          need_f, ws.al, ws.pc, ws.ca, ws.fk, ws.sums, ws.fail)
+        _couples_serial(sch.coffs[tau, n_demes], tau, depth, uncle, need_f, sch, ws.ancestry,
+                        ws.genotypes, ws.couples)
+        _offspring_serial(ws.state[_BLOCKS], tau, seed, need_f, w_max, sch, ws.offspring,
+                          ws.genotypes, ws.ancestry.parent_couples, ws.couples)
         if not _complete(tau, seed, sch, ws, records, observed, status):
             return
 
@@ -222,8 +261,8 @@ def _last_first(j, n):
     :mod:`popsim.engines.threads`) give each thread a contiguous run of iterations,
     the first ones one more when ``n`` is not a multiple of the threads; the last
     block is usually a partial one, and starting with it puts it in a longer run.
-    On TBB, where a free thread takes the next block, it costs nothing. At N = 10⁵ on 2 threads (25
-    blocks, the last 41% full) the longer run holds 12.41 blocks' work instead of 13.
+    On TBB, where a free thread takes the next block, it costs nothing (an example:
+    benchmarks/README.md).
     Blocks own their random streams and results, so the order changes no value.
     """
     return (j + n - 1) % n
@@ -236,39 +275,49 @@ def _generation_step(tau, seed, sch, ws, w_max, records, observed, status):
     blocks on every thread, the offspring blocks on every thread, then
     :func:`_complete` (serial). ``w_max``: the largest fitness of ``sch.wtab``.
     False when the replicate stops."""
-    uncle = ws.used.shape[0] > 0
-    offs, coffs, sizes = sch.offs, sch.coffs, sch.sizes
-    pc, rec, anc, spare = ws.pc, ws.rec, ws.anc, ws.spare
-    sons_start, sons = ws.sons
-    for which in _indexes_due(tau, ws):
-        start, entries = _index_arrays(which, ws)
-        n_keys = _index_keys(which, tau, coffs)
+    uncle = ws.marriages.uncle_married.shape[0] > 0
+    # A named tuple enters a parallel loop only where this function makes it
+    # (Numba's parfor lowering looks up its definition): local copies; a plain
+    # tuple of arrays not at all.
+    sch = Schedule(
+        sch.sizes, sch.offs, sch.coffs, sch.migration_index, sch.migration, sch.marriage, sch.u,
+        sch.wtab, sch.intro_step, sch.intro_deme, sch.intro_allele, sch.intro_copies,
+        sch.record_steps, sch.n_named, sch.capacity, sch.ancestry,
+    )
+    ancestry = Ancestry(ws.ancestry.parent_couples, ws.ancestry.spouses,
+                        ws.ancestry.ancestor_rows, ws.ancestry.since_uncle)
+    indexes = ws.indexes  # plain tuples inside: unpacked below
+    sons_start, sons = indexes.sons
+    spare = indexes.spare
+    couples = Couples(ws.couples.alleles, ws.couples.f)
+    o = ws.offspring
+    offspring = Offspring(o.blocks, o.sums, o.failed, o.source, o.cumulative, o.n_sources)
+    genotypes = ws.genotypes
+    for which in _indexes_due(tau, indexes):
+        start, entries = _index_arrays(which, indexes)
+        n_keys = _index_keys(which, tau, sch.coffs)
         _clear_counts(n_keys, start, spare)
         for part in prange(2):
-            _index_part(which, part, False, tau, offs, coffs, sizes, pc, rec, anc, uncle,
-                        sons_start, sons, start, spare, entries)
+            _index_part(which, part, False, tau, sch, ancestry, uncle, sons_start, sons, start,
+                        spare, entries)
         _merge_counts(n_keys, start, spare)
         for part in prange(2):
-            _index_part(which, part, True, tau, offs, coffs, sizes, pc, rec, anc, uncle,
-                        sons_start, sons, start, spare, entries)
+            _index_part(which, part, True, tau, sch, ancestry, uncle, sons_start, sons, start,
+                        spare, entries)
         _restore_starts(n_keys, start, spare)
     _prepare(tau, seed, sch, ws, False)
     need_f = _recording(tau, sch, ws)
     n_couples = sch.coffs[tau, sch.sizes.shape[1]]
     depth = sch.ancestry - 1
-    marriage, u, wtab = sch.marriage, sch.u, sch.wtab
-    irr, fk, al, ca = ws.irr, ws.fk, ws.al, ws.ca
     n_units = (n_couples + COUPLE_BLOCK - 1) // COUPLE_BLOCK
     for j in prange(n_units):
-        _couples_unit(_last_first(j, n_units), n_couples, tau, depth, uncle, need_f, offs,
-                      coffs, marriage, pc, rec, anc, irr, fk, al, ca)
-    blocks, source, cumulative, n_sources = ws.blocks, ws.source, ws.cumulative, ws.n_sources
-    sums, fail = ws.sums, ws.fail
+        _couples_unit(_last_first(j, n_units), n_couples, tau, depth, uncle, need_f, sch,
+                      ancestry, genotypes, couples)
+    parent_couples = ancestry.parent_couples
     n_blocks = ws.state[_BLOCKS]
     for j in prange(n_blocks):
-        _offspring_block(_last_first(j, n_blocks), tau, seed, blocks, offs, coffs, source,
-                         cumulative, n_sources, u, wtab, w_max, need_f, al, pc, ca, fk, sums,
-                         fail)
+        _offspring_block(_last_first(j, n_blocks), tau, seed, need_f, w_max, sch, offspring,
+                         genotypes, parent_couples, couples)
     return _complete(tau, seed, sch, ws, records, observed, status)
 
 

@@ -1,13 +1,14 @@
 """Kinship of a couple's spouses over the kept ancestry window (their children's F).
 
 The ancestry is kept in rings over the last G generations:
-``pc[g mod P, x]`` = parent couple of individual x of generation g (−1 for
-generation 0); ``rec[s mod G, k]`` = (husband, wife) of couple k of step s (a
-husband −1 − i is man i of generation s − 2, an uncle); ``anc[s mod 2, k]`` =
-the parent couples of the ancestors of a child of couple k, level by level:
-level ℓ = 2 … L (L = G − 1) at offset 2^(ℓ−1) − 2, 2^(ℓ−1) entries (level 2:
-the husband's and the wife's parent couples). A founder's unknown parent
-couple is a virtual key −2 − index, repeated at every deeper level.
+``parent_couples[g mod P, x]`` = parent couple of individual x of generation
+g (−1 for generation 0); ``spouses[s mod G, k]`` = (husband, wife) of couple k
+of step s (a husband −1 − i is man i of generation s − 2, an uncle);
+``ancestor_rows[s mod 2, k]`` = the parent couples of the ancestors of a
+child of couple k, level by level: level ℓ = 2 … L (L = G − 1) at offset
+2^(ℓ−1) − 2, 2^(ℓ−1) entries (level 2: the husband's and the wife's parent
+couples). A founder's unknown parent couple is a virtual key −2 − index,
+repeated at every deeper level.
 """
 
 from __future__ import annotations
@@ -22,30 +23,30 @@ def _virtual(parent_couple, index):
 
 
 @njit(cache=True)
-def _tree(x, px, tau, depth, anc, rec, keys, ids, t):
+def _tree(x, px, tau, depth, ancestor_rows, spouses, keys, ids, t):
     """Ancestor tree of individual ``x`` (generation τ − 1, parent couple ``px``).
 
     ``keys[t]``: parent couples of the ancestors, level d = 1 … L at offset
     2^(d−1) − 1; ``ids[t]``: the ancestors themselves, level d = 1 … L − 1 at
     offset 2^d − 2 (−1 where unknown).
     """
-    wr = rec.shape[0]
+    wr = spouses.shape[0]
     keys[t, 0] = _virtual(px, x)
     if px < 0:
         for i in range(1, (1 << depth) - 1):
             keys[t, i] = keys[t, 0]
         return
     for i in range((1 << depth) - 2):
-        keys[t, 1 + i] = anc[(tau - 1) % 2, px, i]
-    ids[t, 0] = rec[(tau - 1) % wr, px, 0]
-    ids[t, 1] = rec[(tau - 1) % wr, px, 1]
+        keys[t, 1 + i] = ancestor_rows[(tau - 1) % 2, px, i]
+    ids[t, 0] = spouses[(tau - 1) % wr, px, 0]
+    ids[t, 1] = spouses[(tau - 1) % wr, px, 1]
     for d in range(2, depth):
         kb = (1 << (d - 1)) - 1
         ib = (1 << d) - 2
         for j in range(1 << (d - 1)):
             c = keys[t, kb + j]
-            ids[t, ib + 2 * j] = rec[(tau - d) % wr, c, 0] if c >= 0 else -1
-            ids[t, ib + 2 * j + 1] = rec[(tau - d) % wr, c, 1] if c >= 0 else -1
+            ids[t, ib + 2 * j] = spouses[(tau - d) % wr, c, 0] if c >= 0 else -1
+            ids[t, ib + 2 * j + 1] = spouses[(tau - d) % wr, c, 1] if c >= 0 else -1
 
 
 @njit(cache=True)
@@ -111,14 +112,14 @@ def _kinship_tree(root, depth, keys, ids, stack, weight):
 
 
 @njit(cache=True)
-def _kinship_generic(ga, a, gb, b, oldest, pc, rec, stack, weight):
+def _kinship_generic(ga, a, gb, b, oldest, parent_couples, spouses, stack, weight):
     """Kinship of (generation ga, index a) and (gb, b) by plain recursion.
 
     Used where uncle–niece couples mix generations. Individuals of generation
     ≤ ``oldest`` are founders of the window.
     """
-    wp = pc.shape[0]
-    wr = rec.shape[0]
+    wp = parent_couples.shape[0]
+    wr = spouses.shape[0]
     result = 0.0
     n = 1
     stack[0, 0], stack[0, 1], stack[0, 2], stack[0, 3] = ga, a, gb, b
@@ -129,24 +130,24 @@ def _kinship_generic(ga, a, gb, b, oldest, pc, rec, stack, weight):
         w = weight[n]
         if ga == gb and a == b:
             result += 0.5 * w
-            k = pc[ga % wp, a] if ga > oldest else -1
+            k = parent_couples[ga % wp, a] if ga > oldest else -1
             if k >= 0:
-                f = rec[ga % wr, k, 0]
+                f = spouses[ga % wr, k, 0]
                 stack[n, 0], stack[n, 1] = (ga - 1, f) if f >= 0 else (ga - 2, -1 - f)
-                stack[n, 2], stack[n, 3] = ga - 1, rec[ga % wr, k, 1]
+                stack[n, 2], stack[n, 3] = ga - 1, spouses[ga % wr, k, 1]
                 weight[n] = 0.5 * w
                 n += 1
             continue
         if gb > ga:  # expand the younger one: it cannot be an ancestor of the other
             ga, a, gb, b = gb, b, ga, a
-        k = pc[ga % wp, a] if ga > oldest else -1
+        k = parent_couples[ga % wp, a] if ga > oldest else -1
         if k < 0:
             continue
-        f = rec[ga % wr, k, 0]
+        f = spouses[ga % wr, k, 0]
         stack[n, 0], stack[n, 1] = (ga - 1, f) if f >= 0 else (ga - 2, -1 - f)
         stack[n, 2], stack[n, 3] = gb, b
         weight[n] = 0.5 * w
-        stack[n + 1, 0], stack[n + 1, 1] = ga - 1, rec[ga % wr, k, 1]
+        stack[n + 1, 0], stack[n + 1, 1] = ga - 1, spouses[ga % wr, k, 1]
         stack[n + 1, 2], stack[n + 1, 3] = gb, b
         weight[n + 1] = 0.5 * w
         n += 2

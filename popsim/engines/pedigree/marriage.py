@@ -15,12 +15,8 @@ SEEKERS = 64
 #: Deme size (individuals) from which the second-cousin searches are prefetched
 #: too (speed only). Their prefetch pass walks every candidate couple and its
 #: sons, as the searches then do again; below this size those reads mostly hit
-#: the caches anyway, and the pass only added work. With 10% first- and 5%
-#: second-cousin marriages (one thread, marriages per generation, with → without
-#: it): N = 10⁵ 13.2–13.3 → 7.3–8.1 ms, 3 × 10⁵ 26.8–35.1 → 24.8–31.7 ms, 10⁶
-#: 102–112 → 115–134 ms; the shipped pedigree config's marriages took about a
-#: third less time without it. The first-cousin pass (a few cache lines a
-#: search) paid at every size measured but the smallest (about 10% slower there).
+#: the caches anyway, and the pass only adds work. The first-cousin pass (a few
+#: cache lines a search) is always on (benchmarks/README.md).
 SECOND_WARM_MIN = 500_000
 _KIND_DRAWS, _PICK_DRAWS = 0, 1  # the two marriage streams of a deme (block argument)
 _FIRST, _SECOND, _UNCLE = 0, 1, 2  # marriage kinds (columns of plan.marriage)
@@ -51,7 +47,8 @@ def _reservoir(state, count, chosen, g):
 @njit(cache=True, inline="always")
 def _grandparents(k, rows, couples, uncle):
     """:func:`_couple_keys` at level 2 of couple k of step τ − 1, from the
-    step's views ``rows`` = anc[(τ − 1) mod 2] and ``couples`` = rec[(τ − 1) mod G]."""
+    step's views ``rows`` = ancestor_rows[(τ − 1) mod 2] and ``couples`` =
+    spouses[(τ − 1) mod G]."""
     k0 = np.int64(rows[k, 0]) if not uncle or couples[k, 0] >= 0 else -1
     k1 = np.int64(rows[k, 1])
     k0 = k0 if k0 >= 0 else -1
@@ -67,8 +64,8 @@ def _pick_first(state, y, lo, hi, parent_couple, rows, couples, uncle, taken, so
     shares a grandparent couple with her, or −1.
 
     ``start`` / ``entries``: the grandson index (:func:`_grandsons_part`);
-    ``parent_couple``, ``rows``, ``couples``: pc of generation τ − 1, anc and
-    rec of step τ − 1 (inlined: a call per woman would cost more than the
+    ``parent_couple``, ``rows``, ``couples``: parent_couples of generation τ − 1, ancestor_rows and
+    spouses of step τ − 1 (inlined: a call per woman would cost more than the
     search). Her brothers (her parents' sons, from the ``sons`` index) are
     left out; a man under both of her grandparent couples (a double first
     cousin) counts once. One pass, reservoir sampling.
@@ -101,8 +98,8 @@ def _pick_first(state, y, lo, hi, parent_couple, rows, couples, uncle, taken, so
 
 
 @njit(cache=True)
-def _pick(state, y, kind, lo, hi, tau, pc, rec, anc, uncle, taken, sons_start, sons, start,
-          entries):
+def _pick(state, y, kind, lo, hi, tau, parent_couples, spouses, ancestor_rows, uncle, taken,
+          sons_start, sons, start, entries):
     """A second cousin or uncle (``kind``) for woman y (generation τ − 1),
     uniform among the eligible and not ``taken`` in [lo, hi) (her deme in his
     generation), or −1 (first cousins: :func:`_pick_first`).
@@ -113,13 +110,13 @@ def _pick(state, y, kind, lo, hi, tau, pc, rec, anc, uncle, taken, sons_start, s
     ``entries`` is then the uncle index). A couple under several of her keys
     counts once. One pass, reservoir sampling.
     """
-    ky = pc[(tau - 1) % pc.shape[0], y]
+    ky = parent_couples[(tau - 1) % parent_couples.shape[0], y]
     if ky < 0:
         return state, -1
     level = 3 if kind == _SECOND else 2
-    mine = _keys_of(ky, level, tau, rec, anc, uncle)
-    near = _keys_of(ky, 2, tau, rec, anc, uncle)
-    father = rec[(tau - 1) % rec.shape[0], ky, 0]
+    mine = _keys_of(ky, level, tau, spouses, ancestor_rows, uncle)
+    near = _keys_of(ky, 2, tau, spouses, ancestor_rows, uncle)
+    father = spouses[(tau - 1) % spouses.shape[0], ky, 0]
     b = (tau - 1) % 2
     chosen = -1
     count = 0
@@ -137,16 +134,18 @@ def _pick(state, y, kind, lo, hi, tau, pc, rec, anc, uncle, taken, sons_start, s
             if c == ky:
                 continue  # her parents: these are her brothers
             if uncle:
-                skip = _shares(_couple_keys(c, 3, tau, rec, anc, True), mine, i)
-                skip |= _shares(_couple_keys(c, 2, tau, rec, anc, True), near, 2)
+                skip = _shares(_couple_keys(c, 3, tau, spouses, ancestor_rows, True), mine, i)
+                skip |= _shares(_couple_keys(c, 2, tau, spouses, ancestor_rows, True), near, 2)
             else:  # the same tests on the row itself: much faster than building key tuples
                 skip = False
                 for j in range(i):  # counted under an earlier key
                     for w in range(4):
-                        skip |= anc[b, c, 2 + w] == mine[j]
+                        skip |= ancestor_rows[b, c, 2 + w] == mine[j]
                 for j in range(2):  # first cousins
                     key = near[j]
-                    skip |= key >= 0 and (anc[b, c, 0] == key or anc[b, c, 1] == key)
+                    skip |= key >= 0 and (
+                        ancestor_rows[b, c, 0] == key or ancestor_rows[b, c, 1] == key
+                    )
             if skip:
                 continue
             for e2 in range(sons_start[c], sons_start[c + 1]):
@@ -163,12 +162,12 @@ def _warm_first(n_seek, seeker, wanted, parent_couple, rows, couples, uncle, tak
     women ``seeker[:n_seek]`` that want a first cousin; changes nothing.
 
     A search is a chain of scattered reads, each needing the one before: her
-    parent couple's ``anc`` row and sons' start, her grandparent couples'
+    parent couple's ``ancestor_rows`` row and sons' start, her grandparent couples'
     index starts and her brothers, their entries, the candidates' ``taken``
     flags. Level by level over a batch, each level's reads hit the cache and
     its prefetches are in flight together, instead of one miss at a time.
-    ``parent_couple``, ``rows``, ``couples``: pc of generation τ − 1, anc and
-    rec of step τ − 1.
+    ``parent_couple``, ``rows``, ``couples``: parent_couples of generation τ − 1, ancestor_rows and
+    spouses of step τ − 1.
     """
     for stage in range(4):
         for i in range(n_seek):
@@ -205,13 +204,13 @@ def _warm(n_seek, seeker, wanted, kind, parent_couple, rows, couples, uncle, tak
     nothing (as :func:`_warm_first`).
 
     A search is a chain of scattered reads, each needing the one before: her
-    parent couple's ``anc`` row, the index starts of her ancestor couples,
+    parent couple's ``ancestor_rows`` row, the index starts of her ancestor couples,
     their entries, each candidate couple's row and sons' start, its sons,
     their ``taken`` flags. Level by level over a batch, every level's reads
     hit the cache and its prefetches are in flight together, instead of one
     miss at a time. Prefetches a superset (every ancestor line of the row).
-    Arguments are this step's views: ``parent_couple`` = pc of generation
-    τ − 1, ``rows`` / ``couples`` = anc / rec of step τ − 1.
+    Arguments are this step's views: ``parent_couple`` = parent_couples of generation
+    τ − 1, ``rows`` / ``couples`` = ancestor_rows / spouses of step τ − 1.
     """
     first, width = (2, 4) if kind == _SECOND else (0, 2)
     for stage in range(4 if kind == _UNCLE else 6):
@@ -254,29 +253,36 @@ def _warm(n_seek, seeker, wanted, kind, parent_couple, rows, couples, uncle, tak
 
 
 @njit(cache=True)
-def _marry(tau, seed, sizes, offs, coffs, marriage, pc, rec, anc, married, used, sons_index,
-           cousins, uncles, counts):
-    """Form the couples of step τ (husband, wife) in ``rec[τ mod G]``.
+def _marry(tau, seed, sch, ancestry, indexes, marriages):
+    """Form the couples of step τ (husband, wife) in ``ancestry.spouses[τ mod G]``.
 
-    ``counts[d]`` = (marriages, first cousin, second cousin, uncle–niece,
-    fallback) of deme d. The indexes (start, entries) are built beforehand
-    (:func:`_build_indexes`), size 0 when unused.
+    ``marriages.counts[d]`` = (marriages, first cousin, second cousin,
+    uncle–niece, fallback) of deme d; ``marriages.married`` and
+    ``marriages.uncle_married`` flag who is taken. The indexes (start, entries)
+    are built beforehand (:func:`_build_indexes`), size 0 when unused.
+    (:data:`~popsim.engines.pedigree.kernel.Ancestry`,
+    :data:`~popsim.engines.pedigree.kernel.Indexes`,
+    :data:`~popsim.engines.pedigree.kernel.Marriages`.)
     """
-    s = tau % rec.shape[0]
+    sizes, offs, coffs, marriage = sch.sizes, sch.offs, sch.coffs, sch.marriage
+    parent_couples, spouses = ancestry.parent_couples, ancestry.spouses
+    ancestor_rows = ancestry.ancestor_rows
+    married, uncle_married, counts = marriages.married, marriages.uncle_married, marriages.counts
+    s = tau % spouses.shape[0]
     n_demes = sizes.shape[1]
-    uncle = uncles[1].shape[0] > 0
-    sons_start, sons = sons_index
-    first_start, first_entries = cousins[0]
-    second_start, second_entries = cousins[1]
-    uncle_start, uncle_entries = uncles
+    uncle = indexes.uncles[1].shape[0] > 0
+    sons_start, sons = indexes.sons
+    first_start, first_entries = indexes.grandsons
+    second_start, second_entries = indexes.cousin_couples
+    uncle_start, uncle_entries = indexes.uncles
     counts[:, :] = 0
     seeker = np.empty(SEEKERS, np.int64)
     wanted = np.empty(SEEKERS, np.int64)
     n_kind = np.zeros(3, np.int64)
-    parent_couple = pc[(tau - 1) % pc.shape[0]]
-    rows, couples = anc[(tau - 1) % 2], rec[(tau - 1) % rec.shape[0]]
+    parent_couple = parent_couples[(tau - 1) % parent_couples.shape[0]]
+    rows, couples = ancestor_rows[(tau - 1) % 2], spouses[(tau - 1) % spouses.shape[0]]
     if tau >= 3 and uncle:
-        used[:] = 0
+        uncle_married[:] = 0
     for d in range(n_demes):
         n = sizes[tau - 1, d]
         o = offs[tau - 1, d]
@@ -315,7 +321,7 @@ def _marry(tau, seed, sizes, offs, coffs, marriage, pc, rec, anc, married, used,
                     continue
                 if kind == _UNCLE:
                     _warm(n_seek, seeker, wanted, kind, parent_couple, rows, couples, uncle,
-                          used, sons_start, sons, uncle_start, uncle_entries)
+                          uncle_married, sons_start, sons, uncle_start, uncle_entries)
                 elif kind == _FIRST:
                     _warm_first(n_seek, seeker, wanted, parent_couple, rows, couples, uncle,
                                 married, sons_start, sons, first_start, first_entries)
@@ -327,27 +333,28 @@ def _marry(tau, seed, sizes, offs, coffs, marriage, pc, rec, anc, married, used,
                 kind = wanted[i]
                 if kind == _UNCLE:
                     lo = offs[tau - 2, d]
-                    state, g = _pick(state, y, kind, lo, lo + sizes[tau - 2, d], tau, pc, rec,
-                                     anc, uncle, used, sons_start, sons, uncle_start,
-                                     uncle_entries)
+                    state, g = _pick(state, y, kind, lo, lo + sizes[tau - 2, d], tau,
+                                     parent_couples, spouses, ancestor_rows, uncle, uncle_married,
+                                     sons_start, sons, uncle_start, uncle_entries)
                 elif kind == _FIRST:
                     state, g = _pick_first(state, y, o, o + n, parent_couple, rows, couples,
                                            uncle, married, sons_start, sons, first_start,
                                            first_entries)
                 else:
-                    state, g = _pick(state, y, kind, o, o + n, tau, pc, rec, anc, uncle, married,
-                                     sons_start, sons, second_start, second_entries)
+                    state, g = _pick(state, y, kind, o, o + n, tau, parent_couples, spouses,
+                                     ancestor_rows, uncle, married, sons_start, sons,
+                                     second_start, second_entries)
                 if g < 0:
                     counts[d, 4] += 1
                     continue
                 married[y] = 1
                 if kind == _UNCLE:
-                    used[g] = 1
-                    rec[s, k, 0] = -1 - g
+                    uncle_married[g] = 1
+                    spouses[s, k, 0] = -1 - g
                 else:
                     married[g] = 1
-                    rec[s, k, 0] = g
-                rec[s, k, 1] = y
+                    spouses[s, k, 0] = g
+                spouses[s, k, 1] = y
                 k += 1
                 counts[d, 1 + kind] += 1
         man = o
@@ -357,7 +364,7 @@ def _marry(tau, seed, sizes, offs, coffs, marriage, pc, rec, anc, married, used,
                 continue
             while married[man]:
                 man += 2
-            rec[s, k, 0] = man
-            rec[s, k, 1] = y
+            spouses[s, k, 0] = man
+            spouses[s, k, 1] = y
             k += 1
             man += 2

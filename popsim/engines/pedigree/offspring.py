@@ -20,18 +20,25 @@ MAX_TRIES = 1_000_000
 
 
 @njit(cache=True)
-def _offspring_block(b, tau, seed, blocks, offs, coffs, source, cumulative, n_sources, u,
-                     wtab, w_max, need_f, al, pc, ca, fk, sums, fail):
+def _offspring_block(b, tau, seed, need_f, w_max, sch, offspring, genotypes, parent_couples,
+                     couples):
     """Offspring of block b (deme, first, end, index within deme) of step τ.
 
-    Writes alleles (``_NEW`` for a new mutation), parent couple; ``sums[b]`` =
-    (Σ F of the couples if ``need_f``, else 0; new mutations); ``fail[b]`` = 1
-    if MAX_TRIES zygotes in a row were rejected. Parents' alleles come from
-    ``ca`` (:func:`_couple_alleles`): one random read per zygote.
+    Writes ``genotypes`` (``_NEW`` for a new mutation) and ``parent_couples``;
+    ``offspring.sums[b]`` = (Σ F of the couples if ``need_f``, else 0; new
+    mutations); ``offspring.failed[b]`` = 1 if MAX_TRIES zygotes in a row were
+    rejected. ``w_max``: the largest fitness of ``sch.wtab``. Parents' alleles
+    come from ``couples.alleles`` (:func:`_couple_alleles`): one random read per
+    zygote. (:data:`~popsim.engines.pedigree.kernel.Offspring`,
+    :data:`~popsim.engines.pedigree.kernel.Couples`.)
     """
+    blocks, sums, fail = offspring.blocks, offspring.sums, offspring.failed
+    source, cumulative, n_sources = offspring.source, offspring.cumulative, offspring.n_sources
+    offs, coffs, u, wtab = sch.offs, sch.coffs, sch.u, sch.wtab
+    couple_alleles, couple_f = couples.alleles, couples.f
     i, first, end, index = blocks[b, 0], blocks[b, 1], blocks[b, 2], blocks[b, 3]
-    born = tau % pc.shape[0]
-    now = tau % al.shape[0]
+    born = tau % parent_couples.shape[0]
+    now = tau % genotypes.shape[0]
     state = _stream(seed, tau, i, index, _OFFSPRING)
     o = offs[tau, i]
     f_sum = 0.0
@@ -39,7 +46,8 @@ def _offspring_block(b, tau, seed, blocks, offs, coffs, source, cumulative, n_so
     # The couple a child PREFETCH children on will read, if every child until then
     # takes its usual draws (the couple; with mutation on, one per normal allele):
     # the stream is a counter, so that draw is known now. A guess, hence only a
-    # prefetch (it changes no value); it hides most of the random read of ``ca``.
+    # prefetch (it changes no value); it hides most of the random read of the
+    # couple's alleles.
     single = n_sources[i] == 1
     ahead = np.uint64(PREFETCH * (3 if u > 0.0 else 1)) * _GOLDEN
     lo = span = 0
@@ -48,7 +56,7 @@ def _offspring_block(b, tau, seed, blocks, offs, coffs, source, cumulative, n_so
         span = coffs[tau, source[i, 0] + 1] - lo
     for n in range(first, end):
         if single:
-            _prefetch(ca, lo + _below(_mix(state + ahead), span))
+            _prefetch(couple_alleles, lo + _below(_mix(state + ahead), span))
         tries = 0
         while True:
             tries += 1
@@ -67,8 +75,8 @@ def _offspring_block(b, tau, seed, blocks, offs, coffs, source, cumulative, n_so
             state, z = _next(state)
             k = k0 + _below(z, coffs[tau, j + 1] - k0)
             bits = int(z & np.uint64(3))
-            a1 = ca[k, bits & 1]
-            a2 = ca[k, 2 + (bits >> 1)]
+            a1 = couple_alleles[k, bits & 1]
+            a2 = couple_alleles[k, 2 + (bits >> 1)]
             if u > 0.0:
                 if a1 == 0:
                     state, z = _next(state)
@@ -85,22 +93,23 @@ def _offspring_block(b, tau, seed, blocks, offs, coffs, source, cumulative, n_so
                     continue
             break
         x = o + n
-        al[now, x, 0] = a1
-        al[now, x, 1] = a2
-        pc[born, x] = k
+        genotypes[now, x, 0] = a1
+        genotypes[now, x, 1] = a2
+        parent_couples[born, x] = k
         if need_f:
-            f_sum += fk[k]
+            f_sum += couple_f[k]
         n_new += (a1 == _NEW) + (a2 == _NEW)
     sums[b, 0] = f_sum
     sums[b, 1] = n_new
 
 
 @njit(cache=True)
-def _offspring_serial(n_blocks, tau, seed, blocks, offs, coffs, source, cumulative, n_sources,
-                      u, wtab, w_max, need_f, al, pc, ca, fk, sums, fail):
+def _offspring_serial(n_blocks, tau, seed, need_f, w_max, sch, offspring, genotypes,
+                      parent_couples, couples):
+    """Every offspring block of step τ on the calling thread (:func:`_offspring_block`)."""
     for b in range(n_blocks):
-        _offspring_block(b, tau, seed, blocks, offs, coffs, source, cumulative, n_sources, u,
-                         wtab, w_max, need_f, al, pc, ca, fk, sums, fail)
+        _offspring_block(b, tau, seed, need_f, w_max, sch, offspring, genotypes, parent_couples,
+                         couples)
 
 
 @njit(cache=True)

@@ -8,8 +8,8 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-#: Iterations ahead for which scattered rows are prefetched (speed only; at
-#: N = 10⁶, 32 ran 1.2× faster than 8 and as fast as 64).
+#: Iterations ahead for which scattered rows are prefetched (speed only; 32 was
+#: faster than 8 and as fast as 64, benchmarks/README.md).
 PREFETCH = 32
 
 
@@ -44,7 +44,7 @@ def _prefetch(typingctx, array, index):
 
 @njit(cache=True)
 def _prefetch_rows(k, couples, parent_couple, old_rows):
-    """Prefetch the ``anc`` rows of the spouses' parent couples of couple k."""
+    """Prefetch the ``ancestor_rows`` rows of the spouses' parent couples of couple k."""
     f, m = couples[k, 0], couples[k, 1]
     if f >= 0 and parent_couple[f] >= 0:
         _prefetch(old_rows, parent_couple[f])
