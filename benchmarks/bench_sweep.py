@@ -2,7 +2,7 @@
 
 A Latin-hypercube sweep (founding size, log scale × F) over a two-deme founder
 scenario (host of 2,000; community founded by 10–1,000 people and growing to
-2,000) is run end to end with :func:`popsim.sweep.run_sweep`, as a user would:
+2,000) is run end to end with :func:`popsim.workflows.sweep.run_sweep`, as a user would:
 
 * ``serial``: one process, Numba threads over replicates;
 * ``processes``: 1 and 2 single-threaded worker processes;
@@ -92,7 +92,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from popsim.simulate import simulate
-    from popsim.sweep import load_sweep, resolve_points, run_sweep
+    from popsim.workflows.sweep import load_sweep, resolve_points, run_sweep
 
     with tempfile.TemporaryDirectory(prefix="bench_sweep_") as tmp:
         root = Path(tmp)

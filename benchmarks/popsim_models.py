@@ -2,7 +2,7 @@
 
 One diploid population of N, one biallelic locus, recessive s = 0.1 (h = 0), the
 pathogenic allele (named M712T) at frequency 0.05 at generation 0, 200 generations,
-built as a config dict with :func:`popsim.model.scenario_from_dict` and run through
+built as a config dict with :func:`popsim.model.build.scenario_from_dict` and run through
 :func:`popsim.simulate` (``record_every`` = all generations: only the first and last
 generations are recorded, so the kernel is what is timed).
 
@@ -22,7 +22,7 @@ Engines:
     first-cousin marriages. Throughput in individual-generations per second
     (N × R × generations / seconds).
 
-Timing: each timed run is :attr:`popsim.results.Result.wall_seconds`, the time
+Timing: each timed run is :attr:`popsim.analysis.results.Result.wall_seconds`, the time
 spent in the engine (not the imports, not the config and plan, not compilation: a
 one-generation run of at most 100 individuals on the same code path compiles or
 loads the kernels first). The pedigree engine builds its generation-0 individuals
@@ -56,8 +56,8 @@ import numpy as np
 from benchmarks import _common
 from popsim.engines.layout import founder_columns, record_column
 from popsim.engines.pedigree import WITHIN_MIN
-from popsim.model import scenario_from_dict
-from popsim.scenario import Scenario
+from popsim.model.build import scenario_from_dict
+from popsim.model.scenario import Scenario
 from popsim.simulate import simulate
 
 TOOL = "popsim"

@@ -11,9 +11,9 @@ Quick start::
 from __future__ import annotations
 
 from popsim._version import __version__
-from popsim.genetics import expected_genotypes
-from popsim.model import load_scenario, scenario_from_dict
-from popsim.results import Result
+from popsim.analysis.results import Result
+from popsim.genetics.genotypes import expected_genotypes
+from popsim.model.build import load_scenario, scenario_from_dict
 from popsim.simulate import simulate
 
 __all__ = [

@@ -13,7 +13,7 @@ Schema ``popsim-manifest``, version 1 (JSON; ``null`` where a value is unknown):
     popsim_version         str   popsim.__version__
     engine_sources_sha256  str   hex SHA-256 of the engine code (see engine_sources_sha256)
     seed_rule              obj   {"version": int, "text": str}: how a replicate's seed is
-                                 derived (popsim.simulate.SEED_RULE_VERSION, SEED_RULE)
+                                 derived (popsim.engines.rng.SEED_RULE_VERSION, SEED_RULE)
     versions               obj   {"python", "numpy", "numba", "pandas", "scipy", "dask"}:
                                  str, or null where the package is not installed
     platform               obj   {"system": str (e.g. "Linux"), "release": str,
@@ -53,7 +53,7 @@ from typing import Any
 
 from popsim._version import __version__
 from popsim.errors import PopsimError
-from popsim.output import write_text_atomic
+from popsim.outputs.files import write_text_atomic
 
 SCHEMA = "popsim-manifest"
 SCHEMA_VERSION = 1
@@ -66,17 +66,23 @@ NUMERIC_PACKAGES = ("python", "numpy", "numba", "pandas", "scipy")
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
+#: What decides an engine's numbers for a given scenario: the kernels (every module
+#: of ``popsim/engines``) and the plan compiler that turns a scenario into their arrays.
+ENGINE_SOURCES = ("engines", "model/plan.py")
+
+
 @functools.cache
 def engine_sources_sha256() -> str:
-    """Hex SHA-256 of the engine code, computed once per process.
-
-    It covers every ``popsim/engines/**/*.py`` (relative path and bytes, in
-    path order): everything Numba compiles into the kernels, the output layout
-    included. Equal hashes mean the same engine code.
-    """
+    """Hex SHA-256 of :data:`ENGINE_SOURCES` (relative path and bytes of every ``.py``
+    file, in path order), computed once per process: everything Numba compiles into the
+    kernels, the output layout included, and the plan they run. Equal hashes mean the
+    same engine code."""
     digest = hashlib.sha256()
-    engines = _PACKAGE_DIR / "engines"
-    for path in sorted(engines.rglob("*.py"), key=lambda p: p.relative_to(engines).as_posix()):
+    files = []
+    for source in ENGINE_SOURCES:
+        path = _PACKAGE_DIR / source
+        files.extend(path.rglob("*.py") if path.is_dir() else [path])
+    for path in sorted(files, key=lambda p: p.relative_to(_PACKAGE_DIR).as_posix()):
         digest.update(path.relative_to(_PACKAGE_DIR).as_posix().encode("utf-8") + b"\0")
         digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()
@@ -124,7 +130,7 @@ def build_manifest(
         command_line: the command line as typed, from the CLI (None from Python).
         started: UTC ISO start time (default: now).
     """
-    from popsim.simulate import SEED_RULE, SEED_RULE_VERSION
+    from popsim.engines.rng import SEED_RULE, SEED_RULE_VERSION
 
     if workflow not in WORKFLOWS:
         raise ValueError(f"workflow {workflow!r}: must be one of {', '.join(WORKFLOWS)}")

@@ -1,9 +1,8 @@
 """The one call behind every engine: ``simulate(scenario) -> Result``.
 
-Seeds (:data:`SEED_RULE`, version :data:`SEED_RULE_VERSION`). Replicate r of
-sweep point k gets a 64-bit seed from NumPy's SeedSequence(root seed,
-spawn_key=(k,)): word r of its generated uint64 state (the stream is
-prefix-stable, so replicate r can be rerun alone). The result depends on
+Seeds: replicate r of sweep point k gets word r of NumPy's SeedSequence(root
+seed, spawn_key=(k,)) (:func:`popsim.engines.rng.replicate_seeds`, seed rule
+:data:`~popsim.engines.rng.SEED_RULE_VERSION`). The result depends on
 (scenario, seed, point) only, not on the thread count, the chunking or the
 executor.
 """
@@ -17,8 +16,7 @@ from collections.abc import Callable
 import numba
 import numpy as np
 
-from popsim.config import ENGINES
-from popsim.demography import Plan
+from popsim.analysis.results import Result
 from popsim.engines import first_call_lock
 from popsim.engines.frequency import simulate_frequency
 from popsim.engines.layout import (
@@ -33,36 +31,13 @@ from popsim.engines.layout import (
     STATUS_STEP,
     EngineOutput,
 )
+from popsim.engines.rng import replicate_seeds
 from popsim.errors import PopsimError, SimulationError
-from popsim.model import Model, model_of
+from popsim.model.build import Model, model_of
+from popsim.model.config import ENGINES
+from popsim.model.plan import Plan
+from popsim.model.scenario import Scenario
 from popsim.provenance import utc_now
-from popsim.results import Result
-from popsim.scenario import Scenario
-
-#: Version of the rule that turns (root seed, point, replicate) into a replicate's
-#: seed (:func:`replicate_seeds`): 1 was popsim 0.1's 32-bit words with collisions
-#: repaired, 2 is 64-bit words. Manifests record it, and a sweep or fit refuses to
-#: resume across a change of it.
-SEED_RULE_VERSION = 2
-#: The rule, in one line (written into manifests).
-SEED_RULE = (
-    "replicate r of sweep point k: word r of "
-    "numpy.random.SeedSequence(seed, spawn_key=(k,)).generate_state(r + 1, numpy.uint64); "
-    "rerun one replicate with popsim run CONFIG --seed SEED --replicate-index r"
-)
-
-
-def replicate_seeds(root_seed: int, replicates: int, point: int = 0, first: int = 0) -> np.ndarray:
-    """Seeds (uint64) of replicates ``first … first + replicates − 1`` of sweep point ``point``.
-
-    Word r of SeedSequence(root seed, spawn_key=(point,)).generate_state(first +
-    replicates, np.uint64) (:data:`SEED_RULE`). The words are prefix-stable:
-    replicate r's seed does not depend on how many replicates are generated, so
-    one replicate can be rerun alone. Distinct seeds are not enforced: two of R
-    replicates share a seed with probability about R²/2⁶⁵ (3·10⁻⁸ for a million).
-    """
-    sequence = np.random.SeedSequence(root_seed, spawn_key=(point,))
-    return sequence.generate_state(first + replicates, np.uint64)[first:]
 
 
 def simulate(
@@ -76,12 +51,12 @@ def simulate(
     chunk: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Result:
-    """Simulate ``scenario`` and return a :class:`~popsim.results.Result`.
+    """Simulate ``scenario`` and return a :class:`~popsim.analysis.results.Result`.
 
     Args:
-        scenario: a :class:`~popsim.model.Model` or a scenario (see
+        scenario: a :class:`~popsim.model.build.Model` or a scenario (see
             :func:`popsim.load_scenario`; its plan compiled there is reused,
-            see :func:`popsim.model.model_of`).
+            see :func:`popsim.model.build.model_of`).
         replicates: number of replicates (default: the scenario's).
         seed: root seed (default: the scenario's).
         engine: ``"frequency"`` or ``"pedigree"`` (default: the model's, else the

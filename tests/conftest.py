@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from popsim.model import scenario_from_dict
+from popsim.model.build import scenario_from_dict
 
 ONE_DEME = {
     "scenario": {"name": "one deme", "generations": 10, "replicates": 100, "seed": 7},
@@ -22,7 +22,7 @@ ONE_DEME = {
 
 def one_deme(**changes) -> dict:
     """A copy of a one-deme config dict with dotted-key changes applied."""
-    from popsim.config import set_dotted
+    from popsim.model.config import set_dotted
 
     raw = copy.deepcopy(ONE_DEME)
     for key, value in changes.items():

@@ -93,7 +93,7 @@ CASES = {
     "pedigree config": lambda: _config("iranian_jewish_m712t_pedigree.toml", 4),
 }
 
-#: Digests of seed rule 2: 64-bit replicate seeds (popsim.simulate.SEED_RULE).
+#: Digests of seed rule 2: 64-bit replicate seeds (popsim.engines.rng.SEED_RULE).
 DIGESTS = {
     "benchmark N=1e+03 u=0": "a11525151cee6549",
     "benchmark N=1e+03 u=1e-05": "445b0757c8bc25d7",

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from popsim.catalog import PRESETS_DIR, presets, resolve_config
 from popsim.cli import main
-from popsim.demography import compile_plan
 from popsim.errors import ConfigError
-from popsim.model import load_scenario
+from popsim.model.build import load_scenario
+from popsim.model.catalog import PRESETS_DIR, presets, resolve_config
+from popsim.model.plan import compile_plan
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"

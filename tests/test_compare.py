@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 
 from popsim.cli import main
-from popsim.compare import Entry, Population, run_comparison, unique_ids
-from popsim.model import scenario_from_dict
-from popsim.report import findings
-from popsim.scenario import Observation
+from popsim.model.build import scenario_from_dict
+from popsim.model.scenario import Observation
 from popsim.simulate import simulate
+from popsim.workflows.compare import Entry, Population, run_comparison, unique_ids
+from popsim.workflows.compare.report import findings
 
 FOUNDED = {
     "scenario": {"name": "founded", "generations": 8, "replicates": 30, "seed": 5, "burn_in": 20},

@@ -14,10 +14,10 @@ import demes
 import numpy as np
 import pytest
 
-from popsim.config import MAX_DEMES, apply_overrides, merged, parse_override, set_dotted
-from popsim.demography import compile_plan
 from popsim.errors import ConfigError
-from popsim.model import load_scenario, scenario_from_dict
+from popsim.model.build import load_scenario, scenario_from_dict
+from popsim.model.config import MAX_DEMES, apply_overrides, merged, parse_override, set_dotted
+from popsim.model.plan import compile_plan
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 

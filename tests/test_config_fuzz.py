@@ -4,7 +4,7 @@ Starting from valid configs (a dict, TOML text, a Demes YAML file, ``--set``
 overrides, random Demes graphs), hypothesis mutates them: wrong types,
 missing keys, NaN/inf, huge and negative numbers, empty, duplicate and
 unicode names, deeply nested garbage, truncated or corrupted text. Each
-result must be a valid Scenario that :func:`popsim.demography.compile_plan`
+result must be a valid Scenario that :func:`popsim.model.plan.compile_plan`
 either accepts or refuses with a ConfigError, or a ConfigError with a
 one-line message. Random Demes graphs that import must also reproduce the
 graph's sizes at every generation.
@@ -28,11 +28,11 @@ import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
-from popsim.config import merged, parse_override
-from popsim.demography import compile_plan
 from popsim.errors import ConfigError
-from popsim.model import load_scenario, scenario_from_dict
-from popsim.scenario import Scenario
+from popsim.model.build import load_scenario, scenario_from_dict
+from popsim.model.config import merged, parse_override
+from popsim.model.plan import compile_plan
+from popsim.model.scenario import Scenario
 
 #: Examples per property in the CI run (sum 300) and in the slow run (sum 12,000).
 CI_EXAMPLES = {"dict": 120, "toml": 60, "yaml": 30, "graph": 50, "set": 40}

@@ -14,13 +14,13 @@ import pandas as pd
 import pytest
 
 from popsim.cli import main
-from popsim.config import Table
 from popsim.errors import ConfigError
-from popsim.fit import load_fit, run_fit
-from popsim.fit.abc import rejection, run_smc
-from popsim.fit.observed import Z95, parse_observed
-from popsim.fit.priors import Prior, parse_priors
+from popsim.model.config import Table
 from popsim.simulate import simulate
+from popsim.workflows.fit import load_fit, run_fit
+from popsim.workflows.fit.abc import rejection, run_smc
+from popsim.workflows.fit.observed import Z95, parse_observed
+from popsim.workflows.fit.priors import Prior, parse_priors
 
 TINY = """
 [scenario]
@@ -76,7 +76,7 @@ def write_fit(
 
 def data_at(tmp: Path, q0: float, f: float, seed: int) -> dict[str, float]:
     """One replicate of the tiny scenario at (q0, F): its carrier frequency and prevalence."""
-    from popsim.model import load_scenario
+    from popsim.model.build import load_scenario
 
     (tmp / "tiny.toml").write_text(TINY)
     scenario = load_scenario(

@@ -12,12 +12,12 @@ import pytest
 from scipy import stats
 
 from popsim import scenario_from_dict, simulate
-from popsim.demography import compile_plan
+from popsim.analysis.theory import migration_moments, wf_count_distribution
 from popsim.engines.frequency import simulate_frequency
 from popsim.engines.layout import CAPACITY, NO_NORMAL_COPIES, OK
 from popsim.errors import SimulationError
-from popsim.theory import migration_moments, wf_count_distribution
-from popsim.validation.stats import chi_square_gof
+from popsim.model.plan import compile_plan
+from popsim.workflows.validation.stats import chi_square_gof
 
 ALPHA = 0.001
 
@@ -265,7 +265,7 @@ def test_replicate_index_reruns_one_replicate(make_scenario):
 def test_replicate_seeds_are_64_bit_words_of_the_seed_sequence():
     """Seed rule 2: replicate r of point k gets word r of SeedSequence(seed,
     spawn_key=(k,)).generate_state(·, uint64); any replicate alone gets its word."""
-    from popsim.simulate import SEED_RULE_VERSION, replicate_seeds
+    from popsim.engines.rng import SEED_RULE_VERSION, replicate_seeds
 
     assert SEED_RULE_VERSION == 2
     full = np.random.SeedSequence(7, spawn_key=(3,)).generate_state(2000, np.uint64)

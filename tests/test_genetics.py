@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from popsim.genetics import expected_genotypes, genotypes_from_moments
-from popsim.validation.genotypes import enumerate_genotypes
+from popsim.genetics.genotypes import expected_genotypes, genotypes_from_moments
+from popsim.workflows.validation.genotypes import enumerate_genotypes
 
 
 def test_hand_computed_persian_jewish_example():

@@ -11,7 +11,7 @@ import pytest
 from popsim.engines import layout
 from popsim.engines.frequency import simulate_frequency
 from popsim.engines.pedigree import simulate_pedigree
-from popsim.model import build_model
+from popsim.model.build import build_model
 
 PACKAGE = Path(layout.__file__).resolve().parents[1]
 

@@ -1,4 +1,4 @@
-"""The one validation path (:mod:`popsim.model`): every input refused alike, settings
+"""The one validation path (:mod:`popsim.model.build`): every input refused alike, settings
 an engine does not use refused, and the plan compiled once."""
 
 from __future__ import annotations
@@ -10,18 +10,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import popsim.config
-import popsim.demes_import
-import popsim.demography
-import popsim.limits
-import popsim.model
+import popsim.model.build
+import popsim.model.config
+import popsim.model.demes_import
+import popsim.model.limits
+import popsim.model.plan
 from popsim.cli import main
 from popsim.errors import ConfigError
-from popsim.fit import load_fit
-from popsim.fit.simulator import draw_model
-from popsim.model import build_model, load_scenario, model_of, scenario_from_dict
+from popsim.model.build import build_model, load_scenario, model_of, scenario_from_dict
 from popsim.simulate import simulate
-from popsim.sweep import load_sweep, run_sweep
+from popsim.workflows.fit import load_fit
+from popsim.workflows.fit.simulator import draw_model
+from popsim.workflows.sweep import load_sweep, run_sweep
 
 SMALL = """
 [scenario]
@@ -202,8 +202,10 @@ def test_pedigree_only_rules_name_the_file(tmp_path):
 
 def test_plan_is_compiled_once_per_scenario(tmp_path, monkeypatch):
     calls = []
-    compile_plan = popsim.model.compile_plan
-    monkeypatch.setattr(popsim.model, "compile_plan", lambda s: calls.append(s) or compile_plan(s))
+    compile_plan = popsim.model.build.compile_plan
+    monkeypatch.setattr(
+        popsim.model.build, "compile_plan", lambda s: calls.append(s) or compile_plan(s)
+    )
     scenario = load_scenario(small(tmp_path))
     plan = model_of(scenario).plan
     assert model_of(scenario, "pedigree").plan is plan  # another engine: checks only
@@ -217,13 +219,14 @@ def test_plan_is_compiled_once_per_scenario(tmp_path, monkeypatch):
 
 def test_limits_are_defined_once_and_demes_import_does_not_import_config():
     """config imports demes_import (for ``demography``), never the other way round."""
-    source = Path(popsim.demes_import.__file__).read_text(encoding="utf-8")
+    source = Path(popsim.model.demes_import.__file__).read_text(encoding="utf-8")
     imported = {
         node.module for node in ast.walk(ast.parse(source))
         if isinstance(node, ast.ImportFrom)
     }
-    assert "popsim.config" not in imported and "popsim.limits" in imported
-    assert popsim.demography.MAX_SIZE is popsim.limits.MAX_SIZE is popsim.config.MAX_SIZE
+    assert "popsim.model.config" not in imported and "popsim.model.limits" in imported
+    limits = popsim.model.limits
+    assert popsim.model.plan.MAX_SIZE is limits.MAX_SIZE is popsim.model.config.MAX_SIZE
 
 
 def test_pedigree_memory_limit_is_a_config_error_naming_the_file(tmp_path):

@@ -1,7 +1,7 @@
 """Output files: the pandas-free CSV writer writes what pandas would.
 
-:meth:`popsim.results.Result.write` writes its tables with
-:func:`popsim.output.write_csv` so that ``popsim run --out`` need not import
+:meth:`popsim.analysis.results.Result.write` writes its tables with
+:func:`popsim.outputs.files.write_csv` so that ``popsim run --out`` need not import
 pandas; users and scripts read those files with pandas, so the bytes must be
 those of ``DataFrame.to_csv(index=False)``.
 """
@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 
 from popsim import simulate
-from popsim.model import scenario_from_dict
-from popsim.output import write_csv
+from popsim.model.build import scenario_from_dict
+from popsim.outputs.files import write_csv
 
 
 def _same_as_pandas(tmp_path: Path, columns: dict) -> None:
@@ -100,8 +100,9 @@ import matplotlib
 matplotlib.use("svg")  # a user's own backend (a notebook's inline one, say)
 import matplotlib.pyplot as plt
 import popsim
-import popsim.fit.figures, popsim.report, popsim.sweep_plots, popsim.validation.figures
-from popsim.model import scenario_from_dict
+import popsim.workflows.fit.figures, popsim.workflows.compare.report
+import popsim.workflows.sweep.figures, popsim.workflows.validation.figures
+from popsim.model.build import scenario_from_dict
 scenario = scenario_from_dict({
     "scenario": {"name": "b", "generations": 3},
     "demes": [{"name": "d", "size": 100}],

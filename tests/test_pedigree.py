@@ -17,16 +17,16 @@ import numpy as np
 import pytest
 
 from popsim import simulate
-from popsim.demography import compile_plan
 from popsim.engines import pedigree
 from popsim.engines.layout import CAPACITY, OK, observed_column
 from popsim.engines.pedigree.couples import _couples_block
 from popsim.engines.pedigree.kernel import Ancestry
 from popsim.engines.pedigree.relatives import _men_part, _merge_counts, _restore_starts
 from popsim.errors import ConfigError, SimulationError
-from popsim.limits import MAX_ANCESTRY
-from popsim.model import load_scenario, scenario_from_dict
-from popsim.validation.stats import bonferroni_z, chi_square_two_sample, t_test_mean
+from popsim.model.build import load_scenario, scenario_from_dict
+from popsim.model.limits import MAX_ANCESTRY
+from popsim.model.plan import compile_plan
+from popsim.workflows.validation.stats import bonferroni_z, chi_square_two_sample, t_test_mean
 
 ALPHA = 0.001
 ROOT = Path(__file__).resolve().parents[1]
@@ -353,7 +353,7 @@ def test_unrecorded_steps_skip_nothing_that_is_recorded():
 
 THREAD_SCRIPT = """
 import hashlib, numpy as np
-from popsim.model import build_model
+from popsim.model.build import build_model
 from popsim.engines.pedigree import simulate_pedigree
 raw = {"scenario": {"name": "t", "generations": 6, "engine": "pedigree",
                     "ancestry_generations": 4},

@@ -15,7 +15,7 @@ import pytest
 
 from popsim import provenance
 from popsim.cli import main
-from popsim.simulate import SEED_RULE, SEED_RULE_VERSION
+from popsim.engines.rng import SEED_RULE, SEED_RULE_VERSION
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -147,13 +147,16 @@ def test_four_manifests_share_the_common_block(written):
     assert {"fit_sha256", "base_sha256", "outcome"} <= set(manifests["fit"]["fit"])
 
 
-def test_engine_hash_covers_every_engine_module(tmp_path, monkeypatch):
+@pytest.mark.parametrize("edited", ["engines/pedigree/kinship.py", "model/plan.py"])
+def test_engine_hash_covers_every_engine_module_and_the_plan(tmp_path, monkeypatch, edited):
     copy = tmp_path / "popsim"
     shutil.copytree(ROOT / "popsim" / "engines", copy / "engines")
+    (copy / "model").mkdir()
+    shutil.copy(ROOT / "popsim" / "model" / "plan.py", copy / "model" / "plan.py")
     monkeypatch.setattr(provenance, "_PACKAGE_DIR", copy)
     compute = provenance.engine_sources_sha256.__wrapped__
     assert compute() == provenance.engine_sources_sha256()
-    module = copy / "engines" / "pedigree" / "kinship.py"
+    module = copy / edited
     module.write_text(module.read_text(encoding="utf-8") + "\n", encoding="utf-8")
     assert compute() != provenance.engine_sources_sha256()
 

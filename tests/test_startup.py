@@ -33,13 +33,13 @@ HEAVY = (
 )
 #: popsim modules that only other subcommands need.
 OTHER_COMMANDS = (
-    "popsim.validation",
-    "popsim.fit",
-    "popsim.sweep",
-    "popsim.report",
-    "popsim.compare",
-    "popsim.plots",
-    "popsim.theory",
+    "popsim.workflows.validation",
+    "popsim.workflows.fit",
+    "popsim.workflows.sweep",
+    "popsim.workflows.compare.report",
+    "popsim.workflows.compare",
+    "popsim.outputs.figures",
+    "popsim.analysis.theory",
 )
 
 
@@ -77,7 +77,7 @@ def test_run_without_out_loads_only_what_it_needs():
 
 @pytest.mark.parametrize(
     ("extra", "expected"),
-    [(["--no-figures"], []), ([], ["matplotlib", "popsim.plots"])],
+    [(["--no-figures"], []), ([], ["matplotlib", "popsim.outputs.figures"])],
 )
 def test_run_with_out_writes_its_tables_without_pandas(extra, expected, tmp_path):
     """`popsim run --out` writes its CSV tables without pandas (0.3 s of imports), and
@@ -120,18 +120,18 @@ def test_one_command_parser_parses_like_the_full_one():
 
 
 def test_a_sweep_worker_loads_no_heavy_package():
-    """A sweep's pool worker imports ``popsim.sweep.tasks`` (unpickling its Task) and
+    """A sweep's pool worker imports ``popsim.workflows.sweep.tasks`` (unpickling its Task) and
     runs the task without pandas: the coordinating process alone builds the table."""
     code = (
-        "from popsim.model import scenario_from_dict\n"
-        "from popsim.sweep.tasks import Task, run_task\n"
+        "from popsim.model.build import scenario_from_dict\n"
+        "from popsim.workflows.sweep.tasks import Task, run_task\n"
         "scenario = scenario_from_dict({'scenario': {'name': 'w', 'generations': 3, "
         "'replicates': 4}, 'demes': [{'name': 'pop', 'size': 100}], 'locus': "
         "{'founder_alleles': [{'name': 'f', 'deme': 'pop', 'frequency': 0.1}]}})\n"
         "rows = run_task(Task((0,), (scenario,), ('p',), 'pop', True))\n"
         "assert rows[0]['point'] == 0 and 'founder_frequency_mean' in rows[0]"
     )
-    assert [m for m in _loaded(code) if m != "popsim.sweep"] == []
+    assert [m for m in _loaded(code) if m != "popsim.workflows.sweep"] == []
 
 
 def test_top_level_help_loads_no_heavy_package():

@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 
 from popsim.cli import main
-from popsim.compare import Entry, final_inbreeding, run_comparison
-from popsim.config import OBSERVABLE_STATISTICS
 from popsim.engines.layout import OBSERVED_FIELDS
-from popsim.fit.observed import STATISTICS as FIT_STATISTICS
-from popsim.model import scenario_from_dict
+from popsim.genetics.statistics import BY_NAME, DISPLAY_SCALE, REGISTRY, observable_names
+from popsim.model.build import scenario_from_dict
+from popsim.model.config import OBSERVABLE_STATISTICS
 from popsim.simulate import simulate
-from popsim.statistics import BY_NAME, DISPLAY_SCALE, REGISTRY, observable_names
-from popsim.sweep import load_sweep, run_sweep
+from popsim.workflows.compare import Entry, run_comparison
+from popsim.workflows.fit.observed import STATISTICS as FIT_STATISTICS
+from popsim.workflows.sweep import load_sweep, run_sweep
 
 TWO_FOUNDERS = {
     "scenario": {"name": "two founders", "generations": 6, "replicates": 30, "seed": 4},
@@ -185,7 +185,7 @@ def test_report_shows_the_measured_pedigree_inbreeding(tmp_path):
     assert measured.mean() > 0.01
     population = comparison.populations()[0]
     assert population.inbreeding == pytest.approx(measured.mean(), rel=1e-12)
-    assert final_inbreeding(result, 0) == population.inbreeding
+    assert result.final_inbreeding(0) == population.inbreeding
     comparison.write(tmp_path / "out")
     report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
     assert f"(F = {population.inbreeding:g})" in report

@@ -17,9 +17,9 @@ import pytest
 from popsim.cli import main
 from popsim.errors import ConfigError
 from popsim.simulate import simulate
-from popsim.sweep import Design, Parameter, load_sweep, resolve_points, run_sweep
-from popsim.sweep.runner import batch_size
-from popsim.sweep.tasks import point_row
+from popsim.workflows.sweep import Design, Parameter, load_sweep, resolve_points, run_sweep
+from popsim.workflows.sweep.runner import batch_size
+from popsim.workflows.sweep.tasks import point_row
 
 ROOT = Path(__file__).resolve().parents[1]
 

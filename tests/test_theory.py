@@ -1,4 +1,5 @@
-"""Tests of popsim.theory against independent facts (closed forms, identities, Monte Carlo).
+"""Tests of popsim.analysis.theory against independent facts (closed forms, identities,
+Monte Carlo).
 
 Tolerances: exact identities are checked to 1e-12 relative (floating-point rounding only);
 approximations carry a tolerance derived from the size of the neglected terms, stated at
@@ -12,7 +13,7 @@ import math
 import numpy as np
 import pytest
 
-from popsim import theory as th
+from popsim.analysis import theory as th
 
 # ---------------------------------------------------------------------------
 # selection_step and the deterministic map

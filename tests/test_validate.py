@@ -16,10 +16,10 @@ import pandas as pd
 import pytest
 from scipy import stats as scipy_stats
 
-from popsim import theory
+from popsim.analysis import theory
 from popsim.cli import main
-from popsim.validation import CATALOGUE, select
-from popsim.validation.stats import (
+from popsim.workflows.validation import CATALOGUE, select
+from popsim.workflows.validation.stats import (
     MIN_EXPECTED,
     binomial_test,
     chi_square_gof,

@@ -31,11 +31,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from popsim.catalog import resolve_config
-from popsim.compare import Entry, run_comparison
-from popsim.model import load_scenario
-from popsim.report import findings
-from popsim.results import Result
+from popsim.analysis.results import Result
+from popsim.model.build import load_scenario
+from popsim.model.catalog import resolve_config
+from popsim.workflows.compare import Entry, run_comparison
+from popsim.workflows.compare.report import findings
 
 COMMUNITY = "iranian_jewish_m712t"
 OUTBRED = "outbred_reference"

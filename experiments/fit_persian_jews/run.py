@@ -27,10 +27,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from popsim.fit import load_fit, run_fit
-from popsim.model import load_scenario
-from popsim.output import write_text_atomic
+from popsim.model.build import load_scenario
+from popsim.outputs.files import write_text_atomic
 from popsim.simulate import simulate
+from popsim.workflows.fit import load_fit, run_fit
 
 ROOT = Path(__file__).resolve().parents[2]
 FIT = ROOT / "configs" / "fit_persian_jews.toml"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import textwrap
 
-from popsim.catalog import PRESETS_DIR, presets
 from popsim.errors import PopsimError
+from popsim.model.catalog import PRESETS_DIR, presets
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

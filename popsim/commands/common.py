@@ -8,10 +8,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from popsim.catalog import resolve_config
-from popsim.config import parse_override
-from popsim.model import load_scenario
-from popsim.scenario import Scenario
+from popsim.model.build import load_scenario
+from popsim.model.catalog import resolve_config
+from popsim.model.config import parse_override
+from popsim.model.scenario import Scenario
 
 
 def add_scenario_options(parser: argparse.ArgumentParser) -> None:

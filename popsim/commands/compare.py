@@ -7,7 +7,6 @@ import shlex
 import textwrap
 from pathlib import Path
 
-from popsim.catalog import resolve_config
 from popsim.commands.common import (
     add_scenario_options,
     announce_compilation,
@@ -15,9 +14,10 @@ from popsim.commands.common import (
     replicate_chunk,
     scenario_from_args,
 )
-from popsim.compare import DEFAULT_TOLERANCE, Entry, run_comparison, unique_ids
 from popsim.errors import PopsimError
-from popsim.output import check_writable
+from popsim.model.catalog import resolve_config
+from popsim.outputs.files import check_writable
+from popsim.workflows.compare import DEFAULT_TOLERANCE, Entry, run_comparison, unique_ids
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -100,7 +100,9 @@ def reproduce_command(args: argparse.Namespace, replicates: int, seed: int) -> s
 
 
 def run(args: argparse.Namespace) -> int:
-    from popsim.report import findings  # Matplotlib: not at the top, for `popsim --help`
+    from popsim.workflows.compare.report import (
+        findings,  # Matplotlib: not at the top, for `popsim --help`
+    )
 
     entries = load_entries(args)
     if args.out:

@@ -8,8 +8,8 @@ import math
 import numpy as np
 
 from popsim.errors import PopsimError
-from popsim.genetics import STATISTICS, expected_genotypes
-from popsim.tables import fmt, render
+from popsim.genetics.genotypes import STATISTICS, expected_genotypes
+from popsim.outputs.tables import fmt, render
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

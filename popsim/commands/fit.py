@@ -8,15 +8,15 @@ from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
 from popsim.commands.common import announce_compilation, progress_bar
-from popsim.config import parse_override
 from popsim.errors import PopsimError
-from popsim.sweep.executors import EXECUTORS
-from popsim.tables import fmt, render
+from popsim.model.config import parse_override
+from popsim.outputs.tables import fmt, render
+from popsim.workflows.sweep.executors import EXECUTORS
 
 if TYPE_CHECKING:  # imported by run(), not here: `popsim --help` registers every command
     import pandas as pd
 
-    from popsim.fit import FitOutcome
+    from popsim.workflows.fit import FitOutcome
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -52,7 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from popsim.fit import FitInterrupted, load_fit, run_fit
+    from popsim.workflows.fit import FitInterrupted, load_fit, run_fit
 
     if args.workers is not None and args.workers < 1:
         raise PopsimError(f"--workers {args.workers}: must be at least 1")
@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _report(outcome: FitOutcome) -> None:
-    from popsim.fit.model_choice import CAVEAT
+    from popsim.workflows.fit.model_choice import CAVEAT
 
     final = outcome.history[-1]
     if outcome.resumed:

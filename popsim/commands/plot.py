@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from popsim.config import parse_override
+from popsim.model.config import parse_override
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from popsim.errors import PopsimError
-    from popsim.sweep_plots import sweep_figures
+    from popsim.workflows.sweep.figures import sweep_figures
 
     if (args.x is None) != (args.y is None):
         raise PopsimError("--x and --y: give both, or neither for every pair of parameters")

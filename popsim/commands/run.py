@@ -11,9 +11,9 @@ from popsim.commands.common import (
     replicate_chunk,
     scenario_from_args,
 )
-from popsim.output import check_writable
+from popsim.outputs.files import check_writable
+from popsim.outputs.tables import summary_table
 from popsim.simulate import simulate
-from popsim.tables import summary_table
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -8,7 +8,7 @@ from contextlib import ExitStack
 
 from popsim.commands.common import announce_compilation, progress_bar
 from popsim.errors import PopsimError
-from popsim.sweep.executors import EXECUTORS
+from popsim.workflows.sweep.executors import EXECUTORS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -55,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # imported here, not at the top: `popsim --help` registers every command
-    from popsim.sweep import SweepInterrupted, load_sweep, run_sweep
+    from popsim.workflows.sweep import SweepInterrupted, load_sweep, run_sweep
 
     executor = _executor(args)
     sweep = load_sweep(args.sweep)

@@ -6,10 +6,10 @@ import argparse
 import sys
 
 from popsim.commands.common import announce_compilation
-from popsim.config import ENGINES
 from popsim.errors import PopsimError
-from popsim.output import check_writable
-from popsim.tables import render
+from popsim.model.config import ENGINES
+from popsim.outputs.files import check_writable
+from popsim.outputs.tables import render
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -46,8 +46,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # imported here, not at the top: `popsim --help` registers every command
-    from popsim.validation import CATALOGUE, Settings, run_checks, select
-    from popsim.validation.report import terminal_text, write
+    from popsim.workflows.validation import CATALOGUE, Settings, run_checks, select
+    from popsim.workflows.validation.writeup import terminal_text, write
 
     if args.list:
         rows = [["check", "engines", "what it checks"]]

@@ -1,4 +1,4 @@
-"""Simulation engines: Numba kernels that take a :class:`~popsim.demography.Plan`.
+"""Simulation engines: Numba kernels that take a :class:`~popsim.model.plan.Plan`.
 
 Kernels are compiled on first use and cached on disk by Numba (``cache=True``).
 :func:`kernel_is_cached` tells whether a first run will compile.

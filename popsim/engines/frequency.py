@@ -52,7 +52,6 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from popsim.demography import Plan
 from popsim.engines.layout import (
     CAPACITY,
     EXTINCT,
@@ -82,6 +81,7 @@ from popsim.engines.sampling import (
     set_lane_state,
 )
 from popsim.engines.threads import balanced
+from popsim.model.plan import Plan
 
 #: Most replicates a thread steps side by side in one workspace (lanes of a
 #: group, see :func:`run_replicates`): more lanes share the sampler's per-call
@@ -527,7 +527,7 @@ def _single_sources(migration: np.ndarray) -> np.ndarray:
 
 def simulate_frequency(plan: Plan, seeds: np.ndarray, lanes: int | None = None) -> EngineOutput:
     """Run the frequency engine for one replicate per seed (uint64, see
-    :func:`popsim.simulate.replicate_seeds`).
+    :func:`popsim.engines.rng.replicate_seeds`).
 
     ``lanes``: replicates a thread steps side by side (default
     :func:`lanes_per_group`); it changes the speed, never a number.

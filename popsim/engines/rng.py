@@ -4,10 +4,10 @@ Every generator here starts from a replicate's seed (an unsigned 64-bit
 integer), so a replicate's numbers do not depend on which thread runs it or
 on how many threads there are.
 
-* :func:`_mix`: splitmix64's output function (Steele, Lea & Flood 2014,
+* :func:`mix64`: splitmix64's output function (Steele, Lea & Flood 2014,
   "Fast splittable pseudorandom number generators"; the constants of Vigna's
   splitmix64), a bijection of 64-bit words. splitmix64 itself is the counter
-  z ← z + γ (γ = :data:`_GOLDEN`, 2⁶⁴/φ) read through it.
+  z ← z + γ (γ = :data:`GOLDEN`, 2⁶⁴/φ) read through it.
 * Frequency engine: :func:`uniform`, xoshiro256+ (Blackman & Vigna 2018,
   "Scrambled linear pseudorandom number generators"), period 2²⁵⁶ − 1; the top
   53 bits give a double in [0, 1). :func:`seeded` fills its four-word state
@@ -16,15 +16,17 @@ on how many threads there are.
   (``x, state = uniform(state)``): a value, not an array, so a call costs no
   reference counting (with a ``uint64[4]`` array, the two atomic
   increments/decrements of every non-inlined call made an early-exit binomial
-  draw cost 17 ns instead of 6). The binomial sampler on top of it is
+  draw about three times as expensive, benchmarks/README.md). The binomial sampler on top of it is
   :mod:`popsim.engines.sampling`.
 * Pedigree engine: counter-based splitmix64 streams keyed by what they draw
-  for. :func:`_stream` hashes (replicate seed, step, deme, block, purpose) into
+  for. :func:`stream_start` hashes (replicate seed, step, deme, block, purpose) into
   a stream's initial state, so every block of offspring and every deme's
-  marriages draw their own numbers; :func:`_next` advances a stream by one
-  word, :func:`_unit` and :func:`_below` turn a word into a uniform double in
-  [0, 1) or an integer in [0, n). Purposes: :data:`_MARRY`, :data:`_INTRO`,
-  :data:`_OFFSPRING`.
+  marriages draw their own numbers; :func:`stream_next` advances a stream by one
+  word, :func:`stream_unit` and :func:`stream_below` turn a word into a uniform double in
+  [0, 1) or an integer in [0, n). Purposes: :data:`PURPOSE_MARRY`, :data:`PURPOSE_INTRO`,
+  :data:`PURPOSE_OFFSPRING`.
+* The seed rule (:func:`replicate_seeds`, :data:`SEED_RULE`): where each
+  replicate's seed comes from, recorded in every manifest by its version.
 """
 
 from __future__ import annotations
@@ -32,21 +34,34 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+#: Version of the rule that turns (root seed, point, replicate) into a replicate's
+#: seed (:func:`replicate_seeds`): 1 was popsim 0.1's 32-bit words with collisions
+#: repaired, 2 is 64-bit words. Manifests record it, and a sweep or fit refuses to
+#: resume across a change of it.
+SEED_RULE_VERSION = 2
+#: The rule, in one line (written into manifests).
+SEED_RULE = (
+    "replicate r of sweep point k: word r of "
+    "numpy.random.SeedSequence(seed, spawn_key=(k,)).generate_state(r + 1, numpy.uint64); "
+    "rerun one replicate with popsim run CONFIG --seed SEED --replicate-index r"
+)
+
+
 #: A xoshiro256+ generator's state: four 64-bit words.
 State = tuple[np.uint64, np.uint64, np.uint64, np.uint64]
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # splitmix64's increment γ, 2⁶⁴/φ rounded to odd
+GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # splitmix64's increment γ, 2⁶⁴/φ rounded to odd
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
 _UNIT = 1.0 / 9007199254740992.0  # 2^-53
 
-#: Purposes of the pedigree engine's streams (the last key of :func:`_stream`):
+#: Purposes of the pedigree engine's streams (the last key of :func:`stream_start`):
 #: marriages, founder introductions, offspring.
-_MARRY, _INTRO, _OFFSPRING = 1, 2, 3
+PURPOSE_MARRY, PURPOSE_INTRO, PURPOSE_OFFSPRING = 1, 2, 3
 
 
 @njit(cache=True)
-def _mix(z: np.uint64) -> np.uint64:
+def mix64(z: np.uint64) -> np.uint64:
     """splitmix64's output function of the counter value ``z``."""
     z = (z ^ (z >> np.uint64(30))) * _MIX1
     z = (z ^ (z >> np.uint64(27))) * _MIX2
@@ -58,11 +73,11 @@ def _mix(z: np.uint64) -> np.uint64:
 @njit(cache=True, error_model="numpy")
 def seeded(seed: np.uint64) -> State:
     """A fresh xoshiro256+ state: the first four splitmix64 outputs from ``seed``."""
-    z0 = np.uint64(seed) + _GOLDEN
-    z1 = z0 + _GOLDEN
-    z2 = z1 + _GOLDEN
-    z3 = z2 + _GOLDEN
-    return (_mix(z0), _mix(z1), _mix(z2), _mix(z3))
+    z0 = np.uint64(seed) + GOLDEN
+    z1 = z0 + GOLDEN
+    z2 = z1 + GOLDEN
+    z3 = z2 + GOLDEN
+    return (mix64(z0), mix64(z1), mix64(z2), mix64(z3))
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -83,29 +98,42 @@ def uniform(state: State) -> tuple[float, State]:
 # ----------------------------------------------------------------------------- keyed streams
 
 @njit(cache=True)
-def _stream(seed: np.uint64, step: int, deme: int, block: int, purpose: int) -> np.uint64:
+def stream_start(seed: np.uint64, step: int, deme: int, block: int, purpose: int) -> np.uint64:
     """Initial splitmix64 state of the stream keyed by (seed, step, deme, block, purpose)."""
-    h = _mix(np.uint64(seed) + _GOLDEN)
-    h = _mix(h ^ np.uint64(step))
-    h = _mix(h ^ (np.uint64(deme) << np.uint64(32)) ^ np.uint64(block))
-    return _mix(h ^ np.uint64(purpose))
+    h = mix64(np.uint64(seed) + GOLDEN)
+    h = mix64(h ^ np.uint64(step))
+    h = mix64(h ^ (np.uint64(deme) << np.uint64(32)) ^ np.uint64(block))
+    return mix64(h ^ np.uint64(purpose))
 
 
 @njit(cache=True)
-def _next(state: np.uint64) -> tuple[np.uint64, np.uint64]:
+def stream_next(state: np.uint64) -> tuple[np.uint64, np.uint64]:
     """The advanced stream state and its output word."""
-    state = state + _GOLDEN
-    return state, _mix(state)
+    state = state + GOLDEN
+    return state, mix64(state)
 
 
 @njit(cache=True)
-def _unit(z: np.uint64) -> float:
+def stream_unit(z: np.uint64) -> float:
     """Uniform in [0, 1) from the top 53 bits."""
     return np.float64(z >> np.uint64(11)) * _UNIT
 
 
 @njit(cache=True)
-def _below(z: np.uint64, n: int) -> int:
+def stream_below(z: np.uint64, n: int) -> int:
     """Uniform integer in [0, n) from the top 53 bits."""
-    k = int(_unit(z) * n)
+    k = int(stream_unit(z) * n)
     return k if k < n else n - 1
+
+
+def replicate_seeds(root_seed: int, replicates: int, point: int = 0, first: int = 0) -> np.ndarray:
+    """Seeds (uint64) of replicates ``first … first + replicates − 1`` of sweep point ``point``.
+
+    Word r of SeedSequence(root seed, spawn_key=(point,)).generate_state(first +
+    replicates, np.uint64) (:data:`SEED_RULE`). The words are prefix-stable:
+    replicate r's seed does not depend on how many replicates are generated, so
+    one replicate can be rerun alone. Distinct seeds are not enforced: two of R
+    replicates share a seed with probability about R²/2⁶⁵ (3·10⁻⁸ for a million).
+    """
+    sequence = np.random.SeedSequence(root_seed, spawn_key=(point,))
+    return sequence.generate_state(first + replicates, np.uint64)[first:]

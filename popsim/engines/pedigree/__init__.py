@@ -71,7 +71,7 @@ Modules: :mod:`.kernel` (the generation loop and the parallel drivers),
 (mutation-born slots, step 4 and the records) and :mod:`.prefetch` (memory
 hints); the random streams are :mod:`popsim.engines.rng`'s. This module runs a
 plan: :func:`simulate_pedigree`; the plans it cannot run are refused before, by
-:func:`popsim.model.check_engine`.
+:func:`popsim.model.build.check_engine`.
 """
 
 from __future__ import annotations
@@ -81,7 +81,6 @@ import time
 import numba
 import numpy as np
 
-from popsim.demography import Plan
 from popsim.engines.layout import (
     OBSERVED_COLUMNS,
     OK,
@@ -92,6 +91,7 @@ from popsim.engines.layout import (
 )
 from popsim.engines.pedigree.kernel import Schedule, _replicate_within, run_replicates
 from popsim.engines.threads import balanced
+from popsim.model.plan import Plan
 
 #: Individuals alive at once up to which replicates run in parallel, one per
 #: thread (each thread then holds a replicate: ~55 bytes × this × threads).
@@ -118,8 +118,8 @@ def simulate_pedigree(plan: Plan, seeds: np.ndarray, within: bool | None = None)
 
     Args:
         plan: the compiled scenario, checked for this engine by
-            :func:`popsim.model.build_model` (this function checks nothing).
-        seeds: uint64 replicate seeds (:func:`popsim.simulate.replicate_seeds`).
+            :func:`popsim.model.build.build_model` (this function checks nothing).
+        seeds: uint64 replicate seeds (:func:`popsim.engines.rng.replicate_seeds`).
         within: parallelise within each replicate (True) or across replicates
             (False); default: across, one replicate per thread, unless the
             replicates are fewer than twice the threads and the population
@@ -175,7 +175,7 @@ def throughput(
     ancestry window 4, no selection or mutation; compile time excluded (a
     one-generation warm-up runs first). Uses the current Numba thread count.
     """
-    from popsim.model import build_model
+    from popsim.model.build import build_model
 
     def plan_for(gens: int) -> Plan:
         raw = {

@@ -27,7 +27,7 @@ from popsim.engines.layout import (
     UNCLE_NIECE_MARRIAGES,
     stop,
 )
-from popsim.engines.rng import _INTRO, _next, _stream, _unit
+from popsim.engines.rng import PURPOSE_INTRO, stream_next, stream_start, stream_unit
 
 _NEW = -1  # allele placeholder for a new mutation not yet given a slot
 
@@ -103,13 +103,13 @@ def _introduce(tau, seed, sch, genotypes, status):
         if normal < need:
             stop(status, NO_NORMAL_COPIES, tau, d)
             return
-        state = _stream(seed, tau, d, e, _INTRO)
+        state = stream_start(seed, tau, d, e, PURPOSE_INTRO)
         for x in range(offs[tau, d], offs[tau, d + 1]):
             for c in range(2):
                 if need == 0 or genotypes[now, x, c] != 0:
                     continue
-                state, z = _next(state)
-                if _unit(z) * normal < need:
+                state, z = stream_next(state)
+                if stream_unit(z) * normal < need:
                     genotypes[now, x, c] = intro_allele[e]
                     need -= 1
                 normal -= 1

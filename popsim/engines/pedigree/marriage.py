@@ -8,7 +8,7 @@ from numba import njit
 from popsim.engines.pedigree.couples import _random_mating
 from popsim.engines.pedigree.prefetch import _prefetch
 from popsim.engines.pedigree.relatives import _couple_keys, _keys_of
-from popsim.engines.rng import _MARRY, _below, _next, _stream, _unit
+from popsim.engines.rng import PURPOSE_MARRY, stream_below, stream_next, stream_start, stream_unit
 
 #: Women seeking a relative whose searches are prefetched together (speed only).
 SEEKERS = 64
@@ -38,8 +38,8 @@ def _reservoir(state, count, chosen, g):
     sampling): the count goes up by one and ``g`` replaces ``chosen`` with
     probability 1/count. Returns (state, count, chosen)."""
     count += 1
-    state, z = _next(state)
-    if _below(z, count) == 0:
+    state, z = stream_next(state)
+    if stream_below(z, count) == 0:
         chosen = g
     return state, count, chosen
 
@@ -292,15 +292,15 @@ def _marry(tau, seed, sch, ancestry, indexes, marriages):
         if _random_mating(marriage, d):
             continue  # random couples: the couples step writes them (_random_couples)
         married[o : o + n] = 0
-        kind_state = _stream(seed, tau, d, _KIND_DRAWS, _MARRY)
-        state = _stream(seed, tau, d, _PICK_DRAWS, _MARRY)
+        kind_state = stream_start(seed, tau, d, _KIND_DRAWS, PURPOSE_MARRY)
+        state = stream_start(seed, tau, d, _PICK_DRAWS, PURPOSE_MARRY)
         q = 0
         while q < n_wives:
             n_seek = 0  # the next SEEKERS women who seek a relative
             n_kind[:] = 0
             while q < n_wives and n_seek < SEEKERS:
-                kind_state, z = _next(kind_state)
-                r = _unit(z)
+                kind_state, z = stream_next(kind_state)
+                r = stream_unit(z)
                 kind = -1
                 threshold = 0.0
                 for c in range(3):

@@ -11,7 +11,15 @@ from numba import njit
 
 from popsim.engines.pedigree.alleles import _NEW
 from popsim.engines.pedigree.prefetch import PREFETCH, _prefetch
-from popsim.engines.rng import _GOLDEN, _OFFSPRING, _below, _mix, _next, _stream, _unit
+from popsim.engines.rng import (
+    GOLDEN,
+    PURPOSE_OFFSPRING,
+    mix64,
+    stream_below,
+    stream_next,
+    stream_start,
+    stream_unit,
+)
 
 #: Offspring per random-number block (fixed: results must not depend on threads).
 BLOCK = 4096
@@ -39,7 +47,7 @@ def _offspring_block(b, tau, seed, need_f, w_max, sch, offspring, genotypes, par
     i, first, end, index = blocks[b, 0], blocks[b, 1], blocks[b, 2], blocks[b, 3]
     born = tau % parent_couples.shape[0]
     now = tau % genotypes.shape[0]
-    state = _stream(seed, tau, i, index, _OFFSPRING)
+    state = stream_start(seed, tau, i, index, PURPOSE_OFFSPRING)
     o = offs[tau, i]
     f_sum = 0.0
     n_new = 0
@@ -49,14 +57,14 @@ def _offspring_block(b, tau, seed, need_f, w_max, sch, offspring, genotypes, par
     # prefetch (it changes no value); it hides most of the random read of the
     # couple's alleles.
     single = n_sources[i] == 1
-    ahead = np.uint64(PREFETCH * (3 if u > 0.0 else 1)) * _GOLDEN
+    ahead = np.uint64(PREFETCH * (3 if u > 0.0 else 1)) * GOLDEN
     lo = span = 0
     if single:
         lo = coffs[tau, source[i, 0]]
         span = coffs[tau, source[i, 0] + 1] - lo
     for n in range(first, end):
         if single:
-            _prefetch(couple_alleles, lo + _below(_mix(state + ahead), span))
+            _prefetch(couple_alleles, lo + stream_below(mix64(state + ahead), span))
         tries = 0
         while True:
             tries += 1
@@ -65,31 +73,31 @@ def _offspring_block(b, tau, seed, need_f, w_max, sch, offspring, genotypes, par
                 return
             j = source[i, 0]
             if n_sources[i] > 1:
-                state, z = _next(state)
-                r = _unit(z)
+                state, z = stream_next(state)
+                r = stream_unit(z)
                 c = 0
                 while c < n_sources[i] - 1 and r >= cumulative[i, c]:
                     c += 1
                 j = source[i, c]
             k0 = coffs[tau, j]
-            state, z = _next(state)
-            k = k0 + _below(z, coffs[tau, j + 1] - k0)
+            state, z = stream_next(state)
+            k = k0 + stream_below(z, coffs[tau, j + 1] - k0)
             bits = int(z & np.uint64(3))
             a1 = couple_alleles[k, bits & 1]
             a2 = couple_alleles[k, 2 + (bits >> 1)]
             if u > 0.0:
                 if a1 == 0:
-                    state, z = _next(state)
-                    if _unit(z) < u:
+                    state, z = stream_next(state)
+                    if stream_unit(z) < u:
                         a1 = _NEW
                 if a2 == 0:
-                    state, z = _next(state)
-                    if _unit(z) < u:
+                    state, z = stream_next(state)
+                    if stream_unit(z) < u:
                         a2 = _NEW
             w = wtab[(a1 != 0) + (a2 != 0)]
             if w < w_max:
-                state, z = _next(state)
-                if _unit(z) * w_max >= w:
+                state, z = stream_next(state)
+                if stream_unit(z) * w_max >= w:
                     continue
             break
         x = o + n

@@ -1,0 +1,353 @@
+"""The result of a simulation and its tidy tables.
+
+A :class:`Result` keeps the raw engine records (allele counts per replicate,
+recorded generation and deme) and derives every statistic registered in
+:mod:`popsim.genetics.statistics` from them. Tables are pandas DataFrames in long (tidy) form;
+:meth:`Result.write` writes them, figures and a manifest into a directory
+atomically (see :mod:`popsim.outputs.files`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from popsim.engines.layout import (
+    OBSERVED_FIELDS,
+    founder_columns,
+    observed_column,
+    record_column,
+)
+from popsim.genetics.statistics import BY_NAME, Moments, compute, pooled_mean
+from popsim.model.plan import Plan
+from popsim.model.scenario import Scenario
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+QUANTILES = (0.025, 0.25, 0.5, 0.75, 0.975)
+
+
+@dataclass(frozen=True, eq=False)
+class Result:
+    """Replicates of one scenario run by one engine.
+
+    Attributes:
+        scenario: the scenario simulated.
+        plan: its compiled arrays (record generations, sizes, F).
+        engine: ``"frequency"`` or ``"pedigree"``.
+        seed, point, first_replicate: what determines every replicate's seed.
+        records: int64 [R, n_records, D, columns], see
+            :func:`popsim.engines.layout.record_columns`.
+        observed: float64 [R, n_records, D, len(OBSERVED_FIELDS)] from the
+            pedigree engine, else None (:data:`popsim.engines.layout.OBSERVED_COLUMNS`).
+        wall_seconds: time spent in the engine.
+        started: when the engine run started (UTC, ISO 8601), or None if unknown.
+    """
+
+    scenario: Scenario
+    plan: Plan
+    engine: str
+    seed: int
+    point: int
+    first_replicate: int
+    records: np.ndarray
+    observed: np.ndarray | None
+    wall_seconds: float
+    started: str | None = None
+
+    # ------------------------------------------------------------------ raw views
+    @property
+    def replicates(self) -> int:
+        return self.records.shape[0]
+
+    @property
+    def deme_names(self) -> tuple[str, ...]:
+        return self.plan.deme_names
+
+    @property
+    def founder_names(self) -> tuple[str, ...]:
+        return self.plan.founder_names
+
+    @property
+    def allele_names(self) -> tuple[str, ...]:
+        """Names of the allele axis of :attr:`final_counts`."""
+        return ("normal", *self.founder_names, "other")
+
+    @property
+    def generations(self) -> np.ndarray:
+        """Scenario generation of each record."""
+        return self.plan.record_generations
+
+    @property
+    def final_counts(self) -> np.ndarray:
+        """int64 [replicate, deme, allele] gene-copy counts at the final generation;
+        alleles are :attr:`allele_names` (``other`` pools all mutation-born alleles)."""
+        last = self.records[:, -1]
+        return np.concatenate(
+            [
+                record_column(last, "normal")[..., None],
+                founder_columns(last),
+                record_column(last, "other")[..., None],
+            ],
+            axis=-1,
+        )
+
+    @property
+    def sizes(self) -> np.ndarray:
+        """int64 [R, n_records, D]: N, diploid individuals of each deme at each record."""
+        return record_column(self.records, "size")
+
+    @cached_property
+    def inbreeding(self) -> np.ndarray:
+        """F used for the expected genotype frequencies, [R, n_records, D].
+
+        The frequency engine's F is the config's; the pedigree engine's is the
+        realized mean pedigree F of each generation born.
+        """
+        if self.observed is not None:
+            return observed_column(self.observed, "mean_pedigree_inbreeding")
+        return np.broadcast_to(self.plan.inbreeding, self.records.shape[:3])
+
+    def final_inbreeding(self, deme: int) -> float:
+        """F of deme index ``deme`` at the final generation, mean over replicates: the
+        config's F for the frequency engine, the measured pedigree F for the pedigree
+        engine (NaN without replicates or where the deme has no individuals)."""
+        values = self.inbreeding[:, -1, deme]
+        finite = values[np.isfinite(values)]
+        return float(finite.mean()) if finite.size else float("nan")
+
+    # ------------------------------------------------------------------ statistics
+    @cached_property
+    def statistics(self) -> dict[str, np.ndarray]:
+        """Per-replicate statistics, each float64 [R, n_records, D] (NaN where a deme is absent)."""
+        return self._statistics(slice(None))
+
+    @cached_property
+    def final_statistics(self) -> dict[str, np.ndarray]:
+        """:attr:`statistics` at the final record only, each float64 [R, D].
+
+        Summaries, :meth:`final` and sweeps need nothing else: computed alone it
+        costs 1/n_records of the whole (a sweep point recording 300 generations
+        spent two thirds of its time on statistics it then dropped).
+        """
+        if "statistics" in self.__dict__:
+            return {name: values[:, -1] for name, values in self.statistics.items()}
+        return {name: values[:, 0] for name, values in self._statistics(slice(-1, None)).items()}
+
+    def _statistics(self, steps: slice) -> dict[str, np.ndarray]:
+        """The statistics of the records ``steps`` (every one is elementwise per record),
+        computed by the registry (:func:`popsim.genetics.statistics.compute`)."""
+        rec = self.records[:, steps].astype(np.float64)
+        two_n = 2.0 * record_column(rec, "size")
+        with np.errstate(invalid="ignore", divide="ignore"):
+            inv = np.where(two_n > 0, 1.0 / two_n, np.nan)
+            founders = founder_columns(rec) * inv[..., None]
+            normal = record_column(rec, "normal") * inv
+            other = record_column(rec, "other") * inv
+            other_sumsq = record_column(rec, "other_sumsq") * inv * inv
+        observed = None
+        if self.observed is not None:
+            obs = self.observed[:, steps]
+            observed = {name: observed_column(obs, name) for name in OBSERVED_FIELDS}
+        moments = Moments(
+            present=two_n > 0,
+            normal=normal,
+            founders=founders,
+            other=other,
+            other_sumsq=other_sumsq,
+            other_alleles=record_column(rec, "other_alleles"),
+            inbreeding=self.inbreeding[:, steps],
+            observed=observed,
+        )
+        return compute(moments, self.founder_names)
+
+    # ------------------------------------------------------------------ tables
+    def summary(self) -> pd.DataFrame:
+        """Final-generation statistics across replicates, one row per (deme, statistic).
+
+        Columns: mean, q025, median, q975, plus ``p_founder_lost`` rows and,
+        where the scenario gives an observation, ``p_reach_observed_<statistic>``
+        = P(simulated value ≥ observed). For patient shares the mean is pooled:
+        Σ class / Σ affected over replicates (the share of all simulated patients).
+        """
+        import pandas as pd
+
+        return pd.DataFrame(self._summary_columns())
+
+    def _summary_columns(self) -> dict[str, list]:
+        """:meth:`summary` as columns (every row has the same keys)."""
+        rows = self.summary_rows()
+        return {key: [row[key] for row in rows] for key in rows[0]}
+
+    def summary_rows(self) -> list[dict[str, Any]]:
+        """The rows of :meth:`summary` as dicts (deme, statistic, mean, q025, median,
+        q975), without importing pandas (``popsim run`` prints them at start-up speed)."""
+        stats = self.final_statistics
+        rows = []
+        for d, deme in enumerate(self.deme_names):
+            column = {name: values[:, d] for name, values in stats.items()}
+            outcomes = []
+            for name, values in column.items():
+                entry = BY_NAME.get(name)
+                if entry is not None and entry.display == "probability":
+                    outcomes.append(_probability(deme, entry.summary_name, values))
+                else:
+                    rows.append(_describe(deme, name, values, pooled_mean(column, name)))
+            rows.extend(outcomes)
+            for obs in self.scenario.observations:
+                if obs.deme == deme:
+                    reach = (stats[obs.statistic][:, d] >= obs.value) * 1.0
+                    rows.append(_probability(deme, f"p_reach_observed_{obs.statistic}", reach))
+        return rows
+
+    def trajectories(self) -> pd.DataFrame:
+        """Mean and quantiles of every statistic per deme and recorded generation."""
+        import pandas as pd
+
+        return pd.DataFrame(self._trajectory_columns())
+
+    def _trajectory_columns(self) -> dict[str, np.ndarray]:
+        """:meth:`trajectories` as columns: blocks of generations per (statistic, deme)."""
+        blocks = []
+        years = self.generations * self.scenario.generation_time_years
+        n_gen = self.generations.shape[0]
+        for name, values in self.statistics.items():
+            with np.errstate(all="ignore"), _quiet():
+                mean = np.nanmean(values, axis=0)
+                qs = np.nanquantile(values, QUANTILES, axis=0)
+            for d, deme in enumerate(self.deme_names):
+                block = {
+                    "deme": np.full(n_gen, deme, dtype=object),
+                    "generation": self.generations,
+                    "years": years,
+                    "statistic": np.full(n_gen, name, dtype=object),
+                    "mean": mean[:, d],
+                }
+                for q, column in zip(QUANTILES, qs, strict=True):
+                    block[_qname(q)] = column[:, d]
+                blocks.append(block)
+        return {key: np.concatenate([b[key] for b in blocks]) for key in blocks[0]}
+
+    def final(self) -> pd.DataFrame:
+        """One row per replicate and deme at the final generation: counts and statistics."""
+        import pandas as pd
+
+        return pd.DataFrame(self._final_columns())
+
+    def _final_columns(self) -> dict[str, np.ndarray]:
+        """:meth:`final` as columns."""
+        n_rep, n_demes = self.replicates, len(self.deme_names)
+        table = {
+            "replicate": np.repeat(np.arange(n_rep) + self.first_replicate, n_demes),
+            "deme": np.tile(np.array(self.deme_names, dtype=object), n_rep),
+            "size": self.sizes[:, -1].reshape(-1),
+        }
+        counts = self.final_counts
+        for a, name in enumerate(self.allele_names):
+            table[f"copies_{name}"] = counts[:, :, a].reshape(-1)
+        for name, values in self.final_statistics.items():
+            table[name] = values.reshape(-1)
+        return table
+
+    def manifest(self, command_line: str | None = None) -> dict[str, Any]:
+        """What is needed to rerun this result exactly: the common provenance block
+        (:mod:`popsim.provenance`) and a ``run`` section; ``command_line`` as typed."""
+        from popsim.provenance import build_manifest
+
+        section = {
+            "engine": self.engine,
+            "seed": self.seed,
+            "point": self.point,
+            "first_replicate": self.first_replicate,
+            "replicates": self.replicates,
+            "wall_seconds": round(self.wall_seconds, 4),
+            "scenario": scenario_to_dict(self.scenario),
+        }
+        return build_manifest("run", section, command_line=command_line, started=self.started)
+
+    def write(
+        self,
+        directory: str | Path,
+        *,
+        overwrite: bool = False,
+        figures: bool = True,
+        command_line: str | None = None,
+    ) -> Path:
+        """Write manifest.json, summary.csv, trajectories.csv, final.csv and figures/*.png.
+
+        The directory appears complete or not at all (written under a temporary
+        name, then renamed); an existing directory is replaced only with
+        ``overwrite=True``. The tables are written without pandas (the same
+        bytes as ``DataFrame.to_csv``), whose import slowed ``popsim run --out``'s
+        start-up (benchmarks/README.md). ``command_line`` (as typed) goes into the
+        manifest.
+        """
+        from popsim.outputs.files import write_csv, write_directory
+        from popsim.provenance import write_manifest
+
+        def fill(tmp: Path) -> None:
+            write_csv(tmp / "summary.csv", self._summary_columns())
+            write_csv(tmp / "trajectories.csv", self._trajectory_columns())
+            write_csv(tmp / "final.csv", self._final_columns())
+            write_manifest(tmp / "manifest.json", self.manifest(command_line))
+            if figures:
+                from popsim.outputs.figures import result_figures
+
+                result_figures(self, tmp / "figures")
+
+        return write_directory(Path(directory), fill, overwrite=overwrite)
+
+
+def scenario_to_dict(scenario: Scenario) -> dict:
+    """The resolved scenario as plain JSON-able data."""
+    return dataclasses.asdict(scenario)
+
+
+def _qname(q: float) -> str:
+    return {0.5: "median"}.get(q, f"q{round(q * 1000):03d}")
+
+
+def _describe(deme: str, name: str, column: np.ndarray, pooled: float | None) -> dict:
+    finite = column[np.isfinite(column)]
+    row = {"deme": deme, "statistic": name}
+    if finite.size == 0:
+        row.update(mean=np.nan, q025=np.nan, median=np.nan, q975=np.nan)
+        return row
+    lo, med, hi = np.quantile(finite, [0.025, 0.5, 0.975])
+    row.update(
+        mean=pooled if pooled is not None else float(finite.mean()), q025=lo, median=med, q975=hi
+    )
+    return row
+
+
+def _probability(deme: str, name: str, hits: np.ndarray) -> dict:
+    finite = hits[np.isfinite(hits)]
+    p = float(finite.mean()) if finite.size else np.nan
+    return {
+        "deme": deme,
+        "statistic": name,
+        "mean": p,
+        "q025": np.nan,
+        "median": np.nan,
+        "q975": np.nan,
+    }
+
+
+class _quiet:
+    """Silence numpy's all-NaN-slice warnings inside a block."""
+
+    def __enter__(self):
+        import warnings
+
+        self._ctx = warnings.catch_warnings()
+        self._ctx.__enter__()
+        warnings.simplefilter("ignore", RuntimeWarning)
+
+    def __exit__(self, *exc):
+        return self._ctx.__exit__(*exc)

@@ -1,0 +1,198 @@
+"""Scenario model objects: what a config file describes, validated and frozen.
+
+A :class:`Scenario` is the complete, engine-independent description of one
+simulation: demes with their size schedules and founder events, backward
+migration, one disease locus with its founder alleles and fitness model, and
+optional published observations to compare with. Objects are built and
+validated by :func:`popsim.model.build.build_model`; engines receive them compiled into
+arrays by :func:`popsim.model.plan.compile_plan`.
+
+Units: sizes are numbers of diploid individuals; times are generations
+counted forward from generation 0 (the scenario's start); rates are per gene
+copy (mutation) or per generation (migration, a fraction of parents).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Growth = Literal["constant", "exponential", "linear"]
+
+
+@dataclass(frozen=True)
+class SizeEpoch:
+    """One piece of a deme's diploid size schedule.
+
+    From generation ``start_generation`` until the next epoch starts (or the
+    scenario ends) the size goes from ``start`` to ``end``:
+
+    * ``constant``: N(t) = start;
+    * ``exponential``: N(t) = round(start · (end/start)^((t − t₀)/(t₁ − t₀)));
+    * ``linear``: N(t) = round(start + (end − start) · (t − t₀)/(t₁ − t₀)),
+
+    where t₀ is the epoch's first generation (for a founded deme, no earlier
+    than its founding) and t₁ its last (the generation before the next epoch,
+    or the scenario's final generation).
+    """
+
+    start_generation: int
+    start: int
+    end: int
+    growth: Growth = "constant"
+
+
+@dataclass(frozen=True)
+class FounderEvent:
+    """A deme founded at ``generation`` by ``founders`` diploids from ``source``.
+
+    The founders' gene copies are drawn from the source deme's gamete pool of
+    the reproduction step that makes generation ``generation`` (after the
+    source's migration, mutation and selection): a complete one-generation
+    migration from the source. Before that generation the deme is empty.
+    """
+
+    generation: int
+    source: str
+    founders: int
+
+
+@dataclass(frozen=True)
+class Deme:
+    """A randomly mating population with inbreeding coefficient F.
+
+    ``inbreeding`` is F of the frequency engine: zygotes are formed with
+    P(i/i) = p_i²(1−F) + p_i·F and P(i/j) = 2·p_i·p_j·(1−F).
+    The marriage fractions are the pedigree engine's: each engine refuses the
+    other's settings when they are non-zero (:func:`popsim.model.build.build_model`).
+    """
+
+    name: str
+    epochs: tuple[SizeEpoch, ...]
+    inbreeding: float = 0.0
+    founded: FounderEvent | None = None
+    first_cousin_marriage: float = 0.0
+    second_cousin_marriage: float = 0.0
+    uncle_niece_marriage: float = 0.0
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Migration:
+    """Backward migration: each generation a fraction ``rate`` of ``dest``'s
+    parents come from ``source`` (msprime/Demes convention), from generation
+    ``start_generation`` (inclusive) to ``end_generation`` (exclusive; None =
+    until the end). Rates apply to the reproduction step that makes generation t.
+    """
+
+    source: str
+    dest: str
+    rate: float
+    start_generation: int = 0
+    end_generation: int | None = None
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Viability selection on zygotes (fitness relative to normal/normal = 1).
+
+    normal/normal: 1;  carrier: 1 − h·s + a;  affected (any two pathogenic
+    alleles, homozygous or compound heterozygous): 1 − s,
+    with s = ``affected``, h = ``carrier_dominance``, a = ``heterozygote_advantage``.
+    (SLiM writes the homozygote as 1 + s and dadi as 1 + 2s: popsim's s is the
+    loss of fitness of an affected person, so SLiM's s = −popsim's s.)
+    """
+
+    affected: float = 0.0
+    carrier_dominance: float = 0.0
+    heterozygote_advantage: float = 0.0
+
+
+@dataclass(frozen=True)
+class FounderAllele:
+    """A named pathogenic allele introduced at ``generation`` into ``deme``.
+
+    Exactly ``copies`` normal gene copies of that generation's individuals are
+    replaced by the allele before they reproduce (``frequency = x`` in a config
+    is resolved to round(x·2N) copies). The same name in several demes is one
+    allele.
+    """
+
+    name: str
+    deme: str
+    generation: int
+    copies: int | None = None
+    frequency: float | None = None
+
+
+@dataclass(frozen=True)
+class Locus:
+    """The disease gene: allele 0 is normal, every other allele pathogenic.
+
+    ``pathogenic_mutation_rate`` (u, per normal gene copy per generation) turns
+    a normal copy into a new, distinct pathogenic allele (infinite alleles, no
+    back mutation). At most ``max_alleles`` mutation-born alleles may segregate
+    at once in one replicate; slots are recycled when an allele is lost.
+    """
+
+    name: str = "GNE"
+    pathogenic_mutation_rate: float = 0.0
+    selection: Selection = field(default_factory=Selection)
+    founder_alleles: tuple[FounderAllele, ...] = ()
+    max_alleles: int = 256
+
+
+@dataclass(frozen=True)
+class Observation:
+    """A published value to set beside the simulation, with its source."""
+
+    statistic: str
+    value: float
+    deme: str
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A complete simulation: demography, locus and run settings.
+
+    ``generations`` = T rounds of reproduction after generation 0; the final
+    state reported is generation T. ``burn_in`` generations run before
+    generation 0 at the sizes of generation 0 (used to bring an outbred
+    population to mutation–selection–drift balance) and are not recorded.
+    """
+
+    name: str
+    generations: int
+    demes: tuple[Deme, ...]
+    locus: Locus
+    migrations: tuple[Migration, ...] = ()
+    generation_time_years: float = 25.0
+    replicates: int = 1000
+    seed: int = 1
+    burn_in: int = 0
+    record_every: int = 1
+    engine: Literal["frequency", "pedigree"] = "frequency"
+    #: Generations of ancestry the pedigree engine keeps; None: its default
+    #: (:data:`popsim.model.limits.DEFAULT_ANCESTRY`). Only the pedigree engine uses it.
+    ancestry_generations: int | None = None
+    observations: tuple[Observation, ...] = ()
+    description: str = ""
+    #: Publications the scenario's numbers come from (shown by ``popsim catalog`` and reports).
+    citations: tuple[str, ...] = ()
+
+    @property
+    def deme_names(self) -> tuple[str, ...]:
+        return tuple(d.name for d in self.demes)
+
+    @property
+    def founder_names(self) -> tuple[str, ...]:
+        """Distinct founder allele names in order of first appearance."""
+        names: list[str] = []
+        for allele in self.locus.founder_alleles:
+            if allele.name not in names:
+                names.append(allele.name)
+        return tuple(names)
+
+    def deme_index(self, name: str) -> int:
+        return self.deme_names.index(name)

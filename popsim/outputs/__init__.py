@@ -1,0 +1,1 @@
+"""What people see of a result: terminal and Markdown tables, figures, atomic files."""

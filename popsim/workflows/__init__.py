@@ -1,0 +1,1 @@
+"""Work made of many runs: compare, sweeps, fits and the validation of the engines."""

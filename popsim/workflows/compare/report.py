@@ -1,0 +1,692 @@
+"""The comparison report: figures, a findings text written from the numbers, report.md/html.
+
+:func:`write_figures` draws three PNGs (patient genotype composition per
+population, allele-frequency trajectories in years before present, the
+distribution of the present-day carrier frequency with the published value
+marked). :func:`findings` turns the comparison table into plain-language
+paragraphs: every number and every "because" in them is read from the table,
+so the text changes when the numbers do. :func:`write_report` assembles the
+question, the findings, the table, the figures and the scenarios with their
+cited parameters into ``report.md`` and a self-contained ``report.html``
+(figures embedded as base64 PNG).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from popsim.genetics.statistics import BY_NAME, REGISTRY
+from popsim.model.scenario import Deme, Scenario
+from popsim.outputs.figures import CLASS_COLOURS
+
+if TYPE_CHECKING:
+    from popsim.analysis.results import Result
+    from popsim.workflows.compare import Comparison, Population
+
+QUESTION = (
+    "Why are the GNE myopathy patients of one community almost all homozygous for a single "
+    "founder allele (M712T among Persian Jews), while patients elsewhere are mostly compound "
+    "heterozygotes, carrying two different pathogenic alleles — and what should we expect in "
+    "another community?"
+)
+#: The patient classes: (label, comparison row of their pooled share in percent).
+CLASSES = tuple(
+    (BY_NAME[s.pooled[0]].label, s.shown_name) for s in REGISTRY if s.pooled is not None
+)
+FIGURES = {
+    "composition": "patient_genotypes.png",
+    "trajectories": "allele_frequencies.png",
+    "carriers": "carrier_frequency.png",
+}
+CAPTIONS = {
+    "composition": "Who the patients are: share of simulated patients in each genotype class "
+    "(pooled over replicates), with patients per 100,000 above each bar.",
+    "trajectories": "Allele frequencies over time (years before present): mean over "
+    "replicates (line) and the middle 95% of replicates (band).",
+    "carriers": "Present-day carrier frequency across replicates (each replicate is one "
+    "possible history); the published value is marked where there is one.",
+}
+
+
+# --------------------------------------------------------------------------- findings
+
+
+def findings(
+    summary: pd.DataFrame, populations: Sequence[Population], tolerance: float
+) -> list[str]:
+    """Plain-language paragraphs computed from a comparison summary: the contrast
+    between a founder-dominated and a compound-heterozygote-dominated population
+    first (where there is one), then one paragraph per population.
+
+    Args:
+        summary: :meth:`popsim.workflows.compare.Comparison.summary` (long table with
+            population, statistic, mean, q025, q975).
+        populations: the table's columns, as :meth:`Comparison.populations`.
+        tolerance: the relative window of the matching columns.
+    """
+    value = _reader(summary)
+    paragraphs = []
+    matched = {p.label: p for p in populations if p.matched}
+    ordered = sorted((p for p in populations if not p.matched), key=lambda p: not p.founders)
+    for population in ordered:
+        text = [_composition_sentence(population, value), _reason_sentence(population, value)]
+        if population.observations:
+            text.append(_observation_sentences(population, value))
+            match = matched.get(f"{population.label} (matching)")
+            if match is not None:
+                text.append(_matching_sentence(population, match, value, tolerance))
+        paragraphs.append(" ".join(t for t in text if t))
+    contrast = _contrast_sentence(ordered, matched, value)
+    return [contrast, *paragraphs] if contrast else paragraphs
+
+
+def _reader(summary: pd.DataFrame) -> Callable[[str, str, str], float]:
+    indexed = summary.set_index(["population", "statistic"])
+
+    def value(label: str, statistic: str, column: str = "mean") -> float:
+        key = (label, statistic)
+        if key not in indexed.index:
+            return math.nan
+        return float(indexed.loc[key, column])
+
+    return value
+
+
+def _founder_phrase(founders: Sequence[str]) -> str:
+    if len(founders) == 1:
+        return f"{founders[0]} homozygotes"
+    return f"homozygous for one founder allele ({' or '.join(founders)})"
+
+
+def _composition_sentence(p: Population, value) -> str:
+    label = p.label
+    founder, other, compound = (value(label, stat) for _, stat in CLASSES)
+    prevalence = value(label, "prevalence_per_100k")
+    if math.isnan(prevalence) or prevalence <= 0:
+        return f"In {label} ({p.scenario_name}) the simulation produced no patients."
+    where = f"In {label} ({p.scenario_name})"
+    one_in = f"about 1 in {_round_count(1e5 / prevalence)}"
+    tail = f"{_per_100k(prevalence)} patients per 100,000 people ({one_in})"
+    compound_range = _interval(value, label, "share_compound_heterozygotes_percent")
+    if p.founders:
+        founder_range = _interval(value, label, "share_founder_homozygotes_percent")
+        return (
+            f"{where}, {_pct(founder)} of simulated patients are {_founder_phrase(p.founders)} "
+            f"(95% interval across the {p.replicates} simulated populations: {founder_range}), "
+            f"{_pct(compound)} are compound heterozygotes and {_pct(other)} are homozygous for "
+            f"another allele; there are {tail}."
+        )
+    return (
+        f"{where}, {_pct(compound)} of simulated patients are compound heterozygotes (95% "
+        f"interval across the {p.replicates} simulated populations: {compound_range}) and "
+        f"{_pct(other)} are homozygous for one of the many recurrent alleles; there are {tail}."
+    )
+
+
+def _reason_sentence(p: Population, value) -> str:
+    label = p.label
+    shares = {name: value(label, stat) for name, stat in CLASSES}
+    if all(math.isnan(s) for s in shares.values()):
+        return ""
+    dominant = max(shares, key=lambda k: -1.0 if math.isnan(shares[k]) else shares[k])
+    founder_q = value(label, "founder_frequency")
+    other_q = value(label, "other_frequency")
+    alleles = value(label, "other_alleles")
+    if dominant == "founder homozygotes":
+        ratio = _ratio(
+            value(label, "founder_homozygotes_per_100k"),
+            value(label, "compound_heterozygotes_per_100k"),
+        )
+        meet = (
+            "compound heterozygotes are practically absent"
+            if not math.isfinite(ratio)
+            else f"founder homozygotes outnumber compound heterozygotes {ratio:.0f} to 1"
+        )
+        lost = value(label, "p_founder_lost")
+        fate = (
+            f"was lost in {_pct(100 * lost)} of the simulated histories and drifted up in the "
+            f"others (mean frequency over all histories {founder_q:.3g})"
+            if math.isfinite(lost)
+            else f"reached a mean frequency of {founder_q:.3g}"
+        )
+        text = (
+            f"The reason is drift in a small founding population: the founder allele {fate}, "
+            f"while all other pathogenic alleles together stayed at {other_q:.2g}; two copies "
+            f"of the one common allele meet far more often than it meets a rare one, so {meet}."
+        )
+        if p.inbreeding > 0:
+            by_inbreeding = value(label, "founder_homozygotes_by_descent_per_100k")
+            text += (
+                f" Marriage within the community (F = {p.inbreeding:g}) adds homozygotes: "
+                f"{_per_100k(by_inbreeding)} of the founder homozygotes per 100,000 come from "
+                f"inbreeding alone."
+            )
+        return text
+    if dominant == "compound heterozygotes":
+        total = value(label, "pathogenic_frequency")
+        if p.founders:
+            return (
+                f"Compound heterozygotes dominate although there are founder alleles: together "
+                f"they reach a mean frequency of only {founder_q:.2g} beside {alleles:.0f} other "
+                f"pathogenic alleles (total pathogenic frequency {total:.2g}), so a patient's "
+                f"two pathogenic alleles are usually different ones."
+            )
+        return (
+            f"The reason is allelic diversity: no allele is common — on average {alleles:.0f} "
+            f"different pathogenic alleles segregate, together at a frequency of {total:.2g} — "
+            f"so a patient's two pathogenic alleles are usually different ones."
+        )
+    return (
+        f"Most patients are homozygous for alleles other than the founder allele: in these "
+        f"simulated populations another pathogenic allele (together {other_q:.2g}) drifted up "
+        f"beside the founder allele ({founder_q:.2g})."
+    )
+
+
+def _observation_sentences(p: Population, value) -> str:
+    parts = []
+    for obs in p.observations:
+        reach = value(p.label, f"p_reach_observed_{obs.statistic}")
+        name = _label(obs.statistic)
+        source = f"; {obs.source}" if obs.source else ""
+        parts.append(
+            f"The published {name} ({_observed_value(obs.statistic, obs.value)}{source}) is "
+            f"reached or exceeded in {_pct(100 * reach)} of the simulated populations."
+        )
+    return " ".join(parts)
+
+
+def _matching_sentence(p: Population, match: Population, value, tolerance: float) -> str:
+    n, total = match.replicates, p.replicates
+    window = f"within ±{_pct(100 * tolerance)} of every published value"
+    if n == 0:
+        return (
+            f"None of the {total} simulated populations ends {window}: as configured, the "
+            f"model does not reproduce the observations."
+        )
+    founder = value(match.label, "share_founder_homozygotes_percent")
+    compound = value(match.label, "share_compound_heterozygotes_percent")
+    share_range = _interval(value, match.label, "share_founder_homozygotes_percent")
+    subject = _founder_phrase(p.founders) if p.founders else "founder homozygotes"
+    return (
+        f"{n} of the {total} simulated populations ({_pct(100 * n / total)}) end {window}; "
+        f"among their patients {_pct(founder)} are {subject} (95% interval {share_range}) and "
+        f"{_pct(compound)} compound heterozygotes."
+    )
+
+
+def _contrast_sentence(
+    populations: Sequence[Population], matched: dict[str, Population], value
+) -> str:
+    def dominant(p: Population) -> str:
+        shares = {name: value(p.label, stat) for name, stat in CLASSES}
+        shares = {k: v for k, v in shares.items() if not math.isnan(v)}
+        return max(shares, key=shares.get) if shares else ""
+
+    founder = next((p for p in populations if dominant(p) == "founder homozygotes"), None)
+    compounds = [p for p in populations if dominant(p) == "compound heterozygotes"]
+    if founder is None or not compounds:
+        return ""
+    others = [p for p in compounds if p.scenario_id != founder.scenario_id]
+    compound = (others or compounds)[0]
+    a, b = founder.label, compound.label
+    prev_a, prev_b = value(a, "prevalence_per_100k"), value(b, "prevalence_per_100k")
+    times = _ratio(prev_a, prev_b)
+    how_often = f"{times:,.0f} times as frequent" if math.isfinite(times) else "far more frequent"
+    match = matched.get(f"{a} (matching)")
+    among_matching = (
+        f" ({_pct(value(match.label, CLASSES[0][1]))} in the histories that match the published "
+        f"values)"
+        if match is not None and match.replicates > 0
+        else ""
+    )
+    return (
+        f"Side by side: patients are {how_often} in {a} as in {b} ({_per_100k(prev_a)} vs "
+        f"{_per_100k(prev_b)} per 100,000); in {a} {_pct(value(a, CLASSES[0][1]))} of them are "
+        f"{_founder_phrase(founder.founders)}{among_matching}, whereas in {b} "
+        f"{_pct(value(b, CLASSES[2][1]))} are compound heterozygotes. Which class dominates "
+        f"follows from how the pathogenic alleles are spread: one common allele gives "
+        f"homozygotes, many rare ones give compound heterozygotes."
+    )
+
+
+def _ratio(a: float, b: float) -> float:
+    """a / b; inf where b is 0 and a positive, NaN where either is NaN or both are 0."""
+    if math.isnan(a) or math.isnan(b) or (a == 0 and b == 0):
+        return math.nan
+    return math.inf if b == 0 else a / b
+
+
+def _pct(x: float) -> str:
+    """A percentage (x already in percent) with the precision it needs."""
+    if x is None or math.isnan(x):
+        return "—"
+    if 99.5 <= x < 99.95 or 0.05 <= x < 0.5:
+        return f"{x:.1f}%"
+    if 0 < x < 0.05:
+        return "<0.1%"
+    return f"{x:.0f}%"
+
+
+def _interval(value, label: str, statistic: str) -> str:
+    return f"{_pct(value(label, statistic, 'q025'))}–{_pct(value(label, statistic, 'q975'))}"
+
+
+def _per_100k(x: float) -> str:
+    if math.isnan(x):
+        return "—"
+    if x >= 10:
+        return f"{x:,.0f}"
+    return f"{x:.1f}" if x >= 1 else f"{x:.2g}"
+
+
+def _round_count(x: float) -> str:
+    """1/frequency rounded to two significant digits, with thousands separators."""
+    if not math.isfinite(x) or x <= 0:
+        return "—"
+    digits = max(0, math.floor(math.log10(x)) - 1)
+    return f"{round(x, -digits):,.0f}"
+
+
+def _number(x: float) -> str:
+    return "—" if math.isnan(x) else f"{x:.3g}"
+
+
+def _label(statistic: str) -> str:
+    entry = BY_NAME.get(statistic)
+    return entry.label if entry is not None else statistic
+
+
+def _observed_value(statistic: str, value: float) -> str:
+    """A published value: "1 in N" for a frequency among people below 1/2."""
+    entry = BY_NAME.get(statistic)
+    if entry is not None and entry.unit == "per person" and 0 < value < 0.5:
+        return f"1 in {1 / value:,.0f}"
+    return f"{value:.3g}"
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def write_figures(comparison: Comparison, directory: Path) -> dict[str, Path]:
+    """Draw the three comparison figures into ``directory``; return {name: path}."""
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = {name: directory / file for name, file in FIGURES.items()}
+    composition_figure(comparison, paths["composition"])
+    trajectory_figure(comparison, paths["trajectories"])
+    carrier_figure(comparison, paths["carriers"])
+    return paths
+
+
+def composition_figure(comparison: Comparison, path: Path) -> Path:
+    """Stacked bars: share of patients per genotype class, one bar per population column."""
+    summary = comparison.summary().set_index(["population", "statistic"])["mean"]
+    populations = comparison.populations()
+    labels = [p.label.replace(" (matching)", "\n(matching)") for p in populations]
+    fig = Figure(figsize=(3.6 + 1.5 * len(populations), 4.6))
+    ax = fig.subplots()
+    bottom = np.zeros(len(populations))
+    for name, stat in CLASSES:
+        shares = np.array(
+            [np.nan_to_num(summary.get((p.label, stat), np.nan)) for p in populations]
+        )
+        ax.bar(labels, shares, bottom=bottom, color=CLASS_COLOURS[name], label=name)
+        bottom += shares
+    for x, p in enumerate(populations):
+        prevalence = summary.get((p.label, "prevalence_per_100k"), np.nan)
+        text = f"{_per_100k(prevalence)} /100,000\nn = {p.replicates}"
+        ax.text(x, 101, text, ha="center", va="bottom", fontsize=7)
+    ax.set_ylim(0, 118)
+    ax.set_ylabel("% of simulated patients")
+    ax.set_title("Patient genotypes at present", fontsize=10)
+    ax.tick_params(axis="x", labelsize=8)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    return path
+
+
+def trajectory_figure(comparison: Comparison, path: Path) -> Path:
+    """One panel per population (all replicates): founder and other pathogenic allele
+    frequencies over years before present."""
+    columns = comparison.columns()
+    panels = [(p, r, d) for p, r, d in columns if not p.matched]
+    matching = {p.label.removesuffix(" (matching)"): r for p, r, _ in columns if p.matched}
+    n_cols = min(3, len(panels))
+    n_rows = math.ceil(len(panels) / n_cols)
+    fig = Figure(figsize=(4.2 * n_cols, 3.4 * n_rows))
+    axes = fig.subplots(n_rows, n_cols, squeeze=False)
+    for ax, (population, result, d) in zip(axes.flat, panels, strict=False):
+        scenario = result.scenario
+        years = (scenario.generations - result.generations) * scenario.generation_time_years
+        series = [("other_frequency", "other pathogenic alleles", "#2166ac")]
+        if population.founders:
+            series.insert(0, ("founder_frequency", " + ".join(population.founders), "#b2182b"))
+        for statistic, label, colour in series:
+            values = result.statistics[statistic][:, :, d]
+            present = np.isfinite(values).any(axis=0)
+            if not present.any():
+                continue
+            with np.errstate(all="ignore"), warnings.catch_warnings(action="ignore"):
+                low, high = np.nanquantile(values[:, present], [0.025, 0.975], axis=0)
+                mean = np.nanmean(values[:, present], axis=0)
+            x = years[present]
+            ax.fill_between(x, low, high, color=colour, alpha=0.15, linewidth=0)
+            ax.plot(x, mean, color=colour, label=f"{label}: mean (band: 95% of replicates)")
+            subset = matching.get(population.label)
+            if subset is not None and subset.replicates > 0:
+                with np.errstate(all="ignore"), warnings.catch_warnings(action="ignore"):
+                    kept = np.nanmean(subset.statistics[statistic][:, present, d], axis=0)
+                ax.plot(x, kept, color=colour, ls="--", label=f"{label}: mean of matching")
+        for obs in population.observations:
+            if obs.statistic == "founder_frequency":
+                ax.axhline(obs.value, color="k", ls=":", lw=1, label="observed")
+        ax.invert_xaxis()
+        ax.set_xlabel("years before present")
+        ax.set_ylabel("allele frequency")
+        ax.set_title(f"{population.label}\n({population.scenario_id})", fontsize=8)
+        ax.legend(fontsize=6, loc="upper left")
+    for ax in list(axes.flat)[len(panels) :]:
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    return path
+
+
+def carrier_figure(comparison: Comparison, path: Path) -> Path:
+    """Histogram (log scale) of the present-day carrier frequency across replicates,
+    one panel per population, with the observed value and P(≥ observed) where published."""
+    panels = [(p, r, d) for p, r, d in comparison.columns() if not p.matched]
+    n_cols = min(3, len(panels))
+    n_rows = math.ceil(len(panels) / n_cols)
+    fig = Figure(figsize=(4.2 * n_cols, 3.1 * n_rows))
+    axes = fig.subplots(n_rows, n_cols, squeeze=False)
+    for ax, (population, result, d) in zip(axes.flat, panels, strict=False):
+        values = result.final_statistics["carrier_frequency"][:, d]
+        values = values[np.isfinite(values)]
+        positive = values[values > 0]
+        observed = [o for o in population.observations if o.statistic == "carrier_frequency"]
+        if positive.size:
+            low = min(positive.min(), *(o.value for o in observed)) if observed else positive.min()
+            high = max(positive.max(), *(o.value for o in observed)) if observed else positive.max()
+            bins = np.geomspace(low * 0.9, high * 1.1, 40)
+            ax.hist(positive, bins=bins, color="#6a51a3", alpha=0.8)
+            ax.set_xscale("log")
+        zero = values.size - positive.size
+        note = f"{zero} of {values.size} replicates at 0" if zero else f"{values.size} replicates"
+        for obs in observed:
+            share = float(np.mean(values >= obs.value)) if values.size else math.nan
+            ax.axvline(
+                obs.value,
+                color="#b2182b",
+                lw=1.5,
+                label=f"observed {_observed_value(obs.statistic, obs.value)}",
+            )
+            note += f"\nP(≥ observed) = {_pct(100 * share)}"
+        ax.text(0.5, 0.97, note, transform=ax.transAxes, ha="center", va="top", fontsize=7)
+        ax.set_xlabel("carrier frequency at present")
+        ax.set_ylabel("replicates")
+        ax.set_title(f"{population.label}\n({population.scenario_id})", fontsize=8)
+        if observed:
+            ax.legend(fontsize=7, loc="upper left")
+    for ax in list(axes.flat)[len(panels) :]:
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    return path
+
+
+# --------------------------------------------------------------------------- document
+
+Block = tuple  # ("h1"|"h2"|"h3"|"p"|"ul"|"table"|"figure"|"code", payload…)
+
+
+def report_blocks(comparison: Comparison, figures: dict[str, Path], command: str) -> list[Block]:
+    """The report as a list of blocks that :func:`to_markdown` and :func:`to_html` render."""
+    populations = comparison.populations()
+    summary = comparison.summary()
+    ids = ", ".join(e.id for e in comparison.entries)
+    blocks: list[Block] = [
+        ("h1", f"GNE myopathy: who the patients are — {ids}"),
+        ("h2", "The question"),
+        ("p", QUESTION),
+        ("h2", "What the numbers say"),
+        *(("p", text) for text in findings(summary, populations, comparison.tolerance)),
+        ("h2", "The numbers"),
+        ("p", _table_note(comparison)),
+        ("table", _table_rows(comparison)),
+        ("h2", "Figures"),
+    ]
+    for name, path in figures.items():
+        blocks.append(("figure", path, CAPTIONS[name]))
+    blocks.append(("h2", "The scenarios and where their numbers come from"))
+    for entry, result in zip(comparison.entries, comparison.results, strict=True):
+        blocks.extend(_scenario_blocks(entry.id, entry.scenario, entry.source, result))
+    blocks += [
+        ("h2", "How this was computed"),
+        ("p", _method_note(comparison)),
+    ]
+    if command:
+        blocks.append(("code", command))
+    return blocks
+
+
+def _table_note(comparison: Comparison) -> str:
+    return (
+        f"Each scenario was simulated {comparison.replicates} times (root seed "
+        f"{comparison.seed}); each replicate is one possible history of the population. "
+        f"Cells give the mean over replicates and, in brackets, the range that holds 95% of "
+        f"replicates. Shares of patients are pooled over replicates (all simulated patients "
+        f'together). Columns marked "matching" keep only the replicates whose present-day '
+        f"values lie within ±{_pct(100 * comparison.tolerance)} of every published value of "
+        f"that population (a rejection sample of the histories that agree with the data)."
+    )
+
+
+def _table_rows(comparison: Comparison) -> list[list[str]]:
+    text = comparison.table(markdown=True).splitlines()
+    rows = [line.strip().strip("|").split(" | ") for line in text]
+    return [rows[0], *rows[2:]]
+
+
+def _method_note(comparison: Comparison) -> str:
+    engines = sorted({r.engine for r in comparison.results})
+    from popsim._version import __version__
+
+    return (
+        f"Forward Wright–Fisher simulation ({', '.join(engines)} engine) with popsim "
+        f"{__version__}: migration, mutation (each new pathogenic allele distinct), selection "
+        f"on patients, then drift, every generation; a burn-in brings outbred populations to "
+        f"mutation–selection–drift balance first. Genotype frequencies are the expected ones "
+        f"given each replicate's allele frequencies and the inbreeding coefficient F. "
+        f"Simulation time {comparison.wall_seconds:.1f} s. The same numbers come back with:"
+    )
+
+
+def _scenario_blocks(
+    scenario_id: str, scenario: Scenario, source: str, result: Result
+) -> list[Block]:
+    """The settings of one scenario; F per deme is the simulated one at the final
+    generation (:meth:`popsim.analysis.results.Result.final_inbreeding`: for the pedigree
+    engine the measured pedigree F, not the config's)."""
+
+    years = scenario.generations * scenario.generation_time_years
+    blocks: list[Block] = [
+        ("h3", f"{scenario.name} ({scenario_id})"),
+        ("p", " ".join(scenario.description.split()) or "(no description)"),
+    ]
+    locus = scenario.locus
+    settings = [
+        ["setting", "value"],
+        ["config", source or scenario_id],
+        [
+            "generations simulated",
+            f"{scenario.generations} ({years:,.0f} years at "
+            f"{scenario.generation_time_years:g} years a generation)",
+        ],
+        ["burn-in (generations)", f"{scenario.burn_in:,}"],
+        [
+            "pathogenic mutation rate u",
+            f"{locus.pathogenic_mutation_rate:g} per gene copy per generation",
+        ],
+        ["fitness of patients", f"1 − s = {1 - locus.selection.affected:g}"],
+    ]
+    for allele in locus.founder_alleles:
+        amount = (
+            (f"{allele.copies} copy" if allele.copies == 1 else f"{allele.copies} copies")
+            if allele.copies is not None
+            else f"frequency {allele.frequency:g}"
+        )
+        settings.append(
+            [
+                f"founder allele {allele.name}",
+                f"{amount} in {allele.deme} at generation {allele.generation}",
+            ]
+        )
+    for m in scenario.migrations:
+        settings.append(
+            [f"migration {m.source} → {m.dest}", f"{m.rate:g} of parents per generation"]
+        )
+    blocks.append(("table", settings))
+    demes = [["population", "size", "founded", "F (simulated, final generation)", "description"]]
+    for d, deme in enumerate(scenario.demes):
+        founded = (
+            f"generation {deme.founded.generation} from {deme.founded.source} by "
+            f"{deme.founded.founders:,}"
+            if deme.founded
+            else "—"
+        )
+        demes.append(
+            [
+                deme.name,
+                _size_text(deme),
+                founded,
+                _number(result.final_inbreeding(d)),
+                " ".join(deme.description.split()),
+            ]
+        )
+    blocks.append(("table", demes))
+    if scenario.observations:
+        rows = [["published value", "population", "value", "source"]]
+        for obs in scenario.observations:
+            rows.append(
+                [
+                    _label(obs.statistic),
+                    obs.deme,
+                    _observed_value(obs.statistic, obs.value),
+                    obs.source,
+                ]
+            )
+        blocks.append(("table", rows))
+    if scenario.citations:
+        blocks.append(("p", "Sources:"))
+        blocks.append(("ul", list(scenario.citations)))
+    return blocks
+
+
+def _size_text(deme: Deme) -> str:
+    parts = []
+    for epoch in deme.epochs:
+        size = (
+            f"{epoch.start:,}"
+            if epoch.start == epoch.end
+            else (f"{epoch.start:,} → {epoch.end:,} ({epoch.growth})")
+        )
+        parts.append(
+            size if len(deme.epochs) == 1 else f"from generation {epoch.start_generation}: {size}"
+        )
+    return "; ".join(parts)
+
+
+def to_markdown(blocks: Sequence[Block], relative_to: Path) -> str:
+    """Render blocks as Markdown; figures link to their files relative to ``relative_to``."""
+    out = []
+    for block in blocks:
+        kind = block[0]
+        if kind in ("h1", "h2", "h3"):
+            out.append(f"{'#' * int(kind[1])} {block[1]}")
+        elif kind == "p":
+            out.append(block[1])
+        elif kind == "ul":
+            out.append("\n".join(f"- {item}" for item in block[1]))
+        elif kind == "code":
+            out.append(f"```\n{block[1]}\n```")
+        elif kind == "table":
+            rows = [[cell.replace("|", "\\|") for cell in row] for row in block[1]]
+            lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
+            lines += ["| " + " | ".join(row) + " |" for row in rows[1:]]
+            out.append("\n".join(lines))
+        elif kind == "figure":
+            path, caption = block[1], block[2]
+            out.append(f"![{caption}]({path.relative_to(relative_to).as_posix()})\n\n*{caption}*")
+    return "\n\n".join(out) + "\n"
+
+
+STYLE = """
+body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; max-width: 1100px;
+       margin: 2em auto; padding: 0 1em; line-height: 1.5; color: #222; }
+h1 { font-size: 1.6em; }
+h2 { border-bottom: 1px solid #ddd; padding-bottom: .2em; margin-top: 1.6em; }
+table { border-collapse: collapse; margin: 1em 0; font-size: .85em; }
+th, td { border: 1px solid #ccc; padding: .3em .6em; text-align: left; vertical-align: top; }
+th { background: #f3f3f3; } tr:nth-child(even) td { background: #fafafa; }
+figure { margin: 1.5em 0; } figure img { max-width: 100%; }
+figcaption { font-size: .9em; color: #555; }
+pre { background: #f6f6f6; padding: .8em; overflow-x: auto; }
+"""
+
+
+def to_html(blocks: Sequence[Block]) -> str:
+    """Render blocks as one self-contained HTML page (figures embedded as base64 PNG)."""
+    esc = html.escape
+    body = []
+    title = next((b[1] for b in blocks if b[0] == "h1"), "popsim report")
+    for block in blocks:
+        kind = block[0]
+        if kind in ("h1", "h2", "h3"):
+            body.append(f"<{kind}>{esc(block[1])}</{kind}>")
+        elif kind == "p":
+            body.append(f"<p>{esc(block[1])}</p>")
+        elif kind == "ul":
+            body.append("<ul>" + "".join(f"<li>{esc(i)}</li>" for i in block[1]) + "</ul>")
+        elif kind == "code":
+            body.append(f"<pre><code>{esc(block[1])}</code></pre>")
+        elif kind == "table":
+            head, *rows = block[1]
+            cells = "".join(f"<th>{esc(c)}</th>" for c in head)
+            lines = [f"<tr>{cells}</tr>"]
+            lines += ["<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in rows]
+            body.append("<table>" + "".join(lines) + "</table>")
+        elif kind == "figure":
+            data = base64.b64encode(Path(block[1]).read_bytes()).decode("ascii")
+            body.append(
+                f'<figure><img alt="{esc(block[2])}" src="data:image/png;base64,{data}">'
+                f"<figcaption>{esc(block[2])}</figcaption></figure>"
+            )
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{esc(title)}</title><style>{STYLE}</style></head>\n<body>\n"
+        + "\n".join(body)
+        + "\n</body></html>\n"
+    )
+
+
+def write_report(
+    comparison: Comparison, directory: Path, figures: dict[str, Path], command: str = ""
+) -> tuple[Path, Path]:
+    """Write ``report.md`` and ``report.html`` into ``directory``; return their paths."""
+    blocks = report_blocks(comparison, figures, command)
+    md, page = directory / "report.md", directory / "report.html"
+    md.write_text(to_markdown(blocks, directory), encoding="utf-8")
+    page.write_text(to_html(blocks), encoding="utf-8")
+    return md, page

@@ -1,0 +1,206 @@
+"""Executors: where a sweep's batches run.
+
+* ``serial``: in this process, Numba using every core over replicates.
+* ``processes``: a local pool of ``workers`` processes
+  (:class:`concurrent.futures.ProcessPoolExecutor`, 'spawn' context: forking a
+  process that already runs Numba's threads is unsafe), one single-threaded
+  worker per core.
+* ``dask``: a :class:`dask.distributed.LocalCluster` (processes, ``workers``
+  workers, one thread each), or an existing cluster at ``scheduler``; its
+  workers need popsim installed.
+
+Workers run Numba on one thread (``NUMBA_NUM_THREADS=1`` in their
+environment, and :func:`numba.set_num_threads` in each task). Each executor
+yields the rows of every batch as the batch finishes, in completion order; the
+caller commits them. Results do not depend on the executor (see
+:mod:`popsim.workflows.sweep.tasks`).
+
+Ctrl-C belongs to the coordinating process: local workers start with SIGINT
+ignored, and on any exception the executor stops its running work at once.
+Pool workers also exit by themselves when the coordinating process dies
+(kill -9), so no orphan keeps computing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from functools import partial
+from typing import Any
+
+from popsim.errors import PopsimError
+from popsim.workflows.sweep.tasks import Task, run_task
+
+EXECUTORS = ("serial", "processes", "dask")
+SINGLE_THREAD_ENV = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+
+Rows = list[dict[str, Any]]
+Runner = Callable[[Sequence[Task]], Iterator[Rows]]
+
+
+def default_workers() -> int:
+    """Cores available to this process."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+@contextmanager
+def open_executor(
+    kind: str,
+    workers: int = 1,
+    scheduler: str | None = None,
+    function: Callable[[Any], Rows] = run_task,
+) -> Iterator[Runner]:
+    """Start executor ``kind``; yield ``run(tasks)``, an iterator over finished batches' rows.
+
+    Each task is run by ``function`` (default :func:`run_task`; another
+    module-level function, e.g. :func:`popsim.workflows.fit.simulator.run_draws`, lets
+    other commands reuse the executors). Leaving the block stops the executor;
+    on an exception (Ctrl-C included) running work is abandoned at once.
+    """
+    if kind == "serial":
+        yield partial(_serial, function=function)
+    elif kind == "processes":
+        with _processes(workers, function) as run:
+            yield run
+    elif kind == "dask":
+        with _dask(workers, scheduler, function) as run:
+            yield run
+    else:
+        raise PopsimError(f"--executor {kind!r}: must be one of {', '.join(EXECUTORS)}")
+
+
+def _serial(tasks: Sequence[Task], function: Callable[[Any], Rows] = run_task) -> Iterator[Rows]:
+    for task in tasks:
+        yield function(task)
+
+
+# --------------------------------------------------------------------------- processes
+
+
+@contextmanager
+def _processes(workers: int, function: Callable[[Any], Rows]) -> Iterator[Runner]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(os.getpid(),),
+    )
+
+    def run(tasks: Sequence[Task]) -> Iterator[Rows]:
+        with _spawning():  # the pool spawns its workers on submit
+            futures = [pool.submit(function, task) for task in tasks]
+        for future in as_completed(futures):
+            yield future.result()
+
+    try:
+        yield run
+    except BaseException:
+        _terminate(pool)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _init_worker(parent: int) -> None:
+    """In a pool worker: leave Ctrl-C to the parent, and exit if the parent dies
+    (e.g. kill -9), so no orphan keeps computing."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="popsim-parent-watch", daemon=True).start()
+
+
+def _terminate(pool: Any) -> None:
+    """Stop a ProcessPoolExecutor's workers now (Python ≥ 3.14 has a method for it)."""
+    terminate = getattr(pool, "terminate_workers", None)
+    if terminate is not None:
+        terminate()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
+
+
+@contextmanager
+def _spawning() -> Iterator[None]:
+    """While worker processes start: give them one Numba thread, and leave Ctrl-C to
+    this process (a spawned child keeps an ignored SIGINT ignored; a Ctrl-C pressed
+    in these moments is dropped)."""
+    with _environment(SINGLE_THREAD_ENV):
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+# --------------------------------------------------------------------------- dask
+
+
+@contextmanager
+def _dask(
+    workers: int, scheduler: str | None, function: Callable[[Any], Rows]
+) -> Iterator[Runner]:
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout="20s")
+        except (OSError, TimeoutError) as error:
+            raise PopsimError(f"--scheduler {scheduler}: cannot connect ({error})") from None
+    else:
+        with _spawning():  # the cluster starts its workers now
+            cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True,
+                dashboard_address=None, env=SINGLE_THREAD_ENV,
+                silence_logs=logging.CRITICAL,  # a failed point is reported here, once
+            )
+        client = Client(cluster)
+    futures: list[Any] = []
+
+    def run(tasks: Sequence[Task]) -> Iterator[Rows]:
+        futures.extend(client.map(function, list(tasks), pure=False))
+        for future in as_completed(futures):
+            yield future.result()
+
+    try:
+        yield run
+    except BaseException:
+        client.cancel(futures)
+        raise
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
