@@ -306,3 +306,21 @@ def test_bad_count_observation_through_the_cli_exits_2_writing_nothing(tmp_path,
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and "observed[0].families = 50" in err[0]
     assert not out.exists()
+
+
+def test_report_says_per_observation_whether_the_scenario_is_consistent():
+    from popsim.workflows.compare import Entry, run_comparison
+    from popsim.workflows.compare.report import CONSISTENT_P, report_blocks
+
+    # 60 of 100 carriers: no history of this scenario makes that likely.
+    text = TEXT.replace("carriers = 12", "carriers = 60")
+    comparison = run_comparison([Entry("c", scenario_from_dict(tomllib.loads(text)))], 30, 5)
+    rows = {r["statistic"]: r for r in comparison.results[0].summary_rows()}
+    paragraphs = [b[1] for b in report_blocks(comparison, {}, "") if b[0] == "p"]
+    note = next(p for p in paragraphs if p.startswith("Published counts are data"))
+    assert rows["ppp_screen"]["mean"] < CONSISTENT_P
+    assert "screen (60 founder-allele carriers of 100 screened): the scenario is not " \
+           "consistent with it" in note
+    for name in ("families", "sangesar", "prev"):
+        verdict = "is consistent" if rows[f"ppp_{name}"]["mean"] >= CONSISTENT_P else "is not"
+        assert f"{name} (" in note and verdict in note.split(f"{name} (")[1].split(".")[0]
