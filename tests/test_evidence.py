@@ -210,6 +210,13 @@ def test_multinomial_ppp_matches_direct_monte_carlo():
     assert got == pytest.approx(direct, abs=0.01)
 
 
+def test_ppp_counts_no_tie_where_a_history_cannot_give_the_counts():
+    stats = {"share_founder_homozygotes": np.array([0.0, 0.0]),
+             "share_compound_heterozygotes": np.array([1.0, 0.5]),
+             "share_other_homozygotes": np.array([0.0, 0.5])}
+    assert posterior_predictive_p(observation("families", (47, 0, 0, 47)), stats) == 0.0
+
+
 def test_ppp_is_small_for_counts_no_history_makes_likely():
     c = np.array([0.01, 0.02])
     assert posterior_predictive_p(observation("screen", (60, 100), "any"),
