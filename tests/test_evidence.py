@@ -331,3 +331,15 @@ def test_report_says_per_observation_whether_the_scenario_is_consistent():
     for name in ("families", "sangesar", "prev"):
         verdict = "is consistent" if rows[f"ppp_{name}"]["mean"] >= CONSISTENT_P else "is not"
         assert f"{name} (" in note and verdict in note.split(f"{name} (")[1].split(".")[0]
+
+
+def test_value_form_keeps_working_and_may_be_named():
+    scenario = scenario_from_dict(CONFIG)
+    assert [o.statistic for o in scenario.observations] == ["carrier_frequency"]
+    assert [o.name for o in scenario.count_observations] == [
+        "families", "screen", "sangesar", "prev"]
+    named = {"name": "families", "statistic": "prevalence", "deme": "host", "value": 0.1}
+    with pytest.raises(ConfigError, match=r"observed\[1\]\.name = 'families'.*twice"):
+        scenario_from_dict(config(observed=[FAMILIES, named]))
+    raw = config(observed=[{**named, "name": "orphanet"}])
+    assert scenario_from_dict(raw).observations[0].name == "orphanet"
