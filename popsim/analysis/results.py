@@ -204,7 +204,35 @@ class Result:
                 if obs.deme == deme:
                     reach = (stats[obs.statistic][:, d] >= obs.value) * 1.0
                     rows.append(_probability(deme, f"p_reach_observed_{obs.statistic}", reach))
+        rows.extend(self._evidence_rows())
         return rows
+
+    # ------------------------------------------------------------------ evidence
+    def _evidence_rows(self) -> list[dict[str, Any]]:
+        """The count observations' rows of :meth:`summary` (evidence, p-values;
+        :func:`popsim.analysis.evidence.summary_rows`)."""
+        if not self.scenario.count_observations:
+            return []
+        from popsim.analysis.evidence import summary_rows
+
+        return summary_rows(self)
+
+    def _loglik_columns(self) -> dict[str, np.ndarray]:
+        """final.csv's ``loglik_<name>`` columns (the observation's value on its deme's
+        rows, NaN on other demes') and ``loglik_total`` (on every row of the replicate)."""
+        if not self.scenario.count_observations:
+            return {}
+        from popsim.analysis.evidence import log_likelihoods
+
+        n_demes = len(self.deme_names)
+        logliks = log_likelihoods(self)
+        columns = {}
+        for obs in self.scenario.count_observations:
+            column = np.full((self.replicates, n_demes), np.nan)
+            column[:, self.deme_names.index(obs.deme)] = logliks[obs.name]
+            columns[f"loglik_{obs.name}"] = column.reshape(-1)
+        columns["loglik_total"] = np.repeat(logliks["total"], n_demes)
+        return columns
 
     def trajectories(self) -> pd.DataFrame:
         """Mean and quantiles of every statistic per deme and recorded generation."""
@@ -253,6 +281,7 @@ class Result:
             table[f"copies_{name}"] = counts[:, :, a].reshape(-1)
         for name, values in self.final_statistics.items():
             table[name] = values.reshape(-1)
+        table.update(self._loglik_columns())
         return table
 
     def manifest(self, command_line: str | None = None) -> dict[str, Any]:

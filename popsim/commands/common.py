@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 from popsim.model.build import load_scenario
 from popsim.model.catalog import resolve_config
 from popsim.model.config import parse_override
-from popsim.model.scenario import Scenario
+from popsim.model.scenario import CountObservation, Scenario
 
 
 def add_scenario_options(parser: argparse.ArgumentParser) -> None:
@@ -74,3 +75,16 @@ def announce_compilation(engine: str) -> None:
 def replicate_chunk(replicates: int) -> int:
     """Replicates per kernel call: enough for both threads, small enough for a live bar."""
     return max(64, min(replicates, -(-replicates // 50)))
+
+
+def print_evidence(observations: Sequence[CountObservation], rows: list[dict[str, Any]]) -> None:
+    """Print, under a summary table, each count observation's evidence (mean likelihood
+    over histories, bootstrap 95% interval) and posterior-predictive p-value."""
+    if not observations:
+        return
+    from popsim.analysis.evidence import describe
+
+    print("observations: evidence = mean likelihood over histories [bootstrap 95%], "
+          "p-value = posterior predictive")
+    for line in describe(observations, rows):
+        print(line)

@@ -10,6 +10,7 @@ from pathlib import Path
 from popsim.commands.common import (
     add_scenario_options,
     announce_compilation,
+    print_evidence,
     progress_bar,
     replicate_chunk,
     scenario_from_args,
@@ -129,6 +130,10 @@ def run(args: argparse.Namespace) -> int:
         )
     print()
     print(comparison.table())
+    for entry, result in zip(comparison.entries, comparison.results, strict=True):
+        if entry.scenario.count_observations:
+            print(f"{entry.id}:")
+            print_evidence(entry.scenario.count_observations, result.summary_rows())
     print()
     for paragraph in findings(comparison.summary(), comparison.populations(), args.tolerance):
         print(textwrap.fill(paragraph, width=100))

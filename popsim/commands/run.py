@@ -7,6 +7,7 @@ import argparse
 from popsim.commands.common import (
     add_scenario_options,
     announce_compilation,
+    print_evidence,
     progress_bar,
     replicate_chunk,
     scenario_from_args,
@@ -65,7 +66,9 @@ def run(args: argparse.Namespace) -> int:
         f"({scenario.generations * scenario.generation_time_years:g} years), "
         f"{result.engine} engine, seed {result.seed}, {result.wall_seconds:.2f} s"
     )
-    print(summary_table(result.summary_rows()))
+    rows = result.summary_rows()
+    print(summary_table(rows))
+    print_evidence(scenario.count_observations, rows)
     if args.out:
         path = result.write(
             args.out,

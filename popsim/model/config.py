@@ -42,6 +42,9 @@ from popsim.model.limits import (
     NAME_RULE,
 )
 from popsim.model.scenario import (
+    ALLELES,
+    COUNT_FORMS,
+    CountObservation,
     Deme,
     FounderAllele,
     FounderEvent,
@@ -437,10 +440,11 @@ def read_scenario(raw: Mapping[str, Any], base_dir: Path | None = None) -> Scena
     locus_table = root.table("locus", required=True)
     assert locus_table is not None
     locus = _locus(locus_table, names)
-    observations = tuple(_observation(t, names) for t in root.tables("observed"))
+    observations, counted = _observations(root.tables("observed"), names)
     root.finish()
     return Scenario(
-        demes=demes, migrations=migrations, locus=locus, observations=observations, **settings
+        demes=demes, migrations=migrations, locus=locus, observations=observations,
+        count_observations=counted, **settings
     )
 
 
@@ -678,14 +682,79 @@ def _locus(t: Table, names: list[str]) -> Locus:
     return locus
 
 
-def _observation(t: Table, names: list[str]) -> Observation:
+#: The keys that make each form of ``[[observed]]``: the value form and the count forms.
+OBSERVATION_FORMS: dict[str, tuple[str, ...]] = {"value": ("statistic", "value"), **COUNT_FORMS}
+
+
+def _observations(
+    tables: list[Table], names: list[str]
+) -> tuple[tuple[Observation, ...], tuple[CountObservation, ...]]:
+    """The ``[[observed]]`` entries: value-form ones and count-form ones, names unique."""
+    values: list[Observation] = []
+    counted: list[CountObservation] = []
+    seen: set[str] = set()
+    for t in tables:
+        obs = _observation(t, names)
+        if obs.name:
+            if obs.name in seen:
+                raise ConfigError(t.key("name"), obs.name, "is used twice; names must be unique")
+            seen.add(obs.name)
+        (counted if isinstance(obs, CountObservation) else values).append(obs)
+    return tuple(values), tuple(counted)
+
+
+def _observation_form(t: Table) -> str:
+    """The one form whose keys ``t`` gives (see :data:`OBSERVATION_FORMS`)."""
+    given = [form for form, keys in OBSERVATION_FORMS.items() if any(t.has(k) for k in keys)]
+    if len(given) > 1:
+        first, second = given[0], given[1]
+        key = next(k for k in OBSERVATION_FORMS[second] if t.has(k))
+        raise ConfigError(
+            t.key(key), t.data[key],
+            f"one form per [[observed]] entry: this entry already has the {first} form "
+            f"({', '.join(OBSERVATION_FORMS[first])})",
+        )
+    if not given:
+        forms = "; ".join(f"{f}: {', '.join(k)}" for f, k in OBSERVATION_FORMS.items())
+        raise ConfigError(t.path, MISSING, f"needs the keys of one form ({forms})")
+    return given[0]
+
+
+def _observation(t: Table, names: list[str]) -> Observation | CountObservation:
     deme = t.string("deme")
     _known(deme, names, t.key("deme"))
-    obs = Observation(
-        statistic=t.choice("statistic", OBSERVABLE_STATISTICS),
-        value=t.number("value", low=0.0, high=1.0),
-        deme=deme,
-        source=t.string("source", ""),
-    )
+    form = _observation_form(t)
+    if form == "value":
+        obs: Observation | CountObservation = Observation(
+            statistic=t.choice("statistic", OBSERVABLE_STATISTICS),
+            value=t.number("value", low=0.0, high=1.0),
+            deme=deme,
+            source=t.string("source", ""),
+            name=t.string("name", "", pattern=True) if t.has("name") else "",
+        )
+    else:
+        keys = COUNT_FORMS[form]
+        total = t.integer(keys[-1], low=1)
+        counts = tuple(t.integer(k, low=0, high=total) for k in keys[:-1])
+        if form == "genotypes" and sum(counts) > total:
+            raise ConfigError(
+                t.key("homozygotes"), counts[1],
+                f"heterozygotes + homozygotes must be at most sampled = {total}",
+            )
+        if form == "families" and sum(counts) != total:
+            raise ConfigError(
+                t.key("families"), total,
+                f"must equal founder_homozygous + compound_heterozygous + other_homozygous "
+                f"= {sum(counts)}",
+            )
+        allele = t.choice("allele", ALLELES) if form in ("screen", "genotypes") else ""
+        obs = CountObservation(
+            name=t.string("name", pattern=True),
+            form=form,
+            deme=deme,
+            counts=(*counts, total),
+            allele=allele,
+            source=t.string("source", ""),
+        )
     t.finish()
     return obs

@@ -144,12 +144,54 @@ class Locus:
 
 @dataclass(frozen=True)
 class Observation:
-    """A published value to set beside the simulation, with its source."""
+    """A published value to set beside the simulation, with its source (the value
+    form of ``[[observed]]``: a point observation with no likelihood)."""
 
     statistic: str
     value: float
     deme: str
     source: str = ""
+    name: str = ""
+
+
+#: The count forms of ``[[observed]]``: each form's count keys, the total (last) included.
+COUNT_FORMS: dict[str, tuple[str, ...]] = {
+    "screen": ("carriers", "screened"),
+    "genotypes": ("heterozygotes", "homozygotes", "sampled"),
+    "prevalence": ("patients", "population"),
+    "families": ("founder_homozygous", "compound_heterozygous", "other_homozygous", "families"),
+}
+
+#: Which pathogenic alleles a screen or genotype count detects.
+ALLELES: tuple[str, ...] = ("founder", "any")
+
+
+@dataclass(frozen=True)
+class CountObservation:
+    """Published counts with a likelihood under each simulated history (see
+    :mod:`popsim.analysis.evidence`).
+
+    ``form`` is a key of :data:`COUNT_FORMS`; ``counts`` holds that form's
+    counts in its key order (the total last); ``allele`` (screen and genotypes
+    forms) is ``"founder"`` (the founder allele(s)) or ``"any"`` (any
+    pathogenic allele), else empty.
+    """
+
+    name: str
+    form: str
+    deme: str
+    counts: tuple[int, ...]
+    allele: str = ""
+    source: str = ""
+
+    def count(self, key: str) -> int:
+        """The count given for ``key`` (one of the form's keys)."""
+        return self.counts[COUNT_FORMS[self.form].index(key)]
+
+    @property
+    def total(self) -> int:
+        """n: people screened, sampled or counted, or families."""
+        return self.counts[-1]
 
 
 @dataclass(frozen=True)
@@ -177,6 +219,8 @@ class Scenario:
     #: (:data:`popsim.model.limits.DEFAULT_ANCESTRY`). Only the pedigree engine uses it.
     ancestry_generations: int | None = None
     observations: tuple[Observation, ...] = ()
+    #: The count forms of ``[[observed]]``, data with a likelihood per history.
+    count_observations: tuple[CountObservation, ...] = ()
     description: str = ""
     #: Publications the scenario's numbers come from (shown by ``popsim catalog`` and reports).
     citations: tuple[str, ...] = ()

@@ -26,7 +26,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from popsim.genetics.statistics import BY_NAME, REGISTRY
-from popsim.model.scenario import Deme, Scenario
+from popsim.model.scenario import CountObservation, Deme, Scenario
 from popsim.outputs.figures import CLASS_COLOURS
 
 if TYPE_CHECKING:
@@ -43,6 +43,9 @@ QUESTION = (
 CLASSES = tuple(
     (BY_NAME[s.pooled[0]].label, s.shown_name) for s in REGISTRY if s.pooled is not None
 )
+#: A scenario is called consistent with an observation whose posterior-predictive
+#: p-value is at least this.
+CONSISTENT_P = 0.05
 FIGURES = {
     "composition": "patient_genotypes.png",
     "trajectories": "allele_frequencies.png",
@@ -588,10 +591,61 @@ def _scenario_blocks(
                 ]
             )
         blocks.append(("table", rows))
+    blocks.extend(_evidence_blocks(scenario, result))
     if scenario.citations:
         blocks.append(("p", "Sources:"))
         blocks.append(("ul", list(scenario.citations)))
     return blocks
+
+
+def _evidence_blocks(scenario: Scenario, result: Result) -> list[Block]:
+    """The count observations of ``scenario``: a table of their evidence and p-values
+    (:mod:`popsim.analysis.evidence`) and, per observation, a sentence saying whether
+    the scenario is consistent with it (posterior-predictive p-value ≥
+    :data:`CONSISTENT_P`)."""
+    if not scenario.count_observations:
+        return []
+    rows = {r["statistic"]: r for r in result.summary_rows()}
+    table = [["observation", "population", "data", "evidence [95%]", "p-value", "source"]]
+    sentences = []
+    for obs in scenario.count_observations:
+        ev, ppp = rows[f"evidence_{obs.name}"], rows[f"ppp_{obs.name}"]["mean"]
+        table.append([
+            obs.name, obs.deme, _counts_text(obs),
+            f"{ev['mean']:.3g} [{ev['q025']:.3g}–{ev['q975']:.3g}]", f"{ppp:.3f}", obs.source,
+        ])
+        if not ppp >= 0:
+            verdict = "no simulated history defines the quantities it needs"
+        elif ppp >= CONSISTENT_P:
+            verdict = f"the scenario is consistent with it (p-value {ppp:.2f} ≥ {CONSISTENT_P})"
+        else:
+            verdict = (f"the scenario is not consistent with it (p-value {ppp:.2g} < "
+                       f"{CONSISTENT_P}): so extreme a count is rare in its histories")
+        sentences.append(f"{obs.name} ({_counts_text(obs)}): {verdict}.")
+    total = rows["evidence_total"]
+    note = (
+        "Published counts are data with a likelihood: each simulated history gives them a "
+        "probability, the evidence is the mean of that probability over histories, and "
+        "the p-value is the probability, over histories and sampling, of counts at least "
+        "as extreme. " + " ".join(sentences)
+        + f" All together the evidence is {total['mean']:.3g}."
+    )
+    return [("table", table), ("p", note)]
+
+
+def _counts_text(obs: CountObservation) -> str:
+    """The observed counts in words, e.g. "47 of 47 families founder homozygous"."""
+    detected = "founder-allele" if obs.allele == "founder" else "any-allele"
+    if obs.form == "screen":
+        return f"{obs.count('carriers')} {detected} carriers of {obs.total:,} screened"
+    if obs.form == "genotypes":
+        return (f"{obs.count('heterozygotes')} {detected} heterozygotes and "
+                f"{obs.count('homozygotes')} homozygotes of {obs.total:,} sampled")
+    if obs.form == "prevalence":
+        return f"{obs.count('patients')} patients in {obs.total:,} people"
+    return (f"{obs.total} families: {obs.count('founder_homozygous')} founder homozygous, "
+            f"{obs.count('compound_heterozygous')} compound heterozygous, "
+            f"{obs.count('other_homozygous')} other homozygous")
 
 
 def _size_text(deme: Deme) -> str:
