@@ -44,7 +44,8 @@ def with_penetrance(value: object) -> dict:
 
 @pytest.fixture(scope="module")
 def pair():
-    return simulate(scenario_from_dict(CONFIG)), simulate(scenario_from_dict(with_penetrance(PENETRANCE)))
+    full = simulate(scenario_from_dict(CONFIG))
+    return full, simulate(scenario_from_dict(with_penetrance(PENETRANCE)))
 
 
 def test_default_penetrance_is_one():

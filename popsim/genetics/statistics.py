@@ -9,17 +9,22 @@ order of the rows of summary.csv and the columns of final.csv). An entry gives
   ``"percent"`` (×100, as ``<name>_percent``), ``"count"`` or
   ``"probability"`` (a 0/1 outcome per replicate, summarised as ``p_<name>``,
   the share of replicates where it is 1);
-* ``pooled``: ``(part, total)`` where the across-replicate mean is the pooled
+* ``pooled``: ``(part, total)`` where the across-replicate summary is the pooled
   ratio Σ part / Σ total (the patient shares: the share among all simulated
-  patients), else None (the plain mean);
+  patients) with a bootstrap interval over replicates, and the distribution
+  across replicates is a second row, ``<name>_per_history``
+  (:meth:`popsim.analysis.results.Result.summary_rows`); else None (the plain mean);
 * ``observable``: whether a config's ``[[observed]]`` and a fit's
   ``[[observed]]`` may name it;
 * ``needs_founder``: it means nothing in a population no founder allele enters;
 * ``pedigree_only``: an observed statistic of the pedigree engine's individuals;
 * ``per_founder``: a name pattern (``"frequency_{}"``) under which the
   statistic is also given for each founder allele when there are several;
-* ``formula``: a function of the allele-frequency moments and F
+* ``formula``: a function of the allele-frequency moments, F and the penetrance
   (:class:`Moments`) computing it with :mod:`popsim.genetics.genotypes`.
+
+``prevalence`` counts patients: penetrance × ``affected_genotypes``. Every other
+per-person statistic is a genotype frequency.
 
 Tables (terminal, comparison), figures, the report, sweeps, the fit and the
 config's list of observable statistics read from here: adding a per-deme
