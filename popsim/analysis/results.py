@@ -394,15 +394,18 @@ def _pooled_shares(
         size = min(block, BOOTSTRAP_RESAMPLES - start)
         draws = rng.integers(0, n_rep, (size, n_rep)) + n_rep * np.arange(size)[:, None]
         counts = np.bincount(draws.ravel(), minlength=size * n_rep).reshape(size, n_rep)
-        sums[start : start + size] = counts @ values
+        sums[start : start + size] = counts.astype(np.float64) @ values
     sums = sums.reshape(BOOTSTRAP_RESAMPLES, n_demes, len(names))
     out = {}
     for s in pooled:
         part, total = (sums[..., names.index(n)] for n in s.pooled)
-        with np.errstate(invalid="ignore", divide="ignore"), _quiet():
-            resampled = np.where(total > 0, part / np.where(total > 0, total, 1.0), np.nan)
-            low, high = np.nanquantile(resampled, [0.025, 0.975], axis=0)
-        out[s.name] = (shares[s.name], low, high)
+        interval = np.full((2, n_demes), np.nan)
+        for d in range(n_demes):
+            defined = total[:, d] > 0
+            if defined.any():
+                resampled = part[defined, d] / total[defined, d]
+                interval[:, d] = np.quantile(resampled, [0.025, 0.975])
+        out[s.name] = (shares[s.name], *interval)
     return out
 
 

@@ -499,10 +499,9 @@ def _table_note(comparison: Comparison) -> str:
         f"replicates. Each share of patients has two rows: pooled over histories (all "
         f"simulated patients together), in brackets its bootstrap 95% interval (resampling "
         f"the histories); and across histories, the mean share of the histories that have "
-        f"patients with the range that holds 95% of them. The mean of a skewed "
-        f"distribution may lie outside the range of 95% of replicates; a pooled share lies "
-        f'within its interval. Columns marked "matching" keep only the replicates whose '
-        f"present-day "
+        f"patients with the range that holds 95% of them (a range of histories, not an "
+        f"uncertainty of the mean: the mean of a skewed distribution may lie outside it). "
+        f'Columns marked "matching" keep only the replicates whose present-day '
         f"values lie within ±{_pct(100 * comparison.tolerance)} of every published value of "
         f"that population (a rejection sample of the histories that agree with the data)."
     )
