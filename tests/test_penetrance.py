@@ -88,3 +88,26 @@ def test_penetrance_outside_zero_one_is_refused(value, allowed):
     assert error.value.key == "locus.penetrance"
     assert error.value.allowed == allowed
     assert error.value.value == value
+
+
+def test_pedigree_observed_prevalence_counts_patients():
+    """The pedigree engine's individuals are the same; its observed prevalence is
+    penetrance × the observed affected individuals per person."""
+    raw = {
+        "scenario": {"name": "pedigree", "generations": 8, "replicates": 4, "seed": 2,
+                     "engine": "pedigree"},
+        "demes": [{"name": "pop", "size": 400, "first_cousin_marriage": 0.2}],
+        "locus": {"founder_alleles": [{"name": "f", "deme": "pop", "frequency": 0.15}]},
+    }
+    full = simulate(scenario_from_dict(raw))
+    raw["locus"]["penetrance"] = PENETRANCE
+    partial = simulate(scenario_from_dict(raw))
+    assert np.array_equal(full.observed, partial.observed)
+    a, b = full.statistics, partial.statistics
+    assert np.nanmax(a["observed_prevalence"]) > 0
+    assert np.array_equal(
+        b["observed_prevalence"], PENETRANCE * a["observed_prevalence"], equal_nan=True
+    )
+    assert np.array_equal(
+        b["observed_founder_homozygotes"], a["observed_founder_homozygotes"], equal_nan=True
+    )
