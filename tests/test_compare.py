@@ -185,6 +185,7 @@ def population(label: str, founders: tuple[str, ...], observed: bool = False) ->
 
 ISOLATE = dict(
     share_founder_homozygotes_percent=97.0,
+    share_founder_homozygotes_per_history_percent=90.0,
     share_other_homozygotes_percent=1.0,
     share_compound_heterozygotes_percent=2.0,
     prevalence_per_100k=200.0,
@@ -217,7 +218,8 @@ def test_findings_are_written_from_the_numbers():
     assert len(text) == 3
     assert "200 times as frequent in isolate as in outbred" in text[0]
     assert "97% of simulated patients are M712T homozygotes" in text[1]
-    assert "95% interval across the 1000 simulated populations: 95%–99%" in text[1]
+    assert "pooled over all 1000 simulated histories, bootstrap 95% interval 95%–99%" in text[1]
+    assert "across histories, 95% of those with patients lie within 88%–92%" in text[1]
     assert "drift in a small founding population" in text[1]
     assert "reached or exceeded in 15%" in text[1]
     assert "85% of simulated patients are compound heterozygotes" in text[2]

@@ -28,10 +28,8 @@ import sys
 import textwrap
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from popsim.analysis.results import Result
 from popsim.model.build import load_scenario
 from popsim.model.catalog import resolve_config
 from popsim.workflows.compare import Entry, run_comparison
@@ -72,12 +70,18 @@ def main(argv: list[str] | None = None) -> int:
     for paragraph in findings(comparison.summary(), comparison.populations(), 0.5):
         print("\n" + textwrap.fill(paragraph, 100))
     print("\nMonte Carlo uncertainty of the pooled shares (bootstrap over replicates, 95%):")
-    for population, result, deme in comparison.columns():
-        if result.replicates:
-            for name, (low, high) in pooled_share_intervals(result, deme).items():
-                if name.startswith("founder") and not population.founders:
-                    continue
-                print(f"  {population.label}: {name} {100 * low:.1f}%–{100 * high:.1f}%")
+    summary = comparison.summary()
+    for population in comparison.populations():
+        for name in ("founder_homozygotes", "compound_heterozygotes"):
+            row = summary[
+                (summary["population"] == population.label)
+                & (summary["statistic"] == f"share_{name}")
+            ]
+            if row.empty or row["q025"].isna().all():
+                continue
+            low, high = row[["q025", "q975"]].to_numpy(float)[0]
+            label = name.replace("_", " ")
+            print(f"  {population.label}: {label} {100 * low:.1f}%–{100 * high:.1f}%")
 
     table = sensitivity(args.sensitivity_replicates, args.seed)
     table.to_csv(args.out / "sensitivity.csv", index=False)
@@ -85,25 +89,6 @@ def main(argv: list[str] | None = None) -> int:
     print(table.to_string(index=False, float_format=lambda x: f"{x:.3g}"))
     print(f"\nwrote {args.out}/comparison/ and {args.out}/sensitivity.csv")
     return 0
-
-
-def pooled_share_intervals(
-    result: Result, deme: int, draws: int = 2000, seed: int = 0
-) -> dict[str, tuple[float, float]]:
-    """95% bootstrap intervals of the pooled patient shares (Σ class / Σ patients over
-    replicates): how much the table's shares could move with other replicates."""
-    statistics = result.statistics
-    patients = statistics["prevalence"][:, -1, deme]
-    rows = np.random.default_rng(seed).integers(0, patients.size, (draws, patients.size))
-    totals = np.nansum(patients[rows], axis=1)
-    out = {}
-    for name in ("founder_homozygotes", "compound_heterozygotes"):
-        part = np.nansum(statistics[name][:, -1, deme][rows], axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            share = part / totals
-        low, high = np.nanquantile(share, [0.025, 0.975])
-        out[name.replace("_", " ")] = (float(low), float(high))
-    return out
 
 
 def sensitivity(replicates: int, seed: int) -> pd.DataFrame:

@@ -85,7 +85,7 @@ def background_check(medians: dict[str, float]) -> dict[str, float]:
     d = result.deme_names.index("persian_jews")
     stats = {name: values[:, -1, d] for name, values in result.statistics.items()}
     match = (stats["carrier_frequency"] >= 0.06) & (stats["carrier_frequency"] <= 0.11)
-    patients = stats["prevalence"][match].sum()
+    patients = stats["affected_genotypes"][match].sum()
     share = stats["founder_homozygotes"][match].sum() / patients if patients > 0 else np.nan
     return {
         "founders": founders,

@@ -23,7 +23,7 @@ from popsim.engines.layout import (
     observed_column,
     record_column,
 )
-from popsim.genetics.statistics import BY_NAME, Moments, compute, pooled_mean
+from popsim.genetics.statistics import BY_NAME, REGISTRY, Moments, compute
 from popsim.model.plan import Plan
 from popsim.model.scenario import Scenario
 
@@ -31,6 +31,12 @@ if TYPE_CHECKING:
     import pandas as pd
 
 QUANTILES = (0.025, 0.25, 0.5, 0.75, 0.975)
+#: Bootstrap of a pooled share over histories: resamples and the generator's seed (fixed,
+#: so an interval depends on the replicates alone), and at most how many resample weights
+#: are held at once (resamples are drawn in blocks of BOOTSTRAP_BLOCK // replicates).
+BOOTSTRAP_RESAMPLES = 2000
+BOOTSTRAP_SEED = 0
+BOOTSTRAP_BLOCK = 1 << 21
 
 
 @dataclass(frozen=True, eq=False)
@@ -164,6 +170,7 @@ class Result:
             other_alleles=record_column(rec, "other_alleles"),
             inbreeding=self.inbreeding[:, steps],
             observed=observed,
+            penetrance=self.scenario.locus.penetrance,
         )
         return compute(moments, self.founder_names)
 
@@ -173,8 +180,13 @@ class Result:
 
         Columns: mean, q025, median, q975, plus ``p_founder_lost`` rows and,
         where the scenario gives an observation, ``p_reach_observed_<statistic>``
-        = P(simulated value ≥ observed). For patient shares the mean is pooled:
-        Σ class / Σ affected over replicates (the share of all simulated patients).
+        = P(simulated value ≥ observed). A statistic's row gives its mean over
+        replicates (histories) and the 2.5%, 50% and 97.5% quantiles across them.
+        A patient share (a registry entry with ``pooled``) has two rows: ``<name>``,
+        the pooled share Σ class / Σ affected genotypes over replicates (the share
+        of all simulated patients) with a bootstrap 95% interval over histories
+        in q025/q975 and no median; ``<name>_per_history``, the share's
+        distribution across the histories that have patients (mean, quantiles).
         """
         import pandas as pd
 
@@ -189,6 +201,7 @@ class Result:
         """The rows of :meth:`summary` as dicts (deme, statistic, mean, q025, median,
         q975), without importing pandas (``popsim run`` prints them at start-up speed)."""
         stats = self.final_statistics
+        shares = _pooled_shares(stats)
         rows = []
         for d, deme in enumerate(self.deme_names):
             column = {name: values[:, d] for name, values in stats.items()}
@@ -197,8 +210,12 @@ class Result:
                 entry = BY_NAME.get(name)
                 if entry is not None and entry.display == "probability":
                     outcomes.append(_probability(deme, entry.summary_name, values))
+                elif name in shares:
+                    share, low, high = (x[d] for x in shares[name])
+                    rows.append(_interval_row(deme, name, share, low, high))
+                    rows.append(_describe(deme, entry.per_history_name, values))
                 else:
-                    rows.append(_describe(deme, name, values, pooled_mean(column, name)))
+                    rows.append(_describe(deme, name, values))
             rows.extend(outcomes)
             for obs in self.scenario.observations:
                 if obs.deme == deme:
@@ -342,17 +359,83 @@ def _qname(q: float) -> str:
     return {0.5: "median"}.get(q, f"q{round(q * 1000):03d}")
 
 
-def _describe(deme: str, name: str, column: np.ndarray, pooled: float | None) -> dict:
+def _describe(deme: str, name: str, column: np.ndarray) -> dict:
+    """Mean and quantiles across the replicates where ``column`` is defined (finite)."""
     finite = column[np.isfinite(column)]
     row = {"deme": deme, "statistic": name}
     if finite.size == 0:
         row.update(mean=np.nan, q025=np.nan, median=np.nan, q975=np.nan)
         return row
     lo, med, hi = np.quantile(finite, [0.025, 0.5, 0.975])
-    row.update(
-        mean=pooled if pooled is not None else float(finite.mean()), q025=lo, median=med, q975=hi
-    )
+    row.update(mean=float(finite.mean()), q025=lo, median=med, q975=hi)
     return row
+
+
+def _interval_row(deme: str, name: str, estimate: float, low: float, high: float) -> dict:
+    """A point estimate with its 95% interval (no median)."""
+    return {
+        "deme": deme,
+        "statistic": name,
+        "mean": float(estimate),
+        "q025": float(low),
+        "median": np.nan,
+        "q975": float(high),
+    }
+
+
+def _pooled(part: np.ndarray, total: np.ndarray) -> float:
+    """Σ part / Σ total over replicates (NaN terms count 0); NaN where Σ total is 0."""
+    denominator = np.nansum(total)
+    return float(np.nansum(part) / denominator) if denominator > 0 else float("nan")
+
+
+def _pooled_shares(
+    stats: dict[str, np.ndarray],
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Each pooled share of ``stats`` (each [R, D]) with its bootstrap 95% interval:
+    name → (share, q025, q975), each [D].
+
+    The share is Σ part / Σ total over the replicates (NaN terms count 0; NaN where
+    the total is 0). Its interval is the 2.5% and 97.5% quantiles of the same ratio
+    over :data:`BOOTSTRAP_RESAMPLES` resamples of the replicates with replacement
+    (one set of resamples, from :data:`BOOTSTRAP_SEED`, for every share and deme):
+    how far the pooled share could move with other simulated histories. Each
+    resample is a vector of replicate counts, so its sums are one matrix product.
+    """
+    pooled = [s for s in REGISTRY if s.pooled is not None and s.name in stats]
+    if not pooled:
+        return {}
+    names = list(dict.fromkeys(n for s in pooled for n in s.pooled))
+    n_rep, n_demes = stats[names[0]].shape
+    shares = {
+        s.name: np.array(
+            [_pooled(stats[s.pooled[0]][:, d], stats[s.pooled[1]][:, d]) for d in range(n_demes)]
+        )
+        for s in pooled
+    }
+    if n_rep == 0:
+        return {name: (share, share, share) for name, share in shares.items()}
+    values = np.nan_to_num(np.stack([stats[n] for n in names], axis=-1)).reshape(n_rep, -1)
+    sums = np.empty((BOOTSTRAP_RESAMPLES, values.shape[1]))
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    block = max(1, BOOTSTRAP_BLOCK // n_rep)
+    for start in range(0, BOOTSTRAP_RESAMPLES, block):
+        size = min(block, BOOTSTRAP_RESAMPLES - start)
+        draws = rng.integers(0, n_rep, (size, n_rep)) + n_rep * np.arange(size)[:, None]
+        counts = np.bincount(draws.ravel(), minlength=size * n_rep).reshape(size, n_rep)
+        sums[start : start + size] = counts.astype(np.float64) @ values
+    sums = sums.reshape(BOOTSTRAP_RESAMPLES, n_demes, len(names))
+    out = {}
+    for s in pooled:
+        part, total = (sums[..., names.index(n)] for n in s.pooled)
+        interval = np.full((2, n_demes), np.nan)
+        for d in range(n_demes):
+            defined = total[:, d] > 0
+            if defined.any():
+                resampled = part[defined, d] / total[defined, d]
+                interval[:, d] = np.quantile(resampled, [0.025, 0.975])
+        out[s.name] = (shares[s.name], *interval)
+    return out
 
 
 def _probability(deme: str, name: str, hits: np.ndarray) -> dict:

@@ -12,14 +12,15 @@ Hence, for a focal founder allele f (or a set of founder alleles):
 * founder homozygotes      Σ_f [p_f²(1 − F) + p_f·F]
 * other homozygotes        Σ_{i≠f} [p_i²(1 − F) + p_i·F]
 * compound heterozygotes   (1 − F)·(q² − Σ_{i≥1} p_i²)
-* affected (prevalence)    q²(1 − F) + q·F   (the sum of the three above)
+* affected                q²(1 − F) + q·F   (the sum of the three above; patients are
+                           penetrance × affected, :mod:`popsim.genetics.statistics`)
 * carriers                 2·p_0·q·(1 − F)   (:func:`heterozygotes`)
 
 The founder homozygotes identical by descent, Σ_f p_f·F, are the part that
 inbreeding alone adds (``founder_by_descent``).
 
 and the shares of patients in each class are the first three divided by the
-prevalence (NaN where there are no patients). All quantities are frequencies
+affected frequency (NaN where there are none). All quantities are frequencies
 among individuals (per person), not counts.
 """
 

@@ -9,17 +9,22 @@ order of the rows of summary.csv and the columns of final.csv). An entry gives
   ``"percent"`` (×100, as ``<name>_percent``), ``"count"`` or
   ``"probability"`` (a 0/1 outcome per replicate, summarised as ``p_<name>``,
   the share of replicates where it is 1);
-* ``pooled``: ``(part, total)`` where the across-replicate mean is the pooled
+* ``pooled``: ``(part, total)`` where the across-replicate summary is the pooled
   ratio Σ part / Σ total (the patient shares: the share among all simulated
-  patients), else None (the plain mean);
+  patients) with a bootstrap interval over replicates, and the distribution
+  across replicates is a second row, ``<name>_per_history``
+  (:meth:`popsim.analysis.results.Result.summary_rows`); else None (the plain mean);
 * ``observable``: whether a config's ``[[observed]]`` and a fit's
   ``[[observed]]`` may name it;
 * ``needs_founder``: it means nothing in a population no founder allele enters;
 * ``pedigree_only``: an observed statistic of the pedigree engine's individuals;
 * ``per_founder``: a name pattern (``"frequency_{}"``) under which the
   statistic is also given for each founder allele when there are several;
-* ``formula``: a function of the allele-frequency moments and F
+* ``formula``: a function of the allele-frequency moments, F and the penetrance
   (:class:`Moments`) computing it with :mod:`popsim.genetics.genotypes`.
+
+``prevalence`` counts patients: penetrance × ``affected_genotypes``. Every other
+per-person statistic is a genotype frequency.
 
 Tables (terminal, comparison), figures, the report, sweeps, the fit and the
 config's list of observable statistics read from here: adding a per-deme
@@ -65,6 +70,8 @@ class Moments:
         inbreeding: F of the generation (the config's, or the measured pedigree F).
         observed: the pedigree engine's per-generation columns by name
             (:data:`popsim.engines.layout.OBSERVED_FIELDS`), else None.
+        penetrance: the probability that a person with an affected genotype is a
+            patient (the locus's ``penetrance``, 1 by default).
     """
 
     present: np.ndarray
@@ -75,6 +82,7 @@ class Moments:
     other_alleles: np.ndarray
     inbreeding: np.ndarray
     observed: Mapping[str, np.ndarray] | None = None
+    penetrance: float = 1.0
 
     @cached_property
     def founder(self) -> np.ndarray:
@@ -132,6 +140,17 @@ class Statistic:
         return self.summary_name + DISPLAY_SCALE[self.display][1]
 
     @property
+    def per_history_name(self) -> str:
+        """The summary row of a pooled statistic's distribution across histories
+        (replicates), beside its pooled row: ``<name>_per_history``."""
+        return f"{self.name}_per_history"
+
+    @property
+    def per_history_shown_name(self) -> str:
+        """:attr:`per_history_name` scaled for display, as :attr:`shown_name`."""
+        return self.per_history_name + DISPLAY_SCALE[self.display][1]
+
+    @property
     def factor(self) -> float:
         """What a value is multiplied by to be shown (100,000 per 100,000, 100 in %)."""
         return DISPLAY_SCALE[self.display][0]
@@ -155,6 +174,12 @@ def _observed_affected(m: Moments) -> np.ndarray:
         col[f"observed_{name}"]
         for name in ("founder_homozygotes", "other_homozygotes", "compound_heterozygotes")
     )
+
+
+def _observed_patients(m: Moments) -> np.ndarray:
+    """Expected patients per person among the pedigree's individuals: penetrance ×
+    observed affected genotypes per person."""
+    return m.penetrance * (_observed_affected(m) * _per_individual(m))
 
 
 def _observed_founder_share(m: Moments) -> np.ndarray:
@@ -220,8 +245,13 @@ REGISTRY: tuple[Statistic, ...] = (
         short="founder-allele carrier frequency", table="founder-allele carrier frequency",
     ),
     Statistic(
-        "prevalence", "prevalence", _PERSON, "per_100k", lambda m: m.genotypes.affected,
-        observable=True, short="prevalence (affected)", table="patients per 100,000 (prevalence)",
+        "prevalence", "prevalence (patients)", _PERSON,
+        "per_100k", lambda m: m.penetrance * m.genotypes.affected,
+        observable=True, short="prevalence (patients)", table="patients per 100,000 (prevalence)",
+    ),
+    Statistic(
+        "affected_genotypes", "affected genotypes (any two pathogenic alleles)", _PERSON,
+        "per_100k", lambda m: m.genotypes.affected,
     ),
     Statistic(
         "founder_homozygotes", "founder homozygotes", _PERSON, "per_100k",
@@ -246,19 +276,19 @@ REGISTRY: tuple[Statistic, ...] = (
     Statistic(
         "share_founder_homozygotes", "share of patients who are founder homozygotes", _PATIENTS,
         "percent", lambda m: m.genotypes.share_founder_homozygotes,
-        pooled=("founder_homozygotes", "prevalence"), observable=True, needs_founder=True,
+        pooled=("founder_homozygotes", "affected_genotypes"), observable=True, needs_founder=True,
         short="share of patients: founder hom.", table="% of patients: founder homozygotes",
     ),
     Statistic(
         "share_other_homozygotes", "share of patients who are other homozygotes", _PATIENTS,
         "percent", lambda m: m.genotypes.share_other_homozygotes,
-        pooled=("other_homozygotes", "prevalence"), observable=True,
+        pooled=("other_homozygotes", "affected_genotypes"), observable=True,
         table="% of patients: other homozygotes",
     ),
     Statistic(
         "share_compound_heterozygotes", "share of patients who are compound heterozygotes",
         _PATIENTS, "percent", lambda m: m.genotypes.share_compound_heterozygotes,
-        pooled=("compound_heterozygotes", "prevalence"), observable=True,
+        pooled=("compound_heterozygotes", "affected_genotypes"), observable=True,
         short="share of patients: compound het.", table="% of patients: compound heterozygotes",
     ),
     Statistic(
@@ -288,8 +318,8 @@ REGISTRY: tuple[Statistic, ...] = (
         _observed_per_person("observed_carriers"),
     ),
     _pedigree(
-        "observed_prevalence", "observed prevalence",
-        lambda m: _observed_affected(m) * _per_individual(m),
+        "observed_prevalence", "observed prevalence (patients)",
+        _observed_patients,
     ),
     _pedigree(
         "observed_share_founder_homozygotes",
@@ -321,15 +351,38 @@ def observable_names() -> tuple[str, ...]:
     return tuple(s.name for s in REGISTRY if s.observable)
 
 
+#: What the interval of a pooled share's row is, and of its ``_per_history`` row.
+POOLED_NOTE = "pooled over histories (bootstrap 95%)"
+PER_HISTORY_NOTE = "across histories (95% of histories)"
+
+
+def _table(shown: bool, label: Callable[[Statistic], str | None]) -> tuple[tuple[str, str], ...]:
+    """(row, label) of every statistic with a ``label``: its summary row (``shown``: scaled
+    for display), a pooled statistic's followed by its ``_per_history`` row, the labels
+    saying which is which."""
+    rows = []
+    for s in REGISTRY:
+        text = label(s)
+        if not text:
+            continue
+        row = s.shown_name if shown else s.summary_name
+        if s.pooled is None:
+            rows.append((row, text))
+            continue
+        per_history = s.per_history_shown_name if shown else s.per_history_name
+        rows += [(row, f"{text}, {POOLED_NOTE}"), (per_history, f"{text}, {PER_HISTORY_NOTE}")]
+    return tuple(rows)
+
+
 def run_table() -> tuple[tuple[str, str], ...]:
     """(summary row name, label) of the rows of ``popsim run``'s terminal table."""
-    return tuple((s.summary_name, s.short) for s in REGISTRY if s.short)
+    return _table(False, lambda s: s.short)
 
 
 def comparison_table() -> tuple[tuple[str, str], ...]:
     """(comparison row name, label) of the statistics of the comparison table (shown scaled,
     see :attr:`Statistic.shown_name`)."""
-    return tuple((s.shown_name, s.table) for s in REGISTRY if s.table)
+    return _table(True, lambda s: s.table)
 
 
 def compute(moments: Moments, founder_names: tuple[str, ...]) -> dict[str, np.ndarray]:
@@ -346,14 +399,3 @@ def compute(moments: Moments, founder_names: tuple[str, ...]) -> dict[str, np.nd
         if moments.observed is not None:
             out.update({s.name: s.formula(moments) for s in REGISTRY if s.pedigree_only})
     return out
-
-
-def pooled_mean(stats: Mapping[str, np.ndarray], name: str) -> float | None:
-    """The across-replicate mean of a pooled statistic (Σ part / Σ total over the
-    replicates of ``stats[...]``, each [R]); None for a statistic that is not pooled."""
-    entry = BY_NAME.get(name)
-    if entry is None or entry.pooled is None:
-        return None
-    part, total = entry.pooled
-    denominator = np.nansum(stats[total])
-    return float(np.nansum(stats[part]) / denominator) if denominator > 0 else float("nan")

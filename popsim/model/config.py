@@ -677,6 +677,7 @@ def _locus(t: Table, names: list[str]) -> Locus:
         selection=selection,
         founder_alleles=tuple(alleles),
         max_alleles=t.integer("max_alleles", 256, 1, 1_000_000),
+        penetrance=t.number("penetrance", 1.0, 0.0, 1.0, open_low=True),
     )
     t.finish()
     return locus

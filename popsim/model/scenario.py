@@ -133,6 +133,14 @@ class Locus:
     a normal copy into a new, distinct pathogenic allele (infinite alleles, no
     back mutation). At most ``max_alleles`` mutation-born alleles may segregate
     at once in one replicate; slots are recycled when an allele is lost.
+
+    ``penetrance`` ∈ (0, 1] is the probability that a person with an affected
+    genotype (any two pathogenic alleles) is a patient, the same for every
+    affected genotype. It scales the patients the statistics report
+    (``prevalence``), not the genotype frequencies, and not selection: the
+    fitness cost ``selection.affected`` applies to every affected genotype
+    (late onset: the cost is carried by the genotype, whether or not the
+    disease shows), so the engines never see it.
     """
 
     name: str = "GNE"
@@ -140,6 +148,7 @@ class Locus:
     selection: Selection = field(default_factory=Selection)
     founder_alleles: tuple[FounderAllele, ...] = ()
     max_alleles: int = 256
+    penetrance: float = 1.0
 
 
 @dataclass(frozen=True)

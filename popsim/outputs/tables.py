@@ -15,6 +15,11 @@ Row = Mapping[str, Any]
 RUN_TABLE = run_table()
 
 
+#: The first column's heading: what a cell's numbers are (a row's label says when its
+#: interval is a pooled share's bootstrap interval instead).
+HEADER = "statistic (mean [2.5%, 97.5% of histories] or as labelled)"
+
+
 def fmt(value: float) -> str:
     """Three significant digits (whole numbers from 1,000), scientific below 0.001 and
     from 10⁵; '—' for NaN."""
@@ -51,7 +56,7 @@ def summary_table(
     indexed: dict[tuple[Any, Any], Row] = {}
     for row in rows:
         indexed.setdefault((row[columns], row["statistic"]), row)
-    header = ["statistic (mean [95% interval])", *keys]
+    header = [HEADER, *keys]
     body = []
     for stat, label in statistics:
         line = [label]

@@ -16,9 +16,12 @@ rejection (approximate Bayesian computation) sample of the histories that
 agree with the data.
 
 Numbers. Each cell is the mean over replicates with the 2.5% and 97.5%
-quantiles across replicates (a 95% interval of what one simulated population
-shows). Shares of patients are pooled: Σ patients of a class / Σ patients
-over replicates, i.e. the share among all simulated patients. Genotype
+quantiles across replicates (the range of what 95% of the simulated
+populations show; a skewed distribution may put its mean outside it). A share
+of patients has two rows: pooled, Σ patients of a class / Σ patients over
+replicates (the share among all simulated patients) with a bootstrap 95%
+interval over histories, and across histories, the mean and 2.5%–97.5%
+quantiles of the share in each history that has patients. Genotype
 frequencies are also given per 100,000 people and shares in percent.
 """
 
@@ -47,11 +50,26 @@ if TYPE_CHECKING:
 #: Rows of the comparison table: (statistic, label), the statistics from the registry;
 #: derived statistics are made by :func:`_derived_rows`.
 COMPARE_TABLE = (("replicates", "replicates (simulated populations)"), *comparison_table())
-#: Statistics rescaled into derived rows (per 100,000, percent): (source, shown name, factor).
-DERIVED = tuple((s.name, s.shown_name, s.factor) for s in REGISTRY if s.factor != 1.0)
+#: Statistics rescaled into derived rows (per 100,000, percent): (source, shown name, factor);
+#: a pooled share's ``_per_history`` row too.
+DERIVED = tuple(
+    row
+    for s in REGISTRY
+    if s.factor != 1.0
+    for row in (
+        ((s.name, s.shown_name, s.factor),)
+        + (((s.per_history_name, s.per_history_shown_name, s.factor),) if s.pooled else ())
+    )
+)
 #: Rows that mean nothing in a scenario without founder alleles.
 FOUNDER_ROWS = tuple(
-    dict.fromkeys(n for s in REGISTRY if s.needs_founder for n in (s.summary_name, s.shown_name))
+    dict.fromkeys(
+        n
+        for s in REGISTRY
+        if s.needs_founder
+        for n in (s.summary_name, s.shown_name)
+        + ((s.per_history_name, s.per_history_shown_name) if s.pooled else ())
+    )
 )
 DEFAULT_TOLERANCE = 0.5
 

@@ -120,19 +120,29 @@ def _composition_sentence(p: Population, value) -> str:
     where = f"In {label} ({p.scenario_name})"
     one_in = f"about 1 in {_round_count(1e5 / prevalence)}"
     tail = f"{_per_100k(prevalence)} patients per 100,000 people ({one_in})"
-    compound_range = _interval(value, label, "share_compound_heterozygotes_percent")
     if p.founders:
-        founder_range = _interval(value, label, "share_founder_homozygotes_percent")
         return (
             f"{where}, {_pct(founder)} of simulated patients are {_founder_phrase(p.founders)} "
-            f"(95% interval across the {p.replicates} simulated populations: {founder_range}), "
+            f"({_share_intervals(value, label, 'share_founder_homozygotes', p.replicates)}), "
             f"{_pct(compound)} are compound heterozygotes and {_pct(other)} are homozygous for "
             f"another allele; there are {tail}."
         )
     return (
-        f"{where}, {_pct(compound)} of simulated patients are compound heterozygotes (95% "
-        f"interval across the {p.replicates} simulated populations: {compound_range}) and "
+        f"{where}, {_pct(compound)} of simulated patients are compound heterozygotes "
+        f"({_share_intervals(value, label, 'share_compound_heterozygotes', p.replicates)}) and "
         f"{_pct(other)} are homozygous for one of the many recurrent alleles; there are {tail}."
+    )
+
+
+def _share_intervals(value, label: str, share: str, replicates: int) -> str:
+    """The two intervals of a pooled share: its bootstrap 95% interval over the histories,
+    and the range of the share across 95% of the histories with patients."""
+    entry = BY_NAME[share]
+    pooled = _interval(value, label, entry.shown_name)
+    spread = _interval(value, label, entry.per_history_shown_name)
+    return (
+        f"pooled over all {replicates} simulated histories, bootstrap 95% interval {pooled}; "
+        f"across histories, 95% of those with patients lie within {spread}"
     )
 
 
@@ -223,8 +233,8 @@ def _matching_sentence(p: Population, match: Population, value, tolerance: float
     subject = _founder_phrase(p.founders) if p.founders else "founder homozygotes"
     return (
         f"{n} of the {total} simulated populations ({_pct(100 * n / total)}) end {window}; "
-        f"among their patients {_pct(founder)} are {subject} (95% interval {share_range}) and "
-        f"{_pct(compound)} compound heterozygotes."
+        f"among their patients {_pct(founder)} are {subject} (pooled; bootstrap 95% interval "
+        f"{share_range}) and {_pct(compound)} compound heterozygotes."
     )
 
 
@@ -489,8 +499,12 @@ def _table_note(comparison: Comparison) -> str:
         f"Each scenario was simulated {comparison.replicates} times (root seed "
         f"{comparison.seed}); each replicate is one possible history of the population. "
         f"Cells give the mean over replicates and, in brackets, the range that holds 95% of "
-        f"replicates. Shares of patients are pooled over replicates (all simulated patients "
-        f'together). Columns marked "matching" keep only the replicates whose present-day '
+        f"replicates. Each share of patients has two rows: pooled over histories (all "
+        f"simulated patients together), in brackets its bootstrap 95% interval (resampling "
+        f"the histories); and across histories, the mean share of the histories that have "
+        f"patients with the range that holds 95% of them (a range of histories, not an "
+        f"uncertainty of the mean: the mean of a skewed distribution may lie outside it). "
+        f'Columns marked "matching" keep only the replicates whose present-day '
         f"values lie within ±{_pct(100 * comparison.tolerance)} of every published value of "
         f"that population (a rejection sample of the histories that agree with the data)."
     )
@@ -509,9 +523,10 @@ def _method_note(comparison: Comparison) -> str:
     return (
         f"Forward Wright–Fisher simulation ({', '.join(engines)} engine) with popsim "
         f"{__version__}: migration, mutation (each new pathogenic allele distinct), selection "
-        f"on patients, then drift, every generation; a burn-in brings outbred populations to "
-        f"mutation–selection–drift balance first. Genotype frequencies are the expected ones "
-        f"given each replicate's allele frequencies and the inbreeding coefficient F. "
+        f"on affected genotypes, then drift, every generation; a burn-in brings outbred "
+        f"populations to mutation–selection–drift balance first. Genotype frequencies are the "
+        f"expected ones given each replicate's allele frequencies and the inbreeding "
+        f"coefficient F; patients are the affected genotypes times the penetrance. "
         f"Simulation time {comparison.wall_seconds:.1f} s. The same numbers come back with:"
     )
 
@@ -542,7 +557,8 @@ def _scenario_blocks(
             "pathogenic mutation rate u",
             f"{locus.pathogenic_mutation_rate:g} per gene copy per generation",
         ],
-        ["fitness of patients", f"1 − s = {1 - locus.selection.affected:g}"],
+        ["fitness of affected genotypes", f"1 − s = {1 - locus.selection.affected:g}"],
+        ["penetrance", f"{locus.penetrance:g} (patients per person with an affected genotype)"],
     ]
     for allele in locus.founder_alleles:
         amount = (

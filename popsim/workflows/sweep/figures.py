@@ -265,7 +265,12 @@ def profile(
     position = x.values[codes] if x.values is not None else codes.astype(float)
     fig = Figure(figsize=(6.5, 4))
     ax = fig.subplots()
-    band = "Wilson 95% interval" if measure.probability else "2.5–97.5% of replicates"
+    entry = BY_NAME.get(measure.name)
+    band = (
+        "Wilson 95% interval" if measure.probability
+        else "bootstrap 95% interval of the pooled share" if entry is not None and entry.pooled
+        else "2.5–97.5% of replicates"
+    )
     if np.isfinite(low).any():
         ax.fill_between(position, low, high, color="#9ecae1", alpha=0.8, label=band)
     ax.plot(position, centre, "o-", color="#08306b",
