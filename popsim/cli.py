@@ -65,12 +65,25 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `popsim catalog | head`: the reader stopped listening
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as error:  # the file system refused (full disk, permissions, /proc, ...)
+        if debug:
+            raise
+        print(f"popsim: error: {describe_os_error(error)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         if debug:
             raise
         print("popsim: interrupted; nothing was written for the unfinished work", file=sys.stderr)
         _leave_abandoned_kernel(130)
         return 130
+
+
+def describe_os_error(error: OSError) -> str:
+    """One line for an OSError: the path(s) it names and the system's reason."""
+    reason = error.strerror or str(error) or type(error).__name__
+    paths = [str(p) for p in (error.filename, error.filename2) if p is not None]
+    text = f"{' -> '.join(paths)}: {reason}" if paths else reason
+    return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 def _named_command(words: list[str]) -> str | None:

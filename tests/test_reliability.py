@@ -72,3 +72,122 @@ def test_an_interrupted_overwrite_leaves_the_old_output(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert interrupted and (out / "a.txt").read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+# ----------------------------------------------------------------- item 2: OS errors, --out checks
+
+CONFIG = """
+[scenario]
+name = "tiny"
+generations = 3
+replicates = 4
+seed = 1
+
+[[demes]]
+name = "d"
+size = 50
+
+[[locus.founder_alleles]]
+name = "m"
+deme = "d"
+copies = 2
+"""
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.toml"
+    path.write_text(CONFIG)
+    return path
+
+
+def _one_line_error(capsys, *words: str) -> str:
+    from popsim.cli import main
+
+    assert main(list(words)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("popsim: error: ") and err.count("\n") == 1, err
+    return err
+
+
+def _never_simulates(monkeypatch):
+    import popsim.commands.run
+
+    def fail(*args, **kwargs):
+        raise AssertionError("simulated before checking --out")
+
+    monkeypatch.setattr(popsim.commands.run, "simulate", fail)
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (lambda tmp: "", "must name a directory"),
+        (lambda tmp: (tmp / "gone").symlink_to(tmp / "nowhere") or tmp / "gone", "link to nothing"),
+        (lambda tmp: (tmp / "file").write_text("x") and tmp / "file", "not a directory"),
+        (lambda tmp: (tmp / "file").write_text("x") and tmp / "file" / "out", "is not a directory"),
+    ],
+    ids=["empty", "dangling-link", "a-file", "under-a-file"],
+)
+def test_unusable_out_is_refused_before_simulating(
+    make, expected, config, tmp_path, capsys, monkeypatch
+):
+    _never_simulates(monkeypatch)
+    out = make(tmp_path)
+    err = _one_line_error(capsys, "run", str(config), "--out", str(out))
+    assert expected in err
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
+def test_unwritable_parent_is_refused_before_simulating(config, tmp_path, capsys, monkeypatch):
+    _never_simulates(monkeypatch)
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    assert "not writable" in _one_line_error(capsys, "run", str(config), "--out", str(locked / "o"))
+
+
+def test_unwritable_parent_is_refused_as_any_user(config, tmp_path, capsys, monkeypatch):
+    _never_simulates(monkeypatch)
+    monkeypatch.setattr(files.os, "access", lambda path, mode: False)
+    err = _one_line_error(capsys, "run", str(config), "--out", str(tmp_path / "o"))
+    assert "not writable" in err and str(tmp_path) in err
+
+
+def test_os_error_while_writing_is_one_line(config, tmp_path, capsys, monkeypatch):
+    import errno
+
+    from popsim.analysis.results import Result
+
+    def full(self, directory, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(directory))
+
+    monkeypatch.setattr(Result, "write", full)
+    out = tmp_path / "out"
+    err = _one_line_error(capsys, "run", str(config), "--out", str(out), "--no-figures")
+    assert f"{out}: No space left on device" in err
+
+
+def test_out_in_proc_is_one_line(config, capsys):
+    if not Path("/proc/self").is_dir():
+        pytest.skip("no /proc")
+    _one_line_error(capsys, "run", str(config), "--out", "/proc/popsim-out", "--no-figures")
+
+
+@pytest.mark.parametrize("address", ["not a url", "tcp://", "tcp://host:99999", "host:port"])
+def test_bad_scheduler_address_is_refused(address, tmp_path, capsys):
+    err = _one_line_error(capsys, "sweep", "missing.toml", "--out", str(tmp_path / "o"),
+                          "--scheduler", address)
+    assert "--scheduler" in err and "[PROTOCOL://]HOST[:PORT]" in err
+
+
+def test_scheduler_address_forms_are_accepted():
+    from popsim.commands.sweep import check_scheduler_address
+
+    for address in ("tcp://10.0.0.5:8786", "localhost:8786", "tls://[::1]:8786", "scheduler"):
+        check_scheduler_address(address)
+
+
+@pytest.mark.parametrize("command", ["sweep", "fit"])
+def test_sweep_and_fit_check_out_before_reading(command, tmp_path, capsys):
+    err = _one_line_error(capsys, command, "missing.toml", "--out", "")
+    assert "must name a directory" in err

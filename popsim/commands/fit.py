@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from popsim.commands.common import announce_compilation, progress_bar
 from popsim.errors import PopsimError
 from popsim.model.config import parse_override
+from popsim.outputs.files import check_output_path
 from popsim.outputs.tables import fmt, render
 from popsim.workflows.sweep.executors import EXECUTORS
 
@@ -58,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
         raise PopsimError(f"--workers {args.workers}: must be at least 1")
     if args.workers is not None and args.executor == "serial":
         raise PopsimError("--workers: applies to --executor processes or dask only")
+    check_output_path(args.out)
     overrides: dict[str, Any] = dict(parse_override(text) for text in args.overrides)
     fit = load_fit(args.fit, overrides)
     announce_compilation(fit.base.engine)

@@ -42,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     scenario = scenario_from_args(args.config, args)
-    if args.out:
+    if args.out is not None:
         check_writable(args.out, args.overwrite)
     replicates, first = scenario.replicates, 0
     if args.replicate_index is not None:
@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         f"{result.engine} engine, seed {result.seed}, {result.wall_seconds:.2f} s"
     )
     print(summary_table(result.summary_rows()))
-    if args.out:
+    if args.out is not None:
         path = result.write(
             args.out,
             overwrite=args.overwrite,

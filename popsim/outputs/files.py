@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from popsim.errors import PopsimError
+from popsim.errors import ConfigError, PopsimError
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -74,15 +74,39 @@ def _csv_cells(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def check_writable(directory: Path, overwrite: bool) -> None:
-    """Refuse (exit 2) an existing output directory unless ``overwrite``."""
+def check_output_path(directory: Path | str) -> None:
+    """Refuse (exit 2) an output directory that cannot be written, before any work.
+
+    ``directory`` must be a non-empty path that is not a file, nor a symbolic
+    link to nothing, and its nearest existing ancestor (the parent, unless
+    missing parents are to be created) must be a directory this process can
+    write into. Errors that only writing reveals (a full disk, a read-only file
+    system, /proc) are OSErrors, which the CLI prints as one line.
+    """
+    if str(directory) == "":
+        raise ConfigError("--out", "", "must name a directory")
+    directory = Path(directory)
+    if directory.is_symlink() and not directory.exists():
+        raise ConfigError("--out", str(directory), "is a symbolic link to nothing")
+    if directory.exists() and not directory.is_dir():
+        raise ConfigError("--out", str(directory), "exists and is not a directory")
+    ancestor = directory.absolute().parent
+    while not ancestor.exists() and not ancestor.is_symlink():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ConfigError("--out", str(directory), f"{ancestor} is not a directory")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise ConfigError("--out", str(directory), f"directory {ancestor} is not writable")
+
+
+def check_writable(directory: Path | str, overwrite: bool) -> None:
+    """Refuse (exit 2) an unusable or existing output directory unless ``overwrite``."""
+    check_output_path(directory)
     directory = Path(directory)
     if directory.exists() and not overwrite:
         raise PopsimError(
             f"--out {directory}: already exists; choose another directory or pass --overwrite"
         )
-    if directory.exists() and not directory.is_dir():
-        raise PopsimError(f"--out {directory}: exists and is not a directory")
 
 
 def _umask() -> int:

@@ -32,7 +32,7 @@ from typing import Any
 import pandas as pd
 
 from popsim.errors import PopsimError
-from popsim.outputs.files import write_bytes_atomic, write_text_atomic
+from popsim.outputs.files import check_output_path, write_bytes_atomic, write_text_atomic
 from popsim.provenance import read_manifest as read_provenance
 from popsim.provenance import reuse_refusal, write_manifest
 
@@ -152,6 +152,7 @@ def open_store(
     or replaced with ``overwrite``;
     otherwise it is refused. ``names`` (``sweep``, ``base``) name files in messages.
     """
+    check_output_path(directory)
     directory = Path(directory)
     names = {"sweep": "SWEEP", "base": "the base scenario", **(names or {})}
     if resume and overwrite:
