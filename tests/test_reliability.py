@@ -105,9 +105,10 @@ def _one_line_error(capsys, *words: str) -> str:
     from popsim.cli import main
 
     assert main(list(words)) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("popsim: error: ") and err.count("\n") == 1, err
-    return err
+    lines = [line for line in capsys.readouterr().err.splitlines()
+             if not line.startswith("popsim: compiling")]  # a first run's notice
+    assert len(lines) == 1 and lines[0].startswith("popsim: error: "), lines
+    return lines[0]
 
 
 def _never_simulates(monkeypatch):
@@ -191,3 +192,76 @@ def test_scheduler_address_forms_are_accepted():
 def test_sweep_and_fit_check_out_before_reading(command, tmp_path, capsys):
     err = _one_line_error(capsys, command, "missing.toml", "--out", "")
     assert "must name a directory" in err
+
+
+# ----------------------------------------------------------------- item 3: bounded inputs
+
+
+@pytest.mark.parametrize("command", ["run", "sweep", "fit"])
+def test_a_device_is_not_read_as_a_config(command, tmp_path, capsys):
+    words = [command, "/dev/zero"] + ([] if command == "run" else ["--out", str(tmp_path / "o")])
+    err = _one_line_error(capsys, *words)
+    assert "/dev/zero" in err and "regular file" in err
+
+
+def test_a_pipe_is_refused_without_waiting_for_a_writer(tmp_path, capsys):
+    fifo = tmp_path / "config.toml"
+    os.mkfifo(fifo)
+    assert "regular file" in _one_line_error(capsys, "run", str(fifo))
+
+
+def test_a_config_over_the_size_limit_is_refused(tmp_path, capsys, monkeypatch):
+    from popsim.model import config as config_module
+
+    monkeypatch.setattr(config_module, "MAX_CONFIG_BYTES", 100)
+    big = tmp_path / "big.toml"
+    big.write_text(CONFIG)
+    assert "larger than 100 bytes" in _one_line_error(capsys, "run", str(big))
+
+
+def test_the_limit_is_four_mebibytes():
+    from popsim.model.limits import MAX_CONFIG_BYTES
+
+    assert MAX_CONFIG_BYTES == 4 * 2**20
+
+
+@pytest.mark.parametrize("index", ["4", "300000000", "1000000000000"])
+def test_replicate_index_beyond_the_replicates_is_refused(index, config, capsys, monkeypatch):
+    _never_simulates(monkeypatch)
+    err = _one_line_error(capsys, "run", str(config), "--replicate-index", index)
+    assert f"--replicate-index = {index}: must be in [0, 4)" in err
+
+
+def test_replicate_index_seed_needs_no_earlier_seeds():
+    """Seeds from a large first replicate equal numpy's words, computed without them."""
+    import numpy as np
+
+    from popsim.engines.rng import replicate_seeds
+
+    for seed, point in [(3, 0), (2**64 + 11, 5)]:
+        words = np.random.SeedSequence(seed, spawn_key=(point,)).generate_state(600, np.uint64)
+        for first, count in [(1, 599), (17, 1), (599, 1), (300, 100)]:
+            assert np.array_equal(replicate_seeds(seed, count, point, first),
+                                  words[first:first + count])
+    import tracemalloc
+
+    tracemalloc.start()
+    far = replicate_seeds(3, 2, 0, 10**12)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 2**20, "materialised the seeds before the first"
+    assert far.dtype == np.uint64 and far.shape == (2,)
+    assert np.array_equal(replicate_seeds(3, 1, 0, 10**12 + 1), far[1:])
+
+
+def test_workers_are_capped_at_the_cores_unless_forced(capsys, monkeypatch):
+    from popsim.commands.common import capped_workers
+    from popsim.workflows.sweep import executors
+
+    monkeypatch.setattr(executors, "default_workers", lambda: 2)
+    assert capped_workers(48, force=False) == 2
+    assert "--workers 48: using 2" in capsys.readouterr().err
+    assert capped_workers(48, force=True) == 48
+    assert capped_workers(2, force=False) == 2 and capped_workers(None, force=False) is None
+    assert capsys.readouterr().err == ""
+

@@ -11,6 +11,7 @@ from popsim.commands.common import (
     replicate_chunk,
     scenario_from_args,
 )
+from popsim.errors import ConfigError
 from popsim.outputs.files import check_writable
 from popsim.outputs.tables import summary_table
 from popsim.simulate import simulate
@@ -46,10 +47,12 @@ def run(args: argparse.Namespace) -> int:
         check_writable(args.out, args.overwrite)
     replicates, first = scenario.replicates, 0
     if args.replicate_index is not None:
-        if args.replicate_index < 0:
-            from popsim.errors import PopsimError
-
-            raise PopsimError(f"--replicate-index = {args.replicate_index}: must be ≥ 0")
+        if not 0 <= args.replicate_index < scenario.replicates:
+            raise ConfigError(
+                "--replicate-index", args.replicate_index,
+                f"must be in [0, {scenario.replicates}), the run's replicates (scenario.replicates"
+                "; give --replicates as the run did)",
+            )
         replicates, first = 1, args.replicate_index
     announce_compilation(scenario.engine)
     with progress_bar(replicates, scenario.name[:40]) as update:

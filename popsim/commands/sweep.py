@@ -7,7 +7,12 @@ import re
 import sys
 from contextlib import ExitStack
 
-from popsim.commands.common import announce_compilation, progress_bar
+from popsim.commands.common import (
+    add_force_option,
+    announce_compilation,
+    capped_workers,
+    progress_bar,
+)
 from popsim.errors import ConfigError, PopsimError
 from popsim.outputs.files import check_output_path
 from popsim.workflows.sweep.executors import EXECUTORS
@@ -52,6 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="N",
         help="points per task (default: enough tasks to balance the workers, at most 32 each)",
     )
+    add_force_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -78,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
                 sweep,
                 args.out,
                 executor=executor,
-                workers=args.workers,
+                workers=capped_workers(args.workers, args.force),
                 scheduler=args.scheduler,
                 resume=args.resume,
                 overwrite=args.overwrite,
