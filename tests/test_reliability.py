@@ -265,3 +265,94 @@ def test_workers_are_capped_at_the_cores_unless_forced(capsys, monkeypatch):
     assert capped_workers(2, force=False) == 2 and capped_workers(None, force=False) is None
     assert capsys.readouterr().err == ""
 
+
+# ----------------------------------------------------------------- item 4: smaller ones
+
+SIGTERM_SCRIPT = """
+import os, signal, sys, time
+from popsim.analysis.results import Result
+from popsim.outputs.files import write_directory
+import popsim.cli
+
+def write(self, directory, **kwargs):
+    def fill(tmp):
+        (tmp / "partial.csv").write_text("x")
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(30)
+    return write_directory(directory, fill)
+
+Result.write = write
+sys.exit(popsim.cli.main(["run", sys.argv[1], "--out", sys.argv[2], "--no-figures"]))
+"""
+
+
+def test_sigterm_is_handled_like_ctrl_c(config, tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "results" / "out"
+    done = subprocess.run([sys.executable, "-c", SIGTERM_SCRIPT, str(config), str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 130, done.stderr
+    assert "interrupted" in done.stderr and "Traceback" not in done.stderr
+    assert list((tmp_path / "results").iterdir()) == []  # no hidden .tmp directory
+
+
+def test_names_that_differ_get_different_file_names():
+    from popsim.outputs.figures import safe_name
+
+    names = ["x", "x_", "x.", "x-", "a b", "a_b", "a/b", "../b", "", "_", "Persian Jews"]
+    files_ = [safe_name(name) for name in names]
+    assert len(set(files_)) == len(names)
+    assert all("/" not in f and not f.startswith(".") and f for f in files_)
+    assert safe_name("persian_jews") == "persian_jews"  # ordinary names are kept
+
+
+def test_sweep_results_csv_defuses_spreadsheet_formulas(tmp_path):
+    import pandas as pd
+
+    from popsim.outputs.files import spreadsheet_safe
+
+    assert [spreadsheet_safe(v) for v in ["=1+1", "+x", "-cmd", "@SUM(A1)", "\tx", "ok", -1.5]] == [
+        "'=1+1", "'+x", "'-cmd", "'@SUM(A1)", "'\tx", "ok", -1.5]
+    from popsim.workflows.sweep.store import SweepStore
+
+    store = SweepStore.__new__(SweepStore)
+    store.directory = tmp_path
+    store.completed = lambda: {0: {"point": 0, "replicates": 2, "carrier_frequency": -0.5}}
+    table = store.write_results(["scenario.name"], [("=HYPERLINK(\"http://x\")",)], seed=1)
+    csv = pd.read_csv(tmp_path / "results.csv")
+    assert csv["scenario.name"][0] == "'=HYPERLINK(\"http://x\")"
+    assert csv["carrier_frequency"][0] == -0.5
+    assert table["scenario.name"][0] == "=HYPERLINK(\"http://x\")"  # the data itself unchanged
+
+
+def test_atomic_files_follow_the_umask(tmp_path):
+    from popsim.outputs.files import write_text_atomic
+
+    old = os.umask(0o022)
+    try:
+        write_text_atomic(tmp_path / "a.csv", "x")
+        os.umask(0o077)
+        write_text_atomic(tmp_path / "b.csv", "x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.csv").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "b.csv").stat().st_mode & 0o777 == 0o600
+
+
+def test_report_md_shows_text_as_text():
+    from popsim.workflows.compare.report import to_markdown
+
+    hostile = "<img src=x onerror=alert(1)> **bold** [link](http://x) `code`"
+    md = to_markdown(
+        [("h1", "# title"), ("p", hostile), ("ul", ["1. item"]), ("table", [["a|b"], ["<b>"]]),
+         ("code", "popsim run ```x```")],
+        Path("."),
+    )
+    import re
+
+    assert not re.search(r"(?<!\\)[<>*\[\]`]", md.split("````")[0])  # all escaped, outside code
+    assert "\\<img src=x onerror=alert(1)\\> \\*\\*bold\\*\\* \\[link\\](http://x)" in md
+    assert "# \\# title" in md and "- 1\\. item" in md and "a\\|b" in md
+    assert "````\npopsim run ```x```\n````" in md

@@ -28,10 +28,16 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file and a rename.
+
+    The file gets the permissions of an ordinary new file (0666 less the
+    umask), not mkstemp's 0600.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -56,6 +62,21 @@ def write_csv(path: Path, columns: Mapping[str, Sequence | np.ndarray]) -> None:
         writer = csv.writer(handle, lineterminator=os.linesep)
         writer.writerow(list(columns))
         writer.writerows(zip(*cells, strict=True))
+
+
+#: First characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """``value``, with a text that a spreadsheet would run as a formula quoted by a ``'``.
+
+    Numbers (a negative one included) are returned as they are; only strings
+    starting with one of :data:`FORMULA_STARTS` change (``=1+1`` → ``'=1+1``).
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def _csv_cells(values: np.ndarray) -> np.ndarray:
