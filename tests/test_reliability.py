@@ -346,8 +346,8 @@ def test_report_md_shows_text_as_text():
 
     hostile = "<img src=x onerror=alert(1)> **bold** [link](http://x) `code`"
     md = to_markdown(
-        [("h1", "# title"), ("p", hostile), ("ul", ["1. item"]), ("table", [["a|b"], ["<b>"]]),
-         ("code", "popsim run ```x```")],
+        [("h1", "# title"), ("p", hostile), ("ul", ["1. item"]),
+         ("table", [["a|b"], ["<b>"], ["0.0347"], ["-0.5"]]), ("code", "popsim run ```x```")],
         Path("."),
     )
     import re
@@ -356,3 +356,4 @@ def test_report_md_shows_text_as_text():
     assert "\\<img src=x onerror=alert(1)\\> \\*\\*bold\\*\\* \\[link\\](http://x)" in md
     assert "# \\# title" in md and "- 1\\. item" in md and "a\\|b" in md
     assert "````\npopsim run ```x```\n````" in md
+    assert "| 0.0347 |" in md and "| -0.5 |" in md  # numbers stay readable

@@ -646,12 +646,13 @@ def markdown_text(text: str) -> str:
     """``text`` as literal Markdown: one line, its Markdown and HTML characters escaped.
 
     Backslash-escapes every character that starts inline markup or HTML
-    (``\\ ` * _ [ ] < > & | ~``), and a ``#``, ``+``, ``-``, ``=`` or ``1.`` that
-    would start a heading, list or rule; line breaks become spaces.
+    (``\\ ` * _ [ ] < > & | ~``), and a leading ``#``, ``+``, ``-`` or ``1.``
+    that would start a heading, list or rule (``-0.5`` and ``0.03`` stay as
+    they are); line breaks become spaces.
     """
     text = re.sub(r"([\\`*_\[\]<>&|~])", r"\\\1", " ".join(text.split()))
-    text = re.sub(r"^([#+\-=])", r"\\\1", text)
-    return re.sub(r"^(\d+)([.)])", r"\1\\\2", text)
+    text = re.sub(r"^([#+\-])(?=[\s#+\-]|$)", r"\\\1", text)
+    return re.sub(r"^(\d+)([.)])(?=\s|$)", r"\1\\\2", text)
 
 
 STYLE = """
