@@ -19,7 +19,9 @@ import argparse
 import importlib
 import os
 import shlex
+import signal
 import sys
+import threading
 
 from popsim._version import __version__
 from popsim.errors import PopsimError
@@ -50,6 +52,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else argv
     debug = "--debug" in words
+    _terminate_like_interrupt()
     try:
         args = build_parser(_named_command(words)).parse_args(argv)
         args.command_line = shlex.join(["popsim", *words])  # recorded in manifests
@@ -65,12 +68,46 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `popsim catalog | head`: the reader stopped listening
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as error:  # the file system refused (full disk, permissions, /proc, ...)
+        if debug:
+            raise
+        print(f"popsim: error: {describe_os_error(error)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         if debug:
             raise
         print("popsim: interrupted; nothing was written for the unfinished work", file=sys.stderr)
         _leave_abandoned_kernel(130)
         return 130
+
+
+def describe_os_error(error: OSError) -> str:
+    """One line for an OSError: the path(s) it names and the system's reason."""
+    reason = error.strerror or str(error) or type(error).__name__
+    paths = [str(p) for p in (error.filename, error.filename2) if p is not None]
+    text = f"{' -> '.join(paths)}: {reason}" if paths else reason
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
+def _terminate_like_interrupt() -> None:
+    """Handle SIGTERM (``kill``, a batch system's time limit) as Ctrl-C: exit 130.
+
+    The handler raises KeyboardInterrupt, so every partial output is removed
+    or kept for ``--resume`` as after Ctrl-C. Only in the main thread of the
+    process that installed it: a forked child gets the default action back.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    owner = os.getpid()
+
+    def interrupt(signum: int, frame: object) -> None:
+        if os.getpid() != owner:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def _named_command(words: list[str]) -> str | None:

@@ -88,3 +88,29 @@ def print_evidence(observations: Sequence[CountObservation], rows: list[dict[str
           "p-value = posterior predictive")
     for line in describe(observations, rows):
         print(line)
+
+
+def add_force_option(parser: argparse.ArgumentParser) -> None:
+    """--force: allow more --workers than cores."""
+    parser.add_argument(
+        "--force", action="store_true", help="start --workers processes even beyond the cores"
+    )
+
+
+def capped_workers(workers: int | None, force: bool) -> int | None:
+    """``--workers``, at most the cores this process may use unless ``force``.
+
+    More processes than cores only compete for them (and each holds its own
+    copy of the kernels); a cap is said on stderr.
+    """
+    from popsim.workflows.sweep.executors import default_workers
+
+    cores = default_workers()
+    if workers is None or force or workers <= cores:
+        return workers
+    print(
+        f"popsim: --workers {workers}: using {cores}, the cores available "
+        "(--force starts them all)",
+        file=sys.stderr,
+    )
+    return cores

@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     )
 
     entries = load_entries(args)
-    if args.out:
+    if args.out is not None:
         check_writable(Path(args.out), args.overwrite)
     replicates = args.replicates or min(e.scenario.replicates for e in entries)
     for engine in sorted({e.scenario.engine for e in entries}):
@@ -138,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
     for paragraph in findings(comparison.summary(), comparison.populations(), args.tolerance):
         print(textwrap.fill(paragraph, width=100))
         print()
-    if args.out:
+    if args.out is not None:
         command = reproduce_command(args, comparison.replicates, comparison.seed)
         path = comparison.write(
             args.out, overwrite=args.overwrite, command=command, command_line=args.command_line

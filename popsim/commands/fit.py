@@ -7,9 +7,15 @@ import sys
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
-from popsim.commands.common import announce_compilation, progress_bar
+from popsim.commands.common import (
+    add_force_option,
+    announce_compilation,
+    capped_workers,
+    progress_bar,
+)
 from popsim.errors import PopsimError
 from popsim.model.config import parse_override
+from popsim.outputs.files import check_output_path
 from popsim.outputs.tables import fmt, render
 from popsim.workflows.sweep.executors import EXECUTORS
 
@@ -48,6 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="continue the fit in --out from its last finished generation")
     parser.add_argument("--overwrite", action="store_true", help="replace a fit in --out")
     parser.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    add_force_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -58,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
         raise PopsimError(f"--workers {args.workers}: must be at least 1")
     if args.workers is not None and args.executor == "serial":
         raise PopsimError("--workers: applies to --executor processes or dask only")
+    check_output_path(args.out)
     overrides: dict[str, Any] = dict(parse_override(text) for text in args.overrides)
     fit = load_fit(args.fit, overrides)
     announce_compilation(fit.base.engine)
@@ -67,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
         bar = stack.enter_context(progress_bar(total, fit.name[:30], "simulation"))
         try:
             outcome = run_fit(
-                fit, args.out, executor=args.executor, workers=args.workers,
+                fit, args.out, executor=args.executor,
+                workers=capped_workers(args.workers, args.force),
                 resume=args.resume, overwrite=args.overwrite, figures=not args.no_figures,
                 progress=bar, command_line=args.command_line,
             )

@@ -12,6 +12,7 @@ from popsim.commands.common import (
     replicate_chunk,
     scenario_from_args,
 )
+from popsim.errors import ConfigError
 from popsim.outputs.files import check_writable
 from popsim.outputs.tables import summary_table
 from popsim.simulate import simulate
@@ -43,14 +44,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     scenario = scenario_from_args(args.config, args)
-    if args.out:
+    if args.out is not None:
         check_writable(args.out, args.overwrite)
     replicates, first = scenario.replicates, 0
     if args.replicate_index is not None:
-        if args.replicate_index < 0:
-            from popsim.errors import PopsimError
-
-            raise PopsimError(f"--replicate-index = {args.replicate_index}: must be ≥ 0")
+        if not 0 <= args.replicate_index < scenario.replicates:
+            raise ConfigError(
+                "--replicate-index", args.replicate_index,
+                f"must be in [0, {scenario.replicates}), the run's replicates (scenario.replicates"
+                "; give --replicates as the run did)",
+            )
         replicates, first = 1, args.replicate_index
     announce_compilation(scenario.engine)
     with progress_bar(replicates, scenario.name[:40]) as update:
@@ -69,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     rows = result.summary_rows()
     print(summary_table(rows))
     print_evidence(scenario.count_observations, rows)
-    if args.out:
+    if args.out is not None:
         path = result.write(
             args.out,
             overwrite=args.overwrite,

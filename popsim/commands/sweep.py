@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from contextlib import ExitStack
 
-from popsim.commands.common import announce_compilation, progress_bar
-from popsim.errors import PopsimError
+from popsim.commands.common import (
+    add_force_option,
+    announce_compilation,
+    capped_workers,
+    progress_bar,
+)
+from popsim.errors import ConfigError, PopsimError
+from popsim.outputs.files import check_output_path
 from popsim.workflows.sweep.executors import EXECUTORS
 
 
@@ -50,6 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="N",
         help="points per task (default: enough tasks to balance the workers, at most 32 each)",
     )
+    add_force_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -58,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
     from popsim.workflows.sweep import SweepInterrupted, load_sweep, run_sweep
 
     executor = _executor(args)
+    check_output_path(args.out)
     sweep = load_sweep(args.sweep)
     announce_compilation(sweep.base.engine)
     with ExitStack() as stack:
@@ -75,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
                 sweep,
                 args.out,
                 executor=executor,
-                workers=args.workers,
+                workers=capped_workers(args.workers, args.force),
                 scheduler=args.scheduler,
                 resume=args.resume,
                 overwrite=args.overwrite,
@@ -106,6 +115,8 @@ def run(args: argparse.Namespace) -> int:
 def _executor(args: argparse.Namespace) -> str:
     """The executor the options ask for; refuse combinations that mean nothing."""
     executor = args.executor or ("dask" if args.scheduler else "processes")
+    if args.scheduler is not None:
+        check_scheduler_address(args.scheduler)
     if args.scheduler and executor != "dask":
         raise PopsimError(f"--scheduler: needs --executor dask, not {executor}")
     if args.workers is not None:
@@ -116,3 +127,17 @@ def _executor(args: argparse.Namespace) -> str:
                 "--workers: applies to --executor processes or a local dask cluster only"
             )
     return executor
+
+
+#: A Dask scheduler address: [PROTOCOL://]HOST[:PORT], e.g. tcp://10.0.0.5:8786.
+_ADDRESS = re.compile(r"(?:[a-z][a-z0-9+.-]*://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(?::(\d+))?")
+
+
+def check_scheduler_address(address: str) -> None:
+    """Refuse (exit 2) a --scheduler that is not ``[PROTOCOL://]HOST[:PORT]``, before any work."""
+    match = _ADDRESS.fullmatch(address)
+    if match is None or (match[1] is not None and not 0 < int(match[1]) < 65536):
+        raise ConfigError(
+            "--scheduler", address, "must be an address [PROTOCOL://]HOST[:PORT], "
+            "e.g. tcp://10.0.0.5:8786"
+        )

@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         print(render(rows))
         return 0
     checks = select(args.checks)
-    if args.out:
+    if args.out is not None:
         check_writable(args.out, args.overwrite)
     engines = tuple(args.engine or ENGINES)
     if not any(not c.engines or set(c.engines) & set(engines) for c in checks):
@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
 
     report = run_checks(checks, Settings(quick=args.quick), engines, progress)
     print(terminal_text(report))
-    if args.out:
+    if args.out is not None:
         path = write(report, args.out, overwrite=args.overwrite)
         print(f"wrote {path}/ (report.md, checks.csv, figures/)")
     return 0 if report.passed else 1

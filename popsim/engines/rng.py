@@ -134,6 +134,38 @@ def replicate_seeds(root_seed: int, replicates: int, point: int = 0, first: int 
     replicate r's seed does not depend on how many replicates are generated, so
     one replicate can be rerun alone. Distinct seeds are not enforced: two of R
     replicates share a seed with probability about R²/2⁶⁵ (3·10⁻⁸ for a million).
+
+    Memory and time grow with ``replicates`` only, not with ``first``: from
+    ``first`` > 0 (``--replicate-index``) the words are computed from the
+    sequence's entropy pool as ``generate_state`` computes them
+    (:func:`_state_words`), starting at word ``first``, without the words
+    before it.
     """
     sequence = np.random.SeedSequence(root_seed, spawn_key=(point,))
-    return sequence.generate_state(first + replicates, np.uint64)[first:]
+    if first == 0:
+        return sequence.generate_state(replicates, np.uint64)
+    low = _state_words(sequence.pool, 2 * first, 2 * replicates)  # a uint64 is two uint32 words,
+    return low[0::2] | (low[1::2] << np.uint64(32))  # the first the low half (little-endian)
+
+
+#: Constants of numpy's SeedSequence.generate_state (numpy/random/bit_generator.pyx).
+_INIT_B, _MULT_B, _MASK32 = 0x8B51F9DD, 0x58F38DED, 0xFFFFFFFF
+
+
+def _state_words(pool: np.ndarray, start: int, count: int) -> np.ndarray:
+    """Words ``start … start + count − 1`` of ``generate_state(·, np.uint32)`` from ``pool``.
+
+    numpy's loop: for word i, with h = INIT_B · MULT_Bⁱ and h' = h · MULT_B
+    (mod 2³²), the word is v ^ (v >> 16) with v = (pool[i mod 4] ^ h) · h'
+    (mod 2³²). MULT_Bⁱ is a modular power, so word i costs nothing for the
+    words before it. Returned as uint64 holding 32-bit values.
+    """
+    index = np.arange(start, start + count, dtype=np.uint64)
+    first_hash = _INIT_B * pow(_MULT_B, start, 2**32) % 2**32
+    # h_i = first_hash · MULT_B^(i − start): a cumulative product, exact mod 2⁶⁴ hence mod 2³²
+    steps = np.full(count, _MULT_B, dtype=np.uint64)
+    steps[:1] = 1
+    hashes = (np.cumprod(steps, dtype=np.uint64) * np.uint64(first_hash)) & np.uint64(_MASK32)
+    data = pool.astype(np.uint64)[(index % np.uint64(pool.size)).astype(np.intp)] ^ hashes
+    value = (data * ((hashes * np.uint64(_MULT_B)) & np.uint64(_MASK32))) & np.uint64(_MASK32)
+    return value ^ (value >> np.uint64(16))

@@ -23,7 +23,9 @@ import difflib
 import itertools
 import json
 import math
+import os
 import re
+import stat
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -33,6 +35,7 @@ from popsim.errors import MISSING, ConfigError
 from popsim.genetics.statistics import observable_names
 from popsim.model.limits import (
     MAX_ANCESTRY,
+    MAX_CONFIG_BYTES,
     MAX_DEMES,
     MAX_GENERATIONS,
     MAX_REPLICATES,
@@ -226,13 +229,38 @@ def _range(low, high) -> str:
 # --------------------------------------------------------------------------- loading
 
 
-def read_toml(path: Path) -> dict[str, Any]:
-    """Parse a TOML file; a missing or malformed file is a ConfigError."""
+def read_config_bytes(path: Path, key: str = "config") -> bytes:
+    """The bytes of a config, sweep or fit file, refused (ConfigError) unless readable.
+
+    Only a regular file of at most :data:`~popsim.model.limits.MAX_CONFIG_BYTES`
+    bytes is read: a device (``/dev/zero``), a pipe or a directory is refused
+    without reading or waiting for a writer, and at most one byte past the
+    limit is read.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
-        raise ConfigError("config", str(path), "file not found") from None
-    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise ConfigError(key, str(path), "file not found") from None
+    except (OSError, ValueError) as error:
+        raise ConfigError(key, str(path), f"cannot be read ({error})") from None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ConfigError(key, str(path), "must be a regular file, not a device, pipe or "
+                              "directory")
+        try:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
+        except OSError as error:
+            raise ConfigError(key, str(path), f"cannot be read ({error})") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(key, str(path), f"larger than {MAX_CONFIG_BYTES} bytes (4 MiB)")
+    return data
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file (:func:`read_config_bytes`); a bad or malformed file is a ConfigError."""
+    try:
+        text = read_config_bytes(path).decode("utf-8")
+    except UnicodeDecodeError as error:
         raise ConfigError("config", str(path), f"cannot be read ({error})") from None
     try:
         return tomllib.loads(text)

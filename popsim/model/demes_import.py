@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from popsim.errors import ConfigError
-from popsim.model.limits import MAX_SIZE, NAME_PATTERN, NAME_RULE
+from popsim.model.limits import MAX_CONFIG_BYTES, MAX_SIZE, NAME_PATTERN, NAME_RULE
 
 #: Slack for rounding when summing migration fractions.
 RATE_TOLERANCE = 1e-12
@@ -93,6 +93,8 @@ def load_graph(path: Path, label: str):
     refuse = _Refusal(label)
     if not path.is_file():
         raise refuse(f"Demes file not found (looked for {path})")
+    if path.stat().st_size > MAX_CONFIG_BYTES:
+        raise refuse(f"Demes file larger than {MAX_CONFIG_BYTES} bytes (4 MiB)")
     try:
         with warnings.catch_warnings():
             # Demes warns that same-time pulses depend on their order: popsim composes

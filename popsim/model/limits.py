@@ -16,6 +16,8 @@ NAME_RULE = "must be 1–64 characters: a letter, then letters, digits, '_', '.'
 #: A dotted config key as sweeps, fits and ``--set`` address it (``demes.persian_jews.inbreeding``).
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")
 
+#: Largest config, sweep, fit or Demes file read, in bytes (4 MiB; popsim's own are under 10 kB).
+MAX_CONFIG_BYTES = 4 * 2**20
 MAX_GENERATIONS = 1_000_000
 MAX_REPLICATES = 10_000_000
 #: Largest diploid size a deme may have (2N must fit comfortably in int64 sums of squares).

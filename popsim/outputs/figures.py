@@ -8,6 +8,7 @@ inline one) nor leaves figures open in pyplot.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,8 +29,17 @@ CLASS_COLOURS = {
 
 
 def safe_name(name: str) -> str:
-    """A file-name-safe version of a deme or scenario name (no path separators)."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "unnamed"
+    """A file-name part for a deme, parameter or statistic name, different for different names.
+
+    A name of letters, digits, ``_``, ``.`` and ``-`` that starts with a letter or
+    digit is used as it is (so ``x``, ``x_`` and ``x.`` stay apart); any other is
+    reduced to those characters and followed by 8 hex digits of its SHA-256, so
+    no two names share a file and none holds a path separator.
+    """
+    if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
+        return name
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "unnamed"
+    return f"{stem}-{hashlib.sha256(name.encode('utf-8')).hexdigest()[:8]}"
 
 
 def result_figures(result: Result, directory: Path) -> list[Path]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import html
 import math
+import re
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -679,27 +680,49 @@ def _size_text(deme: Deme) -> str:
 
 
 def to_markdown(blocks: Sequence[Block], relative_to: Path) -> str:
-    """Render blocks as Markdown; figures link to their files relative to ``relative_to``."""
+    """Render blocks as Markdown; figures link to their files relative to ``relative_to``.
+
+    Text is plain text, as :func:`to_html` shows it: Markdown and HTML in it
+    (from a config's names, descriptions and citations) are escaped
+    (:func:`markdown_text`), and a code block's fence is longer than any run of
+    backticks inside it.
+    """
+    esc = markdown_text
     out = []
     for block in blocks:
         kind = block[0]
         if kind in ("h1", "h2", "h3"):
-            out.append(f"{'#' * int(kind[1])} {block[1]}")
+            out.append(f"{'#' * int(kind[1])} {esc(block[1])}")
         elif kind == "p":
-            out.append(block[1])
+            out.append(esc(block[1]))
         elif kind == "ul":
-            out.append("\n".join(f"- {item}" for item in block[1]))
+            out.append("\n".join(f"- {esc(item)}" for item in block[1]))
         elif kind == "code":
-            out.append(f"```\n{block[1]}\n```")
+            longest = max((len(run) for run in re.findall("`+", block[1])), default=0)
+            fence = "`" * max(3, longest + 1)
+            out.append(f"{fence}\n{block[1]}\n{fence}")
         elif kind == "table":
-            rows = [[cell.replace("|", "\\|") for cell in row] for row in block[1]]
+            rows = [[esc(cell) for cell in row] for row in block[1]]
             lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
             lines += ["| " + " | ".join(row) + " |" for row in rows[1:]]
             out.append("\n".join(lines))
         elif kind == "figure":
-            path, caption = block[1], block[2]
+            path, caption = block[1], esc(block[2])
             out.append(f"![{caption}]({path.relative_to(relative_to).as_posix()})\n\n*{caption}*")
     return "\n\n".join(out) + "\n"
+
+
+def markdown_text(text: str) -> str:
+    """``text`` as literal Markdown: one line, its Markdown and HTML characters escaped.
+
+    Backslash-escapes every character that starts inline markup or HTML
+    (``\\ ` * _ [ ] < > & | ~``), and a leading ``#``, ``+``, ``-`` or ``1.``
+    that would start a heading, list or rule (``-0.5`` and ``0.03`` stay as
+    they are); line breaks become spaces.
+    """
+    text = re.sub(r"([\\`*_\[\]<>&|~])", r"\\\1", " ".join(text.split()))
+    text = re.sub(r"^([#+\-])(?=[\s#+\-]|$)", r"\\\1", text)
+    return re.sub(r"^(\d+)([.)])(?=\s|$)", r"\1\\\2", text)
 
 
 STYLE = """

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from popsim.errors import PopsimError
-from popsim.outputs.files import write_bytes_atomic, write_text_atomic
+from popsim.outputs.files import check_output_path, write_bytes_atomic, write_text_atomic
 from popsim.provenance import build_manifest, read_manifest, reuse_refusal, utc_now, write_manifest
 from popsim.workflows.fit.abc import Population, rejection, run_smc
 from popsim.workflows.fit.model_choice import CAVEAT, ModelChoiceResult, choose_model
@@ -309,6 +309,7 @@ def _open_directory(
     directory: Path, manifest: dict[str, Any], resume: bool, overwrite: bool
 ) -> list[tuple[Population, np.ndarray]]:
     """Prepare ``directory``; on resume return its finished generations (with scales)."""
+    check_output_path(directory)
     if directory.exists() and not directory.is_dir():
         raise PopsimError(f"--out {directory}: exists and is not a directory")
     if directory.exists() and resume:

@@ -47,7 +47,7 @@ from typing import Any
 
 from popsim.errors import MISSING, ConfigError, PopsimError
 from popsim.model.build import build_model
-from popsim.model.config import Table, read_toml
+from popsim.model.config import Table, read_config_bytes, read_toml
 from popsim.model.scenario import Scenario
 from popsim.workflows.fit.observed import Observed, parse_observed
 from popsim.workflows.fit.priors import Prior, parse_priors
@@ -118,9 +118,9 @@ def load_fit(path: str | Path, overrides: dict[str, Any] | None = None) -> Fit:
     ``overrides`` are ``--set`` changes applied to the base like ``[fit.set]``.
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise PopsimError(f"{path}: fit file not found")
-    data = path.read_bytes()
+    data = read_config_bytes(path)
     try:
         return _fit(read_toml(path), path, data, overrides or {})
     except ConfigError as error:

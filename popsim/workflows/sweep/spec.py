@@ -37,7 +37,14 @@ from typing import Any
 from popsim.analysis.results import scenario_to_dict
 from popsim.errors import MISSING, ConfigError, PopsimError
 from popsim.model.build import build_model, load_scenario
-from popsim.model.config import REPLICATES_KEY, SEED_KEY, Table, get_dotted, read_toml
+from popsim.model.config import (
+    REPLICATES_KEY,
+    SEED_KEY,
+    Table,
+    get_dotted,
+    read_config_bytes,
+    read_toml,
+)
 from popsim.model.limits import KEY_PATTERN, MAX_REPLICATES
 from popsim.model.scenario import Scenario
 from popsim.workflows.sweep.designs import DESIGNS, SCALES, Design, Parameter
@@ -100,10 +107,10 @@ class Point:
 def load_sweep(path: str | Path) -> Sweep:
     """Read and validate a sweep file and its base scenario (ConfigError on bad input)."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise PopsimError(f"{path}: sweep file not found")
     raw = read_toml(path)
-    data = path.read_bytes()
+    data = read_config_bytes(path)
     try:
         return sweep_from_dict(raw, path, data.decode("utf-8"), hashlib.sha256(data).hexdigest())
     except ConfigError as error:

@@ -32,7 +32,12 @@ from typing import Any
 import pandas as pd
 
 from popsim.errors import PopsimError
-from popsim.outputs.files import write_bytes_atomic, write_text_atomic
+from popsim.outputs.files import (
+    check_output_path,
+    spreadsheet_safe,
+    write_bytes_atomic,
+    write_text_atomic,
+)
 from popsim.provenance import read_manifest as read_provenance
 from popsim.provenance import reuse_refusal, write_manifest
 
@@ -112,7 +117,8 @@ class SweepStore:
         table = pd.DataFrame.from_records(records)
         for column in columns:
             table[column] = table_column(table[column])
-        write_text_atomic(self.directory / RESULTS_CSV, table.to_csv(index=False))
+        text_cells = table.map(spreadsheet_safe)  # parameter values a spreadsheet would run
+        write_text_atomic(self.directory / RESULTS_CSV, text_cells.to_csv(index=False))
         buffer = io.BytesIO()
         table.to_parquet(buffer, index=False)
         write_bytes_atomic(self.directory / RESULTS_PARQUET, buffer.getvalue())
@@ -152,6 +158,7 @@ def open_store(
     or replaced with ``overwrite``;
     otherwise it is refused. ``names`` (``sweep``, ``base``) name files in messages.
     """
+    check_output_path(directory)
     directory = Path(directory)
     names = {"sweep": "SWEEP", "base": "the base scenario", **(names or {})}
     if resume and overwrite:
