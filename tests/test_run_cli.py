@@ -9,8 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from popsim import simulate
+from popsim import load_scenario, simulate
 from popsim.cli import main
+from popsim.errors import PopsimError
+from popsim.outputs.files import check_writable
 
 CONFIG = """
 [scenario]
@@ -81,6 +83,26 @@ def test_existing_output_needs_overwrite(config: Path, tmp_path: Path, capsys):
     assert (out / "keep.txt").read_text() == "precious"
     assert main(["run", str(config), "--out", str(out), "--overwrite", "--no-figures"]) == 0
     assert not (out / "keep.txt").exists() and (out / "summary.csv").exists()
+
+
+def test_existing_output_error_speaks_the_callers_language(config: Path, tmp_path: Path):
+    """The API's refusal names its argument (overwrite=True), the CLI's its options."""
+
+    out = tmp_path / "out"
+    out.mkdir()
+    result = simulate(load_scenario(config), replicates=2, seed=1)
+    with pytest.raises(PopsimError) as api:
+        result.write(out)
+    assert str(api.value) == (
+        f"{out}: already exists; choose another directory or pass overwrite=True"
+    )
+    assert "--" not in str(api.value)
+    with pytest.raises(PopsimError) as cli:
+        check_writable(out, False, cli=True)
+    assert str(cli.value) == (
+        f"--out {out}: already exists; choose another directory or pass --overwrite"
+    )
+    assert result.write(out, overwrite=True, figures=False) == out
 
 
 def test_overrides_and_replicate_index(config: Path, tmp_path: Path):

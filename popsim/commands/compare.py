@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
 
     entries = load_entries(args)
     if args.out:
-        check_writable(Path(args.out), args.overwrite)
+        check_writable(Path(args.out), args.overwrite, cli=True)
     replicates = args.replicates or min(e.scenario.replicates for e in entries)
     for engine in sorted({e.scenario.engine for e in entries}):
         announce_compilation(engine)

@@ -43,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     scenario = scenario_from_args(args.config, args)
     if args.out:
-        check_writable(args.out, args.overwrite)
+        check_writable(args.out, args.overwrite, cli=True)
     replicates, first = scenario.replicates, 0
     if args.replicate_index is not None:
         if args.replicate_index < 0:

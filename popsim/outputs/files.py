@@ -72,15 +72,18 @@ def _csv_cells(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def check_writable(directory: Path, overwrite: bool) -> None:
-    """Refuse (exit 2) an existing output directory unless ``overwrite``."""
+def check_writable(directory: Path, overwrite: bool, *, cli: bool = False) -> None:
+    """Refuse (exit 2) an existing output directory unless ``overwrite``.
+
+    The message speaks the caller's language: the API's ``overwrite=True``, or
+    with ``cli`` the command line's ``--out DIR`` and ``--overwrite``.
+    """
     directory = Path(directory)
+    where, option = (f"--out {directory}", "--overwrite") if cli else (directory, "overwrite=True")
     if directory.exists() and not overwrite:
-        raise PopsimError(
-            f"--out {directory}: already exists; choose another directory or pass --overwrite"
-        )
+        raise PopsimError(f"{where}: already exists; choose another directory or pass {option}")
     if directory.exists() and not directory.is_dir():
-        raise PopsimError(f"--out {directory}: exists and is not a directory")
+        raise PopsimError(f"{where}: exists and is not a directory")
 
 
 def _umask() -> int:
