@@ -155,6 +155,18 @@ def test_compare_cli_scoped_override(capsys):
     assert "'nope' is not a compared scenario" in capsys.readouterr().err
 
 
+def test_set_without_an_id_that_fails_on_one_scenario_names_the_id_form(capsys):
+    """A plain --set reaches every scenario; where one lacks the key, say how to scope it."""
+    words = ["compare", "iranian_jewish_m712t", "outbred_reference", "--replicates", "2"]
+    assert main([*words, "--set", "demes.persian_jews.inbreeding=0.03"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "demes.persian_jews: no entry with that name or index" in err
+    assert "scenario 'outbred_reference'" in err
+    assert "--set ID:KEY=VALUE" in err
+    assert "--set iranian_jewish_m712t:demes.persian_jews.inbreeding=0.03" in err
+
+
 # --------------------------------------------------------------------------- findings text
 
 

@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="run several scenarios side by side and write a report",
         description="Simulate every CONFIG with the same replicates and seed, print a "
         "side-by-side table (founder allele and carrier frequency, patients per 100,000 by "
-        "genotype class, share of patients in each class, with 95%% intervals) and what the "
+        "genotype class, share of patients in each class, with 95% intervals) and what the "
         "numbers say; with --out, write comparison.csv, trajectories.csv, manifest.json, "
         "figures/*.png, report.md and a self-contained report.html.",
     )
@@ -74,7 +74,18 @@ def load_entries(args: argparse.Namespace) -> list[Entry]:
     entries = []
     for path, entry_id in zip(paths, ids, strict=True):
         options = argparse.Namespace(**{**vars(args), "overrides": shared + scoped[entry_id]})
-        entries.append(Entry(entry_id, scenario_from_args(path, options), str(path)))
+        try:
+            scenario = scenario_from_args(path, options)
+        except PopsimError as error:
+            if not shared:
+                raise
+            other = next((i for i in ids if i != entry_id), entry_id)
+            raise PopsimError(
+                f"{error} (scenario '{entry_id}': --set KEY=VALUE without an id changes every "
+                f"compared scenario; to change one, write --set ID:KEY=VALUE, e.g. --set "
+                f"{other}:{shared[0]}; ids: {', '.join(ids)})"
+            ) from error
+        entries.append(Entry(entry_id, scenario, str(path)))
     return entries
 
 
