@@ -147,6 +147,10 @@ def test_expected_command(capsys):
         (["--freqs", "a,b"], "comma-separated numbers"),
         (["--freqs", "0.9,0.1", "--inbreeding", "1"], "[0, 1)"),
         (["--freqs", "0.9,0.1", "--founder", "2"], "--founder"),
+        (["--freqs", "0.04,0.96"], "the first entry is the normal allele, which must be the "
+         "most frequent (pathogenic alleles are rare) but 0.04 < 0.96; write the normal allele "
+         "first, e.g. --freqs 0.96,0.04"),
+        (["--freqs", "0.2, 0.5,0.3"], "e.g. --freqs 0.5,0.2,0.3"),
     ],
 )
 def test_expected_bad_input(args, message, capsys):
