@@ -156,3 +156,25 @@ def test_expected_command(capsys):
 def test_expected_bad_input(args, message, capsys):
     assert main(["expected", *args]) == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("text", "width", "label"),
+    [
+        ("Iranian Jewish M712T (frequency engine)", 40, "Iranian Jewish M712T (frequency engine)"),
+        ("Mari: a young founder allele (A57F, about 160 years)", 40,
+         "Mari: a young founder allele (A57F…"),
+        ("Mari: a young founder allele (A57F, about 160 years)", 30,
+         "Mari: a young founder allele…"),
+        ("Outbred   reference", 40, "Outbred reference"),
+        ("Supercalifragilistic expialidocious", 10, "Supercalifragilistic…"),
+    ],
+)
+def test_progress_labels_are_cut_between_words(text, width, label):
+    from popsim.commands.common import progress_label
+
+    assert progress_label(text, width) == label
+    shown, words = label.removesuffix("…").split(), text.split()
+    assert shown[:-1] == words[: len(shown) - 1], "every shown word is whole"
+    assert shown[-1] == words[len(shown) - 1].rstrip(",;:"), "the last one but for punctuation"
+    assert len(label) <= width or len(shown) == 1

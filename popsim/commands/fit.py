@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     s = fit.settings
     total = s.simulations if s.method == "rejection" else s.max_simulations
     with ExitStack() as stack:
-        bar = stack.enter_context(progress_bar(total, fit.name[:30], "simulation"))
+        bar = stack.enter_context(progress_bar(total, fit.name, "simulation", width=30))
         try:
             outcome = run_fit(
                 fit, args.out, executor=args.executor, workers=args.workers,

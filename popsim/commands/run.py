@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
             raise PopsimError(f"--replicate-index = {args.replicate_index}: must be ≥ 0")
         replicates, first = 1, args.replicate_index
     announce_compilation(scenario.engine)
-    with progress_bar(replicates, scenario.name[:40]) as update:
+    with progress_bar(replicates, scenario.name) as update:
         result = simulate(
             scenario,
             replicates,

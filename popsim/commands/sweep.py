@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
                 print(
                     f"resuming {args.out}: {done} point(s) done, {pending} to run", file=sys.stderr
                 )
-            bar.append(stack.enter_context(progress_bar(pending, sweep.name[:30], "point")))
+            bar.append(stack.enter_context(progress_bar(pending, sweep.name, "point", width=30)))
 
         try:
             outcome = run_sweep(
