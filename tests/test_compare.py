@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -234,6 +235,24 @@ def test_findings_are_written_from_the_numbers():
     assert "reached or exceeded in 15%" in text[1]
     assert "85% of simulated patients are compound heterozygotes" in text[2]
     assert "30 different pathogenic alleles" in text[2]
+
+
+def test_findings_agree_in_number_with_their_counts():
+    """One history, one patient per 100,000, one other allele: singular nouns and verbs."""
+    one = {**OUTBRED_NUMBERS, "prevalence_per_100k": 0.998, "other_alleles": 1.0}
+    single = dataclasses.replace(population("outbred", ()), replicates=1)
+    text = " ".join(findings(synthetic("outbred", **one), [single], 0.5))
+    assert "there is 1 patient per 100,000 people" in text
+    assert "across the 1 simulated population:" in text
+    assert "on average 1 different pathogenic allele segregates" in text
+    plural = " ".join(findings(synthetic("outbred", **OUTBRED_NUMBERS), [population(
+        "outbred", ())], 0.5))
+    assert "there are 1.0 patients per 100,000" in plural
+    assert "across the 1000 simulated populations:" in plural
+    assert "30 different pathogenic alleles segregate" in plural
+    for words in (text, plural):
+        assert not re.search(r"\b1 (patients|replicates|alleles|populations)\b", words)
+        assert "(s)" not in words
 
 
 def test_findings_use_the_matching_histories():

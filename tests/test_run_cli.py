@@ -178,3 +178,18 @@ def test_progress_labels_are_cut_between_words(text, width, label):
     assert shown[:-1] == words[: len(shown) - 1], "every shown word is whole"
     assert shown[-1] == words[len(shown) - 1].rstrip(",;:"), "the last one but for punctuation"
     assert len(label) <= width or len(shown) == 1
+
+
+def test_counts_agree_with_their_nouns(config: Path, capsys):
+    from popsim.outputs.words import counted, is_are
+
+    assert counted(1, "replicate") == "1 replicate"
+    assert counted(0, "replicate") == "0 replicates"
+    assert counted(1200, "point", spec=",") == "1,200 points"
+    assert counted(0.6, "allele", spec=".0f") == "1 allele"
+    assert counted("1.0", "patient") == "1.0 patients"
+    assert counted(1, "analysis", "analyses") == "1 analysis"
+    assert (is_are(1), is_are(2), is_are(0.4, ".0f")) == ("is", "are", "are")
+    assert main(["run", str(config), "--replicate-index", "3", "--generations", "1"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert ": 1 replicate, 1 generation (" in first and "(s)" not in first

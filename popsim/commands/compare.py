@@ -17,6 +17,7 @@ from popsim.commands.common import (
 from popsim.errors import PopsimError
 from popsim.model.catalog import resolve_config
 from popsim.outputs.files import check_writable
+from popsim.outputs.words import counted
 from popsim.workflows.compare import DEFAULT_TOLERANCE, Entry, run_comparison, unique_ids
 
 
@@ -133,8 +134,8 @@ def run(args: argparse.Namespace) -> int:
     for entry, result in zip(comparison.entries, comparison.results, strict=True):
         scenario = entry.scenario
         print(
-            f"{entry.id}: {scenario.name} — {result.replicates} replicates, seed "
-            f"{comparison.seed}, {scenario.generations} generations "
+            f"{entry.id}: {scenario.name} — {counted(result.replicates, 'replicate')}, seed "
+            f"{comparison.seed}, {counted(scenario.generations, 'generation')} "
             f"({scenario.generations * scenario.generation_time_years:,.0f} years), "
             f"{result.engine} engine, {result.wall_seconds:.1f} s"
         )

@@ -11,6 +11,7 @@ from popsim.commands.common import announce_compilation, progress_bar
 from popsim.errors import PopsimError
 from popsim.model.config import parse_override
 from popsim.outputs.tables import fmt, render
+from popsim.outputs.words import counted, is_are
 from popsim.workflows.sweep.executors import EXECUTORS
 
 if TYPE_CHECKING:  # imported by run(), not here: `popsim --help` registers every command
@@ -74,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
         except FitInterrupted as stop:
             stack.close()
             print(
-                f"popsim: interrupted; {stop.done} ABC generation(s) are saved in "
+                f"popsim: interrupted; {counted(stop.done, 'ABC generation')} {is_are(stop.done)} "
+                f"saved in "
                 f"{stop.directory}; continue with: popsim fit {args.fit} --out {args.out} "
                 "--resume",
                 file=sys.stderr,
@@ -89,9 +91,10 @@ def _report(outcome: FitOutcome) -> None:
 
     final = outcome.history[-1]
     if outcome.resumed:
-        print(f"resumed after {outcome.resumed} saved generation(s)")
+        print(f"resumed after {counted(outcome.resumed, 'saved generation')}")
     print(
-        f"{len(outcome.history)} generation(s), {outcome.simulations} simulations in "
+        f"{counted(len(outcome.history), 'generation')}, "
+        f"{counted(outcome.simulations, 'simulation')} in "
         f"{outcome.wall_seconds:.1f} s; stopped: {outcome.stopped}; final tolerance "
         f"{final.tolerance:.4g}, acceptance rate {final.acceptance_rate:.3g}, ESS {final.ess:.0f}"
     )

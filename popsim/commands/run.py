@@ -13,6 +13,7 @@ from popsim.commands.common import (
 )
 from popsim.outputs.files import check_writable
 from popsim.outputs.tables import summary_table
+from popsim.outputs.words import counted
 from popsim.simulate import simulate
 
 
@@ -61,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
             progress=update,
         )
     print(
-        f"{scenario.name}: {result.replicates} replicate(s), {scenario.generations} generations "
+        f"{scenario.name}: {counted(result.replicates, 'replicate')}, "
+        f"{counted(scenario.generations, 'generation')} "
         f"({scenario.generations * scenario.generation_time_years:g} years), "
         f"{result.engine} engine, seed {result.seed}, {result.wall_seconds:.2f} s"
     )

@@ -8,6 +8,7 @@ from contextlib import ExitStack
 
 from popsim.commands.common import announce_compilation, progress_bar
 from popsim.errors import PopsimError
+from popsim.outputs.words import counted
 from popsim.workflows.sweep.executors import EXECUTORS
 
 
@@ -66,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
         def started(done: int, pending: int) -> None:
             if done:
                 print(
-                    f"resuming {args.out}: {done} point(s) done, {pending} to run", file=sys.stderr
+                    f"resuming {args.out}: {counted(done, 'point')} done, {pending} to run",
+                    file=sys.stderr,
                 )
             bar.append(stack.enter_context(progress_bar(pending, sweep.name, "point", width=30)))
 
@@ -95,7 +97,8 @@ def run(args: argparse.Namespace) -> int:
             return 130
     rate = outcome.computed / outcome.wall_seconds if outcome.wall_seconds > 0 else 0.0
     print(
-        f"{sweep.name}: {outcome.points} points × {sweep.replicates} replicates "
+        f"{sweep.name}: {counted(outcome.points, 'point')} × "
+        f"{counted(sweep.replicates, 'replicate')} "
         f"({sweep.design.name}), {outcome.computed} run now by {executor} in "
         f"{outcome.wall_seconds:.1f} s ({rate:.2f} points/s); seed {sweep.seed}"
     )
