@@ -87,3 +87,42 @@ def test_run_accepts_a_preset_id(capsys):
     status = main(["run", "japanese_two_founders", "--replicates", "2", "--generations", "3"])
     assert status == 0
     assert "japan" in capsys.readouterr().out
+
+
+def test_init_copies_a_preset_with_its_comments(tmp_path, capsys):
+    dest = tmp_path / "mine.toml"
+    assert main(["init", "mari_a57f", str(dest)]) == 0
+    assert dest.read_bytes() == (PRESETS_DIR / "mari_a57f.toml").read_bytes()
+    assert "# Sources" in dest.read_text(encoding="utf-8")
+    assert f"popsim run {dest}" in capsys.readouterr().out
+    assert load_scenario(dest).name == load_scenario(PRESETS_DIR / "mari_a57f.toml").name
+
+
+def test_init_brings_the_demes_file_along(tmp_path):
+    dest = tmp_path / "own" / "demes_scenario.toml"
+    assert main(["init", "iranian_jewish_m712t_demes", str(dest)]) == 0
+    assert (dest.parent / "demes" / "iranian_jewish_m712t.yaml").is_file()
+    preset = load_scenario(PRESETS_DIR / "iranian_jewish_m712t_demes.toml")
+    assert load_scenario(dest).demes == preset.demes
+
+
+def test_init_refuses_to_overwrite_without_the_option(tmp_path, capsys):
+    dest = tmp_path / "mine.toml"
+    dest.write_text("# my own work\n", encoding="utf-8")
+    assert main(["init", "outbred_reference", str(dest)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert f"DEST = '{dest}': already exists" in err and "--overwrite" in err
+    assert dest.read_text(encoding="utf-8") == "# my own work\n"
+    assert main(["init", "outbred_reference", str(dest), "--overwrite"]) == 0
+    assert dest.read_bytes() == (PRESETS_DIR / "outbred_reference.toml").read_bytes()
+
+
+def test_init_refuses_an_unknown_id_listing_the_ids(tmp_path, capsys):
+    dest = tmp_path / "mine.toml"
+    assert main(["init", "nonesuch", str(dest)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("popsim: error: ID = 'nonesuch': is not a preset id; ids: ")
+    assert all(preset_id in err for preset_id in STUDY_PRESETS)
+    assert not dest.exists()

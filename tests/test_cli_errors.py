@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from popsim.cli import main
+from popsim.cli import COMMANDS, main
 from popsim.errors import ConfigError
 
 GOOD = """\
@@ -118,3 +118,14 @@ def test_subprocess_exit_status_and_debug(tmp_path):
     assert debug.returncode != 0 and debug.returncode != 2
     assert "Traceback" in debug.stderr and "ConfigError" in debug.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("command", [None, *COMMANDS])
+def test_help_shows_no_escaped_percent_signs(command, capsys):
+    """Every --help as printed: '95%', never argparse's escape '95%%' nor a raw '%('."""
+    words = ["--help"] if command is None else [command, "--help"]
+    with pytest.raises(SystemExit):
+        main(words)
+    text = capsys.readouterr().out
+    assert "usage: popsim" in text
+    assert "%%" not in text and "%(" not in text

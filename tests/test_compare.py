@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -155,6 +156,18 @@ def test_compare_cli_scoped_override(capsys):
     assert "'nope' is not a compared scenario" in capsys.readouterr().err
 
 
+def test_set_without_an_id_that_fails_on_one_scenario_names_the_id_form(capsys):
+    """A plain --set reaches every scenario; where one lacks the key, say how to scope it."""
+    words = ["compare", "iranian_jewish_m712t", "outbred_reference", "--replicates", "2"]
+    assert main([*words, "--set", "demes.persian_jews.inbreeding=0.03"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "demes.persian_jews: no entry with that name or index" in err
+    assert "scenario 'outbred_reference'" in err
+    assert "--set ID:KEY=VALUE" in err
+    assert "--set iranian_jewish_m712t:demes.persian_jews.inbreeding=0.03" in err
+
+
 # --------------------------------------------------------------------------- findings text
 
 
@@ -224,6 +237,24 @@ def test_findings_are_written_from_the_numbers():
     assert "reached or exceeded in 15%" in text[1]
     assert "85% of simulated patients are compound heterozygotes" in text[2]
     assert "30 different pathogenic alleles" in text[2]
+
+
+def test_findings_agree_in_number_with_their_counts():
+    """One history, one patient per 100,000, one other allele: singular nouns and verbs."""
+    one = {**OUTBRED_NUMBERS, "prevalence_per_100k": 0.998, "other_alleles": 1.0}
+    single = dataclasses.replace(population("outbred", ()), replicates=1)
+    text = " ".join(findings(synthetic("outbred", **one), [single], 0.5))
+    assert "there is 1 patient per 100,000 people" in text
+    assert "across the 1 simulated population:" in text
+    assert "on average 1 different pathogenic allele segregates" in text
+    plural = " ".join(findings(synthetic("outbred", **OUTBRED_NUMBERS), [population(
+        "outbred", ())], 0.5))
+    assert "there are 1.0 patients per 100,000" in plural
+    assert "across the 1000 simulated populations:" in plural
+    assert "30 different pathogenic alleles segregate" in plural
+    for words in (text, plural):
+        assert not re.search(r"\b1 (patients|replicates|alleles|populations)\b", words)
+        assert "(s)" not in words
 
 
 def test_findings_use_the_matching_histories():

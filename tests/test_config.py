@@ -229,6 +229,28 @@ def test_founded_deme_growth_starts_at_founding():
     np.testing.assert_array_equal(community[5:], expected)
 
 
+def test_founded_deme_starts_at_its_founders_by_default():
+    """size.start may be left out of a founded deme: it is founded.founders."""
+    both = scenario_from_dict(config())
+    implied = scenario_from_dict(
+        config(demes__community__size={"end": 400, "growth": "exponential"})
+    )
+    assert implied.demes[1].epochs == both.demes[1].epochs
+    assert implied.demes[1].epochs[0].start == 50
+    np.testing.assert_array_equal(compile_plan(implied).sizes, compile_plan(both).sizes)
+    epochs = scenario_from_dict(
+        config(demes__community__size=[{"end": 400}, {"generation": 10, "size": 400}])
+    ).demes[1].epochs
+    assert (epochs[0].start, epochs[0].end, epochs[1].start) == (50, 400, 400)
+    # both given: start is kept as written
+    given = scenario_from_dict(config(demes__community__size={"start": 80, "end": 400}))
+    assert given.demes[1].epochs[0].start == 80
+    # an unfounded deme still needs its start
+    assert "demes[0].size.start: required key is missing" in message(
+        config(demes__host__size={"end": 2000})
+    )
+
+
 # ------------------------------------------------------------------ files
 
 

@@ -9,8 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from popsim import simulate
+from popsim import load_scenario, simulate
 from popsim.cli import main
+from popsim.errors import PopsimError
+from popsim.outputs.files import check_writable
 
 CONFIG = """
 [scenario]
@@ -83,6 +85,26 @@ def test_existing_output_needs_overwrite(config: Path, tmp_path: Path, capsys):
     assert not (out / "keep.txt").exists() and (out / "summary.csv").exists()
 
 
+def test_existing_output_error_speaks_the_callers_language(config: Path, tmp_path: Path):
+    """The API's refusal names its argument (overwrite=True), the CLI's its options."""
+
+    out = tmp_path / "out"
+    out.mkdir()
+    result = simulate(load_scenario(config), replicates=2, seed=1)
+    with pytest.raises(PopsimError) as api:
+        result.write(out)
+    assert str(api.value) == (
+        f"{out}: already exists; choose another directory or pass overwrite=True"
+    )
+    assert "--" not in str(api.value)
+    with pytest.raises(PopsimError) as cli:
+        check_writable(out, False, cli=True)
+    assert str(cli.value) == (
+        f"--out {out}: already exists; choose another directory or pass --overwrite"
+    )
+    assert result.write(out, overwrite=True, figures=False) == out
+
+
 def test_overrides_and_replicate_index(config: Path, tmp_path: Path):
     out_full, out_one = tmp_path / "full", tmp_path / "one"
     args = ["--set", "demes.community.inbreeding=0.2", "--generations", "6", "--no-figures"]
@@ -125,8 +147,49 @@ def test_expected_command(capsys):
         (["--freqs", "a,b"], "comma-separated numbers"),
         (["--freqs", "0.9,0.1", "--inbreeding", "1"], "[0, 1)"),
         (["--freqs", "0.9,0.1", "--founder", "2"], "--founder"),
+        (["--freqs", "0.04,0.96"], "the first entry is the normal allele, which must be the "
+         "most frequent (pathogenic alleles are rare) but 0.04 < 0.96; write the normal allele "
+         "first, e.g. --freqs 0.96,0.04"),
+        (["--freqs", "0.2, 0.5,0.3"], "e.g. --freqs 0.5,0.2,0.3"),
     ],
 )
 def test_expected_bad_input(args, message, capsys):
     assert main(["expected", *args]) == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("text", "width", "label"),
+    [
+        ("Iranian Jewish M712T (frequency engine)", 40, "Iranian Jewish M712T (frequency engine)"),
+        ("Mari: a young founder allele (A57F, about 160 years)", 40,
+         "Mari: a young founder allele (A57F…"),
+        ("Mari: a young founder allele (A57F, about 160 years)", 30,
+         "Mari: a young founder allele…"),
+        ("Outbred   reference", 40, "Outbred reference"),
+        ("Supercalifragilistic expialidocious", 10, "Supercalifragilistic…"),
+    ],
+)
+def test_progress_labels_are_cut_between_words(text, width, label):
+    from popsim.commands.common import progress_label
+
+    assert progress_label(text, width) == label
+    shown, words = label.removesuffix("…").split(), text.split()
+    assert shown[:-1] == words[: len(shown) - 1], "every shown word is whole"
+    assert shown[-1] == words[len(shown) - 1].rstrip(",;:"), "the last one but for punctuation"
+    assert len(label) <= width or len(shown) == 1
+
+
+def test_counts_agree_with_their_nouns(config: Path, capsys):
+    from popsim.outputs.words import counted, is_are
+
+    assert counted(1, "replicate") == "1 replicate"
+    assert counted(0, "replicate") == "0 replicates"
+    assert counted(1200, "point", spec=",") == "1,200 points"
+    assert counted(0.6, "allele", spec=".0f") == "1 allele"
+    assert counted("1.0", "patient") == "1.0 patients"
+    assert counted(1, "analysis", "analyses") == "1 analysis"
+    assert (is_are(1), is_are(2), is_are(0.4, ".0f")) == ("is", "are", "are")
+    assert main(["run", str(config), "--replicate-index", "3", "--generations", "1"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert ": 1 replicate, 1 generation (" in first and "(s)" not in first

@@ -15,7 +15,9 @@ import pandas as pd
 import pytest
 
 from popsim.cli import main
+from popsim.commands.sweep import result_table
 from popsim.errors import ConfigError
+from popsim.outputs.tables import fmt
 from popsim.simulate import simulate
 from popsim.workflows.sweep import Design, Parameter, load_sweep, resolve_points, run_sweep
 from popsim.workflows.sweep.runner import batch_size
@@ -393,3 +395,38 @@ def test_plot_refuses_bad_options(finished, capsys, options, expected):
     _, directory, _ = finished
     assert main(["plot", str(directory), *options]) == 2
     assert expected in capsys.readouterr().err
+
+
+def test_sweep_ends_with_a_result_table(finished, tmp_path, capsys):
+    path, _, outcome = finished
+    assert main(["sweep", str(path), "--out", str(tmp_path / "again"), "--executor",
+                 "serial"]) == 0
+    out = capsys.readouterr().out
+    table = out[out.index("iso at the last generation (mean"): out.index("wrote ")].strip()
+    lines = table.splitlines()
+    for label in ("founders", "demes.", "inbreeding", "founder allele", "patients per",
+                  "100,000", "% of patients:", "P(founder"):
+        assert label in table, label
+    rule = next(k for k, line in enumerate(lines) if set(line) <= {"-", " "})
+    rows = lines[rule + 1 :]
+    assert len(rows) == 6 and "left out" not in table
+    first = outcome.table.iloc[0]
+    cells = rows[0].split()
+    assert cells[:3] == ["0", "10", "0"]
+    assert fmt(first["prevalence_mean"] * 1e5) in cells
+    assert fmt(first["share_founder_homozygotes_mean"] * 100) in cells
+
+
+def test_result_table_of_a_long_sweep_shows_twenty_rows_and_says_so(finished):
+    _, _, outcome = finished
+    long = pd.concat([outcome.table] * 10, ignore_index=True)
+    long["point"] = range(len(long))
+    text = result_table(long, ("founders", "demes.iso.inbreeding"), "iso")
+    rule = next(k for k, line in enumerate(text.splitlines()) if set(line) <= {"-", " "})
+    rows = text.splitlines()[rule + 1 : -1]
+    assert len(rows) == 20
+    assert [row.split()[0] for row in rows][:2] == ["0", "3"] and rows[-1].split()[0] == "59"
+    assert text.splitlines()[-1] == (
+        "20 of 60 points shown, evenly spaced; 40 points left out here are in results.csv"
+    )
+    assert all(len(line) <= 100 for line in text.splitlines())

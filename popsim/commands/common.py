@@ -50,15 +50,36 @@ def scenario_from_args(path: str | Path, args: argparse.Namespace) -> Scenario:
 
 
 @contextmanager
-def progress_bar(total: int, description: str, unit: str = "replicate"):
-    """A tqdm bar on a terminal (stderr), silent in pipes; yields ``update(n)``."""
+def progress_bar(total: int, description: str, unit: str = "replicate", width: int = 40):
+    """A tqdm bar on a terminal (stderr), silent in pipes; yields ``update(n)``.
+
+    ``description`` is shown as :func:`progress_label` shortens it to ``width``.
+    """
     if not sys.stderr.isatty():
         yield lambda n: None
         return
     from tqdm import tqdm
 
-    with tqdm(total=total, desc=description, unit=unit, file=sys.stderr, leave=False) as bar:
+    label = progress_label(description, width)
+    with tqdm(total=total, desc=label, unit=unit, file=sys.stderr, leave=False) as bar:
         yield bar.update
+
+
+def progress_label(text: str, width: int) -> str:
+    """``text`` in at most ``width`` characters, cut only between words (then ending in "…").
+
+    A first word longer than ``width`` is kept whole rather than cut.
+    """
+    words = text.split()
+    label = " ".join(words)
+    if len(label) <= width:
+        return label
+    kept = words[:1]
+    for word in words[1:]:
+        if len(" ".join([*kept, word])) + 1 > width:
+            break
+        kept.append(word)
+    return " ".join(kept).rstrip(",;:(—–-") + "…"
 
 
 def announce_compilation(engine: str) -> None:

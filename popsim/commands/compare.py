@@ -18,6 +18,7 @@ from popsim.commands.common import (
 from popsim.errors import PopsimError
 from popsim.model.catalog import resolve_config
 from popsim.outputs.files import check_writable
+from popsim.outputs.words import counted
 from popsim.workflows.compare import DEFAULT_TOLERANCE, Entry, run_comparison, unique_ids
 
 
@@ -27,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="run several scenarios side by side and write a report",
         description="Simulate every CONFIG with the same replicates and seed, print a "
         "side-by-side table (founder allele and carrier frequency, patients per 100,000 by "
-        "genotype class, share of patients in each class, with 95%% intervals) and what the "
+        "genotype class, share of patients in each class, with 95% intervals) and what the "
         "numbers say; with --out, write comparison.csv, trajectories.csv, manifest.json, "
         "figures/*.png, report.md and a self-contained report.html.",
     )
@@ -75,7 +76,18 @@ def load_entries(args: argparse.Namespace) -> list[Entry]:
     entries = []
     for path, entry_id in zip(paths, ids, strict=True):
         options = argparse.Namespace(**{**vars(args), "overrides": shared + scoped[entry_id]})
-        entries.append(Entry(entry_id, scenario_from_args(path, options), str(path)))
+        try:
+            scenario = scenario_from_args(path, options)
+        except PopsimError as error:
+            if not shared:
+                raise
+            other = next((i for i in ids if i != entry_id), entry_id)
+            raise PopsimError(
+                f"{error} (scenario '{entry_id}': --set KEY=VALUE without an id changes every "
+                f"compared scenario; to change one, write --set ID:KEY=VALUE, e.g. --set "
+                f"{other}:{shared[0]}; ids: {', '.join(ids)})"
+            ) from error
+        entries.append(Entry(entry_id, scenario, str(path)))
     return entries
 
 
@@ -107,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
 
     entries = load_entries(args)
     if args.out is not None:
-        check_writable(Path(args.out), args.overwrite)
+        check_writable(Path(args.out), args.overwrite, cli=True)
     replicates = args.replicates or min(e.scenario.replicates for e in entries)
     for engine in sorted({e.scenario.engine for e in entries}):
         announce_compilation(engine)
@@ -123,8 +135,8 @@ def run(args: argparse.Namespace) -> int:
     for entry, result in zip(comparison.entries, comparison.results, strict=True):
         scenario = entry.scenario
         print(
-            f"{entry.id}: {scenario.name} — {result.replicates} replicates, seed "
-            f"{comparison.seed}, {scenario.generations} generations "
+            f"{entry.id}: {scenario.name} — {counted(result.replicates, 'replicate')}, seed "
+            f"{comparison.seed}, {counted(scenario.generations, 'generation')} "
             f"({scenario.generations * scenario.generation_time_years:,.0f} years), "
             f"{result.engine} engine, {result.wall_seconds:.1f} s"
         )

@@ -18,9 +18,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="expected genotype frequencies from allele frequencies and F",
         description="Expected frequencies of founder homozygotes, other homozygotes, compound "
         "heterozygotes, patients and carriers. --freqs lists allele frequencies, the normal "
-        "allele first; they must sum to 1.",
+        "allele first, then the pathogenic alleles; they must sum to 1. The normal allele "
+        "must be the most frequent (a vector whose first entry is smaller than another is "
+        "refused as written in the wrong order).",
     )
-    parser.add_argument("--freqs", required=True, help="comma-separated, normal allele first")
+    parser.add_argument(
+        "--freqs",
+        required=True,
+        help="comma-separated, normal allele first, e.g. 0.9523,0.0477",
+    )
     parser.add_argument("--inbreeding", type=float, default=0.0, help="F in [0, 1) (default 0)")
     parser.add_argument(
         "--founder", type=int, default=1, help="index of the founder allele in --freqs (default 1)"
@@ -39,6 +45,15 @@ def parse_frequencies(text: str) -> np.ndarray:
         )
     if not math.isclose(p.sum(), 1.0, abs_tol=1e-6):
         raise PopsimError(f"--freqs = {text!r}: must sum to 1 (they sum to {p.sum():.6g})")
+    largest = int(np.argmax(p))
+    if p[0] < p[largest]:
+        parts = [part.strip() for part in text.split(",")]
+        fixed = ",".join([parts[largest], *parts[:largest], *parts[largest + 1 :]])
+        raise PopsimError(
+            f"--freqs = {text!r}: the first entry is the normal allele, which must be the most "
+            f"frequent (pathogenic alleles are rare) but {parts[0]} < {parts[largest]}; write "
+            f"the normal allele first, e.g. --freqs {fixed}"
+        )
     return p / p.sum()
 
 

@@ -17,6 +17,7 @@ from popsim.errors import PopsimError
 from popsim.model.config import parse_override
 from popsim.outputs.files import check_output_path
 from popsim.outputs.tables import fmt, render
+from popsim.outputs.words import counted, is_are
 from popsim.workflows.sweep.executors import EXECUTORS
 
 if TYPE_CHECKING:  # imported by run(), not here: `popsim --help` registers every command
@@ -72,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     s = fit.settings
     total = s.simulations if s.method == "rejection" else s.max_simulations
     with ExitStack() as stack:
-        bar = stack.enter_context(progress_bar(total, fit.name[:30], "simulation"))
+        bar = stack.enter_context(progress_bar(total, fit.name, "simulation", width=30))
         try:
             outcome = run_fit(
                 fit, args.out, executor=args.executor,
@@ -83,7 +84,8 @@ def run(args: argparse.Namespace) -> int:
         except FitInterrupted as stop:
             stack.close()
             print(
-                f"popsim: interrupted; {stop.done} ABC generation(s) are saved in "
+                f"popsim: interrupted; {counted(stop.done, 'ABC generation')} {is_are(stop.done)} "
+                f"saved in "
                 f"{stop.directory}; continue with: popsim fit {args.fit} --out {args.out} "
                 "--resume",
                 file=sys.stderr,
@@ -98,9 +100,10 @@ def _report(outcome: FitOutcome) -> None:
 
     final = outcome.history[-1]
     if outcome.resumed:
-        print(f"resumed after {outcome.resumed} saved generation(s)")
+        print(f"resumed after {counted(outcome.resumed, 'saved generation')}")
     print(
-        f"{len(outcome.history)} generation(s), {outcome.simulations} simulations in "
+        f"{counted(len(outcome.history), 'generation')}, "
+        f"{counted(outcome.simulations, 'simulation')} in "
         f"{outcome.wall_seconds:.1f} s; stopped: {outcome.stopped}; final tolerance "
         f"{final.tolerance:.4g}, acceptance rate {final.acceptance_rate:.3g}, ESS {final.ess:.0f}"
     )

@@ -15,6 +15,7 @@ from popsim.commands.common import (
 from popsim.errors import ConfigError
 from popsim.outputs.files import check_writable
 from popsim.outputs.tables import summary_table
+from popsim.outputs.words import counted
 from popsim.simulate import simulate
 
 
@@ -45,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     scenario = scenario_from_args(args.config, args)
     if args.out is not None:
-        check_writable(args.out, args.overwrite)
+        check_writable(args.out, args.overwrite, cli=True)
     replicates, first = scenario.replicates, 0
     if args.replicate_index is not None:
         if not 0 <= args.replicate_index < scenario.replicates:
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
             )
         replicates, first = 1, args.replicate_index
     announce_compilation(scenario.engine)
-    with progress_bar(replicates, scenario.name[:40]) as update:
+    with progress_bar(replicates, scenario.name) as update:
         result = simulate(
             scenario,
             replicates,
@@ -65,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
             progress=update,
         )
     print(
-        f"{scenario.name}: {result.replicates} replicate(s), {scenario.generations} generations "
+        f"{scenario.name}: {counted(result.replicates, 'replicate')}, "
+        f"{counted(scenario.generations, 'generation')} "
         f"({scenario.generations * scenario.generation_time_years:g} years), "
         f"{result.engine} engine, seed {result.seed}, {result.wall_seconds:.2f} s"
     )

@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     checks = select(args.checks)
     if args.out is not None:
-        check_writable(args.out, args.overwrite)
+        check_writable(args.out, args.overwrite, cli=True)
     engines = tuple(args.engine or ENGINES)
     if not any(not c.engines or set(c.engines) & set(engines) for c in checks):
         raise PopsimError(

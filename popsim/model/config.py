@@ -581,7 +581,6 @@ def _deme_settings(t: Table) -> dict[str, Any]:
 
 def _deme(t: Table) -> Deme:
     name = t.string("name", pattern=True)
-    epochs = _size(t.raw("size"), t.key("size"))
     founded = None
     f = t.table("founded")
     if f is not None:
@@ -591,6 +590,7 @@ def _deme(t: Table) -> Deme:
             founders=f.integer("founders", low=1, high=MAX_SIZE),
         )
         f.finish()
+    epochs = _size(t.raw("size"), t.key("size"), founded.founders if founded else MISSING)
     deme = Deme(
         name=name,
         epochs=epochs,
@@ -601,8 +601,12 @@ def _deme(t: Table) -> Deme:
     return deme
 
 
-def _size(value: Any, key: str) -> tuple[SizeEpoch, ...]:
-    """``size = 1000``, ``size = {start, end, growth}`` or an array of epochs."""
+def _size(value: Any, key: str, start: Any = MISSING) -> tuple[SizeEpoch, ...]:
+    """``size = 1000``, ``size = {start, end, growth}`` or an array of epochs.
+
+    ``start`` is the default of the first epoch's ``start`` (a founded deme's
+    founders, in diploids); without it ``start`` is required.
+    """
     if isinstance(value, list):
         if not value:
             raise ConfigError(key, value, "an array of size epochs must not be empty")
@@ -610,7 +614,7 @@ def _size(value: Any, key: str) -> tuple[SizeEpoch, ...]:
         for i, item in enumerate(value):
             t = Table(item, f"{key}[{i}]")
             generation = t.integer("generation", 0 if i == 0 else MISSING, 0, MAX_GENERATIONS)
-            epochs.append(_epoch(t, generation))
+            epochs.append(_epoch(t, generation, start if i == 0 else MISSING))
         starts = [e.start_generation for e in epochs]
         if starts[0] != 0 or any(b <= a for a, b in itertools.pairwise(starts)):
             raise ConfigError(
@@ -618,7 +622,7 @@ def _size(value: Any, key: str) -> tuple[SizeEpoch, ...]:
             )
         return tuple(epochs)
     if isinstance(value, Mapping):
-        return (_epoch(Table(value, key), 0),)
+        return (_epoch(Table(value, key), 0, start),)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(
             key, value, "must be a whole number of diploid individuals, a table "
@@ -628,12 +632,12 @@ def _size(value: Any, key: str) -> tuple[SizeEpoch, ...]:
     return (SizeEpoch(0, size, size, "constant"),)
 
 
-def _epoch(t: Table, generation: int) -> SizeEpoch:
+def _epoch(t: Table, generation: int, default_start: Any = MISSING) -> SizeEpoch:
     if t.has("size"):
         start = end = t.integer("size", low=1, high=MAX_SIZE)
         growth = "constant"
     else:
-        start = t.integer("start", low=1, high=MAX_SIZE)
+        start = t.integer("start", default_start, low=1, high=MAX_SIZE)
         growth = t.choice("growth", GROWTH, "exponential" if t.has("end") else "constant")
         end = t.integer("end", start, low=1, high=MAX_SIZE)
         if growth == "constant" and end != start:

@@ -120,14 +120,17 @@ def check_output_path(directory: Path | str) -> None:
         raise ConfigError("--out", str(directory), f"directory {ancestor} is not writable")
 
 
-def check_writable(directory: Path | str, overwrite: bool) -> None:
-    """Refuse (exit 2) an unusable or existing output directory unless ``overwrite``."""
+def check_writable(directory: Path | str, overwrite: bool, *, cli: bool = False) -> None:
+    """Refuse (exit 2) an unusable or existing output directory unless ``overwrite``.
+
+    The message speaks the caller's language: the API's ``overwrite=True``, or
+    with ``cli`` the command line's ``--out DIR`` and ``--overwrite``.
+    """
     check_output_path(directory)
     directory = Path(directory)
+    where, option = (f"--out {directory}", "--overwrite") if cli else (directory, "overwrite=True")
     if directory.exists() and not overwrite:
-        raise PopsimError(
-            f"--out {directory}: already exists; choose another directory or pass --overwrite"
-        )
+        raise PopsimError(f"{where}: already exists; choose another directory or pass {option}")
 
 
 def _umask() -> int:

@@ -29,6 +29,7 @@ from matplotlib.figure import Figure
 from popsim.genetics.statistics import BY_NAME, REGISTRY
 from popsim.model.scenario import CountObservation, Deme, Scenario
 from popsim.outputs.figures import CLASS_COLOURS
+from popsim.outputs.words import counted, is_are
 
 if TYPE_CHECKING:
     from popsim.analysis.results import Result
@@ -120,18 +121,19 @@ def _composition_sentence(p: Population, value) -> str:
         return f"In {label} ({p.scenario_name}) the simulation produced no patients."
     where = f"In {label} ({p.scenario_name})"
     one_in = f"about 1 in {_round_count(1e5 / prevalence)}"
-    tail = f"{_per_100k(prevalence)} patients per 100,000 people ({one_in})"
+    patients = _per_100k(prevalence)
+    tail = f"{is_are(patients)} {counted(patients, 'patient')} per 100,000 people ({one_in})"
     if p.founders:
         return (
             f"{where}, {_pct(founder)} of simulated patients are {_founder_phrase(p.founders)} "
             f"({_share_intervals(value, label, 'share_founder_homozygotes', p.replicates)}), "
             f"{_pct(compound)} are compound heterozygotes and {_pct(other)} are homozygous for "
-            f"another allele; there are {tail}."
+            f"another allele; there {tail}."
         )
     return (
         f"{where}, {_pct(compound)} of simulated patients are compound heterozygotes "
         f"({_share_intervals(value, label, 'share_compound_heterozygotes', p.replicates)}) and "
-        f"{_pct(other)} are homozygous for one of the many recurrent alleles; there are {tail}."
+        f"{_pct(other)} are homozygous for one of the many recurrent alleles; there {tail}."
     )
 
 
@@ -191,13 +193,16 @@ def _reason_sentence(p: Population, value) -> str:
         if p.founders:
             return (
                 f"Compound heterozygotes dominate although there are founder alleles: together "
-                f"they reach a mean frequency of only {founder_q:.2g} beside {alleles:.0f} other "
-                f"pathogenic alleles (total pathogenic frequency {total:.2g}), so a patient's "
+                f"they reach a mean frequency of only {founder_q:.2g} beside "
+                f"{counted(alleles, 'other pathogenic allele', spec='.0f')} (total pathogenic "
+                f"frequency {total:.2g}), so a patient's "
                 f"two pathogenic alleles are usually different ones."
             )
         return (
-            f"The reason is allelic diversity: no allele is common — on average {alleles:.0f} "
-            f"different pathogenic alleles segregate, together at a frequency of {total:.2g} — "
+            f"The reason is allelic diversity: no allele is common — on average "
+            f"{counted(alleles, 'different pathogenic allele', spec='.0f')} "
+            f"{'segregates' if format(alleles, '.0f') == '1' else 'segregate'}, together at a "
+            f"frequency of {total:.2g} — "
             f"so a patient's two pathogenic alleles are usually different ones."
         )
     return (
@@ -224,8 +229,13 @@ def _matching_sentence(p: Population, match: Population, value, tolerance: float
     n, total = match.replicates, p.replicates
     window = f"within ±{_pct(100 * tolerance)} of every published value"
     if n == 0:
+        nobody = (
+            "The one simulated population does not end"
+            if total == 1
+            else f"None of the {total} simulated populations ends"
+        )
         return (
-            f"None of the {total} simulated populations ends {window}: as configured, the "
+            f"{nobody} {window}: as configured, the "
             f"model does not reproduce the observations."
         )
     founder = value(match.label, "share_founder_homozygotes_percent")
@@ -233,9 +243,11 @@ def _matching_sentence(p: Population, match: Population, value, tolerance: float
     share_range = _interval(value, match.label, "share_founder_homozygotes_percent")
     subject = _founder_phrase(p.founders) if p.founders else "founder homozygotes"
     return (
-        f"{n} of the {total} simulated populations ({_pct(100 * n / total)}) end {window}; "
-        f"among their patients {_pct(founder)} are {subject} (pooled; bootstrap 95% interval "
-        f"{share_range}) and {_pct(compound)} compound heterozygotes."
+        f"{n} of the {counted(total, 'simulated population')} ({_pct(100 * n / total)}) "
+        f"{'ends' if n == 1 else 'end'} {window}; "
+        f"among {'its' if n == 1 else 'their'} patients {_pct(founder)} are {subject} "
+        f"(pooled; bootstrap 95% interval {share_range}) and "
+        f"{_pct(compound)} compound heterozygotes."
     )
 
 
@@ -294,6 +306,11 @@ def _pct(x: float) -> str:
 
 def _interval(value, label: str, statistic: str) -> str:
     return f"{_pct(value(label, statistic, 'q025'))}–{_pct(value(label, statistic, 'q975'))}"
+
+
+def _times(count: int) -> str:
+    """'once', 'twice', '3 times'."""
+    return {1: "once", 2: "twice"}.get(count, f"{count} times")
 
 
 def _per_100k(x: float) -> str:
@@ -437,7 +454,8 @@ def carrier_figure(comparison: Comparison, path: Path) -> Path:
             ax.hist(positive, bins=bins, color="#6a51a3", alpha=0.8)
             ax.set_xscale("log")
         zero = values.size - positive.size
-        note = f"{zero} of {values.size} replicates at 0" if zero else f"{values.size} replicates"
+        replicates = counted(values.size, "replicate")
+        note = f"{zero} of {replicates} at 0" if zero else replicates
         for obs in observed:
             share = float(np.mean(values >= obs.value)) if values.size else math.nan
             ax.axvline(
@@ -497,7 +515,7 @@ def report_blocks(comparison: Comparison, figures: dict[str, Path], command: str
 
 def _table_note(comparison: Comparison) -> str:
     return (
-        f"Each scenario was simulated {comparison.replicates} times (root seed "
+        f"Each scenario was simulated {_times(comparison.replicates)} (root seed "
         f"{comparison.seed}); each replicate is one possible history of the population. "
         f"Cells give the mean over replicates and, in brackets, the range that holds 95% of "
         f"replicates. Each share of patients has two rows: pooled over histories (all "

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from popsim.errors import PopsimError
+from popsim.outputs.words import counted
 from popsim.workflows.fit.priors import Prior, log_prior, sample_priors
 
 SimulateFn = Callable[[np.ndarray, int, int], np.ndarray]
@@ -165,7 +166,9 @@ def smc_generation(
 
 class _Exhausted(Exception):
     def __init__(self, generation: int, simulated: int, accepted: int):
-        super().__init__(f"generation {generation}: {accepted} accepted in {simulated} simulations")
+        super().__init__(
+            f"generation {generation}: {accepted} accepted in {counted(simulated, 'simulation')}"
+        )
         self.generation = generation
 
 
@@ -242,4 +245,4 @@ def run_smc(
         history.append(population)
         if on_generation is not None:
             on_generation(population)
-    return history, f"{generations} generations done"
+    return history, f"{counted(generations, 'generation')} done"

@@ -36,6 +36,7 @@ import pandas as pd
 
 from popsim.errors import PopsimError
 from popsim.outputs.files import check_output_path, write_bytes_atomic, write_text_atomic
+from popsim.outputs.words import counted
 from popsim.provenance import build_manifest, read_manifest, reuse_refusal, utc_now, write_manifest
 from popsim.workflows.fit.abc import Population, rejection, run_smc
 from popsim.workflows.fit.model_choice import CAVEAT, ModelChoiceResult, choose_model
@@ -52,7 +53,7 @@ class FitInterrupted(Exception):
     """Ctrl-C during a fit: ``done`` ABC generations are saved in ``directory``."""
 
     def __init__(self, directory: Path, done: int):
-        super().__init__(f"{done} generation(s) saved in {directory}")
+        super().__init__(f"{counted(done, 'generation')} saved in {directory}")
         self.directory = directory
         self.done = done
 

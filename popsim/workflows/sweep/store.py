@@ -38,6 +38,7 @@ from popsim.outputs.files import (
     write_bytes_atomic,
     write_text_atomic,
 )
+from popsim.outputs.words import counted, is_are
 from popsim.provenance import read_manifest as read_provenance
 from popsim.provenance import reuse_refusal, write_manifest
 
@@ -105,7 +106,10 @@ class SweepStore:
         rows = self.completed()
         missing = [k for k in range(len(values)) if k not in rows]
         if missing:
-            raise PopsimError(f"{len(missing)} point(s) are not done yet (first: {missing[0]})")
+            raise PopsimError(
+                f"{counted(len(missing), 'point')} {is_are(len(missing))} not done yet "
+                f"(first: {missing[0]})"
+            )
         records = []
         for k, point_values in enumerate(values):
             row = dict(rows[k])

@@ -15,6 +15,7 @@ from scipy import stats
 from popsim._version import __version__
 from popsim.outputs.files import write_directory
 from popsim.outputs.tables import render
+from popsim.outputs.words import counted
 from popsim.workflows.validation import figures
 from popsim.workflows.validation.core import FAMILY_ALPHA, Report, Row
 
@@ -128,11 +129,13 @@ def _short(text: str, markdown: bool, width: int = 60) -> str:
 
 def headline(report: Report) -> str:
     failed = [r for r in report.rows if not r.passed]
-    status = "PASS" if not failed else f"FAIL ({len(failed)} of {len(report.rows)} rows failed)"
+    rows = counted(len(report.rows), "row")
+    status = "PASS" if not failed else f"FAIL ({len(failed)} of {rows} failed)"
     return (
-        f"{status}: {len(report.rows)} rows from {len(report.runs)} check runs "
+        f"{status}: {rows} from {counted(len(report.runs), 'check run')} "
         f"({'quick' if report.settings.quick else 'full'} mode, {report.seconds:.1f} s); "
-        f"{report.simulation_tests} simulation tests at family-wise α = {FAMILY_ALPHA:g}, "
+        f"{counted(report.simulation_tests, 'simulation test')} at family-wise "
+        f"α = {FAMILY_ALPHA:g}, "
         f"Bonferroni per-test α = {report.alpha:.2g} (|z| > {report.z_critical:.2f} fails)"
     )
 
