@@ -231,7 +231,7 @@ def test_findings_are_written_from_the_numbers():
     assert len(text) == 3
     assert "200 times as frequent in isolate as in outbred" in text[0]
     assert "97% of simulated patients are M712T homozygotes" in text[1]
-    assert "pooled over all 1000 simulated histories, bootstrap 95% interval 95%–99%" in text[1]
+    assert "pooled over the 1000 simulated histories, bootstrap 95% interval 95%–99%" in text[1]
     assert "across histories, 95% of those with patients lie within 88%–92%" in text[1]
     assert "drift in a small founding population" in text[1]
     assert "reached or exceeded in 15%" in text[1]
@@ -245,15 +245,15 @@ def test_findings_agree_in_number_with_their_counts():
     single = dataclasses.replace(population("outbred", ()), replicates=1)
     text = " ".join(findings(synthetic("outbred", **one), [single], 0.5))
     assert "there is 1 patient per 100,000 people" in text
-    assert "across the 1 simulated population:" in text
+    assert "pooled over the 1 simulated history," in text
     assert "on average 1 different pathogenic allele segregates" in text
     plural = " ".join(findings(synthetic("outbred", **OUTBRED_NUMBERS), [population(
         "outbred", ())], 0.5))
     assert "there are 1.0 patients per 100,000" in plural
-    assert "across the 1000 simulated populations:" in plural
+    assert "pooled over the 1000 simulated histories," in plural
     assert "30 different pathogenic alleles segregate" in plural
     for words in (text, plural):
-        assert not re.search(r"\b1 (patients|replicates|alleles|populations)\b", words)
+        assert not re.search(r"\b1 (patients|replicates|alleles|populations|histories)\b", words)
         assert "(s)" not in words
 
 

@@ -144,7 +144,8 @@ def _share_intervals(value, label: str, share: str, replicates: int) -> str:
     pooled = _interval(value, label, entry.shown_name)
     spread = _interval(value, label, entry.per_history_shown_name)
     return (
-        f"pooled over all {replicates} simulated histories, bootstrap 95% interval {pooled}; "
+        f"pooled over the {counted(replicates, 'simulated history', 'simulated histories')}, "
+        f"bootstrap 95% interval {pooled}; "
         f"across histories, 95% of those with patients lie within {spread}"
     )
 
