@@ -277,6 +277,7 @@ def test_findings_use_the_matching_histories():
             label="isolate (matching)",
             replicates=60,
             matched=True,
+            parent="isolate",
         ),
         population("outbred", ()),
     ]

@@ -45,7 +45,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=float,
         default=DEFAULT_TOLERANCE,
         help="relative window of the 'matching' columns: replicates whose present-day values "
-        "lie within ±TOLERANCE × every published value (default %(default)s)",
+        "lie within ±TOLERANCE × every published value (default %(default)s); only for "
+        "scenarios without count observations, whose columns are weighted by likelihood",
     )
     add_scenario_options(parser)
     parser.set_defaults(func=run)

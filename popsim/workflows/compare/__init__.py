@@ -9,11 +9,15 @@ first scenario's seed), so each scenario's numbers are exactly those of
 Columns. The table has one column per population: every deme of every
 scenario that is alive at the final generation, labelled by the deme name
 (or ``scenario/deme`` where two scenarios share a deme name). A deme with
-published observations (``[[observed]]``) gets a second column, "matching":
-the replicates whose present-day value of every observed statistic lies
-within ``tolerance`` (relative, default ±50%) of the published value — a
-rejection (approximate Bayesian computation) sample of the histories that
-agree with the data.
+published observations (``[[observed]]``) gets a second column. In a
+scenario with count observations it holds every replicate weighted by its
+likelihood of the counts, w_h = L_h / Σ L (:mod:`popsim.analysis.weighted`),
+labelled "weighted by likelihood, n_eff = …" with the effective number of
+histories (Σw)²/Σw². In a scenario with value observations only it keeps the
+older, cruder rule, "matching": the replicates whose present-day value of
+every observed statistic lies within ``tolerance`` (relative, default ±50%)
+of the published value — a rejection sample of the histories that agree with
+the data.
 
 Numbers. Each cell is the mean over replicates with the 2.5% and 97.5%
 quantiles across replicates (the range of what 95% of the simulated
@@ -37,7 +41,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from popsim.analysis.evidence import log_likelihoods
 from popsim.analysis.results import Result, scenario_to_dict
+from popsim.analysis.weighted import effective_histories, likelihood_weights, weighted_summary_rows
 from popsim.errors import PopsimError
 from popsim.genetics.statistics import REGISTRY, comparison_table
 from popsim.model.scenario import Observation, Scenario
@@ -85,13 +91,17 @@ class Entry:
 
 @dataclass(frozen=True)
 class Population:
-    """One column of the comparison: a deme of a scenario, all replicates or the matching ones.
+    """One column of the comparison: a deme of a scenario, all replicates, the matching
+    ones or all of them weighted by their likelihood.
 
     ``founders`` are the scenario's founder allele names, ``inbreeding`` the
     deme's F at the final generation as the result has it (:attr:`Result.inbreeding`:
     the config's for the frequency engine, the measured pedigree F averaged over
     the replicates for the pedigree engine), ``observations`` the published values for this deme and
-    ``replicates`` the number of replicates behind the column.
+    ``replicates`` the number of replicates behind the column. A column derived
+    from the data (``matched``) names the all-replicates column it comes from in
+    ``parent``; ``n_eff`` is its effective number of histories when it is
+    likelihood-weighted (None for a ±tolerance "matching" column).
     """
 
     label: str
@@ -103,6 +113,13 @@ class Population:
     observations: tuple[Observation, ...]
     replicates: int
     matched: bool = False
+    parent: str = ""
+    n_eff: float | None = None
+
+    @property
+    def weighted(self) -> bool:
+        """Whether the column holds likelihood-weighted histories."""
+        return self.n_eff is not None
 
 
 @dataclass(frozen=True, eq=False)
@@ -157,7 +174,20 @@ class Comparison:
                 replicates=result.replicates,
             )
             out.append((base, result, d))
-            if observations:
+            weights = self.weights(entry.id)
+            if weights is not None and (
+                observations or any(o.deme == deme for o in scenario.count_observations)
+            ):
+                n_eff = effective_histories(weights)
+                population = dataclasses.replace(
+                    base,
+                    label=f"{label} (weighted by likelihood, n_eff = {n_eff:.1f})",
+                    matched=True,
+                    parent=label,
+                    n_eff=n_eff,
+                )
+                out.append((population, result, d))
+            elif observations:
                 mask = matching_replicates(result, d, observations, self.tolerance)
                 subset = _subset(result, mask)
                 population = dataclasses.replace(
@@ -166,9 +196,25 @@ class Comparison:
                     inbreeding=subset.final_inbreeding(d),
                     replicates=int(mask.sum()),
                     matched=True,
+                    parent=label,
                 )
                 out.append((population, subset, d))
         return tuple(out)
+
+    def weights(self, scenario_id: str) -> np.ndarray | None:
+        """Likelihood weights [R] of the replicates of the scenario with id ``scenario_id``
+        (sum 1, or all 0 when no history can produce the counts); None without count
+        observations."""
+        return self._weights[scenario_id]
+
+    @cached_property
+    def _weights(self) -> dict[str, np.ndarray | None]:
+        return {
+            entry.id: likelihood_weights(log_likelihoods(result)["total"])
+            if result.scenario.count_observations
+            else None
+            for entry, result in zip(self.entries, self.results, strict=True)
+        }
 
     def populations(self) -> list[Population]:
         """The populations of :meth:`columns`, in table order."""
@@ -180,7 +226,9 @@ class Comparison:
 
         Holds every statistic of :meth:`Result.summary` plus the derived rows
         (per 100,000, percent) and a ``replicates`` row; founder rows are NaN for
-        populations that no founder allele enters.
+        populations that no founder allele enters. A likelihood-weighted column has
+        the weighted statistics and an ``effective_histories`` row (n_eff); where every
+        weight is 0 it has only those two rows.
         """
         return self._summary.copy()
 
@@ -189,15 +237,22 @@ class Comparison:
         import pandas as pd  # here, not at the top: `popsim --help` stays quick
 
         frames = []
-        for population, result, _ in self.columns():
-            if population.replicates == 0:
-                rows = pd.DataFrame({"statistic": ["replicates"], "mean": [0.0]})
+        for population, result, d in self.columns():
+            count = pd.DataFrame({"statistic": ["replicates"], "mean": [population.replicates]})
+            if population.weighted:
+                n_eff = {"statistic": ["effective_histories"], "mean": [population.n_eff]}
+                count = pd.concat([count, pd.DataFrame(n_eff)], ignore_index=True)
+            if population.replicates == 0 or population.n_eff == 0:
+                rows = count
             else:
-                summary = result.summary()
-                rows = summary[summary["deme"] == population.deme].drop(columns="deme")
-                rows = pd.concat([rows, _derived_rows(rows)], ignore_index=True)
-                count = pd.DataFrame({"statistic": ["replicates"], "mean": [population.replicates]})
-                rows = pd.concat([count, rows], ignore_index=True)
+                if population.weighted:
+                    weights = self.weights(population.scenario_id)
+                    rows = pd.DataFrame(weighted_summary_rows(result, d, weights))
+                else:
+                    rows = result.summary()
+                    rows = rows[rows["deme"] == population.deme]
+                rows = rows.drop(columns="deme")
+                rows = pd.concat([count, rows, _derived_rows(rows)], ignore_index=True)
             if not population.founders:
                 rows.loc[
                     rows["statistic"].isin(FOUNDER_ROWS), ["mean", "q025", "median", "q975"]

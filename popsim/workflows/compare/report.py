@@ -81,15 +81,17 @@ def findings(
     """
     value = _reader(summary)
     paragraphs = []
-    matched = {p.label: p for p in populations if p.matched}
+    matched = {p.parent: p for p in populations if p.matched}
     ordered = sorted((p for p in populations if not p.matched), key=lambda p: not p.founders)
     for population in ordered:
         text = [_composition_sentence(population, value), _reason_sentence(population, value)]
         if population.observations:
             text.append(_observation_sentences(population, value))
-            match = matched.get(f"{population.label} (matching)")
-            if match is not None:
-                text.append(_matching_sentence(population, match, value, tolerance))
+        match = matched.get(population.label)
+        if match is not None and match.weighted:
+            text.append(_weighted_sentence(population, match, value))
+        elif match is not None:
+            text.append(_matching_sentence(population, match, value, tolerance))
         paragraphs.append(" ".join(t for t in text if t))
     contrast = _contrast_sentence(ordered, matched, value)
     return [contrast, *paragraphs] if contrast else paragraphs
@@ -252,6 +254,30 @@ def _matching_sentence(p: Population, match: Population, value, tolerance: float
     )
 
 
+def _weighted_sentence(p: Population, match: Population, value) -> str:
+    histories = counted(p.replicates, "history", "histories")
+    if not match.n_eff:
+        return (
+            f"No simulated history of {p.label} can produce the published counts (every one "
+            f"of the {histories} has likelihood 0), so none can be weighted by it: as "
+            f"configured, the model does not reproduce the observations."
+        )
+    founder = value(match.label, "share_founder_homozygotes_percent")
+    compound = value(match.label, "share_compound_heterozygotes_percent")
+    share_range = _interval(value, match.label, "share_founder_homozygotes_percent")
+    founders = (
+        f"{_pct(founder)} of patients are {_founder_phrase(p.founders)} (pooled; bootstrap "
+        f"95% interval {share_range}) and "
+        if p.founders
+        else ""
+    )
+    return (
+        f"Weighting the {histories} by their likelihood of the published counts (worth "
+        f"{match.n_eff:.1f} equally weighted histories), {founders}{_pct(compound)} of "
+        f"patients are compound heterozygotes."
+    )
+
+
 def _contrast_sentence(
     populations: Sequence[Population], matched: dict[str, Population], value
 ) -> str:
@@ -270,11 +296,15 @@ def _contrast_sentence(
     prev_a, prev_b = value(a, "prevalence_per_100k"), value(b, "prevalence_per_100k")
     times = _ratio(prev_a, prev_b)
     how_often = f"{times:,.0f} times as frequent" if math.isfinite(times) else "far more frequent"
-    match = matched.get(f"{a} (matching)")
+    match = matched.get(a)
+    histories = (
+        "when the histories are weighted by their likelihood of the published counts"
+        if match is not None and match.weighted
+        else "in the histories that match the published values"
+    )
     among_matching = (
-        f" ({_pct(value(match.label, CLASSES[0][1]))} in the histories that match the published "
-        f"values)"
-        if match is not None and match.replicates > 0
+        f" ({_pct(value(match.label, CLASSES[0][1]))} {histories})"
+        if match is not None and match.replicates > 0 and match.n_eff != 0
         else ""
     )
     return (
@@ -364,7 +394,7 @@ def composition_figure(comparison: Comparison, path: Path) -> Path:
     """Stacked bars: share of patients per genotype class, one bar per population column."""
     summary = comparison.summary().set_index(["population", "statistic"])["mean"]
     populations = comparison.populations()
-    labels = [p.label.replace(" (matching)", "\n(matching)") for p in populations]
+    labels = [p.label.replace(" (", "\n(", 1) for p in populations]
     fig = Figure(figsize=(3.6 + 1.5 * len(populations), 4.6))
     ax = fig.subplots()
     bottom = np.zeros(len(populations))
@@ -388,12 +418,36 @@ def composition_figure(comparison: Comparison, path: Path) -> Path:
     return path
 
 
+def _derived_mean(
+    comparison: Comparison,
+    derived: tuple[Population, Result] | None,
+    statistic: str,
+    present: np.ndarray,
+    d: int,
+) -> np.ndarray | None:
+    """Mean trajectory of ``statistic`` in deme ``d`` over a derived column's histories
+    (the matching ones, or all weighted by likelihood) at the ``present`` records; None
+    where the column has no history (none matching, or every weight 0)."""
+    if derived is None:
+        return None
+    population, result = derived
+    values = result.statistics[statistic][:, present, d]
+    with np.errstate(all="ignore"), warnings.catch_warnings(action="ignore"):
+        if not population.weighted:
+            return np.nanmean(values, axis=0) if population.replicates > 0 else None
+        if not population.n_eff:
+            return None
+        weights = comparison.weights(population.scenario_id)
+        w = np.where(np.isfinite(values), weights[:, None], 0.0)
+        return np.nansum(w * values, axis=0) / w.sum(axis=0)
+
+
 def trajectory_figure(comparison: Comparison, path: Path) -> Path:
     """One panel per population (all replicates): founder and other pathogenic allele
     frequencies over years before present."""
     columns = comparison.columns()
     panels = [(p, r, d) for p, r, d in columns if not p.matched]
-    matching = {p.label.removesuffix(" (matching)"): r for p, r, _ in columns if p.matched}
+    matching = {p.parent: (p, r) for p, r, _ in columns if p.matched}
     n_cols = min(3, len(panels))
     n_rows = math.ceil(len(panels) / n_cols)
     fig = Figure(figsize=(4.2 * n_cols, 3.4 * n_rows))
@@ -415,11 +469,11 @@ def trajectory_figure(comparison: Comparison, path: Path) -> Path:
             x = years[present]
             ax.fill_between(x, low, high, color=colour, alpha=0.15, linewidth=0)
             ax.plot(x, mean, color=colour, label=f"{label}: mean (band: 95% of replicates)")
-            subset = matching.get(population.label)
-            if subset is not None and subset.replicates > 0:
-                with np.errstate(all="ignore"), warnings.catch_warnings(action="ignore"):
-                    kept = np.nanmean(subset.statistics[statistic][:, present, d], axis=0)
-                ax.plot(x, kept, color=colour, ls="--", label=f"{label}: mean of matching")
+            derived = matching.get(population.label)
+            kept = _derived_mean(comparison, derived, statistic, present, d)
+            if kept is not None:
+                which = "weighted mean" if derived[0].weighted else "mean of matching"
+                ax.plot(x, kept, color=colour, ls="--", label=f"{label}: {which}")
         for obs in population.observations:
             if obs.statistic == "founder_frequency":
                 ax.axhline(obs.value, color="k", ls=":", lw=1, label="observed")
@@ -523,10 +577,28 @@ def _table_note(comparison: Comparison) -> str:
         f"simulated patients together), in brackets its bootstrap 95% interval (resampling "
         f"the histories); and across histories, the mean share of the histories that have "
         f"patients with the range that holds 95% of them (a range of histories, not an "
-        f"uncertainty of the mean: the mean of a skewed distribution may lie outside it). "
-        f'Columns marked "matching" keep only the replicates whose present-day '
-        f"values lie within ±{_pct(100 * comparison.tolerance)} of every published value of "
-        f"that population (a rejection sample of the histories that agree with the data)."
+        f"uncertainty of the mean: the mean of a skewed distribution may lie outside it)."
+        f"{_derived_note(comparison, weighted=False)}"
+    )
+
+
+def _derived_note(comparison: Comparison, *, weighted: bool) -> str:
+    """How the likelihood-weighted (``weighted``) or the "matching" columns were made;
+    empty where the comparison has none."""
+    if not any(p.matched and p.weighted == weighted for p in comparison.populations()):
+        return ""
+    if weighted:
+        return (
+            ' Columns "weighted by likelihood" weight each history by its probability of the '
+            "published counts, divided by the sum over all histories, so their means and "
+            "2.5–97.5% ranges are those of the histories the data favour; n_eff = (Σw)²/Σw² "
+            "is how many equally weighted histories they are worth."
+        )
+    return (
+        ' Columns marked "matching" keep only the replicates whose present-day values lie '
+        f"within ±{_pct(100 * comparison.tolerance)} of every published value of that "
+        "population (a cruder rejection rule, kept for scenarios whose observations are "
+        "published values without counts)."
     )
 
 
@@ -546,8 +618,9 @@ def _method_note(comparison: Comparison) -> str:
         f"on affected genotypes, then drift, every generation; a burn-in brings outbred "
         f"populations to mutation–selection–drift balance first. Genotype frequencies are the "
         f"expected ones given each replicate's allele frequencies and the inbreeding "
-        f"coefficient F; patients are the affected genotypes times the penetrance. "
-        f"Simulation time {comparison.wall_seconds:.1f} s. The same numbers come back with:"
+        f"coefficient F; patients are the affected genotypes times the penetrance."
+        f"{_derived_note(comparison, weighted=True)} Simulation time "
+        f"{comparison.wall_seconds:.1f} s. The same numbers come back with:"
     )
 
 
