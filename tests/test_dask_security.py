@@ -7,17 +7,20 @@ listens. That sweep results do not depend on the executor is in test_sweep.py.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import ssl
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from distributed import Client
-from distributed.comm import parse_address
+from distributed.comm import connect, parse_address
 from distributed.security import Security
 
 from popsim.workflows.sweep.executors import local_cluster
@@ -67,20 +70,40 @@ def test_a_client_with_the_credentials_runs_work(cluster):
         assert client.submit(sum, [1, 2, 3]).result(timeout=30) == 6
 
 
+def _identity(address: str, security: Security) -> dict:
+    """Connect to ``address`` as a client and ask who answers. (A Client that
+    fails to connect is not used here: its garbage collection can hang a later
+    Client's start.)"""
+
+    async def ask() -> dict:
+        comm = await connect(address, timeout="3s", **security.get_connection_args("client"))
+        try:
+            await comm.write({"op": "identity"})
+            return await comm.read()
+        finally:
+            await comm.close()
+
+    return asyncio.run(ask())
+
+
+def test_a_client_with_the_credentials_is_answered(cluster):
+    assert _identity(cluster.scheduler_address, cluster.security)["type"] == "Scheduler"
+
+
 def test_a_plain_tcp_client_is_refused(cluster):
     _, port = _host_port(cluster.scheduler_address)
     with pytest.raises((OSError, TimeoutError)):
-        Client(f"tcp://127.0.0.1:{port}", timeout="3s")
+        _identity(f"tcp://127.0.0.1:{port}", Security())
 
 
 def test_a_tls_client_without_a_certificate_is_refused(cluster):
     with pytest.raises((OSError, TimeoutError, TypeError)):
-        Client(cluster.scheduler_address, security=Security(), timeout="3s")
+        _identity(cluster.scheduler_address, Security())
 
 
 def test_a_tls_client_with_other_credentials_is_refused(cluster):
     with pytest.raises((OSError, TimeoutError)):
-        Client(cluster.scheduler_address, security=Security.temporary(), timeout="3s")
+        _identity(cluster.scheduler_address, Security.temporary())
 
 
 def test_the_scheduler_demands_a_client_certificate(cluster):
@@ -106,3 +129,21 @@ def test_no_dashboard_or_http_server_listens(cluster):
     comm = {_host_port(cluster.scheduler_address)[1]}
     comm |= {_host_port(worker.address)[1] for worker in cluster.workers.values()}
     assert _listening_ports(os.getpid()) == comm
+
+
+def test_workers_serve_no_http_route(cluster):
+    """A worker's HTTP server (Dask always starts one) answers 404 even to
+    routes it serves by default (health, Prometheus metrics)."""
+    with Client(cluster, security=cluster.security, timeout="10s") as client:
+        sockets = client.run(
+            lambda dask_worker: [
+                sock.getsockname()[:2] for sock in dask_worker.http_server._sockets.values()
+            ]
+        )
+    addresses = [address for found in sockets.values() for address in found]
+    assert addresses
+    for host, port in addresses:
+        for path in ("/health", "/metrics", "/"):
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(f"http://{host}:{port}{path}", timeout=3)
+            assert refused.value.code == 404

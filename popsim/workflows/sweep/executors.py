@@ -217,8 +217,9 @@ def local_cluster(workers: int) -> Any:
     made in memory and handed to the workers through their start-up pipe, never
     written to disk); each end requires the other's certificate, so another
     local user who connects is refused. No HTTP routes are served (no
-    dashboard), and the scheduler's HTTP server, which Dask starts even when
-    the dashboard is off, is stopped. The caller closes the cluster.
+    dashboard: a worker's HTTP server answers 404 to everything), and the
+    scheduler's HTTP server, which Dask starts even when the dashboard is off,
+    is stopped. The caller closes the cluster.
     """
     import dask
     from dask.distributed import LocalCluster
