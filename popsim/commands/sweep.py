@@ -51,8 +51,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--scheduler",
         metavar="ADDRESS",
-        help="address of an existing Dask scheduler, e.g. tcp://10.0.0.5:8786 (implies "
-        "--executor dask; its workers need popsim installed)",
+        help="address of an existing Dask scheduler, e.g. tls://10.0.0.5:8786 (implies "
+        "--executor dask; its workers need popsim installed; TLS credentials come from "
+        "Dask's config, distributed.comm.tls.*: see docs/sweeps.md)",
     )
     parser.add_argument(
         "--resume",

@@ -6,8 +6,10 @@
   process that already runs Numba's threads is unsafe), one single-threaded
   worker per core.
 * ``dask``: a :class:`dask.distributed.LocalCluster` (processes, ``workers``
-  workers, one thread each), or an existing cluster at ``scheduler``; its
-  workers need popsim installed.
+  workers, one thread each; mutual TLS on 127.0.0.1 with throw-away
+  credentials, no dashboard: see :func:`local_cluster`), or an existing
+  cluster at ``scheduler``, reached with the TLS settings of Dask's config;
+  its workers need popsim installed.
 
 Workers run Numba on one thread (``NUMBA_NUM_THREADS=1`` in their
 environment, and :func:`numba.set_num_threads` in each task). Each executor
@@ -172,22 +174,18 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 def _dask(
     workers: int, scheduler: str | None, function: Callable[[Any], Rows]
 ) -> Iterator[Runner]:
-    from dask.distributed import Client, LocalCluster, as_completed
+    from dask.distributed import Client, as_completed
+    from distributed.security import Security
 
     cluster = None
     if scheduler:
-        try:
-            client = Client(scheduler, timeout="20s")
+        try:  # TLS credentials, if any, from Dask's config (distributed.comm.tls.*)
+            client = Client(scheduler, timeout="20s", security=Security())
         except (OSError, TimeoutError) as error:
             raise PopsimError(f"--scheduler {scheduler}: cannot connect ({error})") from None
     else:
-        with _spawning():  # the cluster starts its workers now
-            cluster = LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True,
-                dashboard_address=None, env=SINGLE_THREAD_ENV,
-                silence_logs=logging.CRITICAL,  # a failed point is reported here, once
-            )
-        client = Client(cluster)
+        cluster = local_cluster(workers)
+        client = Client(cluster, security=cluster.security)
     futures: list[Any] = []
 
     def run(tasks: Sequence[Task]) -> Iterator[Rows]:
@@ -204,3 +202,44 @@ def _dask(
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+#: Dask's HTTP routes (dashboard, /info, /json, Prometheus, health): none are served.
+_NO_HTTP = {"distributed.scheduler.http.routes": [], "distributed.worker.http.routes": []}
+
+
+def local_cluster(workers: int) -> Any:
+    """A :class:`dask.distributed.LocalCluster` that only this process can use.
+
+    The scheduler, nannies and ``workers`` worker processes (one thread each)
+    listen on 127.0.0.1 over TLS with throw-away credentials
+    (:meth:`distributed.security.Security.temporary`: a CA and a certificate
+    made in memory and handed to the workers through their start-up pipe, never
+    written to disk); each end requires the other's certificate, so another
+    local user who connects is refused. No HTTP routes are served (no
+    dashboard: a worker's HTTP server answers 404 to everything), and the
+    scheduler's HTTP server, which Dask starts even when the dashboard is off,
+    is stopped. The caller closes the cluster.
+    """
+    import dask
+    from dask.distributed import LocalCluster
+    from distributed.security import Security
+
+    security = Security.temporary()
+    with dask.config.set(_NO_HTTP), _spawning():  # the cluster starts its workers now
+        cluster = LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True,
+            host="127.0.0.1", protocol="tls://", security=security,
+            dashboard_address=None,
+            # the HTTP server starts all the same: on a free port, not 8787, until stopped
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+            env=SINGLE_THREAD_ENV,
+            silence_logs=logging.CRITICAL,  # a failed point is reported here, once
+        )
+
+    async def stop_http() -> None:
+        cluster.scheduler.http_server.stop()
+
+    cluster.sync(stop_http)
+    return cluster
+
