@@ -22,7 +22,6 @@ from popsim.engines.frequency import simulate_frequency
 from popsim.engines.layout import (
     CAPACITY,
     EXTINCT,
-    N_FIXED_COLUMNS,
     NO_NORMAL_COPIES,
     OBSERVED_COLUMNS,
     OK,
@@ -30,6 +29,7 @@ from popsim.engines.layout import (
     STATUS_DEME,
     STATUS_STEP,
     EngineOutput,
+    record_columns,
 )
 from popsim.engines.rng import replicate_seeds
 from popsim.errors import PopsimError, SimulationError
@@ -122,7 +122,7 @@ MAX_RECORD_BYTES = 4 * 2**30
 
 def _check_memory(plan: Plan, replicates: int, engine: str) -> None:
     """Refuse, with advice, a run whose per-generation records would not fit in memory."""
-    fields = N_FIXED_COLUMNS + len(plan.founder_names) + (
+    fields = len(record_columns(plan.founder_names)) + (
         len(OBSERVED_COLUMNS) if engine == "pedigree" else 0
     )
     size = replicates * len(plan.record_steps) * len(plan.deme_names) * fields * 8

@@ -199,7 +199,16 @@ class Result:
 
     def summary_rows(self) -> list[dict[str, Any]]:
         """The rows of :meth:`summary` as dicts (deme, statistic, mean, q025, median,
-        q975), without importing pandas (``popsim run`` prints them at start-up speed)."""
+        q975), without importing pandas (``popsim run`` prints them at start-up speed).
+
+        Computed once per result (the bootstrap intervals and the observations'
+        Monte Carlo p-values are its costly part; a run prints the rows, writes them
+        and draws from them); each call returns fresh dicts.
+        """
+        return [dict(row) for row in self._summary_rows]
+
+    @cached_property
+    def _summary_rows(self) -> list[dict[str, Any]]:
         stats = self.final_statistics
         shares = _pooled_shares(stats)
         rows = []
