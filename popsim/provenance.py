@@ -66,17 +66,27 @@ NUMERIC_PACKAGES = ("python", "numpy", "numba", "pandas", "scipy")
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
-#: What decides an engine's numbers for a given scenario: the kernels (every module
-#: of ``popsim/engines``) and the plan compiler that turns a scenario into their arrays.
-ENGINE_SOURCES = ("engines", "model/plan.py")
+#: What decides the numbers of a scenario's results: the kernels (every module of
+#: ``popsim/engines``), the plan compiler that turns a scenario into their arrays, and
+#: the code that turns records into the statistics, evidence and rows that sweeps and
+#: fits commit (a resume reuses those rows).
+ENGINE_SOURCES = (
+    "engines",
+    "model/plan.py",
+    "genetics",
+    "analysis/results.py",
+    "analysis/evidence.py",
+    "workflows/sweep/tasks.py",
+    "workflows/fit/observed.py",
+)
 
 
 @functools.cache
 def engine_sources_sha256() -> str:
     """Hex SHA-256 of :data:`ENGINE_SOURCES` (relative path and bytes of every ``.py``
     file, in path order), computed once per process: everything Numba compiles into the
-    kernels, the output layout included, and the plan they run. Equal hashes mean the
-    same engine code."""
+    kernels, the output layout included, the plan they run and the statistics made of
+    their records. Equal hashes mean the same code behind every committed number."""
     digest = hashlib.sha256()
     files = []
     for source in ENGINE_SOURCES:

@@ -34,7 +34,6 @@ from popsim.engines.layout import (
 from popsim.engines.rng import replicate_seeds
 from popsim.errors import PopsimError, SimulationError
 from popsim.model.build import Model, model_of
-from popsim.model.config import ENGINES
 from popsim.model.plan import Plan
 from popsim.model.scenario import Scenario
 from popsim.provenance import utc_now
@@ -71,10 +70,9 @@ def simulate(
         SimulationError: a replicate ran out of allele slots, a deme lost all
             fitness, or a founder allele found too few normal copies.
     """
-    if engine is not None and engine not in ENGINES:
-        raise PopsimError(f"engine = {engine!r}: must be one of {', '.join(ENGINES)}")
-    model = scenario if isinstance(scenario, Model) else model_of(scenario)
-    model = model.for_engine(engine)
+    model = (
+        scenario.for_engine(engine) if isinstance(scenario, Model) else model_of(scenario, engine)
+    )
     scenario, plan, engine = model.scenario, model.plan, model.engine
     replicates = scenario.replicates if replicates is None else replicates
     seed = scenario.seed if seed is None else seed

@@ -96,11 +96,6 @@ def test_a_plain_tcp_client_is_refused(cluster):
         _identity(f"tcp://127.0.0.1:{port}", Security())
 
 
-def test_a_tls_client_without_a_certificate_is_refused(cluster):
-    with pytest.raises((OSError, TimeoutError, TypeError)):
-        _identity(cluster.scheduler_address, Security())
-
-
 def test_a_tls_client_with_other_credentials_is_refused(cluster):
     with pytest.raises((OSError, TimeoutError)):
         _identity(cluster.scheduler_address, Security.temporary())

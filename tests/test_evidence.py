@@ -12,7 +12,6 @@ import pytest
 from scipy import stats as st
 
 from popsim.analysis.evidence import (
-    BOOTSTRAP_RESAMPLES,
     evidence,
     log_likelihood,
     posterior_predictive_p,
@@ -179,7 +178,6 @@ def test_evidence_is_mean_likelihood_with_a_reproducible_interval():
     mean, lo, hi = evidence(loglik)
     assert mean == pytest.approx(np.exp(loglik).mean())
     assert (lo, hi) == evidence(loglik)[1:] and lo < mean < hi
-    assert BOOTSTRAP_RESAMPLES == 2000
 
 
 # --------------------------------------------------------------------------- p-values

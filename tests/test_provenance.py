@@ -147,12 +147,18 @@ def test_four_manifests_share_the_common_block(written):
     assert {"fit_sha256", "base_sha256", "outcome"} <= set(manifests["fit"]["fit"])
 
 
-@pytest.mark.parametrize("edited", ["engines/pedigree/kinship.py", "model/plan.py"])
+@pytest.mark.parametrize(
+    "edited", ["engines/pedigree/kinship.py", "model/plan.py", "genetics/statistics.py"]
+)
 def test_engine_hash_covers_every_engine_module_and_the_plan(tmp_path, monkeypatch, edited):
     copy = tmp_path / "popsim"
-    shutil.copytree(ROOT / "popsim" / "engines", copy / "engines")
-    (copy / "model").mkdir()
-    shutil.copy(ROOT / "popsim" / "model" / "plan.py", copy / "model" / "plan.py")
+    for source in provenance.ENGINE_SOURCES:
+        original = ROOT / "popsim" / source
+        if original.is_dir():
+            shutil.copytree(original, copy / source, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            (copy / source).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(original, copy / source)
     monkeypatch.setattr(provenance, "_PACKAGE_DIR", copy)
     compute = provenance.engine_sources_sha256.__wrapped__
     assert compute() == provenance.engine_sources_sha256()

@@ -118,13 +118,13 @@ Workspace = namedtuple(
 #: slots, those alive before the step's mutations, copies of the deme not yet
 #: drawn. A lane runs while its status is OK.
 _N_ACTIVE, _N_FREE, _N_BORN, _REMAINING = range(4)
-_LANE_INT_ROWS = 4
+_LANE_INT_ROWS = _REMAINING + 1
 #: Rows of its per-lane floats: the selection factor of pathogenic
 #: frequencies, the new-mutation mass, the probability mass not yet drawn, the
 #: mutation-born class's mass before selection, the mass of the allele being
 #: drawn, and the normal and pathogenic frequencies after mutation.
 _SCALE, _NEW, _MASS, _NOVEL, _PK, _X0, _Q = range(7)
-_LANE_FLOAT_ROWS = 7
+_LANE_FLOAT_ROWS = _Q + 1
 
 @njit(cache=True)
 def _introduce(counts, par, lane, step, sch, status):

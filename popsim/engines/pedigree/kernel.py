@@ -280,18 +280,23 @@ def _generation_step(tau, seed, sch, ws, w_max, records, observed, status):
     # (Numba's parfor lowering looks up its definition): local copies; a plain
     # tuple of arrays not at all.
     sch = Schedule(
-        sch.sizes, sch.offs, sch.coffs, sch.migration_index, sch.migration, sch.marriage, sch.u,
-        sch.wtab, sch.intro_step, sch.intro_deme, sch.intro_allele, sch.intro_copies,
-        sch.record_steps, sch.n_named, sch.capacity, sch.ancestry,
+        sizes=sch.sizes, offs=sch.offs, coffs=sch.coffs, migration_index=sch.migration_index,
+        migration=sch.migration, marriage=sch.marriage, u=sch.u, wtab=sch.wtab,
+        intro_step=sch.intro_step, intro_deme=sch.intro_deme, intro_allele=sch.intro_allele,
+        intro_copies=sch.intro_copies, record_steps=sch.record_steps, n_named=sch.n_named,
+        capacity=sch.capacity, ancestry=sch.ancestry,
     )
-    ancestry = Ancestry(ws.ancestry.parent_couples, ws.ancestry.spouses,
-                        ws.ancestry.ancestor_rows, ws.ancestry.since_uncle)
+    ancestry = Ancestry(
+        parent_couples=ws.ancestry.parent_couples, spouses=ws.ancestry.spouses,
+        ancestor_rows=ws.ancestry.ancestor_rows, since_uncle=ws.ancestry.since_uncle,
+    )
     indexes = ws.indexes  # plain tuples inside: unpacked below
     sons_start, sons = indexes.sons
     spare = indexes.spare
-    couples = Couples(ws.couples.alleles, ws.couples.f)
+    couples = Couples(alleles=ws.couples.alleles, f=ws.couples.f)
     o = ws.offspring
-    offspring = Offspring(o.blocks, o.sums, o.failed, o.source, o.cumulative, o.n_sources)
+    offspring = Offspring(blocks=o.blocks, sums=o.sums, failed=o.failed, source=o.source,
+                          cumulative=o.cumulative, n_sources=o.n_sources)
     genotypes = ws.genotypes
     for which in _indexes_due(tau, indexes):
         start, entries = _index_arrays(which, indexes)

@@ -311,8 +311,6 @@ def _open_directory(
 ) -> list[tuple[Population, np.ndarray]]:
     """Prepare ``directory``; on resume return its finished generations (with scales)."""
     check_output_path(directory)
-    if directory.exists() and not directory.is_dir():
-        raise PopsimError(f"--out {directory}: exists and is not a directory")
     if directory.exists() and resume:
         old = read_manifest(directory / "manifest.json", "fit")
         if old is None:

@@ -167,8 +167,6 @@ def open_store(
     names = {"sweep": "SWEEP", "base": "the base scenario", **(names or {})}
     if resume and overwrite:
         raise PopsimError("--resume and --overwrite: give at most one")
-    if directory.exists() and not directory.is_dir():
-        raise PopsimError(f"--out {directory}: exists and is not a directory")
     existing = directory.is_dir() and any(p.name != LOCK for p in directory.iterdir())
     stored, earlier = None, False
     if existing:
