@@ -9,7 +9,10 @@ frequency config, the benchmark model at N = 10³…10⁶ with u = 0, 10⁻⁶ a
 10⁻⁵, a capacity overflow, and the pedigree engine's paths (random mating,
 first/second cousins and uncle–niece marriages, mutation, a replicate split
 across threads, the shipped pedigree config). Thread counts are covered by
-tests/test_threads.py; here the default thread count runs each case.
+tests/test_threads.py; here the default thread count runs each case. The
+digests also hold this platform's floating-point library and compiler (the
+samplers take logarithms): on another OS or processor a differing digest is
+not by itself a regression.
 """
 
 from __future__ import annotations
