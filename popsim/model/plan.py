@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from popsim.errors import ConfigError
-from popsim.model.limits import DEFAULT_ANCESTRY, MAX_SIZE
+from popsim.model.inbreeding import ancestry_window, implied_inbreeding
+from popsim.model.limits import MAX_SIZE
 from popsim.model.scenario import Deme, Migration, Scenario
 
 
@@ -34,7 +35,9 @@ class Plan:
         migration: float64 [n, D, D], backward migration matrices with their
             diagonal: row i gives the fraction of deme i's parents from each deme;
             rows sum to 1. A deme founded at τ has row e_source at τ.
-        inbreeding: float64 [D], F of each deme (frequency engine).
+        inbreeding: float64 [B+T+1, D], F of the zygotes of each deme at each step
+            (frequency engine): the deme's ``inbreeding``, or the F its marriage
+            fractions imply (:func:`popsim.model.inbreeding.implied_inbreeding`).
         marriage: float64 [D, 3], first-cousin, second-cousin and uncle–niece
             marriage fractions (pedigree engine).
         mutation_rate: u per normal gene copy per generation.
@@ -44,7 +47,7 @@ class Plan:
         record_steps: int64 [r], the steps whose state is recorded.
         max_alleles: capacity for mutation-born alleles per replicate.
         ancestry_generations: generations of ancestry the pedigree engine keeps
-            (:data:`~popsim.model.limits.DEFAULT_ANCESTRY` where the scenario gives none).
+            (:func:`popsim.model.inbreeding.ancestry_window` where the scenario gives none).
     """
 
     deme_names: tuple[str, ...]
@@ -186,6 +189,18 @@ def compile_plan(scenario: Scenario) -> Plan:
     if record[-1] != generations:
         record.append(generations)
     sel = scenario.locus.selection
+    marriage = np.array(
+        [
+            [d.first_cousin_marriage, d.second_cousin_marriage, d.uncle_niece_marriage]
+            for d in scenario.demes
+        ],
+        dtype=np.float64,
+    ).reshape(n_demes, 3)
+    window = ancestry_window(marriage, scenario.ancestry_generations)
+    inbreeding = np.stack(
+        [implied_inbreeding(d, sizes[:, i], window) for i, d in enumerate(scenario.demes)],
+        axis=1,
+    ).reshape(sizes.shape)
 
     def as_int(values: list[int]) -> np.ndarray:
         return np.asarray(values, dtype=np.int64)[order]
@@ -198,14 +213,8 @@ def compile_plan(scenario: Scenario) -> Plan:
         sizes=sizes,
         migration_index=migration_index,
         migration=migration,
-        inbreeding=np.array([d.inbreeding for d in scenario.demes], dtype=np.float64),
-        marriage=np.array(
-            [
-                [d.first_cousin_marriage, d.second_cousin_marriage, d.uncle_niece_marriage]
-                for d in scenario.demes
-            ],
-            dtype=np.float64,
-        ).reshape(n_demes, 3),
+        inbreeding=inbreeding,
+        marriage=marriage,
         mutation_rate=float(scenario.locus.pathogenic_mutation_rate),
         selection=np.array(
             [sel.affected, sel.carrier_dominance, sel.heterozygote_advantage], dtype=np.float64
@@ -216,7 +225,7 @@ def compile_plan(scenario: Scenario) -> Plan:
         intro_copies=as_int(copies),
         record_steps=np.asarray(record, dtype=np.int64) + burn_in,
         max_alleles=scenario.locus.max_alleles,
-        ancestry_generations=scenario.ancestry_generations or DEFAULT_ANCESTRY,
+        ancestry_generations=window,
     )
 
 

@@ -63,8 +63,11 @@ class Deme:
 
     ``inbreeding`` is F of the frequency engine: zygotes are formed with
     P(i/i) = p_i²(1−F) + p_i·F and P(i/j) = 2·p_i·p_j·(1−F).
-    The marriage fractions are the pedigree engine's: each engine refuses the
-    other's settings when they are non-zero (:func:`popsim.model.build.build_model`).
+    The marriage fractions (first cousins, second cousins, uncle–niece) describe
+    the deme's customs for both engines: the pedigree engine simulates them, the
+    frequency engine uses the F they imply (:mod:`popsim.model.inbreeding`). F
+    and marriage fractions in one deme, or F under the pedigree engine, are
+    refused (:func:`popsim.model.build.check_engine`).
     """
 
     name: str
