@@ -64,6 +64,9 @@ INDEX = re.compile(r"^[0-9]+$")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 OBSERVABLE_STATISTICS = observable_names()
 ENGINES = ("frequency", "pedigree")
+#: ``demography_history``: a Demes deme founded before generation 0 is an error
+#: ("full"), or starts at generation 0 with its size then ("window").
+DEMOGRAPHY_HISTORY = ("full", "window")
 GROWTH = ("constant", "exponential", "linear")
 #: Keys a sweep or a fit sets itself: the root seed and (unless varied) the replicates.
 SEED_KEY, REPLICATES_KEY = "scenario.seed", "scenario.replicates"
@@ -464,6 +467,12 @@ def read_scenario(raw: Mapping[str, Any], base_dir: Path | None = None) -> Scena
                     f"demes[{i}].founded.generation", deme.founded.generation,
                     f"must be at most scenario.generations = {generations}",
                 )
+        if deme.end_generation is not None and deme.end_generation > generations:
+            raise ConfigError(
+                f"demes[{i}].end_generation", deme.end_generation,
+                f"must be at most scenario.generations = {generations} (a deme that lives to "
+                "the end has no end_generation)",
+            )
 
     locus_table = root.table("locus", required=True)
     assert locus_table is not None
@@ -508,7 +517,9 @@ def _demography_file(
             f"not allowed with demography = {label!r}: migration comes from the Demes file",
         )
     root.read.add("migration")
-    model = demes_to_config(Path(base_dir or ".") / label, generations, label)
+    history = root.choice("demography_history", DEMOGRAPHY_HISTORY, "full")
+    model = demes_to_config(Path(base_dir or ".") / label, generations, label,
+                            window_only=history == "window")
     names = [d["name"] for d in model.demes]
     settings: dict[str, dict[str, Any]] = {}
     for t in root.tables("demes"):
@@ -591,10 +602,15 @@ def _deme(t: Table) -> Deme:
         )
         f.finish()
     epochs = _size(t.raw("size"), t.key("size"), founded.founders if founded else MISSING)
+    end = t.raw("end_generation", None)
+    if end is not None:
+        end = t.integer("end_generation", low=(founded.generation if founded else 0) + 1,
+                        high=MAX_GENERATIONS)
     deme = Deme(
         name=name,
         epochs=epochs,
         founded=founded,
+        end_generation=end,
         **{"description": "", **_deme_settings(t)},
     )
     t.finish(("description",))

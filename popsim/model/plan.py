@@ -80,7 +80,8 @@ class Plan:
 
 
 def deme_sizes(deme: Deme, index: int, generations: int) -> np.ndarray:
-    """Diploid size of ``deme`` at generations 0 … T (0 before it is founded).
+    """Diploid size of ``deme`` at generations 0 … T (0 before it is founded and from
+    its ``end_generation`` on).
 
     Raises ConfigError naming ``demes[index].size`` if a size leaves [1, 10⁹].
     """
@@ -106,6 +107,8 @@ def deme_sizes(deme: Deme, index: int, generations: int) -> np.ndarray:
     if deme.founded is not None:
         sizes[: deme.founded.generation] = 0
         sizes[deme.founded.generation] = deme.founded.founders
+    if deme.end_generation is not None:
+        sizes[deme.end_generation :] = 0
     if sizes.max(initial=0) > MAX_SIZE:
         raise ConfigError(
             f"demes[{index}].size", int(sizes.max()), f"must be at most {MAX_SIZE:.0e}"
@@ -149,10 +152,17 @@ def compile_plan(scenario: Scenario) -> Plan:
         step = burn_in + allele.generation
         two_n = 2 * int(sizes[step, d])
         if two_n == 0:
+            deme = scenario.demes[d]
+            when = (
+                f"it is founded at generation {deme.founded.generation}"
+                if deme.founded is not None and allele.generation < deme.founded.generation
+                else f"it ended at generation {deme.end_generation}"
+            )
             raise ConfigError(
                 f"{key}.generation",
                 allele.generation,
-                f"deme '{allele.deme}' has no individuals then (it is founded later)",
+                f"deme '{allele.deme}' has no individuals then ({when}); introduce the allele "
+                "while the deme has individuals",
             )
         if allele.copies is not None:
             n_copies = allele.copies

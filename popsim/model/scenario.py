@@ -74,6 +74,9 @@ class Deme:
     epochs: tuple[SizeEpoch, ...]
     inbreeding: float = 0.0
     founded: FounderEvent | None = None
+    #: The first generation without individuals (the deme ends, e.g. an ancestor that
+    #: splits into others: Demes' ``end_time``); None: it lives to the end.
+    end_generation: int | None = None
     first_cousin_marriage: float = 0.0
     second_cousin_marriage: float = 0.0
     uncle_niece_marriage: float = 0.0
