@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from popsim.model.limits import DEFAULT_ANCESTRY
+from popsim.model.limits import DEEP_ANCESTRY, DEEP_ANCESTRY_FROM, DEFAULT_ANCESTRY
 from popsim.model.scenario import Deme
 
 #: Kinship of the spouses (F of their children) of each kind of marriage, in the order
@@ -58,8 +58,15 @@ def marriage_inbreeding(deme: Deme) -> float:
 
 def ancestry_window(marriage: np.ndarray, given: int | None) -> int:
     """Generations of ancestry the pedigree engine keeps: ``given``, or by default
-    :data:`~popsim.model.limits.DEFAULT_ANCESTRY` (``marriage``: [D, 3] fractions)."""
-    return DEFAULT_ANCESTRY if given is None else given
+    :data:`~popsim.model.limits.DEFAULT_ANCESTRY`, deepened to
+    :data:`~popsim.model.limits.DEEP_ANCESTRY` where some deme's marriages imply
+    F ≥ :data:`~popsim.model.limits.DEEP_ANCESTRY_FROM` (``marriage``: [D, 3]
+    fractions), where a short window misses the relatedness of the spouses'
+    ancestors (docs/pedigree.md, "The ancestry window")."""
+    if given is not None:
+        return given
+    nominal = marriage @ np.array(list(MARRIAGE_F.values())) if marriage.size else np.zeros(0)
+    return DEEP_ANCESTRY if (nominal >= DEEP_ANCESTRY_FROM).any() else DEFAULT_ANCESTRY
 
 
 def background_inbreeding(sizes: np.ndarray, window: int) -> np.ndarray:
