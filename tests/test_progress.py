@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 
-from popsim.commands.common import PlainProgress, duration, progress_bar
+from popsim.commands.common import PlainProgress, progress_bar
+from popsim.outputs.words import duration
 
 
 class FakeClock:
@@ -45,5 +46,5 @@ def test_progress_bar_writes_plain_lines_when_stderr_is_not_a_terminal(capsys):
 
 
 def test_durations_read_as_people_read_them():
-    assert [duration(x) for x in (45, 720, 12_600, float("nan"))] == [
-        "45 s", "12 min", "3.5 h", "?"]
+    assert [duration(x) for x in (4.2, 45, 720, 12_600, float("nan"))] == [
+        "4.2 s", "45 s", "12 min", "3.5 h", "?"]

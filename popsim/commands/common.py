@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -15,6 +14,7 @@ from popsim.model.build import load_scenario
 from popsim.model.catalog import resolve_config
 from popsim.model.config import parse_override
 from popsim.model.scenario import CountObservation, Scenario
+from popsim.outputs.words import duration
 
 
 def add_scenario_options(parser: argparse.ArgumentParser) -> None:
@@ -86,17 +86,6 @@ class PlainProgress:
             f"elapsed {duration(elapsed)}, ETA {duration(eta)}\n"
         )
         self.stream.flush()
-
-
-def duration(seconds: float) -> str:
-    """Seconds as people read them: ``45 s``, ``12 min``, ``3.5 h`` (``?`` when unknown)."""
-    if not math.isfinite(seconds):
-        return "?"
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 @contextmanager

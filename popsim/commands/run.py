@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from popsim.commands.common import (
     add_scenario_options,
@@ -13,10 +14,13 @@ from popsim.commands.common import (
     scenario_from_args,
 )
 from popsim.errors import ConfigError
+from popsim.model.build import model_of
+from popsim.model.scenario import Scenario
 from popsim.outputs.files import check_writable
 from popsim.outputs.tables import summary_table
 from popsim.outputs.words import counted
 from popsim.simulate import simulate
+from popsim.workflows.describe import ANNOUNCE_SECONDS, estimate, may_be_long
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -43,6 +47,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def announce_estimate(scenario: Scenario, replicates: int) -> None:
+    """On stderr, the estimated run time and peak memory of a run that may take over a
+    minute (:mod:`popsim.workflows.describe`, as ``popsim describe`` prints it)."""
+    model = model_of(scenario)
+    if not may_be_long(model, replicates):
+        return
+    expected = estimate(model, replicates)
+    if expected.seconds > ANNOUNCE_SECONDS:
+        print(f"popsim: {expected.line()}", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
     scenario = scenario_from_args(args.config, args)
     if args.out is not None:
@@ -57,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
             )
         replicates, first = 1, args.replicate_index
     announce_compilation(scenario.engine)
+    announce_estimate(scenario, replicates)
     with progress_bar(replicates, scenario.name) as update:
         result = simulate(
             scenario,

@@ -165,6 +165,17 @@ def simulate_pedigree(plan: Plan, seeds: np.ndarray, within: bool | None = None)
     return EngineOutput(records, status, observed)
 
 
+def bytes_per_individual(plan: Plan) -> int:
+    """Workspace bytes per individual alive at once (docs/pedigree.md, "Memory"):
+    alleles, couple alleles and parent couples (16), couples of the last G − 1 steps
+    (4·(G − 1)), two steps of ancestor couples (4·(2^(G−1) − 2)), couple F over
+    the window and the shorter one (4), and the marriage indexes in use."""
+    g = int(plan.ancestry_generations)
+    uses = plan.marriage.max(axis=0) > 0 if plan.marriage.size else np.zeros(3, np.bool_)
+    extra = 10 * int(uses[0]) + 10 * int(uses[1]) + 22 * int(uses[2])
+    return 16 + 4 * (g - 1) + 4 * ((1 << (g - 1)) - 2) + 4 + extra
+
+
 def throughput(
     size: int, generations: int = 20, first_cousin: float = 0.0, replicates: int = 1,
     seed: int = 1,

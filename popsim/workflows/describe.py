@@ -1,0 +1,245 @@
+"""What a scenario resolves to, and what running it will cost (``popsim describe``).
+
+:func:`describe` lists the resolved model: per deme its size schedule
+(summarised: the size at its first and last generations, its epochs, founding,
+end), its inbreeding (F, or marriage fractions with the F they imply under the
+frequency engine and the pedigree engine's window), migration, founder
+alleles, observations, and the engine that simulates it.
+
+:func:`estimate` predicts the run time and peak memory of the whole run from
+a short calibration run of the same plan: the engine runs a window of the
+plan's steps (ending at the generation with the most individuals, so the
+costliest part is measured) for a few replicates, after a one-step warm-up
+that loads (or compiles) the kernel. The run's work is counted in the unit
+that the engine's cost grows with: individual-generations for the pedigree
+engine, deme-generations for the frequency engine; the estimate is
+time(calibration) × work(run) / work(calibration). The frequency engine's
+cost also grows with the mutation-born alleles segregating, which a window
+started afresh has fewer of: its estimate is a lower bound where mutation
+matters. Peak memory is counted, not measured: the record arrays the run
+returns plus the engines' workspaces (docs/pedigree.md, "Memory").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from popsim.engines.layout import OBSERVED_COLUMNS, record_columns
+from popsim.engines.rng import replicate_seeds
+from popsim.model.build import Model
+from popsim.model.inbreeding import has_marriages, marriage_inbreeding
+from popsim.model.plan import Plan
+from popsim.model.scenario import Deme
+from popsim.outputs.words import byte_size, duration
+
+#: Individual-generations (pedigree) or replicate deme-generations (frequency) a
+#: calibration run aims at: well under a second of one thread.
+CALIBRATION_WORK = {"pedigree": 2_000_000, "frequency": 50_000}
+#: Replicates a calibration runs per thread (the frequency engine steps up to 64 side by side).
+CALIBRATION_REPLICATES = {"pedigree": 2, "frequency": 64}
+#: Runs expected to take longer than this many seconds get their estimate printed by
+#: ``popsim run`` before they start.
+ANNOUNCE_SECONDS = 60.0
+#: Work a second that no machine popsim runs on exceeds (individual-generations for the
+#: pedigree engine, replicate deme-generations for the frequency engine): a run with
+#: less than ANNOUNCE_SECONDS of it is not calibrated.
+FASTEST = {"pedigree": 1e8, "frequency": 1e9}
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """The predicted cost of a run.
+
+    Attributes:
+        seconds: wall-clock seconds of the simulation (compilation excluded).
+        peak_bytes: bytes of records and engine workspace at once.
+        basis: how it was measured, in words.
+    """
+
+    seconds: float
+    peak_bytes: int
+    basis: str
+
+    def line(self) -> str:
+        """``estimated run time … , peak memory …`` for a terminal."""
+        return (f"estimated run time {duration(self.seconds)}, peak memory "
+                f"{byte_size(self.peak_bytes)} ({self.basis})")
+
+
+def work(plan: Plan, engine: str) -> np.ndarray:
+    """Work of each step τ ≥ 1 of one replicate, float64 [B + T]: individuals made
+    (pedigree engine) or demes with individuals (frequency engine)."""
+    sizes = plan.sizes[1:]
+    if engine == "pedigree":
+        return sizes.sum(axis=1).astype(np.float64)
+    return (sizes > 0).sum(axis=1).astype(np.float64)
+
+
+def calibration_window(plan: Plan, engine: str) -> tuple[int, int]:
+    """Steps (first, last) of the calibration run: a window of about
+    :data:`CALIBRATION_WORK` ending at the costliest step."""
+    per_step = work(plan, engine)
+    last = int(np.flatnonzero(per_step == per_step.max())[-1]) + 1
+    steps = max(1, min(last, int(CALIBRATION_WORK[engine] // max(per_step[last - 1], 1.0))))
+    return last - steps, last
+
+
+def plan_window(plan: Plan, first: int, last: int) -> Plan:
+    """The plan's steps first … last as a plan of its own (step ``first`` becomes
+    generation 0, no burn-in, only ``last`` recorded; founder introductions in
+    the window kept)."""
+    keep = (plan.intro_step > first) & (plan.intro_step <= last)
+    return dataclasses.replace(
+        plan,
+        burn_in=0,
+        generations=last - first,
+        sizes=plan.sizes[first : last + 1],
+        migration_index=plan.migration_index[first : last + 1],
+        inbreeding=plan.inbreeding[first : last + 1],
+        intro_step=plan.intro_step[keep] - first,
+        intro_deme=plan.intro_deme[keep],
+        intro_allele=plan.intro_allele[keep],
+        intro_copies=plan.intro_copies[keep],
+        record_steps=np.array([last - first], dtype=np.int64),
+    )
+
+
+def estimate(model: Model, replicates: int | None = None) -> Estimate:
+    """Run time and peak memory of ``model``'s run of ``replicates`` (default: the
+    scenario's), from a short calibration run (module docstring)."""
+    plan, engine = model.plan, model.engine
+    replicates = model.scenario.replicates if replicates is None else replicates
+    if engine == "pedigree":
+        from popsim.engines.pedigree import simulate_pedigree as run
+    else:
+        from popsim.engines.frequency import simulate_frequency as run
+    threads = numba.get_num_threads()
+    first, last = calibration_window(plan, engine)
+    window = plan_window(plan, first, last)
+    n_cal = max(1, min(replicates, CALIBRATION_REPLICATES[engine] * threads))
+    seeds = replicate_seeds(model.scenario.seed, n_cal, 0, 0)
+    run(plan_window(plan, last - 1, last), seeds[:1])  # load or compile the kernel
+    started = time.perf_counter()
+    run(window, seeds)
+    seconds = time.perf_counter() - started
+    per_replicate = work(plan, engine).sum()
+    measured = work(window, engine).sum()
+    total = seconds * (replicates / n_cal) * per_replicate / max(measured, 1.0)
+    unit = "individual-generations" if engine == "pedigree" else "deme-generations"
+    basis = (f"{engine} engine, from {n_cal} replicates of {last - first} generations "
+             f"({_count(measured)} {unit} each) on {threads} "
+             f"thread{'s' if threads > 1 else ''}")
+    return Estimate(total, peak_bytes(plan, engine, replicates, threads), basis)
+
+
+def may_be_long(model: Model, replicates: int | None = None) -> bool:
+    """Whether a run could take over :data:`ANNOUNCE_SECONDS` (then :func:`estimate` it):
+    its work at :data:`FASTEST` would take that long."""
+    replicates = model.scenario.replicates if replicates is None else replicates
+    total = replicates * work(model.plan, model.engine).sum()
+    return bool(total / FASTEST[model.engine] > ANNOUNCE_SECONDS)
+
+
+def peak_bytes(plan: Plan, engine: str, replicates: int, threads: int) -> int:
+    """Records the run returns plus the engines' workspaces (module docstring)."""
+    fields = len(record_columns(plan.founder_names)) + (
+        len(OBSERVED_COLUMNS) if engine == "pedigree" else 0
+    )
+    records = 8 * replicates * len(plan.record_steps) * len(plan.deme_names) * fields
+    if engine == "pedigree":
+        from popsim.engines.pedigree import bytes_per_individual
+
+        alive = int(plan.sizes.sum(axis=1).max())
+        workspace = bytes_per_individual(plan) * alive * min(replicates, threads)
+    else:
+        slots = 1 + len(plan.founder_names) + plan.max_alleles
+        workspace = 8 * (2 * len(plan.deme_names) + 3) * slots * min(replicates, 64 * threads)
+    return records + workspace
+
+
+# --------------------------------------------------------------------------- the description
+
+
+def describe(model: Model) -> list[str]:
+    """The resolved scenario, line by line (module docstring)."""
+    s, plan = model.scenario, model.plan
+    lines = [
+        f"{s.name}",
+        f"  engine: {model.engine} (simulates every deme)"
+        + (f"; ancestry window {plan.ancestry_generations} generations"
+           if model.engine == "pedigree" else ""),
+        f"  generations: {s.generations} ({s.generations * s.generation_time_years:g} years at "
+        f"{s.generation_time_years:g} years a generation), burn-in {s.burn_in}, recorded every "
+        f"{s.record_every}; {s.replicates:,} replicates, seed {s.seed}",
+        "demes:",
+    ]
+    for i, deme in enumerate(s.demes):
+        lines += [f"  {deme.name}"] + [f"    {x}" for x in _deme_lines(deme, i, model)]
+    lines.append("migration:" if s.migrations else "migration: none")
+    for m in s.migrations:
+        until = f" until generation {m.end_generation}" if m.end_generation is not None else ""
+        lines.append(f"  {m.rate:g} of {m.dest}'s parents from {m.source} a generation, "
+                     f"from generation {m.start_generation}{until}")
+    locus = s.locus
+    lines.append(f"locus {locus.name}: pathogenic mutation rate "
+                 f"{locus.pathogenic_mutation_rate:g}, s = {locus.selection.affected:g}, "
+                 f"h = {locus.selection.carrier_dominance:g}, penetrance {locus.penetrance:g}")
+    lines.append("founder alleles:" if locus.founder_alleles else "founder alleles: none")
+    for a in locus.founder_alleles:
+        amount = f"{a.copies} copies" if a.copies is not None else f"frequency {a.frequency:g}"
+        lines.append(f"  {a.name}: {amount} in {a.deme} at generation {a.generation}")
+    observed = [f"  {o.statistic} = {o.value:g} in {o.deme}" + (f" ({o.source})" if o.source
+                                                                 else "")
+                for o in s.observations]
+    observed += [f"  {o.form} {o.name}: {', '.join(map(str, o.counts))} in {o.deme}"
+                 + (f" ({o.source})" if o.source else "") for o in s.count_observations]
+    lines.append("observations:" if observed else "observations: none")
+    return lines + observed
+
+
+def _deme_lines(deme: Deme, index: int, model: Model) -> list[str]:
+    plan = model.plan
+    sizes = plan.sizes[plan.burn_in :, index]
+    alive = np.nonzero(sizes)[0]
+    lines = []
+    if alive.size:
+        a, b = int(alive[0]), int(alive[-1])
+        lines.append(f"size: {int(sizes[a]):,} at generation {a} → {int(sizes[b]):,} at "
+                     f"generation {b} (largest {int(sizes.max()):,})")
+    for epoch in deme.epochs:
+        lines.append(f"  from generation {epoch.start_generation}: {epoch.growth} "
+                     f"{epoch.start:,} → {epoch.end:,}" if epoch.start != epoch.end else
+                     f"  from generation {epoch.start_generation}: {epoch.start:,}")
+    if deme.founded is not None:
+        f = deme.founded
+        lines.append(f"founded at generation {f.generation} from {f.source} by "
+                     f"{f.founders:,} founders")
+    if deme.end_generation is not None:
+        lines.append(f"ends: no individuals from generation {deme.end_generation} on")
+    lines.append(_inbreeding_line(deme, index, model))
+    return lines
+
+
+def _inbreeding_line(deme: Deme, index: int, model: Model) -> str:
+    if not has_marriages(deme):
+        return f"inbreeding: F = {deme.inbreeding:g}"
+    kinds = [f"{100 * getattr(deme, key):g}% {label}"
+             for key, label in (("first_cousin_marriage", "first cousins"),
+                                ("second_cousin_marriage", "second cousins"),
+                                ("uncle_niece_marriage", "uncle–niece"))
+             if getattr(deme, key) > 0]
+    implied = model.plan.inbreeding[-1, index]
+    how = ("simulated; F measured over the ancestry window" if model.engine == "pedigree"
+           else "the frequency engine uses the implied F")
+    return (f"marriages: {', '.join(kinds)}: implied F = {marriage_inbreeding(deme):.4g} "
+            f"+ background {implied - marriage_inbreeding(deme):.2g} = {implied:.4g} at the "
+            f"last generation ({how})")
+
+
+def _count(x: float) -> str:
+    return f"{x:.3g}" if x >= 1e4 else f"{x:.0f}"
