@@ -5,10 +5,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import popsim.commands.compare
 import popsim.commands.run
+import popsim.workflows.describe
 from popsim.cli import main
+from popsim.errors import ConfigError
 from popsim.model.build import build_model
-from popsim.workflows.describe import Estimate, describe, estimate, may_be_long, plan_window
+from popsim.workflows.describe import (
+    Estimate,
+    check_memory,
+    describe,
+    estimate,
+    may_be_long,
+    memory_parts,
+    plan_window,
+)
 
 
 def community(**scenario) -> dict:
@@ -94,3 +105,41 @@ def test_run_announces_only_runs_over_a_minute(capsys, monkeypatch, seconds, sho
                         lambda model, replicates: Estimate(seconds, 1, "measured"))
     main(["run", "japanese_two_founders", "--replicates", "2"])
     assert ("estimated run time" in capsys.readouterr().err) == shown
+
+
+def _no_run(*args, **kwargs):
+    raise AssertionError("the run started")
+
+
+def test_run_refuses_a_run_needing_more_memory_than_available_before_it_starts(
+        capsys, monkeypatch):
+    monkeypatch.setattr(popsim.workflows.describe, "available_memory", lambda: 10_000)
+    monkeypatch.setattr(popsim.commands.run, "simulate", _no_run)
+    assert main(["run", "japanese_two_founders", "--replicates", "500"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err
+    assert "scenario.replicates = 500" in err
+    assert "available" in err and "at most about" in err and "record_every" in err
+
+
+def test_a_pedigree_workspace_too_large_names_the_largest_deme(monkeypatch):
+    model = build_model(community(engine="pedigree"))
+    records, workspace = memory_parts(model.plan, "pedigree", 1, 1)
+    assert workspace > records
+    monkeypatch.setattr(popsim.workflows.describe, "available_memory",
+                        lambda: records + workspace - 1)
+    with pytest.raises(ConfigError, match=r"demes\[0\]\.size = 5000: .*ancestry_generations"):
+        check_memory(model, 1)
+    monkeypatch.setattr(popsim.workflows.describe, "available_memory",
+                        lambda: records + workspace)
+    assert check_memory(model, 1) == records
+
+
+def test_compare_counts_the_records_every_compared_scenario_keeps(capsys, monkeypatch):
+    one = check_memory(build_model(community()), 400)  # bytes of records of one scenario
+    monkeypatch.setattr(popsim.workflows.describe, "memory_parts",
+                        lambda plan, engine, replicates, threads: (one, 0))
+    monkeypatch.setattr(popsim.workflows.describe, "available_memory", lambda: 3 * one // 2)
+    monkeypatch.setattr(popsim.commands.compare, "run_comparison", _no_run)
+    assert main(["compare", "japanese_two_founders", "mari_a57f", "--replicates", "400"]) == 2
+    assert "beside the earlier scenarios' records" in capsys.readouterr().err

@@ -14,13 +14,12 @@ from popsim.commands.common import (
     scenario_from_args,
 )
 from popsim.errors import ConfigError
-from popsim.model.build import model_of
-from popsim.model.scenario import Scenario
+from popsim.model.build import Model, model_of
 from popsim.outputs.files import check_writable
 from popsim.outputs.tables import summary_table
 from popsim.outputs.words import counted
 from popsim.simulate import simulate
-from popsim.workflows.describe import ANNOUNCE_SECONDS, estimate, may_be_long
+from popsim.workflows.describe import ANNOUNCE_SECONDS, check_memory, estimate, may_be_long
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -47,10 +46,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def announce_estimate(scenario: Scenario, replicates: int) -> None:
+def announce_estimate(model: Model, replicates: int) -> None:
     """On stderr, the estimated run time and peak memory of a run that may take over a
     minute (:mod:`popsim.workflows.describe`, as ``popsim describe`` prints it)."""
-    model = model_of(scenario)
     if not may_be_long(model, replicates):
         return
     expected = estimate(model, replicates)
@@ -71,8 +69,10 @@ def run(args: argparse.Namespace) -> int:
                 "; give --replicates as the run did)",
             )
         replicates, first = 1, args.replicate_index
+    model = model_of(scenario)
+    check_memory(model, replicates)
     announce_compilation(scenario.engine)
-    announce_estimate(scenario, replicates)
+    announce_estimate(model, replicates)
     with progress_bar(replicates, scenario.name) as update:
         result = simulate(
             scenario,

@@ -15,14 +15,19 @@ that the engine's cost grows with: individual-generations for the pedigree
 engine, deme-generations for the frequency engine; the estimate is
 time(calibration) × work(run) / work(calibration). The frequency engine's
 cost also grows with the mutation-born alleles segregating, which a window
-started afresh has fewer of: its estimate is a lower bound where mutation
-matters. Peak memory is counted, not measured: the record arrays the run
-returns plus the engines' workspaces (docs/pedigree.md, "Memory").
+started afresh has fewer of, and the pedigree engine's kinship work grows
+with the depth of the pedigree, which such a window starts without: the
+estimate is a lower bound where mutation or a deep, related pedigree
+matter. Peak memory is counted, not measured: the record arrays the run
+returns plus the engines' workspaces (docs/pedigree.md, "Memory");
+:func:`check_memory` refuses a run that needs more than the machine has
+available, before it starts.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from dataclasses import dataclass
 
@@ -31,6 +36,7 @@ import numpy as np
 
 from popsim.engines.layout import OBSERVED_COLUMNS, record_columns
 from popsim.engines.rng import replicate_seeds
+from popsim.errors import ConfigError
 from popsim.model.build import Model
 from popsim.model.inbreeding import has_marriages, marriage_inbreeding
 from popsim.model.plan import Plan
@@ -147,6 +153,11 @@ def may_be_long(model: Model, replicates: int | None = None) -> bool:
 
 def peak_bytes(plan: Plan, engine: str, replicates: int, threads: int) -> int:
     """Records the run returns plus the engines' workspaces (module docstring)."""
+    return sum(memory_parts(plan, engine, replicates, threads))
+
+
+def memory_parts(plan: Plan, engine: str, replicates: int, threads: int) -> tuple[int, int]:
+    """Bytes of (records the run returns, engine workspaces of the replicates run at once)."""
     fields = len(record_columns(plan.founder_names)) + (
         len(OBSERVED_COLUMNS) if engine == "pedigree" else 0
     )
@@ -159,7 +170,62 @@ def peak_bytes(plan: Plan, engine: str, replicates: int, threads: int) -> int:
     else:
         slots = 1 + len(plan.founder_names) + plan.max_alleles
         workspace = 8 * (2 * len(plan.deme_names) + 3) * slots * min(replicates, 64 * threads)
-    return records + workspace
+    return records, workspace
+
+
+def available_memory() -> int | None:
+    """Bytes of memory a new run can have on this machine: Linux's ``MemAvailable``,
+    else the free physical pages; None where neither is known."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024  # kB
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_memory(model: Model, replicates: int | None = None, held: int = 0) -> int:
+    """Refuse, before it starts, a run whose counted peak memory (:func:`peak_bytes`),
+    with ``held`` bytes of earlier runs' records still kept (``popsim compare``),
+    exceeds :func:`available_memory`: a :class:`~popsim.errors.ConfigError` naming
+    ``scenario.replicates`` where the records are most of it, else the largest deme's
+    size (pedigree engine) or ``locus.max_alleles`` (frequency engine), with what
+    the machine has and what to change. Returns the bytes of records
+    the run keeps."""
+    replicates = model.scenario.replicates if replicates is None else replicates
+    plan, engine = model.plan, model.engine
+    records, workspace = memory_parts(plan, engine, replicates, numba.get_num_threads())
+    available = available_memory()
+    if available is None or held + records + workspace <= available:
+        return records
+    available = max(available - held, 0)
+    need = (f"needs about {byte_size(records + workspace)} of memory and this machine has "
+            f"{byte_size(available)} available" + (" beside the earlier scenarios' records"
+                                                   if held else ""))
+    if records >= workspace:
+        raise ConfigError(
+            "scenario.replicates", replicates,
+            f"the run {need}; allowed: at most about "
+            f"{int(replicates * max(available - workspace, 0) / records):,} "
+            "replicates, or fewer recorded generations (a larger scenario.record_every)",
+        )
+    if engine == "frequency":
+        raise ConfigError(
+            "locus.max_alleles", plan.max_alleles,
+            f"the run {need} for the frequency engine's workspace; give a smaller "
+            "locus.max_alleles or fewer threads (NUMBA_NUM_THREADS)",
+        )
+    deme = int(plan.sizes.max(axis=0).argmax())
+    raise ConfigError(
+        f"demes[{deme}].size", int(plan.sizes[:, deme].max()),
+        f"the run {need} for the pedigree engine's workspace; give smaller demes, a "
+        "shorter scenario.ancestry_generations or fewer threads (NUMBA_NUM_THREADS)",
+    )
 
 
 # --------------------------------------------------------------------------- the description
