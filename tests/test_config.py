@@ -168,7 +168,7 @@ RULES = [
     (config(locus__founder_alleles__0__deme="comunity"),
      ["locus.founder_alleles[0].deme = 'comunity'", "did you mean 'community'"]),
     (config(locus__founder_alleles__0__generation=2),
-     ["locus.founder_alleles[0].generation = 2", "founded later"]),
+     ["locus.founder_alleles[0].generation = 2", "it is founded at generation 5"]),
     (config(locus__founder_alleles__0__generation=25),
      ["locus.founder_alleles[0].generation = 25", "at most scenario.generations = 20"]),
     (config(locus__founder_alleles=[
@@ -530,16 +530,6 @@ demes:
 """
 
 REFUSED = [
-    ("""\
-  - name: other
-    epochs: [{start_size: 500}]
-  - name: mixed
-    ancestors: [host, other]
-    proportions: [0.5, 0.5]
-    start_time: 20
-    epochs: [{start_size: 100}]
-""", ["demography = 'model.yaml'", "deme 'mixed'", "several ancestors (host 0.5, other 0.5)",
-      "admixture founding is not supported", "add a pulse from the others"]),
     ("""\
   - name: selfer
     ancestors: [host]

@@ -2,9 +2,9 @@
 
 Splits are written there as an ancestor whose ``end_time`` is the time its
 descendants start; popsim gives the ancestor an ``end_generation`` and founds
-the descendants in that generation. Admixture-founded demes are refused with a
-message naming the feature and what to write instead; a founding before the
-scenario's first generation is an error, never dropped.
+the descendants in that generation. Admixture-founded demes are founded from
+their ancestors in their proportions (``founded.from`` an array); a founding
+before the scenario's first generation is an error, never dropped.
 """
 
 from __future__ import annotations
@@ -149,14 +149,79 @@ def test_a_split_runs_under_both_engines(tmp_path, engine):
     assert np.isfinite(frequency[:, 1:]).all()
 
 
-def test_an_admixture_founded_deme_is_refused_naming_the_feature(tmp_path):
-    with pytest.raises(ConfigError) as info:
-        build_model(config(tmp_path, ADMIXTURE, 60), base_dir=tmp_path)
-    text = str(info.value)
-    assert "\n" not in text
-    assert "deme 'admixed' (demes[2]) is founded from several ancestors (ancestor1 0.9, " \
-           "ancestor2 0.1): admixture founding is not supported" in text
-    assert "add a pulse from the others" in text
+#: msprime's admixture example (docs, "Demography": add_admixture(time=10,
+#: derived="ADMIX", ancestral=["A", "B"], proportions=[0.25, 0.75]) after a split
+#: of ANC into A and B at time 20), as Demography.to_demes() writes it.
+MSPRIME_ADMIXTURE = """\
+time_units: generations
+demes:
+- name: ANC
+  epochs:
+  - {end_time: 20, start_size: 10000}
+- name: A
+  ancestors: [ANC]
+  epochs:
+  - {end_time: 0, start_size: 10000}
+- name: B
+  ancestors: [ANC]
+  epochs:
+  - {end_time: 0, start_size: 10000}
+- name: ADMIX
+  start_time: 10
+  ancestors: [A, B]
+  proportions: [0.25, 0.75]
+  epochs:
+  - {end_time: 0, start_size: 10000}
+"""
+
+
+def test_an_admixture_founded_deme_is_founded_from_its_ancestors_in_proportion(tmp_path):
+    model = build_model(config(tmp_path, ADMIXTURE, 60), base_dir=tmp_path)
+    admixed = model.scenario.demes[2]
+    assert admixed.founded.sources == (("ancestor1", 0.9), ("ancestor2", pytest.approx(0.1)))
+    plan = model.plan
+    step = admixed.founded.generation  # no burn-in: step τ makes generation τ
+    assert step == 11
+    row = plan.migration[plan.migration_index[step], 2]
+    assert row.tolist() == pytest.approx([0.9, 0.1, 0.0])
+    assert plan.sizes[step - 1, :2].tolist() == [100, 250] and plan.sizes[step, :2].sum() == 0
+
+
+@pytest.mark.parametrize("engine", ["frequency", "pedigree"])
+def test_msprime_admixture_runs_and_draws_the_founders_from_both_sources(tmp_path, engine):
+    """A founder allele only in B reaches ADMIX at 0.75 of B's frequency at founding."""
+    raw = config(tmp_path, MSPRIME_ADMIXTURE, 20, founder_alleles=[
+        {"name": "f", "deme": "B", "generation": 1, "frequency": 0.2}])
+    raw["scenario"].update(engine=engine, replicates=8, record_every=1)
+    model = build_model(raw, base_dir=tmp_path)
+    assert model.plan.sizes[:11, 3].sum() == 0 and model.plan.sizes[11, 3] == 10_000
+    frequency = simulate(model.scenario).statistics["founder_frequency"]  # [R, T + 1, D]
+    assert np.isnan(frequency[:, 10, 3]).all() and (frequency[:, 10, 2] > 0.1).all()
+    founded, parents = frequency[:, 11, 3], frequency[:, 10, 2]
+    assert np.all(np.abs(founded - 0.75 * parents) < 0.02), (founded, parents)
+    assert (np.nan_to_num(frequency[:, :, :2]) == 0).all()  # never in ANC or A
+
+
+def test_a_founding_from_several_demes_is_checked(tmp_path):
+    raw = {
+        "scenario": {"name": "x", "generations": 10},
+        "demes": [{"name": "a", "size": 100}, {"name": "b", "size": 100},
+                  {"name": "c", "size": 50,
+                   "founded": {"generation": 5, "from": ["a", "b"], "proportions": [0.5, 0.6],
+                               "founders": 50}}],
+    }
+    with pytest.raises(ConfigError, match=r"demes\[2\]\.founded\.proportions = .*sum to 1"):
+        build_model(raw)
+    raw["demes"][2]["founded"]["proportions"] = [0.5]
+    with pytest.raises(ConfigError, match="an array of 2 numbers"):
+        build_model(raw)
+    raw["demes"][2]["founded"]["from"] = ["a", "x"]
+    raw["demes"][2]["founded"]["proportions"] = [0.5, 0.5]
+    with pytest.raises(ConfigError, match=r"founded\.from = 'x': is not a deme"):
+        build_model(raw)
+    raw["demes"][2]["founded"]["from"] = "a"
+    with pytest.raises(ConfigError, match=r"only with an array founded\.from"):
+        build_model(raw)
 
 
 def test_a_founding_before_the_first_generation_is_an_error_not_dropped(tmp_path):

@@ -457,11 +457,12 @@ def read_scenario(raw: Mapping[str, Any], base_dir: Path | None = None) -> Scena
         )
     for i, deme in enumerate(demes):
         if deme.founded is not None:
-            _known(deme.founded.source, names, f"demes[{i}].founded.from")
-            if deme.founded.source == deme.name:
-                raise ConfigError(
-                    f"demes[{i}].founded.from", deme.name, "a deme cannot found itself"
-                )
+            for source, _ in deme.founded.sources:
+                _known(source, names, f"demes[{i}].founded.from")
+                if source == deme.name:
+                    raise ConfigError(
+                        f"demes[{i}].founded.from", deme.name, "a deme cannot found itself"
+                    )
             if deme.founded.generation > generations:
                 raise ConfigError(
                     f"demes[{i}].founded.generation", deme.founded.generation,
@@ -590,15 +591,41 @@ def _deme_settings(t: Table) -> dict[str, Any]:
     return settings
 
 
+def _founding_sources(f: Table) -> tuple[tuple[str, ...], tuple[float, ...]]:
+    """``founded.from``: one deme, or an array of demes with ``founded.proportions``
+    (an admixture founding: fractions of the founders' parents, each in (0, 1],
+    summing to 1)."""
+    key = f.key("proportions")
+    if not isinstance(f.raw("from"), list):
+        if f.has("proportions"):
+            raise ConfigError(key, f.raw("proportions"),
+                              "only with an array founded.from (an admixture founding)")
+        return (f.string("from"),), (1.0,)
+    sources = f.strings("from")
+    if not sources or len(set(sources)) != len(sources):
+        raise ConfigError(f.key("from"), list(sources), "must name different demes")
+    values = f.raw("proportions")
+    if (not isinstance(values, list) or len(values) != len(sources)
+            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)):
+        raise ConfigError(key, values, f"must be an array of {len(sources)} numbers, one per "
+                          "deme of founded.from")
+    if not all(0 < v <= 1 for v in values) or abs(sum(values) - 1) > 1e-9:
+        raise ConfigError(key, values, "each must be in (0, 1] and they must sum to 1")
+    return sources, tuple(float(v) for v in values)
+
+
 def _deme(t: Table) -> Deme:
     name = t.string("name", pattern=True)
     founded = None
     f = t.table("founded")
     if f is not None:
+        generation = f.integer("generation", low=0, high=MAX_GENERATIONS)
+        sources, proportions = _founding_sources(f)
         founded = FounderEvent(
-            generation=f.integer("generation", low=0, high=MAX_GENERATIONS),
-            source=f.string("from"),
+            generation=generation,
+            source=sources[0],
             founders=f.integer("founders", low=1, high=MAX_SIZE),
+            others=tuple(zip(sources[1:], proportions[1:], strict=True)),
         )
         f.finish()
     epochs = _size(t.raw("size"), t.key("size"), founded.founders if founded else MISSING)

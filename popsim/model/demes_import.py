@@ -21,7 +21,9 @@ from generation 0 to generation T (``scenario.generations``). The mapping:
   T (its founding is left out; every deme starts with normal alleles only).
 * A deme with ``start_time`` s ≤ T is *founded*: at generation T − s + 1
   (whose parents, generation T − s, are the ancestor's) by ``start_size``
-  diploids from its one ancestor.
+  diploids from its one ancestor, or, founded by admixture from several
+  ancestors with ``proportions``, from those ancestors in those proportions
+  (``founded.from`` an array with ``founded.proportions``).
 * A deme with ``end_time`` e, 0 < e ≤ T (an ancestor that ends where others
   split from it, as msprime and stdpopsim write a split) has individuals up to
   generation T − e: its ``end_generation`` is T − e + 1, the generation its
@@ -41,9 +43,7 @@ from generation 0 to generation T (``scenario.generations``). The mapping:
   that finished before time T) is left out.
 
 Refused, with a :class:`~popsim.errors.ConfigError` naming the Demes file and
-the feature: demes founded inside the simulated window by several ancestors
-(admixture: found it from one ancestor plus a pulse from the others a
-generation later), demes founded before the window, nonzero ``selfing_rate`` or
+the feature: demes founded before the window, nonzero ``selfing_rate`` or
 ``cloning_rate``, a pulse or migration that only acts on a founding generation
 at the end of the window, and sizes that round outside [1, 10⁹].
 """
@@ -158,22 +158,15 @@ def demes_to_config(path: Path, generations: int, label: str,
                 "'window' to start it at generation 0 with its size then"
             )
         if start <= T:
-            if len(deme.ancestors) != 1:
-                shares = ", ".join(
-                    f"{a} {p:g}" for a, p in zip(deme.ancestors, deme.proportions, strict=True)
-                )
-                raise refuse(
-                    f"{where} is founded from several ancestors ({shares}): admixture founding "
-                    "is not supported; found it from one ancestor and add a pulse from the "
-                    "others in the next generation (pulses: time one generation later, their "
-                    "proportions)"
-                )
             founded = T - start + 1
             entry["founded"] = {
                 "generation": founded,
                 "from": deme.ancestors[0],
                 "founders": _size_value(deme.epochs[0].start_size, where, refuse),
             }
+            if len(deme.ancestors) > 1:  # admixture founding
+                entry["founded"]["from"] = list(deme.ancestors)
+                entry["founded"]["proportions"] = [float(p) for p in deme.proportions]
             floor[deme.name] = founded + 1
         else:
             floor[deme.name] = 0

@@ -34,7 +34,8 @@ class Plan:
         migration_index: int64 [B+T+1], which matrix of ``migration`` step τ uses.
         migration: float64 [n, D, D], backward migration matrices with their
             diagonal: row i gives the fraction of deme i's parents from each deme;
-            rows sum to 1. A deme founded at τ has row e_source at τ.
+            rows sum to 1. A deme founded at τ has row e_source at τ (an admixture
+            founding: its sources' proportions).
         inbreeding: float64 [B+T+1, D], F of the zygotes of each deme at each step
             (frequency engine): the deme's ``inbreeding``, or the F its marriage
             fractions imply (:func:`popsim.model.inbreeding.implied_inbreeding`).
@@ -248,7 +249,9 @@ def _migration_matrices(scenario: Scenario, sizes: np.ndarray) -> tuple[np.ndarr
     founding = {burn_in + d.founded.generation: [] for d in scenario.demes if d.founded is not None}
     for i, d in enumerate(scenario.demes):
         if d.founded is not None:
-            founding[burn_in + d.founded.generation].append((i, names.index(d.founded.source)))
+            founding[burn_in + d.founded.generation].append(
+                (i, [(names.index(source), p) for source, p in d.founded.sources])
+            )
 
     # Steps where anything changes: migration starts/ends and founder events.
     cuts = {1}
@@ -282,16 +285,17 @@ def _migration_matrices(scenario: Scenario, sizes: np.ndarray) -> tuple[np.ndarr
                     f"(generation {generation})",
                 )
         matrix[np.diag_indices(n_demes)] = 1.0 - totals
-        for i, source in founding.get(step, []):
+        for i, sources in founding.get(step, []):
             matrix[i] = 0.0
-            matrix[i, source] = 1.0
-            if sizes[step - 1, source] == 0:
-                raise ConfigError(
-                    f"demes[{i}].founded.from",
-                    names[source],
-                    f"deme '{names[source]}' has no individuals at generation "
-                    f"{step - 1 - burn_in}, so it cannot found '{names[i]}'",
-                )
+            for source, proportion in sources:
+                matrix[i, source] += proportion
+                if sizes[step - 1, source] == 0:
+                    raise ConfigError(
+                        f"demes[{i}].founded.from",
+                        names[source],
+                        f"deme '{names[source]}' has no individuals at generation "
+                        f"{step - 1 - burn_in}, so it cannot found '{names[i]}'",
+                    )
         for existing_k, existing in enumerate(matrices):
             if np.array_equal(existing, matrix):
                 index[step:stop] = existing_k

@@ -50,11 +50,21 @@ class FounderEvent:
     the reproduction step that makes generation ``generation`` (after the
     source's migration, mutation and selection): a complete one-generation
     migration from the source. Before that generation the deme is empty.
+    An admixture founding lists ``others``, (deme, proportion) pairs: that
+    fraction of the founders' parents comes from each of them, the remaining
+    1 − Σ proportion from ``source``.
     """
 
     generation: int
     source: str
     founders: int
+    others: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def sources(self) -> tuple[tuple[str, float], ...]:
+        """Every source deme with the fraction of the founders' parents it gives."""
+        rest = 1.0 - sum(p for _, p in self.others)
+        return ((self.source, rest), *self.others)
 
 
 @dataclass(frozen=True)

@@ -283,7 +283,9 @@ def _deme_lines(deme: Deme, index: int, model: Model) -> list[str]:
                      f"  from generation {epoch.start_generation}: {epoch.start:,}")
     if deme.founded is not None:
         f = deme.founded
-        lines.append(f"founded at generation {f.generation} from {f.source} by "
+        source = (f.source if not f.others else
+                  ", ".join(f"{name} ({p:g})" for name, p in f.sources))
+        lines.append(f"founded at generation {f.generation} from {source} by "
                      f"{f.founders:,} founders")
     if deme.end_generation is not None:
         lines.append(f"ends: no individuals from generation {deme.end_generation} on")
