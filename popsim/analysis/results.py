@@ -180,7 +180,8 @@ class Result:
 
         Columns: mean, q025, median, q975, plus ``p_founder_lost`` rows and,
         where the scenario gives an observation, ``p_reach_observed_<statistic>``
-        = P(simulated value ≥ observed). A statistic's row gives its mean over
+        = P(simulated value ≥ observed) over the histories where the statistic is
+        defined (:func:`reached`). A statistic's row gives its mean over
         replicates (histories) and the 2.5%, 50% and 97.5% quantiles across them.
         A patient share (a registry entry with ``pooled``) has two rows: ``<name>``,
         the pooled share Σ class / Σ affected genotypes over replicates (the share
@@ -228,7 +229,7 @@ class Result:
             rows.extend(outcomes)
             for obs in self.scenario.observations:
                 if obs.deme == deme:
-                    reach = (stats[obs.statistic][:, d] >= obs.value) * 1.0
+                    reach = reached(stats[obs.statistic][:, d], obs.value)
                     rows.append(_probability(deme, f"p_reach_observed_{obs.statistic}", reach))
         rows.extend(self._evidence_rows())
         return rows
@@ -445,6 +446,15 @@ def _pooled_shares(
                 interval[:, d] = np.quantile(resampled, [0.025, 0.975])
         out[s.name] = (shares[s.name], *interval)
     return out
+
+
+def reached(values: np.ndarray, observed: float) -> np.ndarray:
+    """float64, like ``values``: 1 where a history's value is ≥ ``observed``, 0 where it
+    is below, NaN where the value is undefined (a patient share in a history without
+    patients), so that ``p_reach_observed_…`` is a probability over the histories
+    where the statistic exists, not a count of undefined histories as misses."""
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isnan(values), np.nan, (values >= observed) * 1.0)
 
 
 def _probability(deme: str, name: str, hits: np.ndarray) -> dict:
