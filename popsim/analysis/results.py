@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from popsim.analysis.quantiles import nan_quantiles
 from popsim.engines.layout import (
     OBSERVED_FIELDS,
     founder_columns,
@@ -275,7 +276,7 @@ class Result:
         for name, values in self.statistics.items():
             with np.errstate(all="ignore"), _quiet():
                 mean = np.nanmean(values, axis=0)
-                qs = np.nanquantile(values, QUANTILES, axis=0)
+                qs = nan_quantiles(values, QUANTILES)
             for d, deme in enumerate(self.deme_names):
                 block = {
                     "deme": np.full(n_gen, deme, dtype=object),

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from matplotlib.figure import Figure
 
+from popsim.analysis.quantiles import nan_quantiles
 from popsim.genetics.statistics import BY_NAME, REGISTRY
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ def fan_chart(result: Result, deme: int, path: Path) -> Path:
         if present.any():
             v = values[:, present]
             x = years[present]
-            q = np.nanquantile(v, [0.025, 0.25, 0.5, 0.75, 0.975], axis=0)
+            q = nan_quantiles(v, [0.025, 0.25, 0.5, 0.75, 0.975])
             ax.fill_between(x, q[0], q[4], color="#9ecae1", label="95% of replicates")
             ax.fill_between(x, q[1], q[3], color="#4292c6", label="50% of replicates")
             ax.plot(x, q[2], color="#08306b", label="median")

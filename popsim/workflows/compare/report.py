@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from popsim.analysis.quantiles import nan_quantiles
 from popsim.genetics.statistics import BY_NAME, REGISTRY
 from popsim.model.scenario import CountObservation, Deme, Scenario
 from popsim.outputs.figures import CLASS_COLOURS
@@ -464,7 +465,7 @@ def trajectory_figure(comparison: Comparison, path: Path) -> Path:
             if not present.any():
                 continue
             with np.errstate(all="ignore"), warnings.catch_warnings(action="ignore"):
-                low, high = np.nanquantile(values[:, present], [0.025, 0.975], axis=0)
+                low, high = nan_quantiles(values[:, present], [0.025, 0.975])
                 mean = np.nanmean(values[:, present], axis=0)
             x = years[present]
             ax.fill_between(x, low, high, color=colour, alpha=0.15, linewidth=0)
