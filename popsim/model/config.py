@@ -695,14 +695,15 @@ def _locus(t: Table, names: list[str]) -> Locus:
         )
         alleles.append(FounderAllele(name, deme, generation, copies, frequency))
         a.finish()
-    keys = [(a.name, a.deme, a.generation) for a in alleles]
-    for i, key in enumerate(keys):
-        if key in keys[:i]:
+    seen: set[tuple[str, str, int]] = set()
+    for i, key in enumerate((a.name, a.deme, a.generation) for a in alleles):
+        if key in seen:
             raise ConfigError(
                 f"locus.founder_alleles[{i}].name", key[0],
                 f"is already introduced into '{key[1]}' at generation {key[2]}; "
                 "give one entry with the total copies",
             )
+        seen.add(key)
     locus = Locus(
         name=t.string("name", "GNE", line=True),
         pathogenic_mutation_rate=t.number("pathogenic_mutation_rate", 0.0, 0.0, 0.1),

@@ -132,11 +132,13 @@ def compile_plan(scenario: Scenario) -> Plan:
     migration_index, migration = _migration_matrices(scenario, sizes)
 
     founders = scenario.founder_names
+    allele_index = {name: k + 1 for k, name in enumerate(founders)}
+    deme_index = {name: i for i, name in enumerate(names)}
     steps, demes_, alleles, copies = [], [], [], []
     introduced: dict[tuple[int, int], int] = {}  # copies per (step, deme)
     for k, allele in enumerate(scenario.locus.founder_alleles):
         key = f"locus.founder_alleles[{k}]"
-        d = names.index(allele.deme)
+        d = deme_index[allele.deme]
         if allele.generation > generations:
             raise ConfigError(
                 f"{key}.generation",
@@ -178,7 +180,7 @@ def compile_plan(scenario: Scenario) -> Plan:
             )
         steps.append(step)
         demes_.append(d)
-        alleles.append(founders.index(allele.name) + 1)
+        alleles.append(allele_index[allele.name])
         copies.append(n_copies)
     order = np.argsort(np.asarray(steps, dtype=np.int64), kind="stable")
 

@@ -241,11 +241,7 @@ class Scenario:
     @property
     def founder_names(self) -> tuple[str, ...]:
         """Distinct founder allele names in order of first appearance."""
-        names: list[str] = []
-        for allele in self.locus.founder_alleles:
-            if allele.name not in names:
-                names.append(allele.name)
-        return tuple(names)
+        return tuple(dict.fromkeys(allele.name for allele in self.locus.founder_alleles))
 
     def deme_index(self, name: str) -> int:
         return self.deme_names.index(name)
