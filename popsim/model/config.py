@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from popsim.errors import MISSING, ConfigError
+from popsim.errors import MISSING, ConfigError, has_hidden
 from popsim.genetics.statistics import observable_names
 from popsim.model.limits import (
     MAX_ANCESTRY,
@@ -61,7 +61,6 @@ from popsim.model.scenario import (
 
 BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 INDEX = re.compile(r"^[0-9]+$")
-CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 OBSERVABLE_STATISTICS = observable_names()
 ENGINES = ("frequency", "pedigree")
 GROWTH = ("constant", "exponential", "linear")
@@ -130,10 +129,11 @@ class Table:
             raise ConfigError(self.key(name), value, "must be a string")
         if pattern and not NAME_PATTERN.match(value):
             raise ConfigError(self.key(name), value, NAME_RULE)
-        if line and (not value.strip() or CONTROL.search(value) or len(value) > 200):
+        if line and (not value.strip() or has_hidden(value) or len(value) > 200):
             raise ConfigError(
                 self.key(name), value,
-                "must be a non-empty line of at most 200 characters (no control characters)",
+                "must be a non-empty line of at most 200 characters (no control or "
+                "invisible formatting characters)",
             )
         return value
 
@@ -284,7 +284,7 @@ def parse_override(text: str) -> tuple[str, Any]:
     key, value_text = (part.strip() for part in text.split("=", 1))
     if not key:
         raise ConfigError("--set", text, "must look like dotted.key=value")
-    if CONTROL.search(value_text):
+    if has_hidden(value_text):
         raise ConfigError("--set", text, "the value must be one line without control characters")
     try:
         value = tomllib.loads(f"v = {value_text}")["v"]
@@ -498,7 +498,7 @@ def _demography_file(
     from popsim.model.demes_import import demes_to_config
 
     label = root.raw("demography")
-    if not isinstance(label, str) or not label.strip() or CONTROL.search(label):
+    if not isinstance(label, str) or not label.strip() or has_hidden(label):
         raise ConfigError(
             "demography", label, "must be the path of a Demes YAML file, relative to this config"
         )

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from popsim.errors import ConfigError, PopsimError
+from popsim.errors import ConfigError, PopsimError, has_hidden
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -111,7 +111,8 @@ def _csv_cells(values: np.ndarray) -> np.ndarray:
 def check_output_path(directory: Path | str) -> None:
     """Refuse (exit 2) an output directory that cannot be written, before any work.
 
-    ``directory`` must be a non-empty path that is not a file, nor a symbolic
+    ``directory`` must be a non-empty path without hidden characters
+    (:func:`popsim.errors.has_hidden`: it is printed) that is not a file, nor a symbolic
     link to nothing, and its nearest existing ancestor (the parent, unless
     missing parents are to be created) must be a directory this process can
     write into. Errors that only writing reveals (a full disk, a read-only file
@@ -119,6 +120,11 @@ def check_output_path(directory: Path | str) -> None:
     """
     if str(directory) == "":
         raise ConfigError("--out", "", "must name a directory")
+    if has_hidden(str(directory)):
+        raise ConfigError(
+            "--out", str(directory),
+            "must not contain control or invisible formatting characters (it is printed)",
+        )
     directory = Path(directory)
     if directory.is_symlink() and not directory.exists():
         raise ConfigError("--out", str(directory), "is a symbolic link to nothing")
