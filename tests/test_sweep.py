@@ -518,3 +518,40 @@ def test_plot_reports_a_damaged_table_or_manifest(batched, tmp_path, capsys):
     (edited / "manifest.json").write_text(json.dumps(manifest))
     assert main(["plot", str(edited)]) == 2
     assert "manifest.json: damaged (sweep.columns" in capsys.readouterr().err
+
+
+FAILING = """
+[sweep]
+base = "base.toml"
+replicates = 4
+seed = 1
+
+[[parameters]]
+key = "locus.pathogenic_mutation_rate"
+values = {values}
+
+[[parameters]]
+key = "locus.max_alleles"
+values = [1]
+"""
+
+
+@pytest.mark.parametrize(("values", "finished"), [("[0.0, 1e-9, 0.01]", 2), ("[0.01, 0.0]", 0)],
+                         ids=["late", "first"])
+def test_a_simulation_that_fails_mid_sweep_leaves_a_usable_directory(
+    values, finished, tmp_path, capsys
+):
+    """Issue 28: a late failure left a partial directory that a plain rerun refused.
+    Now: finished points are kept and the message says how to continue; a sweep
+    that finished nothing leaves nothing, so the same command can simply be rerun."""
+    path = write_sweep(tmp_path, FAILING.replace("{values}", values))
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out), "--executor", "serial",
+                 "--batch", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "locus.max_alleles" in err
+    if finished:
+        assert "keeps 2 of 3 finished points: pass --resume" in err
+        assert len(list((out / "points").glob("batch-*.json"))) == 2
+    else:
+        assert "keeps" not in err and not out.exists()
