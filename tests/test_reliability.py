@@ -373,3 +373,25 @@ def test_a_path_with_an_ansi_escape_is_shown_escaped(tmp_path, capsys):
     path.write_text("[scenario]\nnot_a_key = 1\n")
     err = _one_line_error(capsys, "run", str(path))
     assert "\x1b" not in err and "\\x1b[31m" in err
+
+
+@pytest.mark.parametrize("name", ["x" * 300 + ".toml", "a\\u0000b.toml"], ids=["too-long", "nul"])
+@pytest.mark.parametrize("command", ["sweep", "fit", "demography"])
+def test_file_names_the_system_refuses_are_config_errors(name, command, tmp_path, capsys):
+    """A referenced file whose name the OS cannot use (ENAMETOOLONG, a NUL byte) was
+    an OSError traceback from the API (found by the sweep-file fuzz); it is a
+    one-line error naming the key (Python reports a NUL byte as "not found")."""
+    head = {"sweep": "[sweep]\nbase", "fit": "[fit]\nbase", "demography": "demography"}[command]
+    path = tmp_path / "f.toml"
+    scenario = '[scenario]\nname = "x"\ngenerations = 5\n' if command == "demography" else ""
+    path.write_text(f'{head} = "{name}"\n{scenario}')
+    key = {"sweep": "sweep.base", "fit": "fit.base", "demography": "demography"}[command]
+    words = ["run", str(path)] if command == "demography" else [command, str(path)]
+    if command != "demography":
+        words += ["--out", str(tmp_path / "out")]
+    err = _one_line_error(capsys, *words)
+    assert f"{key} = " in err
+    if len(name) > 255:
+        assert "cannot be used as a file name" in err
+    else:
+        assert "not found" in err or "must be the path" in err

@@ -229,6 +229,21 @@ def _range(low, high) -> str:
 # --------------------------------------------------------------------------- loading
 
 
+def referenced_file(key: str, name: str, folder: Path) -> Path:
+    """The file ``name`` (a sweep's or fit's ``base``, a config's ``demography``),
+    relative to ``folder``; ConfigError naming ``key`` unless it is an existing file.
+    A name the system cannot use (too long, with a NUL byte) is refused too."""
+    path = folder / name
+    try:
+        found = path.is_file()
+    except (OSError, ValueError) as error:  # ENAMETOOLONG, an embedded NUL byte, ...
+        reason = getattr(error, "strerror", None) or str(error)
+        raise ConfigError(key, name, f"cannot be used as a file name ({reason})") from None
+    if not found:
+        raise ConfigError(key, name, f"file not found (looked for {path})")
+    return path
+
+
 def read_config_bytes(path: Path, key: str = "config") -> bytes:
     """The bytes of a config, sweep or fit file, refused (ConfigError) unless readable.
 
