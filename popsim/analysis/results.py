@@ -24,8 +24,8 @@ from popsim.engines.layout import (
     observed_column,
     record_column,
 )
-from popsim.genetics.statistics import BY_NAME, REGISTRY, Moments, compute
-from popsim.model.plan import Plan
+from popsim.genetics.statistics import BY_NAME, FOUNDER_OUTCOMES, REGISTRY, Moments, compute
+from popsim.model.plan import Plan, founder_demes
 from popsim.model.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -213,6 +213,9 @@ class Result:
     def _summary_rows(self) -> list[dict[str, Any]]:
         stats = self.final_statistics
         shares = _pooled_shares(stats)
+        absent = ~founder_demes(self.plan)  # the allele never gets there: no "lost"
+        stats = {k: np.where(absent, np.nan, v) if k in FOUNDER_OUTCOMES else v
+                 for k, v in stats.items()}
         rows = []
         for d, deme in enumerate(self.deme_names):
             column = {name: values[:, d] for name, values in stats.items()}
@@ -262,8 +265,17 @@ class Result:
         columns["loglik_total"] = np.repeat(logliks["total"], n_demes)
         return columns
 
+    @property
+    def years_before_present(self) -> np.ndarray:
+        """float64 [r]: each recorded generation's time in years before the present
+        (the final generation), (T − g)·``generation_time_years``: the time axis of
+        every table and figure (docs/config.md, "Units")."""
+        scenario = self.scenario
+        return (scenario.generations - self.generations) * scenario.generation_time_years
+
     def trajectories(self) -> pd.DataFrame:
-        """Mean and quantiles of every statistic per deme and recorded generation."""
+        """Mean and quantiles of every statistic per deme and recorded generation
+        (``generation`` and ``years_before_present``)."""
         import pandas as pd
 
         return pd.DataFrame(self._trajectory_columns())
@@ -271,7 +283,7 @@ class Result:
     def _trajectory_columns(self) -> dict[str, np.ndarray]:
         """:meth:`trajectories` as columns: blocks of generations per (statistic, deme)."""
         blocks = []
-        years = self.generations * self.scenario.generation_time_years
+        years = self.years_before_present
         n_gen = self.generations.shape[0]
         for name, values in self.statistics.items():
             with np.errstate(all="ignore"), _quiet():
@@ -281,7 +293,7 @@ class Result:
                 block = {
                     "deme": np.full(n_gen, deme, dtype=object),
                     "generation": self.generations,
-                    "years": years,
+                    "years_before_present": years,
                     "statistic": np.full(n_gen, name, dtype=object),
                     "mean": mean[:, d],
                 }

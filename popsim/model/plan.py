@@ -222,6 +222,27 @@ def compile_plan(scenario: Scenario) -> Plan:
     )
 
 
+def founder_demes(plan: Plan) -> np.ndarray:
+    """bool [D]: the demes a founder allele can reach — those it is introduced into
+    and, transitively, those that take parents (migrants or founders) from one of
+    them at any step from the first introduction on. In the others every
+    founder-allele statistic is undefined rather than 0 (a host that never had
+    the allele has no "P(founder allele lost)"). Timing within that span is not
+    followed, so a deme may be counted that the allele reaches only in principle.
+    """
+    reach = np.zeros(len(plan.deme_names), dtype=bool)
+    if plan.intro_step.size == 0:
+        return reach
+    reach[plan.intro_deme] = True
+    windows = np.unique(plan.migration_index[int(plan.intro_step.min()) :])
+    takes_from = (plan.migration[windows] > 0).any(axis=0)  # [dest, source]
+    while True:
+        grown = reach | (takes_from & reach[None, :]).any(axis=1)
+        if (grown == reach).all():
+            return reach
+        reach = grown
+
+
 def _migration_matrices(scenario: Scenario, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Backward migration matrix of every step, deduplicated."""
     names = scenario.deme_names

@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 
 from popsim.analysis.quantiles import nan_quantiles
 from popsim.genetics.statistics import BY_NAME, REGISTRY
+from popsim.model.plan import founder_demes
 
 if TYPE_CHECKING:
     from popsim.analysis.results import Result
@@ -44,11 +45,17 @@ def safe_name(name: str) -> str:
 
 
 def result_figures(result: Result, directory: Path) -> list[Path]:
-    """Write every standard figure of ``result`` into ``directory``; return their paths."""
+    """Write every standard figure of ``result`` into ``directory``; return their paths.
+
+    A founder-frequency chart is drawn only for the demes the founder allele can
+    reach (:func:`popsim.model.plan.founder_demes`): elsewhere it would be a flat 0.
+    """
     directory.mkdir(parents=True, exist_ok=True)
+    reached = founder_demes(result.plan)
     paths = [
         fan_chart(result, d, directory / f"founder_frequency_{safe_name(deme)}.png")
         for d, deme in enumerate(result.deme_names)
+        if reached[d]
     ]
     paths.append(patient_composition(result, directory / "patient_genotypes.png"))
     if result.observed is not None:
@@ -56,10 +63,23 @@ def result_figures(result: Result, directory: Path) -> list[Path]:
     return paths
 
 
+def time_axis(ax, generation_time_years: float) -> None:
+    """Make ``ax``'s x axis the time convention of every figure: years before present,
+    the present at the right, generations before present on the top axis."""
+    ax.invert_xaxis()
+    ax.set_xlabel("years before present")
+    top = ax.secondary_xaxis(
+        "top", functions=(lambda y: y / generation_time_years, lambda g: g * generation_time_years)
+    )
+    top.set_xlabel(f"generations before present ({generation_time_years:g} years each)",
+                   fontsize=8)
+    top.tick_params(labelsize=8)
+
+
 def fan_chart(result: Result, deme: int, path: Path) -> Path:
     """Founder allele frequency over time in one deme: median, 50% and 95% bands."""
     values = result.statistics["founder_frequency"][:, :, deme]
-    years = result.generations * result.scenario.generation_time_years
+    years = result.years_before_present
     fig = Figure(figsize=(6.5, 4))
     ax = fig.subplots()
     with np.errstate(all="ignore"):
@@ -75,7 +95,7 @@ def fan_chart(result: Result, deme: int, path: Path) -> Path:
     for obs in result.scenario.observations:
         if obs.deme == result.deme_names[deme] and obs.statistic == "founder_frequency":
             ax.axhline(obs.value, color="#b2182b", ls=":", label=f"observed ({obs.source})"[:60])
-    ax.set_xlabel("years since generation 0")
+    time_axis(ax, result.scenario.generation_time_years)
     ax.set_ylabel(BY_NAME["founder_frequency"].label)
     ax.set_title(f"{result.scenario.name}\n{result.deme_names[deme]}", fontsize=9)
     ax.legend(fontsize=7, loc="upper left")
@@ -112,7 +132,7 @@ def observed_vs_expected(result: Result, path: Path) -> Path:
     pairs = [(BY_NAME[s.pooled[0]].label, s.pooled[0]) for s in REGISTRY if s.pooled is not None]
     fig = Figure(figsize=(11, 3.6))
     axes = fig.subplots(1, len(pairs))
-    years = result.generations * result.scenario.generation_time_years
+    years = result.years_before_present
     for ax, (label, name) in zip(axes, pairs, strict=True):
         for d, deme in enumerate(result.deme_names):
             with np.errstate(all="ignore"):
@@ -121,7 +141,7 @@ def observed_vs_expected(result: Result, path: Path) -> Path:
             line = ax.plot(years, exp, ls="--", label=f"{deme} expected")[0]
             ax.plot(years, obs, color=line.get_color(), label=f"{deme} observed")
         ax.set_title(label, fontsize=9)
-        ax.set_xlabel("years")
+        time_axis(ax, result.scenario.generation_time_years)
     axes[0].set_ylabel("frequency among individuals (mean over replicates)")
     axes[0].legend(fontsize=7)
     fig.tight_layout()

@@ -45,7 +45,7 @@ from popsim.analysis.evidence import log_likelihoods
 from popsim.analysis.results import Result, scenario_to_dict
 from popsim.analysis.weighted import effective_histories, likelihood_weights, weighted_summary_rows
 from popsim.errors import PopsimError
-from popsim.genetics.statistics import REGISTRY, comparison_table
+from popsim.genetics.statistics import REGISTRY, comparison_table, shown_rows
 from popsim.model.scenario import Observation, Scenario
 from popsim.outputs.tables import summary_table
 from popsim.simulate import simulate
@@ -56,17 +56,6 @@ if TYPE_CHECKING:
 #: Rows of the comparison table: (statistic, label), the statistics from the registry;
 #: derived statistics are made by :func:`_derived_rows`.
 COMPARE_TABLE = (("replicates", "replicates (simulated populations)"), *comparison_table())
-#: Statistics rescaled into derived rows (per 100,000, percent): (source, shown name, factor);
-#: a pooled share's ``_per_history`` row too.
-DERIVED = tuple(
-    row
-    for s in REGISTRY
-    if s.factor != 1.0
-    for row in (
-        ((s.name, s.shown_name, s.factor),)
-        + (((s.per_history_name, s.per_history_shown_name, s.factor),) if s.pooled else ())
-    )
-)
 #: Rows that mean nothing in a scenario without founder alleles.
 FOUNDER_ROWS = tuple(
     dict.fromkeys(
@@ -291,10 +280,6 @@ class Comparison:
         for entry, result in zip(self.entries, self.results, strict=True):
             frame = result.trajectories()
             frame.insert(0, "scenario", entry.id)
-            final = result.scenario.generations
-            frame["years_before_present"] = (
-                final - frame["generation"]
-            ) * result.scenario.generation_time_years
             frames.append(frame)
         return pd.concat(frames, ignore_index=True)
 
@@ -428,13 +413,8 @@ def _subset(result: Result, mask: np.ndarray) -> Result:
 
 
 def _derived_rows(rows: pd.DataFrame) -> pd.DataFrame:
-    """Rescaled copies of some statistics (per 100,000 people, percent of patients)."""
+    """Rescaled copies of some statistics (per 100,000 people, percent of patients):
+    :func:`popsim.genetics.statistics.shown_rows`."""
     import pandas as pd
 
-    out = []
-    indexed = rows.set_index("statistic")
-    for source, shown, factor in DERIVED:
-        if source in indexed.index:
-            row = indexed.loc[source, ["mean", "q025", "median", "q975"]] * factor
-            out.append({"statistic": shown, **row.to_dict()})
-    return pd.DataFrame(out)
+    return pd.DataFrame(shown_rows(rows.to_dict("records")))

@@ -29,7 +29,7 @@ from matplotlib.figure import Figure
 from popsim.analysis.quantiles import nan_quantiles
 from popsim.genetics.statistics import BY_NAME, REGISTRY
 from popsim.model.scenario import CountObservation, Deme, Scenario
-from popsim.outputs.figures import CLASS_COLOURS
+from popsim.outputs.figures import CLASS_COLOURS, time_axis
 from popsim.outputs.words import counted, is_are
 
 if TYPE_CHECKING:
@@ -455,7 +455,7 @@ def trajectory_figure(comparison: Comparison, path: Path) -> Path:
     axes = fig.subplots(n_rows, n_cols, squeeze=False)
     for ax, (population, result, d) in zip(axes.flat, panels, strict=False):
         scenario = result.scenario
-        years = (scenario.generations - result.generations) * scenario.generation_time_years
+        years = result.years_before_present
         series = [("other_frequency", "other pathogenic alleles", "#2166ac")]
         if population.founders:
             series.insert(0, ("founder_frequency", " + ".join(population.founders), "#b2182b"))
@@ -478,8 +478,7 @@ def trajectory_figure(comparison: Comparison, path: Path) -> Path:
         for obs in population.observations:
             if obs.statistic == "founder_frequency":
                 ax.axhline(obs.value, color="k", ls=":", lw=1, label="observed")
-        ax.invert_xaxis()
-        ax.set_xlabel("years before present")
+        time_axis(ax, scenario.generation_time_years)
         ax.set_ylabel("allele frequency")
         ax.set_title(f"{population.label}\n({population.scenario_id})", fontsize=8)
         ax.legend(fontsize=6, loc="upper left")
