@@ -371,7 +371,7 @@ def test_ctrl_c_stops_with_a_resume_hint(tmp_path):
 def test_plot_draws_heatmap_and_profiles(finished, capsys):
     _, directory, _ = finished
     assert main(["plot", str(directory)]) == 0
-    figures = sorted(p.name for p in (directory / "figures").iterdir())
+    figures = sorted(p.name for p in (directory / "figures").glob("*.png"))
     assert figures == [
         "heatmap_p_reach_observed_carrier_frequency__founders__demes.iso.inbreeding.png",
         "profile_p_reach_observed_carrier_frequency__demes.iso.inbreeding.png",

@@ -106,3 +106,37 @@ def test_time_is_years_before_present_everywhere(result, tmp_path):
     assert ax.xaxis_inverted()
     top = [c for c in ax.child_axes if "generations before present" in c.get_xlabel()]
     assert len(top) == 1
+
+
+def test_demes_have_labels_that_people_read(tmp_path):
+    """A deme's ``label`` (or one derived from its name) is what the run table's
+    columns, the figures and the compare columns show; ids stay for keys and files."""
+    from popsim.model.scenario import default_label
+
+    assert default_label("persian_jews") == "Persian jews"
+    raw = {**CONFIG, "demes": [{**CONFIG["demes"][0], "label": "Middle Eastern host"},
+                               *CONFIG["demes"][1:]]}
+    res = simulate(scenario_from_dict({**raw, "scenario": {**raw["scenario"], "replicates": 5}}))
+    assert res.deme_labels == ("Middle Eastern host", "Iso", "Daughter")
+    paths = res.write(tmp_path / "out")
+    svg = (paths / "figures" / "patient_genotypes.svg").read_text()
+    assert "Middle Eastern host" in svg and "Daughter" in svg
+    assert (paths / "figures" / "founder_frequency_iso.svg").is_file()  # files keep ids
+
+
+def test_a_label_with_hidden_characters_is_refused():
+    from popsim.errors import ConfigError
+
+    raw = {**CONFIG, "demes": [{**CONFIG["demes"][0], "label": "host\u202e"},
+                               *CONFIG["demes"][1:]]}
+    with pytest.raises(ConfigError, match=r"demes\[0\]\.label"):
+        scenario_from_dict(raw)
+
+
+def test_figures_are_the_same_bytes_twice(result, tmp_path):
+    """The SVG carries no date: the same result gives the same figure files."""
+    from popsim.outputs.figures import fan_chart
+
+    first = fan_chart(result, 1, tmp_path / "a.png").with_suffix(".svg").read_bytes()
+    second = fan_chart(result, 1, tmp_path / "b.png").with_suffix(".svg").read_bytes()
+    assert first == second

@@ -266,6 +266,11 @@ class Result:
         return columns
 
     @property
+    def deme_labels(self) -> tuple[str, ...]:
+        """What people read for each deme (its ``label``), in :attr:`deme_names` order."""
+        return tuple(d.label for d in self.scenario.demes)
+
+    @property
     def years_before_present(self) -> np.ndarray:
         """float64 [r]: each recorded generation's time in years before the present
         (the final generation), (T − g)·``generation_time_years``: the time axis of
@@ -348,7 +353,7 @@ class Result:
         figures: bool = True,
         command_line: str | None = None,
     ) -> Path:
-        """Write manifest.json, summary.csv, trajectories.csv, final.csv and figures/*.png.
+        """Write manifest.json, summary.csv, trajectories.csv, final.csv and figures/*.png (+ .svg).
 
         The directory appears complete or not at all (written under a temporary
         name, then renamed); an existing directory is replaced only with

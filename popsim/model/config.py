@@ -66,16 +66,10 @@ ENGINES = ("frequency", "pedigree")
 GROWTH = ("constant", "exponential", "linear")
 #: Keys a sweep or a fit sets itself: the root seed and (unless varied) the replicates.
 SEED_KEY, REPLICATES_KEY = "scenario.seed", "scenario.replicates"
+#: The pedigree engine's marriage fractions of a deme.
+MARRIAGES = ("first_cousin_marriage", "second_cousin_marriage", "uncle_niece_marriage")
 #: Keys a [[demes]] entry may set when the demography comes from a Demes file.
-DEME_SETTINGS = (
-    "name",
-    "inbreeding",
-    "first_cousin_marriage",
-    "second_cousin_marriage",
-    "uncle_niece_marriage",
-    "description",
-)
-MARRIAGES = DEME_SETTINGS[2:5]
+DEME_SETTINGS = ("name", "inbreeding", *MARRIAGES, "description", "label")
 
 
 def show_key(name: str) -> str:
@@ -578,7 +572,8 @@ def _known(name: str, names: list[str], key: str) -> None:
 
 
 def _deme_settings(t: Table) -> dict[str, Any]:
-    """The per-deme settings that are not demography: F, marriage fractions, description."""
+    """The per-deme settings that are not demography: F, marriage fractions, description,
+    label."""
     marriage = {key: t.number(key, 0.0, 0.0, 1.0) for key in MARRIAGES}
     if sum(marriage.values()) > 1.0:
         raise ConfigError(
@@ -591,6 +586,8 @@ def _deme_settings(t: Table) -> dict[str, Any]:
     }
     if t.has("description"):
         settings["description"] = t.string("description")
+    if t.has("label"):
+        settings["label"] = t.string("label", line=True)
     return settings
 
 
@@ -612,7 +609,7 @@ def _deme(t: Table) -> Deme:
         founded=founded,
         **{"description": "", **_deme_settings(t)},
     )
-    t.finish(("description",))
+    t.finish(("description", "label"))
     return deme
 
 

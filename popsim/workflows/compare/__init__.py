@@ -143,11 +143,12 @@ class Comparison:
             for d, deme in enumerate(result.deme_names)
             if result.plan.sizes[-1, d] > 0
         ]
-        names = [deme for _, _, deme in alive]
+        labels = [self.results[k].deme_labels[d] for k, d, _ in alive]
         out = []
         for k, d, deme in alive:
             entry, result = self.entries[k], self.results[k]
-            label = deme if names.count(deme) == 1 else f"{entry.id}/{deme}"
+            label = result.deme_labels[d]
+            label = label if labels.count(label) == 1 else f"{label} ({entry.id})"
             scenario = entry.scenario
             introduced = any(a.deme == deme for a in scenario.locus.founder_alleles)
             reached = bool(np.nanmax(result.statistics["founder_frequency"][:, :, d]) > 0)
@@ -317,7 +318,7 @@ class Comparison:
         command: str = "",
         command_line: str | None = None,
     ) -> Path:
-        """Write comparison.csv, trajectories.csv, manifest.json, figures/*.png,
+        """Write comparison.csv, trajectories.csv, manifest.json, figures/*.png (+ .svg),
         report.md and report.html into ``directory`` (atomically, see
         :func:`popsim.outputs.files.write_directory`). ``command`` is shown in the report
         as the way to reproduce it; ``command_line`` (as typed) goes into the manifest."""

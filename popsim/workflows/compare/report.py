@@ -29,7 +29,7 @@ from matplotlib.figure import Figure
 from popsim.analysis.quantiles import nan_quantiles
 from popsim.genetics.statistics import BY_NAME, REGISTRY
 from popsim.model.scenario import CountObservation, Deme, Scenario
-from popsim.outputs.figures import CLASS_COLOURS, time_axis
+from popsim.outputs.figures import CLASS_COLOURS, save_figure, time_axis
 from popsim.outputs.words import counted, is_are
 
 if TYPE_CHECKING:
@@ -415,8 +415,7 @@ def composition_figure(comparison: Comparison, path: Path) -> Path:
     ax.tick_params(axis="x", labelsize=8)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    return path
+    return save_figure(fig, path)
 
 
 def _derived_mean(
@@ -485,8 +484,7 @@ def trajectory_figure(comparison: Comparison, path: Path) -> Path:
     for ax in list(axes.flat)[len(panels) :]:
         ax.axis("off")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    return path
+    return save_figure(fig, path)
 
 
 def carrier_figure(comparison: Comparison, path: Path) -> Path:
@@ -529,8 +527,7 @@ def carrier_figure(comparison: Comparison, path: Path) -> Path:
     for ax in list(axes.flat)[len(panels) :]:
         ax.axis("off")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    return path
+    return save_figure(fig, path)
 
 
 # --------------------------------------------------------------------------- document

@@ -16,7 +16,6 @@ few enough for about 2 points per heatmap cell and 5 per profile bin.
 
 from __future__ import annotations
 
-import io
 import math
 import textwrap
 from dataclasses import dataclass
@@ -31,8 +30,7 @@ from matplotlib.ticker import NullLocator
 
 from popsim.errors import PopsimError
 from popsim.genetics.statistics import BY_NAME
-from popsim.outputs.figures import safe_name
-from popsim.outputs.files import write_bytes_atomic
+from popsim.outputs.figures import safe_name, save_figure
 from popsim.workflows.sweep.store import MANIFEST, RESULTS_PARQUET, damaged, read_manifest
 
 MAX_CATEGORIES = 12
@@ -381,7 +379,4 @@ def _fmt(value: Any) -> str:
 
 def _save(fig: Figure, path: Path) -> Path:
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=120)
-    write_bytes_atomic(path, buffer.getvalue())
-    return path
+    return save_figure(fig, path)
