@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from popsim.errors import MISSING, ConfigError
+from popsim.errors import MISSING, ConfigError, has_hidden
 from popsim.genetics.statistics import observable_names
 from popsim.model.limits import (
     MAX_ANCESTRY,
@@ -61,22 +61,15 @@ from popsim.model.scenario import (
 
 BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 INDEX = re.compile(r"^[0-9]+$")
-CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 OBSERVABLE_STATISTICS = observable_names()
 ENGINES = ("frequency", "pedigree")
 GROWTH = ("constant", "exponential", "linear")
 #: Keys a sweep or a fit sets itself: the root seed and (unless varied) the replicates.
 SEED_KEY, REPLICATES_KEY = "scenario.seed", "scenario.replicates"
+#: The pedigree engine's marriage fractions of a deme.
+MARRIAGES = ("first_cousin_marriage", "second_cousin_marriage", "uncle_niece_marriage")
 #: Keys a [[demes]] entry may set when the demography comes from a Demes file.
-DEME_SETTINGS = (
-    "name",
-    "inbreeding",
-    "first_cousin_marriage",
-    "second_cousin_marriage",
-    "uncle_niece_marriage",
-    "description",
-)
-MARRIAGES = DEME_SETTINGS[2:5]
+DEME_SETTINGS = ("name", "inbreeding", *MARRIAGES, "description", "label")
 
 
 def show_key(name: str) -> str:
@@ -130,10 +123,11 @@ class Table:
             raise ConfigError(self.key(name), value, "must be a string")
         if pattern and not NAME_PATTERN.match(value):
             raise ConfigError(self.key(name), value, NAME_RULE)
-        if line and (not value.strip() or CONTROL.search(value) or len(value) > 200):
+        if line and (not value.strip() or has_hidden(value) or len(value) > 200):
             raise ConfigError(
                 self.key(name), value,
-                "must be a non-empty line of at most 200 characters (no control characters)",
+                "must be a non-empty line of at most 200 characters (no control or "
+                "invisible formatting characters)",
             )
         return value
 
@@ -229,6 +223,21 @@ def _range(low, high) -> str:
 # --------------------------------------------------------------------------- loading
 
 
+def referenced_file(key: str, name: str, folder: Path) -> Path:
+    """The file ``name`` (a sweep's or fit's ``base``, a config's ``demography``),
+    relative to ``folder``; ConfigError naming ``key`` unless it is an existing file.
+    A name the system cannot use (too long, with a NUL byte) is refused too."""
+    path = folder / name
+    try:
+        found = path.is_file()
+    except (OSError, ValueError) as error:  # ENAMETOOLONG, an embedded NUL byte, ...
+        reason = getattr(error, "strerror", None) or str(error)
+        raise ConfigError(key, name, f"cannot be used as a file name ({reason})") from None
+    if not found:
+        raise ConfigError(key, name, f"file not found (looked for {path})")
+    return path
+
+
 def read_config_bytes(path: Path, key: str = "config") -> bytes:
     """The bytes of a config, sweep or fit file, refused (ConfigError) unless readable.
 
@@ -284,7 +293,7 @@ def parse_override(text: str) -> tuple[str, Any]:
     key, value_text = (part.strip() for part in text.split("=", 1))
     if not key:
         raise ConfigError("--set", text, "must look like dotted.key=value")
-    if CONTROL.search(value_text):
+    if has_hidden(value_text):
         raise ConfigError("--set", text, "the value must be one line without control characters")
     try:
         value = tomllib.loads(f"v = {value_text}")["v"]
@@ -498,7 +507,7 @@ def _demography_file(
     from popsim.model.demes_import import demes_to_config
 
     label = root.raw("demography")
-    if not isinstance(label, str) or not label.strip() or CONTROL.search(label):
+    if not isinstance(label, str) or not label.strip() or has_hidden(label):
         raise ConfigError(
             "demography", label, "must be the path of a Demes YAML file, relative to this config"
         )
@@ -563,7 +572,8 @@ def _known(name: str, names: list[str], key: str) -> None:
 
 
 def _deme_settings(t: Table) -> dict[str, Any]:
-    """The per-deme settings that are not demography: F, marriage fractions, description."""
+    """The per-deme settings that are not demography: F, marriage fractions, description,
+    label."""
     marriage = {key: t.number(key, 0.0, 0.0, 1.0) for key in MARRIAGES}
     if sum(marriage.values()) > 1.0:
         raise ConfigError(
@@ -576,6 +586,8 @@ def _deme_settings(t: Table) -> dict[str, Any]:
     }
     if t.has("description"):
         settings["description"] = t.string("description")
+    if t.has("label"):
+        settings["label"] = t.string("label", line=True)
     return settings
 
 
@@ -597,7 +609,7 @@ def _deme(t: Table) -> Deme:
         founded=founded,
         **{"description": "", **_deme_settings(t)},
     )
-    t.finish(("description",))
+    t.finish(("description", "label"))
     return deme
 
 
@@ -695,14 +707,15 @@ def _locus(t: Table, names: list[str]) -> Locus:
         )
         alleles.append(FounderAllele(name, deme, generation, copies, frequency))
         a.finish()
-    keys = [(a.name, a.deme, a.generation) for a in alleles]
-    for i, key in enumerate(keys):
-        if key in keys[:i]:
+    seen: set[tuple[str, str, int]] = set()
+    for i, key in enumerate((a.name, a.deme, a.generation) for a in alleles):
+        if key in seen:
             raise ConfigError(
                 f"locus.founder_alleles[{i}].name", key[0],
                 f"is already introduced into '{key[1]}' at generation {key[2]}; "
                 "give one entry with the total copies",
             )
+        seen.add(key)
     locus = Locus(
         name=t.string("name", "GNE", line=True),
         pathogenic_mutation_rate=t.number("pathogenic_mutation_rate", 0.0, 0.0, 0.1),

@@ -65,6 +65,8 @@ class Deme:
     P(i/i) = p_i²(1−F) + p_i·F and P(i/j) = 2·p_i·p_j·(1−F).
     The marriage fractions are the pedigree engine's: each engine refuses the
     other's settings when they are non-zero (:func:`popsim.model.build.build_model`).
+    ``label`` is what people read (tables, figures, reports); ``name`` is the id
+    that configs, ``--set`` and file names use.
     """
 
     name: str
@@ -75,6 +77,19 @@ class Deme:
     second_cousin_marriage: float = 0.0
     uncle_niece_marriage: float = 0.0
     description: str = ""
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.label:
+            object.__setattr__(self, "label", default_label(self.name))
+
+
+def default_label(name: str) -> str:
+    """What tables, figures and reports call a deme whose config gives no ``label``:
+    its name with ``_`` as spaces and a capital first letter (``persian_jews`` →
+    ``Persian jews``)."""
+    text = name.replace("_", " ")
+    return text[:1].upper() + text[1:]
 
 
 @dataclass(frozen=True)
@@ -241,11 +256,7 @@ class Scenario:
     @property
     def founder_names(self) -> tuple[str, ...]:
         """Distinct founder allele names in order of first appearance."""
-        names: list[str] = []
-        for allele in self.locus.founder_alleles:
-            if allele.name not in names:
-                names.append(allele.name)
-        return tuple(names)
+        return tuple(dict.fromkeys(allele.name for allele in self.locus.founder_alleles))
 
     def deme_index(self, name: str) -> int:
         return self.deme_names.index(name)

@@ -26,9 +26,10 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from popsim.analysis.quantiles import nan_quantiles
 from popsim.genetics.statistics import BY_NAME, REGISTRY
 from popsim.model.scenario import CountObservation, Deme, Scenario
-from popsim.outputs.figures import CLASS_COLOURS
+from popsim.outputs.figures import CLASS_COLOURS, save_figure, time_axis
 from popsim.outputs.words import counted, is_are
 
 if TYPE_CHECKING:
@@ -414,8 +415,7 @@ def composition_figure(comparison: Comparison, path: Path) -> Path:
     ax.tick_params(axis="x", labelsize=8)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    return path
+    return save_figure(fig, path)
 
 
 def _derived_mean(
@@ -454,7 +454,7 @@ def trajectory_figure(comparison: Comparison, path: Path) -> Path:
     axes = fig.subplots(n_rows, n_cols, squeeze=False)
     for ax, (population, result, d) in zip(axes.flat, panels, strict=False):
         scenario = result.scenario
-        years = (scenario.generations - result.generations) * scenario.generation_time_years
+        years = result.years_before_present
         series = [("other_frequency", "other pathogenic alleles", "#2166ac")]
         if population.founders:
             series.insert(0, ("founder_frequency", " + ".join(population.founders), "#b2182b"))
@@ -464,7 +464,7 @@ def trajectory_figure(comparison: Comparison, path: Path) -> Path:
             if not present.any():
                 continue
             with np.errstate(all="ignore"), warnings.catch_warnings(action="ignore"):
-                low, high = np.nanquantile(values[:, present], [0.025, 0.975], axis=0)
+                low, high = nan_quantiles(values[:, present], [0.025, 0.975])
                 mean = np.nanmean(values[:, present], axis=0)
             x = years[present]
             ax.fill_between(x, low, high, color=colour, alpha=0.15, linewidth=0)
@@ -477,16 +477,14 @@ def trajectory_figure(comparison: Comparison, path: Path) -> Path:
         for obs in population.observations:
             if obs.statistic == "founder_frequency":
                 ax.axhline(obs.value, color="k", ls=":", lw=1, label="observed")
-        ax.invert_xaxis()
-        ax.set_xlabel("years before present")
+        time_axis(ax, scenario.generation_time_years)
         ax.set_ylabel("allele frequency")
         ax.set_title(f"{population.label}\n({population.scenario_id})", fontsize=8)
         ax.legend(fontsize=6, loc="upper left")
     for ax in list(axes.flat)[len(panels) :]:
         ax.axis("off")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    return path
+    return save_figure(fig, path)
 
 
 def carrier_figure(comparison: Comparison, path: Path) -> Path:
@@ -529,8 +527,7 @@ def carrier_figure(comparison: Comparison, path: Path) -> Path:
     for ax in list(axes.flat)[len(panels) :]:
         ax.axis("off")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    return path
+    return save_figure(fig, path)
 
 
 # --------------------------------------------------------------------------- document

@@ -47,7 +47,7 @@ from typing import Any
 
 from popsim.errors import MISSING, ConfigError, PopsimError
 from popsim.model.build import build_model
-from popsim.model.config import Table, read_config_bytes, read_toml
+from popsim.model.config import Table, read_config_bytes, read_toml, referenced_file
 from popsim.model.scenario import Scenario
 from popsim.workflows.fit.observed import Observed, parse_observed
 from popsim.workflows.fit.priors import Prior, parse_priors
@@ -132,9 +132,7 @@ def _fit(raw: dict[str, Any], path: Path, data: bytes, overrides: dict[str, Any]
     head = root.table("fit", required=True)
     assert head is not None
     base_name = head.string("base")
-    base_path = path.parent / base_name
-    if not base_path.is_file():
-        raise ConfigError(head.key("base"), base_name, f"file not found (looked for {base_path})")
+    base_path = referenced_file(head.key("base"), base_name, path.parent)
     set_table = head.table("set")
     fixed: dict[str, Any] = dict(set_table.data) if set_table else {}
     fixed.update(overrides)

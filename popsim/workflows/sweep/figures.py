@@ -16,7 +16,6 @@ few enough for about 2 points per heatmap cell and 5 per profile bin.
 
 from __future__ import annotations
 
-import io
 import math
 import textwrap
 from dataclasses import dataclass
@@ -31,9 +30,8 @@ from matplotlib.ticker import NullLocator
 
 from popsim.errors import PopsimError
 from popsim.genetics.statistics import BY_NAME
-from popsim.outputs.figures import safe_name
-from popsim.outputs.files import write_bytes_atomic
-from popsim.workflows.sweep.store import RESULTS_PARQUET, read_manifest
+from popsim.outputs.figures import safe_name, save_figure
+from popsim.workflows.sweep.store import MANIFEST, RESULTS_PARQUET, damaged, read_manifest
 
 MAX_CATEGORIES = 12
 BINS = 8
@@ -80,8 +78,8 @@ def sweep_figures(
     a profile for every free parameter. Returns the paths written.
     """
     directory = Path(directory)
-    sweep = read_manifest(directory)["sweep"]
     table = _results(directory)
+    sweep = _plotted_section(directory, table)
     keys = list(sweep["columns"])
     measure = choose_measure(table, statistic)
     table = fix(table, keys, fixed or {})
@@ -112,6 +110,37 @@ def sweep_figures(
     return paths
 
 
+def _plotted_section(directory: Path, table: pd.DataFrame) -> dict[str, Any]:
+    """The manifest's sweep section, checked for what the figures read (its name,
+    deme, columns, parameters and observations); :func:`damaged` if it was edited."""
+    sweep = read_manifest(directory)["sweep"]
+    path = directory / MANIFEST
+
+    def strings(value: object) -> bool:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+    design = sweep.get("design")
+    parameters = design.get("parameters") if isinstance(design, dict) else None
+    observations = sweep.get("observations", [])
+    problems = [
+        ("sweep.name and sweep.deme are not text",
+         not all(isinstance(sweep.get(k), str) for k in ("name", "deme"))),
+        ("sweep.columns is not a list of the table's columns",
+         not strings(sweep.get("columns")) or not set(sweep["columns"]) <= set(table.columns)),
+        ("sweep.design.parameters is not a list of parameters with a key",
+         not isinstance(parameters, list)
+         or not all(isinstance(p, dict) and isinstance(p.get("key"), str) for p in parameters)),
+        ("sweep.observations is not a list of observations",
+         not isinstance(observations, list) or not all(
+             isinstance(o, dict) and {"deme", "statistic", "value", "source"} <= set(o)
+             for o in observations)),
+    ]
+    for reason, bad in problems:
+        if bad:
+            raise damaged(path, reason)
+    return sweep
+
+
 def _results(directory: Path) -> pd.DataFrame:
     path = directory / RESULTS_PARQUET
     if not path.is_file():
@@ -119,7 +148,10 @@ def _results(directory: Path) -> pd.DataFrame:
             f"{directory}: the sweep is not finished (no {RESULTS_PARQUET}); finish it with "
             f"popsim sweep SWEEP --out {directory} --resume"
         )
-    return pd.read_parquet(path)
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError) as error:  # pyarrow's ArrowInvalid is a ValueError
+        raise damaged(path, f"not a readable Parquet table: {str(error)[:80]}") from None
 
 
 def choose_measure(table: pd.DataFrame, statistic: str | None) -> Measure:
@@ -347,7 +379,4 @@ def _fmt(value: Any) -> str:
 
 def _save(fig: Figure, path: Path) -> Path:
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=120)
-    write_bytes_atomic(path, buffer.getvalue())
-    return path
+    return save_figure(fig, path)

@@ -44,6 +44,7 @@ from popsim.model.config import (
     get_dotted,
     read_config_bytes,
     read_toml,
+    referenced_file,
 )
 from popsim.model.limits import KEY_PATTERN, MAX_REPLICATES
 from popsim.model.scenario import Scenario
@@ -123,9 +124,7 @@ def sweep_from_dict(raw: dict[str, Any], path: Path, text: str = "", sha256: str
     head = root.table("sweep", required=True)
     assert head is not None
     base_name = head.string("base")
-    base_path = path.parent / base_name
-    if not base_path.is_file():
-        raise ConfigError(head.key("base"), base_name, f"file not found (looked for {base_path})")
+    base_path = referenced_file(head.key("base"), base_name, path.parent)
     base = load_scenario(base_path)
     base_raw = read_toml(base_path)
     design_name = head.choice("design", DESIGNS, "grid")
