@@ -183,6 +183,19 @@ def test_weighted_rows_follow_the_weights():
     assert rows["risk_unrelated"]["histories"] == 1
 
 
+def test_founder_test_rows_are_undefined_without_a_founder_allele():
+    """No founder allele in the deme: "0% found" would be true but meaningless; "—"."""
+    histories = _one_history(0.0, 0.01, 0.0, 1000)
+    rows = {r["statistic"]: r for r in risk_rows(("outbred",), histories)}
+    for name in ("detected_founder_test", "residual_one_negative", "residual_both_negative"):
+        assert np.isnan(rows[name]["mean"]) and rows[name]["histories"] == 0
+    assert rows["risk_unrelated"]["mean"] == pytest.approx(1e-4)
+    # a deme that a founder allele entered keeps them, even where it is lost (0% found)
+    rows = {r["statistic"]: r for r in risk_rows(("x",), histories, founder_demes={0})}
+    assert rows["detected_founder_test"]["mean"] == 0.0
+    assert rows["residual_both_negative"]["mean"] == pytest.approx(1e-4)
+
+
 def test_absent_deme_has_no_rows():
     histories = _one_history(0.05, 0.0, 0.0, 0)
     assert risk_rows(("gone",), histories) == []
@@ -252,6 +265,12 @@ def test_risk_command_matches_hand_calculations_on_a_preset(preset, tmp_path, ca
             assert float(row["median"]) == pytest.approx(np.median(values), rel=1e-9)
             assert float(row["q975"]) == pytest.approx(np.quantile(values, 0.975), rel=1e-9)
         assert one_in(float(rows[(deme, "risk_unrelated")]["mean"])) in from_run
+        founder_row = rows[(deme, "detected_founder_test")]
+        if qf.max() > 0:
+            share = (qf / q)[q > 0] ** 2
+            assert float(founder_row["mean"]) == pytest.approx(share.mean(), rel=1e-9)
+        else:  # no founder allele reaches the host or the outbred population
+            assert founder_row["mean"] == "" and founder_row["histories"] == "0"
     manifest = json.loads((risk_dir / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["workflow"] == "risk" and manifest["risk"]["from"] == str(run_dir)
     assert manifest["risk"]["run"]["replicates"] == 6
@@ -266,7 +285,7 @@ def test_risk_command_matches_hand_calculations_on_a_preset(preset, tmp_path, ca
 @pytest.mark.parametrize(
     "words, message",
     [
-        (["risk"], "SCENARIO"),
+        (["risk"], "SCENARIO: give a scenario (file or preset id) or --from DIR"),
         (["risk", "--from", "no/such/dir"], "--from = 'no/such/dir': must be a directory"),
         (["risk", "outbred_reference", "--from", "x"], "--from = 'x'"),
         (["risk", "--from", "x", "--replicates", "3"], "--replicates = 3: not with --from"),

@@ -19,7 +19,7 @@ The per-history inputs come from a :class:`~popsim.analysis.results.Result`
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -46,12 +46,14 @@ Kind = Literal["one_in", "percent", "people"]
 @dataclass(frozen=True)
 class Measure:
     """One screening or counselling number: its name (a row of risk.csv), a label for
-    people, and how it is shown: ``one_in`` (a probability, as "1 in 213"),
-    ``percent`` (a share) or ``people`` (an expected number of people)."""
+    people, how it is shown: ``one_in`` (a probability, as "1 in 213"), ``percent``
+    (a share) or ``people`` (an expected number of people), and whether it is about
+    a founder-allele test (``needs_founder``: undefined in a deme without one)."""
 
     name: str
     label: str
     kind: Kind
+    needs_founder: bool = False
 
 
 #: Every measure, in table order.
@@ -62,7 +64,7 @@ MEASURES: tuple[Measure, ...] = (
     Measure("risk_first_cousins", "risk of an affected child: first cousins", "one_in"),
     Measure(
         "detected_founder_test",
-        "carrier couples found by a founder-allele test of both partners", "percent",
+        "carrier couples found by a founder-allele test of both partners", "percent", True,
     ),
     Measure(
         "detected_full_gene", "carrier couples found by full-gene testing of both", "percent"
@@ -70,10 +72,12 @@ MEASURES: tuple[Measure, ...] = (
     Measure(
         "residual_one_negative",
         "risk after one partner's negative founder-allele test (unrelated couple)", "one_in",
+        True,
     ),
     Measure(
         "residual_both_negative",
         "risk after both partners' negative founder-allele tests (unrelated couple)", "one_in",
+        True,
     ),
     Measure("expected_carriers", "carriers in the present population", "people"),
     Measure("expected_patients", "patients in the present population", "people"),
@@ -141,10 +145,15 @@ def risk_rows(
     histories: Mapping[str, np.ndarray],
     weights: np.ndarray | None = None,
     demes: Sequence[int] | None = None,
+    founder_demes: Collection[int] | None = None,
 ) -> list[dict[str, Any]]:
     """Summary rows (deme, statistic, mean, q025, median, q975, histories) of every
     measure over the histories of each deme index in ``demes`` (default: every deme
     that has people in some history).
+
+    A founder-allele test's measures (``needs_founder``) are left undefined (NaN, 0
+    histories) in a deme outside ``founder_demes``, the demes that a founder allele
+    enters (default: those where one is present at the end of some history).
 
     ``histories``: the :data:`INPUTS`, each [replicate, deme]. ``weights`` [replicate]:
     likelihood weights (the weighted mean and quantiles), else every history counts
@@ -154,10 +163,14 @@ def risk_rows(
     values = measures(histories)
     if demes is None:
         demes = [d for d in range(len(deme_names)) if np.any(histories["size"][:, d] > 0)]
+    if founder_demes is None:
+        founder_demes = set(np.flatnonzero(np.any(histories["founder_frequency"] > 0, axis=0)))
     rows = []
     for d in demes:
         for m in MEASURES:
             column = values[m.name][:, d]
+            if m.needs_founder and d not in founder_demes:
+                column = np.full_like(column, np.nan)
             defined = np.isfinite(column)
             if weights is None:
                 row = _describe(deme_names[d], m.name, column)

@@ -16,7 +16,7 @@ from popsim.commands.common import (
     replicate_chunk,
     scenario_from_args,
 )
-from popsim.errors import ConfigError
+from popsim.errors import MISSING, ConfigError
 from popsim.outputs.files import check_writable
 from popsim.outputs.words import counted
 
@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
 def check_arguments(args: argparse.Namespace) -> None:
     """Refuse, before any work, a command line that names no source or two."""
     if args.source is None and args.config is None:
-        raise ConfigError("SCENARIO", None, "give a scenario (file or preset id) or --from DIR")
+        raise ConfigError("SCENARIO", MISSING, "give a scenario (file or preset id) or --from DIR")
     if args.source is not None:
         if args.config is not None:
             raise ConfigError(
@@ -157,7 +157,8 @@ def print_tables(rows: list[dict[str, Any]]) -> None:
 
     print("mean over histories (each replicate is one possible history), median across "
           "histories, and the range holding 95% of histories (a spread of histories, not an "
-          "uncertainty of the mean); risks per child, couples per couple")
+          "uncertainty of the mean); risks per child, couples per couple; — where a number "
+          "is undefined (no carriers, or no founder allele in the deme at the end)")
     for deme, table in risk_tables(rows):
         print(f"\n{deme}")
         print(table)

@@ -27,7 +27,8 @@ NOTE = (
     "(which comes from its consanguineous marriages, counted in the cousin rows). A "
     "founder-allele test finds a carrier couple only when both partners carry a founder "
     "allele; full-gene testing finds every pathogenic allele of the model. The residual "
-    "risks are an unrelated couple's after a negative founder-allele test. Each number is "
+    "risks are an unrelated couple's after a negative founder-allele test; both are left "
+    "out (—) where no founder allele enters the population. Each number is "
     "the mean over the simulated histories, the median across histories and the range "
     "that holds 95% of histories: how much possible histories differ, not the uncertainty "
     "of the mean. Formulas and sources: docs/risk.md."
@@ -44,6 +45,9 @@ def screening_blocks(comparison: Comparison) -> list[tuple]:
             blocks.append(("p", "No simulated history agrees with the published values."))
             continue
         weights = comparison.weights(population.scenario_id) if population.weighted else None
-        rows = risk_rows(result.deme_names, result_histories(result), weights, demes=[d])
+        founder_demes = [d] if population.founders else []
+        rows = risk_rows(
+            result.deme_names, result_histories(result), weights, [d], founder_demes
+        )
         blocks.append(("table", risk_cells(rows)))
     return blocks
