@@ -351,3 +351,36 @@ def test_report_section_has_one_table_per_population(tmp_path):
     assert ("h2", TITLE) in whole
     assert "Screening and counselling" in to_markdown(whole, tmp_path)
     assert "<h2>Screening and counselling</h2>" in to_html(whole)
+
+
+def test_report_section_weights_histories_by_their_likelihood():
+    from popsim.analysis.weighted import weighted_describe
+    from popsim.model.build import scenario_from_dict
+    from popsim.workflows.compare import Entry, run_comparison
+    from popsim.workflows.compare.screening import screening_blocks
+
+    isolate = {
+        "scenario": {"name": "isolate", "generations": 8, "replicates": 16, "seed": 3,
+                     "burn_in": 20},
+        "demes": [{"name": "isolate", "size": 300}],
+        "locus": {
+            "pathogenic_mutation_rate": 1e-4,
+            "founder_alleles": [{"name": "F1", "deme": "isolate", "generation": 0,
+                                 "copies": 15}],
+        },
+        "observed": [{"name": "screen", "deme": "isolate", "carriers": 6, "screened": 100,
+                      "allele": "any"}],
+    }
+    comparison = run_comparison([Entry("isolate", scenario_from_dict(isolate))])
+    weighted = [p for p in comparison.populations() if p.weighted]
+    assert len(weighted) == 1
+    blocks = screening_blocks(comparison)
+    position = blocks.index(("h3", weighted[0].label))
+    table = blocks[position + 1][1]
+    q = comparison.results[0].final_statistics["pathogenic_frequency"][:, 0]
+    weights = comparison.weights("isolate")
+    expected = weighted_describe("isolate", "risk_unrelated", q * q, weights)
+    assert table[2][1] == one_in(expected["mean"])
+    assert table[2][3] == f"{one_in(expected['q025'])} to {one_in(expected['q975'])}"
+    unweighted = blocks[blocks.index(("h3", "isolate")) + 1][1]
+    assert unweighted[2][1] == one_in(float(np.mean(q * q)))
