@@ -129,8 +129,8 @@ def table_histories(
     if rows == 0 or rows != len(demes) * len(replicates):
         raise ValueError(f"{rows} rows for {len(replicates)} replicates × {len(demes)} demes")
     shape = (len(replicates), len(demes))
-    row_of = {(int(r), str(d)): i for i, (r, d) in enumerate(zip(table["replicate"],
-                                                                 table["deme"], strict=True))}
+    pairs = zip(table["replicate"], table["deme"], strict=True)
+    row_of = {(int(r), str(d)): i for i, (r, d) in enumerate(pairs)}
     if len(row_of) != rows:
         raise ValueError("a (replicate, deme) pair appears twice")
     order = [row_of[(r, d)] for r in replicates for d in demes]
