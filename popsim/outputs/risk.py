@@ -78,16 +78,14 @@ def row_cells(row: Mapping[str, Any]) -> list[str]:
     ]
 
 
-def risk_tables(
-    rows: Sequence[Mapping[str, Any]], markdown: bool = False, key: str = "deme"
-) -> list[tuple[str, str]]:
-    """(value of ``key``, table) for each deme (or other ``key``) of ``rows``, measures in
+def risk_tables(rows: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
+    """(deme, text table) for each deme of ``rows``, measures in
     :data:`~popsim.analysis.risk.MEASURES` order."""
     tables = []
-    for name in dict.fromkeys(row[key] for row in rows):
-        mine = {row["statistic"]: row for row in rows if row[key] == name}
+    for deme in dict.fromkeys(row["deme"] for row in rows):
+        mine = {row["statistic"]: row for row in rows if row["deme"] == deme}
         body = [row_cells(mine[m.name]) for m in MEASURES if m.name in mine]
-        tables.append((name, render([list(HEADER), *body], markdown)))
+        tables.append((deme, render([list(HEADER), *body])))
     return tables
 
 
