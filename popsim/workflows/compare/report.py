@@ -31,6 +31,7 @@ from popsim.genetics.statistics import BY_NAME, REGISTRY
 from popsim.model.scenario import CountObservation, Deme, Scenario
 from popsim.outputs.figures import CLASS_COLOURS, save_figure, time_axis
 from popsim.outputs.words import counted, is_are
+from popsim.workflows.compare.screening import screening_blocks
 
 if TYPE_CHECKING:
     from popsim.analysis.results import Result
@@ -553,6 +554,7 @@ def report_blocks(comparison: Comparison, figures: dict[str, Path], command: str
     ]
     for name, path in figures.items():
         blocks.append(("figure", path, CAPTIONS[name]))
+    blocks.extend(screening_blocks(comparison))
     blocks.append(("h2", "The scenarios and where their numbers come from"))
     for entry, result in zip(comparison.entries, comparison.results, strict=True):
         blocks.extend(_scenario_blocks(entry.id, entry.scenario, entry.source, result))
