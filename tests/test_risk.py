@@ -382,5 +382,5 @@ def test_report_section_weights_histories_by_their_likelihood():
     expected = weighted_describe("isolate", "risk_unrelated", q * q, weights)
     assert table[2][1] == one_in(expected["mean"])
     assert table[2][3] == f"{one_in(expected['q025'])} to {one_in(expected['q975'])}"
-    unweighted = blocks[blocks.index(("h3", "isolate")) + 1][1]
+    unweighted = blocks[blocks.index(("h3", "Isolate")) + 1][1]  # the deme label
     assert unweighted[2][1] == one_in(float(np.mean(q * q)))
