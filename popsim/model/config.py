@@ -428,6 +428,7 @@ def read_scenario(raw: Mapping[str, Any], base_dir: Path | None = None) -> Scena
         "ancestry_generations": _optional_integer(head, "ancestry_generations", 2, MAX_ANCESTRY),
         "description": head.string("description", ""),
         "citations": head.strings("citations"),
+        "assumptions": head.strings("assumptions"),
     }
     explicit_generation_time = head.has("generation_time_years")
     head.finish()

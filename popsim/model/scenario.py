@@ -248,6 +248,9 @@ class Scenario:
     description: str = ""
     #: Publications the scenario's numbers come from (shown by ``popsim catalog`` and reports).
     citations: tuple[str, ...] = ()
+    #: The numbers no publication gives, each with why it was chosen (listed under the
+    #: report's Limitations).
+    assumptions: tuple[str, ...] = ()
 
     @property
     def deme_names(self) -> tuple[str, ...]:

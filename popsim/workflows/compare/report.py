@@ -18,7 +18,7 @@ import html
 import math
 import re
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,6 +31,12 @@ from popsim.genetics.statistics import BY_NAME, REGISTRY
 from popsim.model.scenario import CountObservation, Deme, Scenario
 from popsim.outputs.figures import CLASS_COLOURS, save_figure, time_axis
 from popsim.outputs.words import counted, is_are
+from popsim.workflows.compare.clinician import (
+    CONSISTENT_P,
+    bottom_line,
+    limitations,
+    summary_reader,
+)
 from popsim.workflows.compare.screening import screening_blocks
 
 if TYPE_CHECKING:
@@ -47,9 +53,9 @@ QUESTION = (
 CLASSES = tuple(
     (BY_NAME[s.pooled[0]].label, s.shown_name) for s in REGISTRY if s.pooled is not None
 )
-#: A scenario is called consistent with an observation whose posterior-predictive
-#: p-value is at least this.
-CONSISTENT_P = 0.05
+#: Panels per row in the report's figures: two keep a figure within the page's
+#: width, so its text stays at least 8 pt there.
+REPORT_COLUMNS = 2
 FIGURES = {
     "composition": "patient_genotypes.png",
     "trajectories": "allele_frequencies.png",
@@ -81,7 +87,7 @@ def findings(
         populations: the table's columns, as :meth:`Comparison.populations`.
         tolerance: the relative window of the matching columns.
     """
-    value = _reader(summary)
+    value = summary_reader(summary)
     paragraphs = []
     matched = {p.parent: p for p in populations if p.matched}
     ordered = sorted((p for p in populations if not p.matched), key=lambda p: not p.founders)
@@ -97,18 +103,6 @@ def findings(
         paragraphs.append(" ".join(t for t in text if t))
     contrast = _contrast_sentence(ordered, matched, value)
     return [contrast, *paragraphs] if contrast else paragraphs
-
-
-def _reader(summary: pd.DataFrame) -> Callable[[str, str, str], float]:
-    indexed = summary.set_index(["population", "statistic"])
-
-    def value(label: str, statistic: str, column: str = "mean") -> float:
-        key = (label, statistic)
-        if key not in indexed.index:
-            return math.nan
-        return float(indexed.loc[key, column])
-
-    return value
 
 
 def _founder_phrase(founders: Sequence[str]) -> str:
@@ -409,12 +403,12 @@ def composition_figure(comparison: Comparison, path: Path) -> Path:
     for x, p in enumerate(populations):
         prevalence = summary.get((p.label, "prevalence_per_100k"), np.nan)
         text = f"{_per_100k(prevalence)} /100,000\nn = {p.replicates}"
-        ax.text(x, 101, text, ha="center", va="bottom", fontsize=7)
+        ax.text(x, 101, text, ha="center", va="bottom", fontsize=8)
     ax.set_ylim(0, 118)
     ax.set_ylabel("% of simulated patients")
     ax.set_title("Patient genotypes at present", fontsize=10)
     ax.tick_params(axis="x", labelsize=8)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     return save_figure(fig, path)
 
@@ -449,9 +443,9 @@ def trajectory_figure(comparison: Comparison, path: Path) -> Path:
     columns = comparison.columns()
     panels = [(p, r, d) for p, r, d in columns if not p.matched]
     matching = {p.parent: (p, r) for p, r, _ in columns if p.matched}
-    n_cols = min(3, len(panels))
+    n_cols = min(REPORT_COLUMNS, len(panels))
     n_rows = math.ceil(len(panels) / n_cols)
-    fig = Figure(figsize=(4.2 * n_cols, 3.4 * n_rows))
+    fig = Figure(figsize=(4.4 * n_cols, 4.6 * n_rows), layout="constrained")
     axes = fig.subplots(n_rows, n_cols, squeeze=False)
     for ax, (population, result, d) in zip(axes.flat, panels, strict=False):
         scenario = result.scenario
@@ -480,11 +474,10 @@ def trajectory_figure(comparison: Comparison, path: Path) -> Path:
                 ax.axhline(obs.value, color="k", ls=":", lw=1, label="observed")
         time_axis(ax, scenario.generation_time_years)
         ax.set_ylabel("allele frequency")
-        ax.set_title(f"{population.label}\n({population.scenario_id})", fontsize=8)
-        ax.legend(fontsize=6, loc="upper left")
+        ax.set_title(population.label, fontsize=10)
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False)
     for ax in list(axes.flat)[len(panels) :]:
         ax.axis("off")
-    fig.tight_layout()
     return save_figure(fig, path)
 
 
@@ -492,9 +485,9 @@ def carrier_figure(comparison: Comparison, path: Path) -> Path:
     """Histogram (log scale) of the present-day carrier frequency across replicates,
     one panel per population, with the observed value and P(≥ observed) where published."""
     panels = [(p, r, d) for p, r, d in comparison.columns() if not p.matched]
-    n_cols = min(3, len(panels))
+    n_cols = min(REPORT_COLUMNS, len(panels))
     n_rows = math.ceil(len(panels) / n_cols)
-    fig = Figure(figsize=(4.2 * n_cols, 3.1 * n_rows))
+    fig = Figure(figsize=(4.4 * n_cols, 3.6 * n_rows), layout="constrained")
     axes = fig.subplots(n_rows, n_cols, squeeze=False)
     for ax, (population, result, d) in zip(axes.flat, panels, strict=False):
         values = result.final_statistics["carrier_frequency"][:, d]
@@ -519,30 +512,29 @@ def carrier_figure(comparison: Comparison, path: Path) -> Path:
                 label=f"observed {_observed_value(obs.statistic, obs.value)}",
             )
             note += f"\nP(≥ observed) = {_pct(100 * share)}"
-        ax.text(0.5, 0.97, note, transform=ax.transAxes, ha="center", va="top", fontsize=7)
-        ax.set_xlabel("carrier frequency at present")
+        ax.set_xlabel("carrier frequency at present (log scale)")
         ax.set_ylabel("replicates")
-        ax.set_title(f"{population.label}\n({population.scenario_id})", fontsize=8)
+        ax.set_title(f"{population.label}\n{note}", fontsize=9)
         if observed:
-            ax.legend(fontsize=7, loc="upper left")
+            ax.legend(fontsize=8, loc="upper right")
     for ax in list(axes.flat)[len(panels) :]:
         ax.axis("off")
-    fig.tight_layout()
     return save_figure(fig, path)
 
 
 # --------------------------------------------------------------------------- document
 
-Block = tuple  # ("h1"|"h2"|"h3"|"p"|"ul"|"table"|"figure"|"code", payload…)
+Block = tuple  # ("h1"|"h2"|"h3"|"p"|"box"|"ul"|"table"|"figure"|"code", payload…)
 
 
 def report_blocks(comparison: Comparison, figures: dict[str, Path], command: str) -> list[Block]:
     """The report as a list of blocks that :func:`to_markdown` and :func:`to_html` render."""
     populations = comparison.populations()
     summary = comparison.summary()
-    ids = ", ".join(e.id for e in comparison.entries)
+    names = "; ".join(e.scenario.name for e in comparison.entries)
     blocks: list[Block] = [
-        ("h1", f"GNE myopathy: who the patients are — {ids}"),
+        ("h1", f"GNE myopathy: who the patients are — {names}"),
+        ("box", "Bottom line", bottom_line(comparison)),
         ("h2", "The question"),
         ("p", QUESTION),
         ("h2", "What the numbers say"),
@@ -559,6 +551,8 @@ def report_blocks(comparison: Comparison, figures: dict[str, Path], command: str
     for entry, result in zip(comparison.entries, comparison.results, strict=True):
         blocks.extend(_scenario_blocks(entry.id, entry.scenario, entry.source, result))
     blocks += [
+        ("h2", "Limitations"),
+        ("ul", limitations(comparison)),
         ("h2", "How this was computed"),
         ("p", _method_note(comparison)),
     ]
@@ -786,6 +780,8 @@ def to_markdown(blocks: Sequence[Block], relative_to: Path) -> str:
             out.append(f"{'#' * int(kind[1])} {esc(block[1])}")
         elif kind == "p":
             out.append(esc(block[1]))
+        elif kind == "box":
+            out.append(f"> **{esc(block[1])}.** " + " ".join(esc(s) for s in block[2]))
         elif kind == "ul":
             out.append("\n".join(f"- {esc(item)}" for item in block[1]))
         elif kind == "code":
@@ -827,6 +823,9 @@ th { background: #f3f3f3; } tr:nth-child(even) td { background: #fafafa; }
 figure { margin: 1.5em 0; } figure img { max-width: 100%; }
 figcaption { font-size: .9em; color: #555; }
 pre { background: #f6f6f6; padding: .8em; overflow-x: auto; }
+.bottom-line { display: block; background: #eef5fb; border-left: 5px solid #2166ac;
+               padding: .8em 1em; margin: 1em 0; font-size: 1.1em; }
+table { display: block; overflow-x: auto; max-width: 100%; }
 """
 
 
@@ -841,6 +840,11 @@ def to_html(blocks: Sequence[Block]) -> str:
             body.append(f"<{kind}>{esc(block[1])}</{kind}>")
         elif kind == "p":
             body.append(f"<p>{esc(block[1])}</p>")
+        elif kind == "box":
+            body.append(
+                f'<aside class="bottom-line"><strong>{esc(block[1])}.</strong> '
+                + " ".join(esc(s) for s in block[2]) + "</aside>"
+            )
         elif kind == "ul":
             body.append("<ul>" + "".join(f"<li>{esc(i)}</li>" for i in block[1]) + "</ul>")
         elif kind == "code":
