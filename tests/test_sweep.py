@@ -555,3 +555,27 @@ def test_a_simulation_that_fails_mid_sweep_leaves_a_usable_directory(
         assert len(list((out / "points").glob("batch-*.json"))) == 2
     else:
         assert "keeps" not in err and not out.exists()
+
+
+def test_figure_axes_are_parameters_in_words(batched, tmp_path):
+    """Axes and titles say what a parameter is, with its unit, not its config key
+    (issue 25); the SVG copy carries the text."""
+    import shutil
+
+    from popsim.model.config import key_label
+    from popsim.workflows.sweep.figures import sweep_figures
+
+    assert key_label("demes.persian_jews.inbreeding") == "inbreeding coefficient F, Persian jews"
+    assert key_label("locus.founder_alleles.M712T.copies") == "copies introduced, M712T"
+    assert key_label("migration.0.rate").startswith("migration rate")
+    assert key_label("some.unknown.key") == "some.unknown.key"
+    _, done = batched
+    copy = tmp_path / "copy"
+    shutil.copytree(done, copy)
+    paths = sweep_figures(copy)
+    heatmap = next(p for p in paths if p.name.startswith("heatmap_"))
+    text = heatmap.with_suffix(".svg").read_text()
+    assert "founders (people), Iso" in text
+    assert "inbreeding coefficient F, Iso" in text
+    assert "P(≥ observed carrier frequency" in text
+    assert "p_reach_observed_carrier_frequency" not in text and "demes.iso" not in text

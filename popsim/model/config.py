@@ -57,6 +57,7 @@ from popsim.model.scenario import (
     Scenario,
     Selection,
     SizeEpoch,
+    default_label,
 )
 
 BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -70,6 +71,47 @@ SEED_KEY, REPLICATES_KEY = "scenario.seed", "scenario.replicates"
 MARRIAGES = ("first_cousin_marriage", "second_cousin_marriage", "uncle_niece_marriage")
 #: Keys a [[demes]] entry may set when the demography comes from a Demes file.
 DEME_SETTINGS = ("name", "inbreeding", *MARRIAGES, "description", "label")
+
+
+#: What the last part of a config key means, with its unit (axes of sweep and fit
+#: figures: :func:`key_label`).
+KEY_LABELS = {
+    "inbreeding": "inbreeding coefficient F",
+    "founders": "founders (people)",
+    "start": "starting size (people)",
+    "end": "final size (people)",
+    "size": "size (people)",
+    "rate": "migration rate (share of parents per generation)",
+    "generations": "generations simulated",
+    "generation": "generation",
+    "burn_in": "burn-in (generations)",
+    "pathogenic_mutation_rate": "pathogenic mutation rate (per gene copy per generation)",
+    "affected": "selection against patients, s",
+    "carrier_dominance": "dominance of selection in carriers, h",
+    "heterozygote_advantage": "carrier advantage",
+    "penetrance": "penetrance",
+    "copies": "copies introduced",
+    "frequency": "frequency introduced",
+    "first_cousin_marriage": "share of first-cousin marriages",
+    "second_cousin_marriage": "share of second-cousin marriages",
+    "uncle_niece_marriage": "share of uncle–niece marriages",
+    "replicates": "replicates",
+}
+
+
+def key_label(dotted: str) -> str:
+    """A config key as words with its unit, for a figure's axis: ``demes.persian_jews.
+    inbreeding`` → ``inbreeding coefficient F, Persian jews``; ``locus.founder_alleles.
+    M712T.copies`` → ``copies introduced, M712T``; an unknown key as it is."""
+    parts = dotted.split(".")
+    label = KEY_LABELS.get(parts[-1])
+    if label is None:
+        return dotted
+    if parts[0] == "demes" and len(parts) > 2 and not parts[1].isdigit():
+        return f"{label}, {default_label(parts[1])}"
+    if parts[:2] == ["locus", "founder_alleles"] and len(parts) > 3 and not parts[2].isdigit():
+        return f"{label}, {parts[2]}"
+    return label
 
 
 def show_key(name: str) -> str:
