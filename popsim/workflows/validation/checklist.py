@@ -10,11 +10,15 @@ from popsim.workflows.validation import (
     alleles,
     chain,
     fixation,
+    founding,
     genotypes,
     migration,
     mutation,
     neutral,
     pedigree,
+    splitting,
+    stationary,
+    two_demes,
 )
 from popsim.workflows.validation.core import Check
 
@@ -30,6 +34,10 @@ CATALOGUE: tuple[Check, ...] = (
     migration.ISLAND_CHECK,
     migration.ISLAND_FORMULA_CHECK,
     alleles.CHECK,
+    splitting.CHECK,
+    founding.CHECK,
+    stationary.CHECK,
+    two_demes.CHECK,
     pedigree.INBREEDING_CHECK,
     pedigree.GENOTYPES_CHECK,
     pedigree.AGREEMENT_CHECK,
