@@ -34,14 +34,14 @@ CATALOGUE: tuple[Check, ...] = (
     migration.ISLAND_CHECK,
     migration.ISLAND_FORMULA_CHECK,
     alleles.CHECK,
-    splitting.CHECK,
-    founding.CHECK,
-    stationary.CHECK,
-    two_demes.CHECK,
     pedigree.INBREEDING_CHECK,
     pedigree.GENOTYPES_CHECK,
     pedigree.AGREEMENT_CHECK,
     genotypes.CHECK,
+    splitting.CHECK,
+    founding.CHECK,
+    stationary.CHECK,
+    two_demes.CHECK,
 )
 
 

@@ -54,7 +54,7 @@ from popsim.workflows.validation.stats import chi_square_gof, t_test_mean
 NAME = "drift-mutation-selection"
 
 #: Replicates of the full and the quick run.
-FULL, QUICK = 4_000, 1_000
+FULL, QUICK = 4_000, 2_000
 #: Largest frequency the exact chain and the density are kept on.
 Q_MAX = 0.15
 #: Allowed distance of Wright's E[q] from the exact one, in full-run standard errors.
