@@ -25,6 +25,7 @@ neither the pathogenic total nor its moments see it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -37,9 +38,22 @@ from popsim.workflows.validation.stats import t_test_mean
 
 NAME = "allele-splitting"
 
-#: Diploids, mutation rate and length of the run; generations tested.
-N, U, T = 50, 0.005, 100
-TESTS_AT = (10, 30, 100)
+
+
+@dataclass(frozen=True)
+class Case:
+    """N diploids, mutation rate u, T generations; G tested at ``g_at``, A at ``a_at``."""
+
+    n: int
+    u: float
+    t: int
+    g_at: tuple[int, ...]
+    a_at: tuple[int, ...]
+
+
+#: Rare mutation (2Nu = 0.5: the allele count is the sensitive statistic) and frequent
+#: mutation (2Nu = 2: several new copies a generation, so merging them moves G).
+CASES = (Case(50, 0.005, 100, (10, 30, 100), (30, 100)), Case(20, 0.05, 20, (5, 20), (20,)))
 
 
 def mutation_born_homozygosity(n: int, u: float, generations: int) -> np.ndarray:
@@ -73,36 +87,38 @@ def expected_mutation_born_alleles(n: int, u: float, generations: int) -> np.nda
 def run(engine: str | None, settings: Settings) -> Outcome:
     assert engine is not None
     replicates = settings.replicates(20_000, 3_000)
-    raw = scenarios.one_deme(N, T, u=U, record_every=1)
-    result = scenarios.run(raw, replicates, seed=900, engine=engine)
-    records = result.records[:, :, 0, :]
-    sumsq = record_column(records, "other_sumsq") / (2.0 * N) ** 2
-    alleles = record_column(records, "other_alleles").astype(np.float64)
-    g = mutation_born_homozygosity(N, U, T)
-    a = expected_mutation_born_alleles(N, U, T)
-    label = scenarios.parameters(N=N, u=U)
-    rows = [
-        simulation_row(
-            NAME, engine, f"G = E[Σ p_i²] over mutation-born alleles at t={t}; {label}",
-            g[t], t_test_mean(sumsq[:, t], float(g[t])),
-        )
-        for t in TESTS_AT
-    ] + [
-        simulation_row(
-            NAME, engine, f"E[distinct mutation-born alleles] at t={t}; {label}",
-            a[t], t_test_mean(alleles[:, t], float(a[t])),
-        )
-        for t in TESTS_AT[1:]
-    ]
-    series = [
-        ("G_t = E[Σ p_i²]", g, sumsq),
-        ("E[distinct mutation-born alleles]", a, alleles),
-    ]
+    rows, panels = [], []
+    for k, case in enumerate(CASES):
+        raw = scenarios.one_deme(case.n, case.t, u=case.u, record_every=1)
+        result = scenarios.run(raw, replicates, seed=900 + k, engine=engine)
+        records = result.records[:, :, 0, :]
+        sumsq = record_column(records, "other_sumsq") / (2.0 * case.n) ** 2
+        alleles = record_column(records, "other_alleles").astype(np.float64)
+        g = mutation_born_homozygosity(case.n, case.u, case.t)
+        a = expected_mutation_born_alleles(case.n, case.u, case.t)
+        label = scenarios.parameters(N=case.n, u=case.u)
+        rows += [
+            simulation_row(
+                NAME, engine, f"G = E[Σ p_i²] over mutation-born alleles at t={t}; {label}",
+                g[t], t_test_mean(sumsq[:, t], float(g[t])),
+            )
+            for t in case.g_at
+        ] + [
+            simulation_row(
+                NAME, engine, f"E[distinct mutation-born alleles] at t={t}; {label}",
+                a[t], t_test_mean(alleles[:, t], float(a[t])),
+            )
+            for t in case.a_at
+        ]
+        panels += [
+            (f"G_t = E[Σ p_i²]; {label}", g, sumsq),
+            (f"E[distinct mutation-born alleles]; {label}", a, alleles),
+        ]
 
     def draw(path: Path, z: float) -> None:
-        fig, axes = figures.panels(2, width=5.0, height=3.6)
-        generations = np.arange(T + 1)
-        for ax, (ylabel, exact, sample) in zip(axes, series, strict=True):
+        fig, axes = figures.panels(len(panels), width=4.2, height=3.4, columns=2)
+        for ax, (ylabel, exact, sample) in zip(axes, panels, strict=True):
+            generations = np.arange(exact.size)
             mean = sample.mean(axis=0)
             se = sample.std(axis=0, ddof=1) / np.sqrt(replicates)
             ax.plot(generations, exact, color=figures.PREDICTED, lw=1.2, label="exact recursion")
@@ -110,13 +126,10 @@ def run(engine: str | None, settings: Settings) -> Outcome:
                             alpha=0.25, lw=0, label=f"simulated mean ±{z:.1f} SE")
             ax.plot(generations, mean, color=figures.SIMULATED, lw=0.8)
             ax.set_xlabel("generation t")
-            ax.set_ylabel(ylabel)
+            ax.set_ylabel(ylabel, fontsize=7)
             ax.legend(fontsize=7)
-        figures.save(
-            fig, path,
-            f"Mutation-born alleles, N = {N}, u = {U:g}, {engine} engine "
-            f"({replicates:,} replicates)",
-        )
+        figures.save(fig, path, f"Mutation-born alleles, {engine} engine "
+                     f"({replicates:,} replicates)")
 
     caption = "Homozygosity and number of mutation-born alleles against their exact recursions."
     return Outcome(rows, [Figure(f"{NAME}-{engine}", caption, draw)])
@@ -127,13 +140,14 @@ CHECK = Check(
     title="Mutation-born copies split among alleles: exact homozygosity and allele number",
     engines=("frequency",),
     description=(
-        "Neutral WF with mutation to new alleles (N = 50, u = 0.005, from no pathogenic copy). "
+        "Neutral WF with mutation to new alleles (N = 50, u = 0.005 and N = 20, u = 0.05, from "
+        "no pathogenic copy). "
         "Each copy drawn from the new-mutation class is its own allele, so "
         "G_t = E[Σ_i p_i²] over mutation-born alleles follows "
         "G_{t+1} = (1 − 1/2N)·G_t + q'_t/2N exactly (q'_t = 1 − (1 − u)^{t+1}, the pathogenic "
         "frequency after mutation), and the expected number of distinct mutation-born alleles "
         "is Σ_τ 2N·u·(1 − u)^{τ−1}·(survival of a one-copy allele for t − τ generations in the "
-        "neutral chain). Test: t-tests at t = 10, 30, 100 (G) and 30, 100 (alleles). A "
+        "neutral chain). Test: t-tests of G and of the allele count at several t. A "
         "generation's new copies merged into one allele raise G and lower the allele count."
     ),
     source="Kimura & Crow (1964) Genetics 49:725; Ewens (2004) ch. 3 (infinite alleles: "
