@@ -112,13 +112,19 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "second-cousins-as-first",
-        "the pedigree engine's second-cousin seekers drawn as first cousins",
-        (("popsim/engines/pedigree/marriage.py",
-          "                elif kind == _FIRST:\n                    state, g = _pick_first(",
-          "                elif kind != _UNCLE:\n                    state, g = _pick_first("),),
+        "the pedigree engine's second-cousin seekers drawn as first cousins (and the "
+        "first-cousin index built for them)",
+        (
+            ("popsim/engines/pedigree/marriage.py",
+             "                elif kind == _FIRST:\n                    state, g = _pick_first(",
+             "                elif kind != _UNCLE:\n                    state, g = _pick_first("),
+            ("popsim/engines/pedigree/kernel.py", "grandsons=index(2 * men, first),",
+             "grandsons=index(2 * men, first or second),"),
+        ),
         ("pedigree-inbreeding",),
     ),
 )
+
 
 BY_NAME = {m.name: m for m in MUTANTS}
 
