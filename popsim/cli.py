@@ -27,7 +27,9 @@ from popsim._version import __version__
 from popsim.errors import PopsimError
 
 #: Subcommand modules under popsim.commands, in the order ``popsim --help`` lists them.
-COMMANDS = ("run", "expected", "sweep", "fit", "plot", "validate", "compare", "catalog", "init")
+COMMANDS = (
+    "run", "expected", "sweep", "fit", "plot", "validate", "compare", "age", "catalog", "init",
+)
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
