@@ -49,9 +49,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="the locus's position (Mb) for Mb lengths; simulated haplotypes "
                         "are placed around it (default 50)")
     parser.add_argument("--level", type=float, default=0.95, help="interval level (0.95)")
-    parser.add_argument("--chance-sharing-cm", type=float, default=0.0,
-                        help="lengths CSV read from markers: chance-sharing correction per "
-                        "segment end (cM; haplotype files compute it)")
+    parser.add_argument("--chance-sharing-cm", type=float, default=None,
+                        help="chance-sharing correction per segment end (cM): for a lengths "
+                        "CSV read from markers (default 0); for haplotype files it replaces "
+                        "the one computed from the markers (0 turns it off)")
     parser.add_argument("--consensus", action="store_true",
                         help="lengths CSV read against the carriers' consensus haplotype "
                         "(lengthen the longest end on each side; haplotype files always are)")
@@ -72,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("DATA", args.data, "give either DATA (with --scenario) or --simulate")
     if not 0 < args.level < 1:
         raise ConfigError("--level", args.level, "must be in (0, 1)")
+    if args.chance_sharing_cm is not None and not args.chance_sharing_cm >= 0:
+        raise ConfigError("--chance-sharing-cm", args.chance_sharing_cm, "must be ≥ 0")
     if args.out is not None:
         check_writable(args.out, args.overwrite, cli=True)
     if args.simulate is not None:
@@ -119,7 +122,9 @@ def _estimate(args: argparse.Namespace) -> int:
         left, right = shared_lengths(haplotypes.alleles, positions)
         frequencies = np.clip(haplotypes.alleles.mean(axis=0), 0.01, 0.99)
         panel = MarkerPanel(positions, frequencies)
-        chance = chance_sharing_cm(panel.spacing_cm, panel.median_maf)
+        chance = args.chance_sharing_cm
+        if chance is None:
+            chance = chance_sharing_cm(panel.spacing_cm, panel.median_maf)
         consensus = True
         carriers = haplotypes.carriers
         notes.append(f"lengths read from {positions.size} markers against the carriers' "
@@ -131,7 +136,7 @@ def _estimate(args: argparse.Namespace) -> int:
         genetic_map = _map(args, args.locus_mb or 0.0) if in_mb else None
         lengths = age_data.read_lengths(args.data, genetic_map)
         left, right, carriers = lengths.left_cm, lengths.right_cm, lengths.carriers
-        chance, consensus = args.chance_sharing_cm, args.consensus
+        chance, consensus = args.chance_sharing_cm or 0.0, args.consensus
     scenario = scenario_from_args(args.scenario, args)
     estimates = list(gamma_estimates(left, right, args.level, chance, consensus))
     if args.abc:

@@ -67,6 +67,8 @@ def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
 
 
 def _error(path: Path, line: int, column: int, name: str, value: object, allowed: str):
+    if isinstance(value, np.generic):
+        value = value.item()
     return ConfigError(f"line {line}, column {column} ({name})", value, allowed, str(path))
 
 
@@ -89,7 +91,8 @@ def read_lengths(path: str | Path, genetic_map: GeneticMap | None = None) -> Car
     path = Path(path)
     rows = list(_rows(path))
     if not rows:
-        raise ConfigError("DATA", str(path), "is empty: a header and one row per carrier needed")
+        raise _error(path, 1, 1, "header", "", "the file is empty: a header and one row per "
+                     "carrier are needed")
     header_line, header = rows[0]
     names = [h.lower() for h in header]
     for pair in LENGTH_COLUMNS:
@@ -115,8 +118,8 @@ def read_lengths(path: str | Path, genetic_map: GeneticMap | None = None) -> Car
         left.append(values[0])
         right.append(values[1])
     if len(carriers) < 2:
-        raise ConfigError("DATA", str(path),
-                          f"has {len(carriers)} carrier(s): at least two are needed")
+        raise _error(path, rows[-1][0], 1, "carriers", len(carriers),
+                     "at least two carriers are needed")
     left_arr, right_arr = np.array(left), np.array(right)
     if in_mb:
         left_arr, right_arr = _lengths_in_cm(path, rows[1:], columns, genetic_map, left_arr,
@@ -184,8 +187,8 @@ def read_haplotypes(path: str | Path) -> HaplotypeData:
                 symbols[m].append(token)
             alleles[k, m] = symbols[m].index(token)
     if len(carriers) < 2:
-        raise ConfigError("DATA", str(path),
-                          f"has {len(carriers)} carrier haplotype(s): at least two are needed")
+        raise _error(path, rows[-1][0], 1, "carriers", len(carriers),
+                     "at least two carrier haplotypes are needed")
     return HaplotypeData(tuple(carriers), locus, positions, alleles, position_line)
 
 
