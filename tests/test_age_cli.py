@@ -60,7 +60,8 @@ def test_lengths_in_mb_through_a_map(tmp_path, scenario, capsys):
     genetic_map.write_text("position_mb,cm\n0,0\n10,20\n20,30\n", encoding="utf-8")
     assert main(["age", str(data), "--scenario", str(scenario), "--map", str(genetic_map),
                  "--locus-mb", "10"]) == 0
-    assert "mean 4.5 cM" in capsys.readouterr().out  # 1 Mb left = 2 cM; 2 Mb right = 2 cM...
+    # 2 cM/Mb left of 10 Mb, 1 cM/Mb right: carriers share 2 + 2 and 4 + 1 cM
+    assert "mean 4.5 cM" in capsys.readouterr().out
 
 
 BAD = {
@@ -68,14 +69,15 @@ BAD = {
                        "line 2, column 3 (right_cm) = '': is missing"),
     "negative length": ("lengths", "left_cm,right_cm\n1,2\n-0.5,1\n", [],
                         "line 3, column 1 (left_cm) = '-0.5': must be a finite number ≥ 0"),
-    "one carrier": ("lengths", "left_cm,right_cm\n1,2\n", [], "(carriers) = 1: at least two carriers are needed"),
+    "one carrier": ("lengths", "left_cm,right_cm\n1,2\n", [],
+                    "(carriers) = 1: at least two carriers are needed"),
     "no length columns": ("lengths", "a,b\n1,2\n3,4\n", [], "line 1, column 1 (header)"),
     "Mb without a map": ("lengths", "left_mb,right_mb\n1,2\n3,4\n", [],
                          "lengths in Mb need a genetic map"),
     "positions out of order": ("haplotypes", "locus_mb,10\nposition_mb,9,8.5,11\nc1,A,C,G\n"
                                "c2,A,C,G\n", [], "line 2, column 3 (position_mb) = 8.5"),
     "unequal haplotypes": ("haplotypes", "locus_mb,10\nposition_mb,9,11\nc1,A,C\nc2,A\n", [],
-                           "line 4, column 2 (haplotype) = 1: must have 2 alleles"),
+                           "line 4, column 3 (haplotype) = 1: must have 2 alleles"),
     "three alleles": ("haplotypes", "locus_mb,10\nposition_mb,9,11\nc1,A,C\nc2,G,C\nc3,T,C\n",
                       [], "line 5, column 2 (allele) = 'T': a third allele"),
     "map short of the markers": ("haplotypes", HAPLOTYPES, ["--map", "MAP"],
