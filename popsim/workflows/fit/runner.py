@@ -5,16 +5,21 @@ Layout of ``DIR``::
     DIR/manifest.json                 provenance (popsim.provenance) with a "fit" section:
                                       fit file and hashes, seed, settings, outcome
     DIR/generations/generation-G.json one finished ABC generation (particles, weights, ε)
-    DIR/posterior.parquet, .csv       the final generation: parameters, weight, distance, statistics
-    DIR/summary.csv                   per parameter: weighted median, 95% interval; with
-                                      acceptance rate, ESS and simulations of the final generation
-    DIR/generations.csv               per generation: tolerance, simulations, acceptance, ESS
+    DIR/generations/round-R.json      method = "likelihood": one finished round
+    DIR/posterior.parquet, .csv       ABC: the final generation: parameters, weight, distance,
+                                      statistics; likelihood: every draw of every round,
+                                      weight, loglik_<observation>, loglik_total
+    DIR/summary.csv                   per parameter: weighted median, 95% interval, flags
+                                      (popsim.workflows.fit.diagnostics); with ESS and
+                                      simulations (ABC: acceptance rate of the final generation)
+    DIR/generations.csv               per generation: tolerance, simulations, acceptance, ESS;
+                                      likelihood: per round: simulations, draws tried, n_eff
     DIR/predictive.csv                posterior predictive simulations of the observed statistics
     DIR/model_choice.csv              posterior model probabilities, Bayes factors
     DIR/figures/*.png                 marginals, pairwise densities, predictive check
 
 Every file is written atomically (:mod:`popsim.outputs.files`). Each ABC generation
-is committed as it finishes, so ``resume=True`` continues an interrupted fit
+(likelihood round) is committed as it finishes, so ``resume=True`` continues an interrupted fit
 from its last finished generation with the same results (each generation's
 random numbers derive from (seed, generation) only). Model choice and the
 predictive check are rerun on resume.
@@ -402,9 +407,9 @@ def fit_manifest(
         "base_sha256": hashlib.sha256(base.encode("utf-8")).hexdigest(),
         "fixed": json.loads(json.dumps(fit.fixed, default=str)),
         "seed": fit.seed,
-        "seed_rule": "draw k of stage g (ABC generation g; model choice 1000+m; predictive "
-        "2000): simulate(scenario with seed = SeedSequence([seed, g]) state >> 1, "
-        "point=k), one replicate",
+        "seed_rule": "draw k of stage g (ABC generation or likelihood round g; model choice "
+        "1000+m; predictive 2000): simulate(scenario with seed = SeedSequence([seed, g]) "
+        "state >> 1, point=k), one replicate",
         "settings": asdict(fit.settings),
     }
     return build_manifest("fit", section, command_line=command_line, started=started)

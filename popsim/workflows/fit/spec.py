@@ -9,9 +9,9 @@
     "scenario.burn_in" = 0
 
     [abc]
-    method = "smc"          # or "rejection"
+    method = "smc"          # or "rejection"; or "likelihood" (count observations)
     particles = 300         # smc (rejection: simulations and accept or tolerance)
-    generations = 5
+    generations = 5         # (likelihood: simulations, rounds, defensive, min_ess)
 
     [[priors]]
     key = "demes.persian_jews.inbreeding"
@@ -19,10 +19,13 @@
     low = 0.0
     high = 0.05
 
-    [[observed]]
+    [[observed]]                        # rejection, smc: an observed statistic
     statistic = "carrier_frequency"
     value = 0.0909
     interval = [0.07, 0.11]             # or sd, or sample_size
+
+    # likelihood: the count forms of a scenario's [[observed]] (docs/config.md), e.g.
+    # name = "la_screen", carriers = 28, screened = 308, allele = "founder"
 
     [model_choice]                      # optional: ABC model choice
     simulations = 4000
