@@ -6,7 +6,10 @@ sampling with the base's full burn-in) into ``OUT/fit`` and writes, into
 P(founders ≤ 50) and P(founders ≤ 100) under the posterior, and the prior
 predictive probability of each observation (the mean over the prior draws of
 round 0 of P(observation | history): e.g. the probability of 47 of 47 families
-founder homozygous before seeing the other counts).
+founder homozygous before seeing the other counts), and the conditional
+predictive probability of each observation given the others (the draws of all
+rounds weighted by π/q times the likelihood of the OTHER observations, then
+averaging P(observation | history): is one count in tension with the rest?).
 
 Usage (from the repository root)::
 
@@ -23,6 +26,7 @@ import numpy as np
 
 from popsim.outputs.files import write_text_atomic
 from popsim.workflows.fit import load_fit, run_fit
+from popsim.workflows.fit.likelihood import Round
 
 ROOT = Path(__file__).resolve().parents[2]
 FIT = ROOT / "configs" / "fit_persian_jews.toml"
@@ -54,8 +58,25 @@ def main() -> None:
             for name in (*fit.likelihood, "total")
         },
     }
+    findings["given_the_others"] = given_the_others(outcome.rounds, fit.likelihood)
     write_text_atomic(out / "findings.json", json.dumps(findings, indent=2))
     print(json.dumps(findings, indent=2))
+
+
+def given_the_others(rounds: list[Round], names: tuple[str, ...]) -> dict[str, float]:
+    """P(observation i | the other observations) per observation: Σ w₋ᵢ·Lᵢ / Σ w₋ᵢ over the
+    draws of every round, w₋ᵢ = π/q · Π_{j≠i} L_j (an importance sample of the posterior
+    given the others, since each round's proposal includes the prior)."""
+    log_ratio = np.concatenate([r.log_ratio for r in rounds])
+    logliks = np.concatenate([r.logliks for r in rounds])[:, : len(names)]
+    out = {}
+    for i, name in enumerate(names):
+        others = log_ratio + logliks.sum(axis=1) - logliks[:, i]
+        with np.errstate(invalid="ignore"):
+            w = np.exp(others - np.max(others[np.isfinite(others)]))
+        w = np.where(np.isfinite(w), w, 0.0)
+        out[name] = float(np.sum(w * np.exp(logliks[:, i])) / np.sum(w))
+    return out
 
 
 if __name__ == "__main__":
