@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from popsim.model.scenario import CountObservation
+from popsim.model.scenario import CountObservation, Scenario
 
 if TYPE_CHECKING:
     from popsim.analysis.results import Result
@@ -118,11 +118,28 @@ def log_likelihood(obs: CountObservation, stats: Mapping[str, np.ndarray]) -> np
 def log_likelihoods(result: Result) -> dict[str, np.ndarray]:
     """``{name: loglik [R]}`` of every count observation of ``result``'s scenario, then
     ``"total"``: their sum (observations are independent given the history)."""
+    return history_log_likelihoods(result.scenario, result.final_statistics, result.deme_names)
+
+
+def history_log_likelihoods(
+    scenario: Scenario,
+    final_statistics: Mapping[str, np.ndarray],
+    deme_names: Sequence[str],
+) -> dict[str, np.ndarray]:
+    """``{name: loglik [R]}``: log P(observation | history h) of every observation of
+    ``scenario`` that has a likelihood, then ``"total"`` (their sum; observations are
+    independent given the history); empty when none has one.
+
+    ``final_statistics[stat]`` is float64 [R, D], the final generation of R histories
+    with demes in the order ``deme_names``; the histories may come from different
+    scenarios (a fit stacks one history per parameter draw). This is the one entry
+    point to the per-history likelihood: :func:`log_likelihoods` and ``popsim fit``
+    both call it, so a new observation form needs no change in either.
+    """
     out: dict[str, np.ndarray] = {}
-    stats = result.final_statistics
-    for obs in result.scenario.count_observations:
-        d = result.deme_names.index(obs.deme)
-        out[obs.name] = log_likelihood(obs, {k: v[:, d] for k, v in stats.items()})
+    for obs in scenario.count_observations:
+        d = list(deme_names).index(obs.deme)
+        out[obs.name] = log_likelihood(obs, {k: v[:, d] for k, v in final_statistics.items()})
     if out:
         out["total"] = np.sum(list(out.values()), axis=0)
     return out
