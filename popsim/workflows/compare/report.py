@@ -27,7 +27,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from popsim.genetics.statistics import BY_NAME, REGISTRY
-from popsim.model.scenario import CountObservation, Deme, Scenario
+from popsim.model.scenario import Deme, LikelihoodObservation, RateObservation, Scenario
 from popsim.outputs.figures import CLASS_COLOURS
 from popsim.outputs.words import counted, is_are
 
@@ -742,8 +742,11 @@ def _evidence_blocks(scenario: Scenario, result: Result) -> list[Block]:
     return [("table", table), ("p", note)]
 
 
-def _counts_text(obs: CountObservation) -> str:
+def _counts_text(obs: LikelihoodObservation) -> str:
     """The observed counts in words, e.g. "47 of 47 families founder homozygous"."""
+    if isinstance(obs, RateObservation):
+        return (f"{obs.statistic} {obs.value:.3g} (stated 95% range "
+                f"{obs.low:.3g}–{obs.high:.3g}, no sample size)")
     detected = "founder-allele" if obs.allele == "founder" else "any-allele"
     if obs.form == "screen":
         return f"{obs.count('carriers')} {detected} carriers of {obs.total:,} screened"
