@@ -442,3 +442,31 @@ def test_bad_rate_observation_through_the_cli_exits_2_writing_nothing(tmp_path, 
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and "observed[5].factor = 0.5" in err[0]
     assert not out.exists()
+
+
+def test_evidence_given_founder_is_the_mean_likelihood_where_it_survives(result):
+    from popsim.analysis.evidence import evidence_given_founder
+
+    given = evidence_given_founder(result)
+    assert set(given) == {"families", "screen", "sangesar"}  # "prev" is in the host
+    d = result.deme_names.index("community")
+    survived = result.final_statistics["founder_frequency"][:, d] > 0
+    loglik = log_likelihoods(result)["families"]
+    lost, value = given["families"]
+    assert lost == pytest.approx(1 - survived.mean())
+    assert value == pytest.approx(np.exp(loglik[survived]).mean())
+    assert value >= np.exp(loglik).mean()  # lost histories only ever add zeros here
+
+
+def test_report_says_how_much_of_the_evidence_is_the_founders_survival():
+    from popsim.workflows.compare import Entry, run_comparison
+    from popsim.workflows.compare.report import report_blocks
+
+    # One copy in a community of 300: usually lost.
+    text = TEXT.replace("copies = 3", "copies = 1")
+    comparison = run_comparison([Entry("c", scenario_from_dict(tomllib.loads(text)))], 40, 5)
+    paragraphs = [b[1] for b in report_blocks(comparison, {}, "") if b[0] == "p"]
+    note = next(p for p in paragraphs if p.startswith("Published counts are data"))
+    assert "The founder allele is lost in up to" in note
+    assert "among the histories where it survives the evidence is" in note
+    assert "fixes no parameter" in note

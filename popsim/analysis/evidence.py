@@ -218,6 +218,25 @@ def posterior_predictive_p(
     return float(hits / (p.shape[0] * draws))
 
 
+def evidence_given_founder(result: Result) -> dict[str, tuple[float, float]]:
+    """For each observation in a deme that a founder allele enters: ``name → (P(every
+    founder allele lost from that deme), evidence among the histories where one
+    survives)`` (NaN where none survives). An allele studied today is one that
+    survived: the second number is the evidence given that it did."""
+    stats = result.final_statistics
+    entered = {a.deme for a in result.scenario.locus.founder_alleles}
+    logliks = log_likelihoods(result)
+    out: dict[str, tuple[float, float]] = {}
+    for obs in result.scenario.count_observations:
+        if obs.deme not in entered or result.replicates == 0:
+            continue
+        d = result.deme_names.index(obs.deme)
+        survived = stats["founder_frequency"][:, d] > 0
+        given = float(np.exp(logliks[obs.name][survived]).mean()) if survived.any() else np.nan
+        out[obs.name] = (float(1.0 - survived.mean()), given)
+    return out
+
+
 def _rate_p(obs: RateObservation, x: np.ndarray) -> float:
     """Two-sided p-value of the published rate under the predictive mixture of
     lognormals around the histories' values (x_h = 0 predicts 0, below it)."""

@@ -738,8 +738,31 @@ def _evidence_blocks(scenario: Scenario, result: Result) -> list[Block]:
         "the p-value is the probability, over histories and sampling, of counts at least "
         "as extreme. " + " ".join(sentences)
         + f" All together the evidence is {total['mean']:.3g}."
+        + _survival_sentence(result)
+        + " A p-value says whether the data are unusual among this scenario's histories, "
+        "not which assumption is wrong; the evidence of one scenario alone fixes no "
+        "parameter: compare it between scenarios that differ in one assumption."
     )
     return [("table", table), ("p", note)]
+
+
+def _survival_sentence(result: Result) -> str:
+    """How much of the evidence is the founder allele's survival: its loss rate and the
+    evidence among the histories where it survives (:func:`evidence_given_founder`)."""
+    from popsim.analysis.evidence import evidence_given_founder
+
+    given = evidence_given_founder(result)
+    lost = {name: v[0] for name, v in given.items()}
+    if not given or max(lost.values()) < 0.05:
+        return ""
+    share = max(lost.values())
+    parts = ", ".join(f"{v[1]:.3g} ({name})" for name, v in given.items())
+    return (
+        f" The founder allele is lost in up to {_pct(100 * share)} of histories, and those "
+        f"give an observation of it likelihood 0: much of the evidence is the chance that "
+        f"one founder copy survives. The allele was studied because it is there; among the "
+        f"histories where it survives the evidence is {parts}."
+    )
 
 
 def _counts_text(obs: LikelihoodObservation) -> str:
