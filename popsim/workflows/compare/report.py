@@ -208,6 +208,14 @@ def _reason_sentence(p: Population, value) -> str:
             f"frequency of {total:.2g} — "
             f"so a patient's two pathogenic alleles are usually different ones."
         )
+    total = value(label, "pathogenic_frequency")
+    if p.inbreeding > 0 and not founder_q > 0 and total > 0:
+        return (
+            f"The reason is inbreeding: with F = {p.inbreeding:g}, homozygotes by descent (about "
+            f"F·Q of people, Q = {total:.2g} the total frequency of pathogenic alleles) "
+            f"outnumber the compound heterozygotes that two different rare alleles give "
+            f"(about Q²) by about F/Q = {p.inbreeding / total:.0f} to 1."
+        )
     return (
         f"Most patients are homozygous for alleles other than the founder allele: in these "
         f"simulated populations another pathogenic allele (together {other_q:.2g}) drifted up "
