@@ -470,3 +470,15 @@ def test_report_says_how_much_of_the_evidence_is_the_founders_survival():
     assert "The founder allele is lost in up to" in note
     assert "among the histories where it survives the evidence is" in note
     assert "fixes no parameter" in note
+
+
+def test_report_words_a_rate_as_a_value():
+    from popsim.workflows.compare import Entry, run_comparison
+    from popsim.workflows.compare.report import report_blocks
+
+    raw = config(observed=[{**RATE, "value": 0.9, "factor": 1.5}])
+    comparison = run_comparison([Entry("c", scenario_from_dict(raw))], 30, 5)
+    paragraphs = [b[1] for b in report_blocks(comparison, {}, "") if b[0] == "p"]
+    note = next(p for p in paragraphs if p.startswith("Published counts are data"))
+    assert "one_in_11 (founder_carrier_frequency 0.9 (stated 95% range 0.6–1.35" in note
+    assert "so extreme a value is rare" in note

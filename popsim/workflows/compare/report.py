@@ -736,8 +736,9 @@ def _evidence_blocks(scenario: Scenario, result: Result) -> list[Block]:
         elif ppp >= CONSISTENT_P:
             verdict = f"the scenario is consistent with it (p-value {ppp:.2f} ≥ {CONSISTENT_P})"
         else:
+            what = "value" if isinstance(obs, RateObservation) else "count"
             verdict = (f"the scenario is not consistent with it (p-value {ppp:.2g} < "
-                       f"{CONSISTENT_P}): so extreme a count is rare in its histories")
+                       f"{CONSISTENT_P}): so extreme a {what} is rare in its histories")
         sentences.append(f"{obs.name} ({_counts_text(obs)}): {verdict}.")
     total = rows["evidence_total"]
     note = (
