@@ -303,3 +303,18 @@ def test_findings_change_when_the_numbers_change():
     assert "20% of simulated patients are M712T homozygotes" in after[0]
     assert "Compound heterozygotes dominate although there are founder alleles" in after[0]
     assert "drift in a small founding population" not in after[0]
+
+
+def test_an_inbred_population_without_a_founder_is_explained_by_inbreeding():
+    """Patients of an inbred host are mostly homozygous by descent: the text says F, not
+    drift of a founder allele."""
+    inbred = {
+        "scenario": {"name": "inbred", "generations": 5, "replicates": 20, "seed": 3,
+                     "burn_in": 300},
+        "demes": [{"name": "village", "size": 5000, "inbreeding": 0.05}],
+        "locus": {"pathogenic_mutation_rate": 1e-4, "selection": {"affected": 0.1}},
+    }
+    comparison = run_comparison([Entry("inbred", scenario_from_dict(inbred))])
+    text = " ".join(findings(comparison.summary(), comparison.populations(), 0.5))
+    assert "The reason is inbreeding: with F = 0.05" in text
+    assert "drifted up beside the founder allele" not in text

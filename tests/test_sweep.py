@@ -219,9 +219,12 @@ def test_shipped_founding_sweep_resolves():
     points = resolve_points(sweep)
     assert sweep.base_path.name == "iranian_jewish_m712t.toml"
     assert sweep.deme == "persian_jews"
-    observed = {o.statistic: o.value for o in sweep.base.observations if o.deme == sweep.deme}
-    assert observed["carrier_frequency"] == pytest.approx(1 / 11, abs=5e-4)
-    assert len(points) == sweep.design.size() == 6 * 4 * 5
+    observed = {o.name: o for o in sweep.base.count_observations if o.deme == sweep.deme}
+    assert observed["carriers_1_in_11"].value == pytest.approx(1 / 11, abs=5e-4)
+    assert len(points) == sweep.design.size() == 6 * 3 * 2
+    community = points[0].scenario.demes[1]
+    assert community.founded.founders == community.epochs[0].start == 50
+    assert community.epochs[1].start == 50
 
 
 # --------------------------------------------------------------------------- running

@@ -12,7 +12,7 @@ from typing import Any
 from popsim.model.build import load_scenario
 from popsim.model.catalog import resolve_config
 from popsim.model.config import parse_override
-from popsim.model.scenario import CountObservation, Scenario
+from popsim.model.scenario import LikelihoodObservation, Scenario
 
 
 def add_scenario_options(parser: argparse.ArgumentParser) -> None:
@@ -98,7 +98,9 @@ def replicate_chunk(replicates: int) -> int:
     return max(64, min(replicates, -(-replicates // 50)))
 
 
-def print_evidence(observations: Sequence[CountObservation], rows: list[dict[str, Any]]) -> None:
+def print_evidence(
+    observations: Sequence[LikelihoodObservation], rows: list[dict[str, Any]]
+) -> None:
     """Print, under a summary table, each count observation's evidence (mean likelihood
     over histories, bootstrap 95% interval) and posterior-predictive p-value."""
     if not observations:

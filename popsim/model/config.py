@@ -51,9 +51,11 @@ from popsim.model.scenario import (
     Deme,
     FounderAllele,
     FounderEvent,
+    LikelihoodObservation,
     Locus,
     Migration,
     Observation,
+    RateObservation,
     Scenario,
     Selection,
     SizeEpoch,
@@ -773,14 +775,17 @@ def _locus(t: Table, names: list[str]) -> Locus:
 
 #: The keys that make each form of ``[[observed]]``: the value form and the count forms.
 OBSERVATION_FORMS: dict[str, tuple[str, ...]] = {"value": ("statistic", "value"), **COUNT_FORMS}
+#: The keys that turn a value-form entry into the rate form (a rate with a stated 95% range).
+RATE_KEYS: tuple[str, ...] = ("factor", "interval")
 
 
 def _observations(
     tables: list[Table], names: list[str]
-) -> tuple[tuple[Observation, ...], tuple[CountObservation, ...]]:
-    """The ``[[observed]]`` entries: value-form ones and count-form ones, names unique."""
+) -> tuple[tuple[Observation, ...], tuple[LikelihoodObservation, ...]]:
+    """The ``[[observed]]`` entries: value-form ones and those with a likelihood (count
+    forms, rate form), names unique."""
     values: list[Observation] = []
-    counted: list[CountObservation] = []
+    counted: list[LikelihoodObservation] = []
     seen: set[str] = set()
     for t in tables:
         obs = _observation(t, names)
@@ -788,38 +793,80 @@ def _observations(
             if obs.name in seen:
                 raise ConfigError(t.key("name"), obs.name, "is used twice; names must be unique")
             seen.add(obs.name)
-        (counted if isinstance(obs, CountObservation) else values).append(obs)
+        if isinstance(obs, Observation):
+            values.append(obs)
+        else:
+            counted.append(obs)
     return tuple(values), tuple(counted)
 
 
 def _observation_form(t: Table) -> str:
     """The one form whose keys ``t`` gives (see :data:`OBSERVATION_FORMS`)."""
+    forms = {**OBSERVATION_FORMS, "rate": ("statistic", "value", *RATE_KEYS)}
     given = [form for form, keys in OBSERVATION_FORMS.items() if any(t.has(k) for k in keys)]
+    if any(t.has(k) for k in RATE_KEYS):
+        given = ["rate" if f == "value" else f for f in given] if "value" in given else [
+            "rate", *given]
     if len(given) > 1:
         first, second = given[0], given[1]
-        key = next(k for k in OBSERVATION_FORMS[second] if t.has(k))
+        key = next(k for k in forms[second] if t.has(k))
         raise ConfigError(
             t.key(key), t.data[key],
             f"one form per [[observed]] entry: this entry already has the {first} form "
-            f"({', '.join(OBSERVATION_FORMS[first])})",
+            f"({', '.join(forms[first])})",
         )
     if not given:
-        forms = "; ".join(f"{f}: {', '.join(k)}" for f, k in OBSERVATION_FORMS.items())
-        raise ConfigError(t.path, MISSING, f"needs the keys of one form ({forms})")
+        listed = "; ".join(f"{f}: {', '.join(k)}" for f, k in forms.items())
+        raise ConfigError(t.path, MISSING, f"needs the keys of one form ({listed})")
     return given[0]
 
 
-def _observation(t: Table, names: list[str]) -> Observation | CountObservation:
+def _rate_range(t: Table, value: float) -> tuple[float, float]:
+    """The stated 95% range [low, high] of a rate-form entry: ``factor = f`` (> 1) gives
+    [value/f, value·f]; ``interval = [low, high]`` needs 0 < low < value < high."""
+    if t.has("factor") and t.has("interval"):
+        raise ConfigError(
+            t.key("interval"), t.data["interval"], "give factor or interval, not both"
+        )
+    if t.has("factor"):
+        factor = t.number("factor", low=1.0, high=1e6, open_low=True)
+        return value / factor, value * factor
+    bounds = t.raw("interval")
+    rule = f"must be [low, high] with 0 < low < value = {value:g} < high"
+    if (
+        not isinstance(bounds, list) or len(bounds) != 2
+        or not all(isinstance(b, int | float) and not isinstance(b, bool) for b in bounds)
+        or not 0.0 < bounds[0] < value < bounds[1] or not math.isfinite(bounds[1])
+    ):
+        raise ConfigError(t.key("interval"), bounds, rule)
+    return float(bounds[0]), float(bounds[1])
+
+
+def _observation(
+    t: Table, names: list[str]
+) -> Observation | CountObservation | RateObservation:
     deme = t.string("deme")
     _known(deme, names, t.key("deme"))
     form = _observation_form(t)
     if form == "value":
-        obs: Observation | CountObservation = Observation(
+        obs: Observation | CountObservation | RateObservation = Observation(
             statistic=t.choice("statistic", OBSERVABLE_STATISTICS),
             value=t.number("value", low=0.0, high=1.0),
             deme=deme,
             source=t.string("source", ""),
             name=t.string("name", "", pattern=True) if t.has("name") else "",
+        )
+    elif form == "rate":
+        value = t.number("value", low=0.0, high=1.0, open_low=True)
+        low, high = _rate_range(t, value)
+        obs = RateObservation(
+            name=t.string("name", pattern=True),
+            statistic=t.choice("statistic", OBSERVABLE_STATISTICS),
+            deme=deme,
+            value=value,
+            low=low,
+            high=high,
+            source=t.string("source", ""),
         )
     else:
         keys = COUNT_FORMS[form]

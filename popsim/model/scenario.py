@@ -14,6 +14,7 @@ copy (mutation) or per generation (migration, a fraction of parents).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -218,6 +219,43 @@ class CountObservation:
         return self.counts[-1]
 
 
+#: z of a two-sided 95% normal interval: a stated 95% range [lo, hi] of a rate gives
+#: σ = ln(hi/lo) / (2·RATE_Z) on the log scale.
+RATE_Z = 1.959963984540054
+
+
+@dataclass(frozen=True)
+class RateObservation:
+    """A published rate with a stated uncertainty but no sample size (the rate form of
+    ``[[observed]]``; its likelihood is in :mod:`popsim.analysis.evidence`).
+
+    The published ``value`` is read as the history's value of ``statistic`` times a
+    lognormal measurement error: ln(value) ~ Normal(ln x_h, σ²), σ = ln(high/low) /
+    (2·:data:`RATE_Z`), [``low``, ``high``] the stated 95% range (``factor = f``
+    gives [value/f, value·f]).
+    """
+
+    name: str
+    statistic: str
+    deme: str
+    value: float
+    low: float
+    high: float
+    source: str = ""
+
+    #: The form's name, as :attr:`CountObservation.form` (one code path for both).
+    form = "rate"
+
+    @property
+    def sigma(self) -> float:
+        """σ: the standard deviation of ln(value) around ln(x_h)."""
+        return math.log(self.high / self.low) / (2.0 * RATE_Z)
+
+
+#: An ``[[observed]]`` entry with a likelihood per history: the count forms and the rate form.
+LikelihoodObservation = CountObservation | RateObservation
+
+
 @dataclass(frozen=True)
 class Scenario:
     """A complete simulation: demography, locus and run settings.
@@ -243,8 +281,9 @@ class Scenario:
     #: (:data:`popsim.model.limits.DEFAULT_ANCESTRY`). Only the pedigree engine uses it.
     ancestry_generations: int | None = None
     observations: tuple[Observation, ...] = ()
-    #: The count forms of ``[[observed]]``, data with a likelihood per history.
-    count_observations: tuple[CountObservation, ...] = ()
+    #: The ``[[observed]]`` entries with a likelihood per history: the count forms and
+    #: the rate form (a rate with a stated uncertainty).
+    count_observations: tuple[LikelihoodObservation, ...] = ()
     description: str = ""
     #: Publications the scenario's numbers come from (shown by ``popsim catalog`` and reports).
     citations: tuple[str, ...] = ()

@@ -28,7 +28,12 @@ from matplotlib.figure import Figure
 
 from popsim.analysis.quantiles import nan_quantiles
 from popsim.genetics.statistics import BY_NAME, REGISTRY
-from popsim.model.scenario import CountObservation, Deme, Scenario
+from popsim.model.scenario import (
+    Deme,
+    LikelihoodObservation,
+    RateObservation,
+    Scenario,
+)
 from popsim.outputs.figures import CLASS_COLOURS, save_figure, time_axis
 from popsim.outputs.words import counted, is_are
 from popsim.workflows.compare.clinician import (
@@ -203,6 +208,14 @@ def _reason_sentence(p: Population, value) -> str:
             f"{'segregates' if format(alleles, '.0f') == '1' else 'segregate'}, together at a "
             f"frequency of {total:.2g} — "
             f"so a patient's two pathogenic alleles are usually different ones."
+        )
+    total = value(label, "pathogenic_frequency")
+    if p.inbreeding > 0 and not founder_q > 0 and total > 0:
+        return (
+            f"The reason is inbreeding: with F = {p.inbreeding:g}, homozygotes by descent (about "
+            f"F·Q of people, Q = {total:.2g} the total frequency of pathogenic alleles) "
+            f"outnumber the compound heterozygotes that two different rare alleles give "
+            f"(about Q²) by about F/Q = {p.inbreeding / total:.0f} to 1."
         )
     return (
         f"Most patients are homozygous for alleles other than the founder allele: in these "
@@ -721,8 +734,9 @@ def _evidence_blocks(scenario: Scenario, result: Result) -> list[Block]:
         elif ppp >= CONSISTENT_P:
             verdict = f"the scenario is consistent with it (p-value {ppp:.2f} ≥ {CONSISTENT_P})"
         else:
+            what = "value" if isinstance(obs, RateObservation) else "count"
             verdict = (f"the scenario is not consistent with it (p-value {ppp:.2g} < "
-                       f"{CONSISTENT_P}): so extreme a count is rare in its histories")
+                       f"{CONSISTENT_P}): so extreme a {what} is rare in its histories")
         sentences.append(f"{obs.name} ({_counts_text(obs)}): {verdict}.")
     total = rows["evidence_total"]
     note = (
@@ -731,12 +745,38 @@ def _evidence_blocks(scenario: Scenario, result: Result) -> list[Block]:
         "the p-value is the probability, over histories and sampling, of counts at least "
         "as extreme. " + " ".join(sentences)
         + f" All together the evidence is {total['mean']:.3g}."
+        + _survival_sentence(result)
+        + " A p-value says whether the data are unusual among this scenario's histories, "
+        "not which assumption is wrong; the evidence of one scenario alone fixes no "
+        "parameter: compare it between scenarios that differ in one assumption."
     )
     return [("table", table), ("p", note)]
 
 
-def _counts_text(obs: CountObservation) -> str:
+def _survival_sentence(result: Result) -> str:
+    """How much of the evidence is the founder allele's survival: its loss rate and the
+    evidence among the histories where it survives (:func:`evidence_given_founder`)."""
+    from popsim.analysis.evidence import evidence_given_founder
+
+    given = evidence_given_founder(result)
+    lost = {name: v[0] for name, v in given.items()}
+    if not given or max(lost.values()) < 0.05:
+        return ""
+    share = max(lost.values())
+    parts = ", ".join(f"{v[1]:.3g} ({name})" for name, v in given.items())
+    return (
+        f" The founder allele is lost in up to {_pct(100 * share)} of histories, and those "
+        f"give an observation of it likelihood 0: much of the evidence is the chance that "
+        f"one founder copy survives. The allele was studied because it is there; among the "
+        f"histories where it survives the evidence is {parts}."
+    )
+
+
+def _counts_text(obs: LikelihoodObservation) -> str:
     """The observed counts in words, e.g. "47 of 47 families founder homozygous"."""
+    if isinstance(obs, RateObservation):
+        return (f"{obs.statistic} {obs.value:.3g} (stated 95% range "
+                f"{obs.low:.3g}–{obs.high:.3g}, no sample size)")
     detected = "founder-allele" if obs.allele == "founder" else "any-allele"
     if obs.form == "screen":
         return f"{obs.count('carriers')} {detected} carriers of {obs.total:,} screened"

@@ -12,10 +12,11 @@ A sweep file names a base scenario and the config keys to vary::
     values = [0.0, 0.01, 0.03]
 
     [[parameters]]
-    key = ["demes.persian_jews.founded.founders", "demes.persian_jews.size.start"]
+    key = ["demes.persian_jews.founded.founders", "demes.persian_jews.size.0.size",
+           "demes.persian_jews.size.1.start"]
     name = "founders"                    # the results column (default: the first key)
-    low = 5
-    high = 200
+    low = 50
+    high = 1000
     steps = 6
     scale = "log"                        # rounded to whole numbers: the base's are
 
