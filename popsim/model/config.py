@@ -63,7 +63,7 @@ BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 INDEX = re.compile(r"^[0-9]+$")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 OBSERVABLE_STATISTICS = observable_names()
-ENGINES = ("frequency", "pedigree")
+ENGINES = ("frequency", "pedigree", "hybrid")
 GROWTH = ("constant", "exponential", "linear")
 #: Keys a sweep or a fit sets itself: the root seed and (unless varied) the replicates.
 SEED_KEY, REPLICATES_KEY = "scenario.seed", "scenario.replicates"
@@ -75,6 +75,7 @@ DEME_SETTINGS = (
     "second_cousin_marriage",
     "uncle_niece_marriage",
     "description",
+    "individuals",
 )
 MARRIAGES = DEME_SETTINGS[2:5]
 
@@ -563,7 +564,8 @@ def _known(name: str, names: list[str], key: str) -> None:
 
 
 def _deme_settings(t: Table) -> dict[str, Any]:
-    """The per-deme settings that are not demography: F, marriage fractions, description."""
+    """The per-deme settings that are not demography: F, marriage fractions, description,
+    whether a hybrid run simulates the deme as individuals."""
     marriage = {key: t.number(key, 0.0, 0.0, 1.0) for key in MARRIAGES}
     if sum(marriage.values()) > 1.0:
         raise ConfigError(
@@ -576,6 +578,10 @@ def _deme_settings(t: Table) -> dict[str, Any]:
     }
     if t.has("description"):
         settings["description"] = t.string("description")
+    individuals = t.raw("individuals", False)
+    if not isinstance(individuals, bool):
+        raise ConfigError(t.key("individuals"), individuals, "must be true or false")
+    settings["individuals"] = individuals
     return settings
 
 

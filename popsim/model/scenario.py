@@ -65,6 +65,9 @@ class Deme:
     P(i/i) = p_i²(1−F) + p_i·F and P(i/j) = 2·p_i·p_j·(1−F).
     The marriage fractions are the pedigree engine's: each engine refuses the
     other's settings when they are non-zero (:func:`popsim.model.build.build_model`).
+    ``individuals``: in a hybrid run (``Scenario.engine = "hybrid"``) the pedigree
+    engine simulates this deme as individuals, the frequency engine the others
+    (the hosts); any other engine refuses it.
     """
 
     name: str
@@ -75,6 +78,7 @@ class Deme:
     second_cousin_marriage: float = 0.0
     uncle_niece_marriage: float = 0.0
     description: str = ""
+    individuals: bool = False
 
 
 @dataclass(frozen=True)
@@ -223,7 +227,7 @@ class Scenario:
     seed: int = 1
     burn_in: int = 0
     record_every: int = 1
-    engine: Literal["frequency", "pedigree"] = "frequency"
+    engine: Literal["frequency", "pedigree", "hybrid"] = "frequency"
     #: Generations of ancestry the pedigree engine keeps; None: its default
     #: (:data:`popsim.model.limits.DEFAULT_ANCESTRY`). Only the pedigree engine uses it.
     ancestry_generations: int | None = None
