@@ -442,5 +442,6 @@ def test_iranian_jewish_pedigree_config_runs_and_draws_observed_vs_expected(tmp_
     assert done.returncode == 0, done.stderr
     assert (out / "figures" / "observed_vs_expected.png").stat().st_size > 10_000
     scenario = load_scenario(path)
-    deme = scenario.demes[0]
+    deme = scenario.demes[scenario.deme_index("persian_jews")]
     assert (deme.first_cousin_marriage, deme.second_cousin_marriage) == (0.279, 0.107)
+    assert deme.individuals and scenario.engine == "hybrid"
