@@ -69,20 +69,22 @@ from popsim.model.plan import Plan
 INDIVIDUALS_SALT = np.uint64(0xA5C3_9E37_79B9_7F4A)
 
 
-def simulate_hybrid(plan: Plan, seeds: np.ndarray) -> EngineOutput:
+def simulate_hybrid(plan: Plan, seeds: np.ndarray, within: bool | None = None) -> EngineOutput:
     """Run the hybrid engine (module docstring) for one replicate per seed.
 
     Returns ``records``, ``status`` and ``observed`` shaped as the pedigree
     engine's (:mod:`popsim.engines.layout`), over all demes; a status's step is
-    a step of ``plan``.
+    a step of ``plan``. ``within``: how the pedigree engine shares out its work
+    (:func:`~popsim.engines.pedigree.simulate_pedigree`; never a number).
     """
     seeds = np.asarray(seeds, dtype=np.uint64)
     marked = np.asarray(plan.individuals, dtype=np.bool_)
     start = first_individual_step(plan)
     hosts_output, snapshots = simulate_frequency_snapshots(host_plan(plan), seeds, start)
-    community = community_plan(plan, start)
+    pools = host_pools(plan, snapshots, start)
+    del snapshots  # as large as the pools: not kept while the individuals run
     output = simulate_pedigree(
-        community, seeds ^ INDIVIDUALS_SALT, hosts=host_pools(plan, snapshots, start)
+        community_plan(plan, start), seeds ^ INDIVIDUALS_SALT, within, hosts=pools
     )
     recorded = np.nonzero(plan.record_steps >= start)[0]
     ind = np.nonzero(marked)[0]
@@ -153,7 +155,7 @@ def host_pools(plan: Plan, snapshots: np.ndarray, start: int) -> Host:
     n_rep, n_snap, n_demes, n_slots = snapshots.shape
     first_novel = 1 + len(plan.founder_names)
     hosts = np.nonzero(~np.asarray(plan.individuals, dtype=np.bool_))[0]
-    values = np.zeros((n_rep, n_snap, n_demes, n_slots), dtype=np.int64)
+    values = np.zeros((n_rep, n_snap, n_demes, n_slots), dtype=np.int32)
     cum = np.zeros((n_rep, n_snap, n_demes, n_slots))
     n = np.zeros((n_rep, n_snap, n_demes), dtype=np.int64)
     ids = np.zeros(n_rep, dtype=np.int64)
@@ -175,4 +177,6 @@ def host_pools(plan: Plan, snapshots: np.ndarray, start: int) -> Host:
             cum[r, 1:, j] = np.cumsum(copies, axis=1) / np.where(live, total, 1.0)[:, None]
             last = n_slots - np.argmax(copies[:, ::-1] > 0, axis=1)
             n[r, 1:, j] = np.where(live, last, 0)
-    return Host(values, cum, n, np.asarray(plan.inbreeding, dtype=np.float64), ids)
+    width = max(1, int(n.max(initial=0)))  # slots past every pool's last allele: unused
+    return Host(values[..., :width].copy(), cum[..., :width].copy(), n,
+                np.asarray(plan.inbreeding, dtype=np.float64), ids)
