@@ -11,11 +11,13 @@ the pure frequency engine; the same numbers on one and two threads.
 from __future__ import annotations
 
 import copy
+import json
 
 import numpy as np
 import pytest
 
 from popsim import simulate
+from popsim.cli import main
 from popsim.engines.hybrid import simulate_hybrid
 from popsim.engines.layout import founder_columns, observed_column, record_column
 from popsim.errors import ConfigError
@@ -238,3 +240,21 @@ print(digest.hexdigest())
 def test_identical_results_on_any_thread_count_and_threading_layer(layouts_agree):
     """One thread, two on TBB and two on workqueue give the same numbers."""
     layouts_agree(THREAD_SCRIPT)
+
+
+# --------------------------------------------------------------------------- the preset
+
+
+def test_the_hybrid_preset_runs_and_compares(tmp_path, capsys):
+    """`popsim run` writes which engine simulated which deme; `popsim compare` runs
+    the preset beside the frequency-engine one."""
+    out = tmp_path / "run"
+    args = ["--replicates", "4", "--generations", "8"]
+    assert main(["run", "iranian_jewish_m712t_pedigree", *args, "--out", str(out)]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["run"]["engine"] == "hybrid"
+    assert manifest["run"]["deme_engines"] == {"middle_eastern_host": "frequency",
+                                               "persian_jews": "pedigree"}
+    capsys.readouterr()
+    assert main(["compare", "iranian_jewish_m712t", "iranian_jewish_m712t_pedigree", *args]) == 0
+    assert "iranian_jewish_m712t_pedigree/persian_jews" in capsys.readouterr().out

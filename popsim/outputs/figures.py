@@ -106,7 +106,8 @@ def patient_composition(result: Result, path: Path) -> Path:
 
 
 def observed_vs_expected(result: Result, path: Path) -> Path:
-    """Pedigree engine: observed genotype-class frequencies against expected ones."""
+    """Pedigree engine: observed genotype-class frequencies against expected ones, for
+    the demes simulated as individuals (not a hybrid run's hosts)."""
     stats = result.statistics
     pairs = [(BY_NAME[s.pooled[0]].label, s.pooled[0]) for s in REGISTRY if s.pooled is not None]
     fig = Figure(figsize=(11, 3.6))
@@ -114,6 +115,8 @@ def observed_vs_expected(result: Result, path: Path) -> Path:
     years = result.generations * result.scenario.generation_time_years
     for ax, (label, name) in zip(axes, pairs, strict=True):
         for d, deme in enumerate(result.deme_names):
+            if result.deme_engines[deme] != "pedigree":
+                continue
             with np.errstate(all="ignore"):
                 exp = np.nanmean(stats[name][:, :, d], axis=0)
                 obs = np.nanmean(stats[f"observed_{name}"][:, :, d], axis=0)
