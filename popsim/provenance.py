@@ -22,8 +22,9 @@ Schema ``popsim-manifest``, version 1 (JSON; ``null`` where a value is unknown):
     started                str   UTC start time, ISO 8601 ("2026-01-31T12:00:00Z"); a
                                  resumed sweep keeps the start and command of its first run
     <workflow>             obj   the workflow's section:
-      run      engine, seed, point, replicates, first_replicate, wall_seconds (float, s),
-               scenario (the resolved scenario)
+      run      engine, deme_engines ({deme name: "pedigree" or "frequency"}), seed, point,
+               replicates, first_replicate, wall_seconds (float, s), scenario (the
+               resolved scenario)
       compare  replicates, seed, tolerance, wall_seconds, policy, scenarios (per scenario:
                id, source, engine, wall_seconds, scenario)
       sweep    name, description, sweep_file, sweep_sha256, base, base_sha256,

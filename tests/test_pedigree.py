@@ -22,7 +22,7 @@ from popsim.engines.pedigree.couples import _couples_block
 from popsim.engines.pedigree.kernel import Ancestry
 from popsim.engines.pedigree.relatives import _men_part, _merge_counts, _restore_starts
 from popsim.errors import ConfigError, SimulationError
-from popsim.model.build import scenario_from_dict
+from popsim.model.build import load_scenario, scenario_from_dict
 from popsim.model.limits import MAX_ANCESTRY
 from popsim.model.plan import compile_plan
 from popsim.workflows.validation.stats import bonferroni_z, chi_square_two_sample, t_test_mean
@@ -445,8 +445,9 @@ def test_iranian_jewish_pedigree_config_runs_and_draws_observed_vs_expected(
     """The shipped config runs through ``popsim run``; its observed-vs-expected figure
     has one panel per patient class, titled by the class, whose lines are the
     per-generation means of the expected and observed statistics written to
-    trajectories.csv, against years (29 a generation); and the config's 27.9 % +
-    10.7 % of consanguineous marriages reach the engine: the women drawn for either
+    trajectories.csv, per 100,000 people against years before present (29 a
+    generation); and the config's 27.9 % + 10.7 % of consanguineous marriages reach
+    the engine: the women drawn for either
     kind are Binomial(marriages, 0.386) (α = 0.001). Fails against a figure that
     swaps observed and expected, plots generations or another statistic, or a config
     whose second-cousin rate is dropped (0.279: z ≈ 50)."""
@@ -459,23 +460,30 @@ def test_iranian_jewish_pedigree_config_runs_and_draws_observed_vs_expected(
     out = tmp_path / "run"
     args = ["run", str(path), "--replicates", "24", "--generations", "20", "--out", str(out)]
     assert main(args) == 0
-    (fig,) = [f for f in drawn_figures if f.axes[0].get_ylabel().startswith("frequency among")]
+    (fig,) = [f for f in drawn_figures if "observed among" in f.get_suptitle()]
     table = pd.read_csv(out / "trajectories.csv")
+    table = table[table.deme == "persian_jews"]
     classes = [s.pooled[0] for s in REGISTRY if s.pooled is not None]
-    assert len(fig.axes) == len(classes)
-    for ax, name in zip(fig.axes, classes, strict=True):
-        assert ax.get_title() == BY_NAME[name].label and ax.get_xlabel() == "years"
+    panels = [ax for ax in fig.axes if ax.get_title()]
+    assert len(panels) == len(classes)
+    for ax, name in zip(panels, classes, strict=True):
+        assert ax.get_title() == BY_NAME[name].label
+        assert ax.get_xlabel() == "years before present"
+        assert ax.get_ylabel() == "per 100,000 people"
         for kind, stat in (("expected", name), ("observed", f"observed_{name}")):
             (line,) = [ln for ln in ax.get_lines() if ln.get_label().endswith(kind)]
             rows = table[table.statistic == stat]
-            np.testing.assert_allclose(line.get_xdata(), rows["years"])
-            np.testing.assert_allclose(line.get_ydata(), rows["mean"], rtol=1e-12)
-        assert np.array_equal(rows["years"], 29 * np.arange(21))
+            np.testing.assert_allclose(line.get_xdata(), rows["years_before_present"])
+            np.testing.assert_allclose(line.get_ydata(), 1e5 * rows["mean"], rtol=1e-12)
+        assert np.array_equal(rows["years_before_present"], 29 * np.arange(20, -1, -1))
+    scenario = load_scenario(path)
+    d = scenario.deme_index("persian_jews")
+    assert scenario.demes[d].individuals and scenario.engine == "hybrid"
     raw = tomllib.loads(path.read_text())
     raw["scenario"]["generations"] = 20
     result = run(raw, replicates=24, seed=1)
-    marriages = field(result, "marriages")[:, 1:, 0].sum()
-    drawn = sum(field(result, name)[:, 1:, 0].sum() for name in (
+    marriages = field(result, "marriages")[:, 1:, d].sum()
+    drawn = sum(field(result, name)[:, 1:, d].sum() for name in (
         "first_cousin_marriages", "second_cousin_marriages", "fallback_marriages"))
     z = (drawn - 0.386 * marriages) / np.sqrt(0.386 * 0.614 * marriages)
     assert abs(z) < bonferroni_z(ALPHA), z

@@ -47,12 +47,13 @@ class Result:
     Attributes:
         scenario: the scenario simulated.
         plan: its compiled arrays (record generations, sizes, F).
-        engine: ``"frequency"`` or ``"pedigree"``.
+        engine: ``"frequency"``, ``"pedigree"`` or ``"hybrid"`` (:attr:`deme_engines`).
         seed, point, first_replicate: what determines every replicate's seed.
         records: int64 [R, n_records, D, columns], see
             :func:`popsim.engines.layout.record_columns`.
         observed: float64 [R, n_records, D, len(OBSERVED_FIELDS)] from the
-            pedigree engine, else None (:data:`popsim.engines.layout.OBSERVED_COLUMNS`).
+            pedigree engine (and a hybrid run, where a host deme counts no
+            individuals), else None (:data:`popsim.engines.layout.OBSERVED_COLUMNS`).
         wall_seconds: time spent in the engine.
         started: when the engine run started (UTC, ISO 8601), or None if unknown.
     """
@@ -69,6 +70,15 @@ class Result:
     started: str | None = None
 
     # ------------------------------------------------------------------ raw views
+
+    @property
+    def deme_engines(self) -> dict[str, str]:
+        """The engine that simulated each deme, by name: a hybrid run's demes of
+        individuals the pedigree engine's, its hosts the frequency engine's."""
+        if self.engine != "hybrid":
+            return dict.fromkeys(self.deme_names, self.engine)
+        return {name: "pedigree" if marked else "frequency"
+                for name, marked in zip(self.deme_names, self.plan.individuals, strict=True)}
     @property
     def replicates(self) -> int:
         return self.records.shape[0]
@@ -336,6 +346,7 @@ class Result:
 
         section = {
             "engine": self.engine,
+            "deme_engines": self.deme_engines,
             "seed": self.seed,
             "point": self.point,
             "first_replicate": self.first_replicate,

@@ -11,7 +11,7 @@ from typing import Any
 
 from popsim.model.build import load_scenario
 from popsim.model.catalog import resolve_config
-from popsim.model.config import parse_override
+from popsim.model.config import ENGINES, parse_override
 from popsim.model.scenario import LikelihoodObservation, Scenario
 
 
@@ -21,7 +21,7 @@ def add_scenario_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, help="override scenario.seed")
     parser.add_argument("--generations", type=int, help="override scenario.generations")
     parser.add_argument(
-        "--engine", choices=("frequency", "pedigree"), help="override scenario.engine"
+        "--engine", choices=ENGINES, help="override scenario.engine"
     )
     parser.add_argument(
         "--set",

@@ -65,14 +65,14 @@ from popsim.model.scenario import (
 BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 INDEX = re.compile(r"^[0-9]+$")
 OBSERVABLE_STATISTICS = observable_names()
-ENGINES = ("frequency", "pedigree")
+ENGINES = ("frequency", "pedigree", "hybrid")
 GROWTH = ("constant", "exponential", "linear")
 #: Keys a sweep or a fit sets itself: the root seed and (unless varied) the replicates.
 SEED_KEY, REPLICATES_KEY = "scenario.seed", "scenario.replicates"
 #: The pedigree engine's marriage fractions of a deme.
 MARRIAGES = ("first_cousin_marriage", "second_cousin_marriage", "uncle_niece_marriage")
 #: Keys a [[demes]] entry may set when the demography comes from a Demes file.
-DEME_SETTINGS = ("name", "inbreeding", *MARRIAGES, "description", "label")
+DEME_SETTINGS = ("name", "inbreeding", *MARRIAGES, "description", "label", "individuals")
 
 
 #: What the last part of a config key means, with its unit (axes of sweep and fit
@@ -618,7 +618,7 @@ def _known(name: str, names: list[str], key: str) -> None:
 
 def _deme_settings(t: Table) -> dict[str, Any]:
     """The per-deme settings that are not demography: F, marriage fractions, description,
-    label."""
+    label, and whether a hybrid run simulates the deme as individuals."""
     marriage = {key: t.number(key, 0.0, 0.0, 1.0) for key in MARRIAGES}
     if sum(marriage.values()) > 1.0:
         raise ConfigError(
@@ -633,6 +633,10 @@ def _deme_settings(t: Table) -> dict[str, Any]:
         settings["description"] = t.string("description")
     if t.has("label"):
         settings["label"] = t.string("label", line=True)
+    individuals = t.raw("individuals", False)
+    if not isinstance(individuals, bool):
+        raise ConfigError(t.key("individuals"), individuals, "must be true or false")
+    settings["individuals"] = individuals
     return settings
 
 

@@ -45,6 +45,8 @@ class Plan:
         max_alleles: capacity for mutation-born alleles per replicate.
         ancestry_generations: generations of ancestry the pedigree engine keeps
             (:data:`~popsim.model.limits.DEFAULT_ANCESTRY` where the scenario gives none).
+        individuals: bool [D], the demes a hybrid run simulates as individuals
+            (``Deme.individuals``).
     """
 
     deme_names: tuple[str, ...]
@@ -65,6 +67,7 @@ class Plan:
     record_steps: np.ndarray
     max_alleles: int
     ancestry_generations: int
+    individuals: np.ndarray
 
     @property
     def n_steps(self) -> int:
@@ -219,6 +222,7 @@ def compile_plan(scenario: Scenario) -> Plan:
         record_steps=np.asarray(record, dtype=np.int64) + burn_in,
         max_alleles=scenario.locus.max_alleles,
         ancestry_generations=scenario.ancestry_generations or DEFAULT_ANCESTRY,
+        individuals=np.array([d.individuals for d in scenario.demes], dtype=np.bool_),
     )
 
 

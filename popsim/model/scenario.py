@@ -68,6 +68,9 @@ class Deme:
     other's settings when they are non-zero (:func:`popsim.model.build.build_model`).
     ``label`` is what people read (tables, figures, reports); ``name`` is the id
     that configs, ``--set`` and file names use.
+    ``individuals``: in a hybrid run (``Scenario.engine = "hybrid"``) the pedigree
+    engine simulates this deme as individuals, the frequency engine the others
+    (the hosts); any other engine refuses it.
     """
 
     name: str
@@ -78,6 +81,7 @@ class Deme:
     second_cousin_marriage: float = 0.0
     uncle_niece_marriage: float = 0.0
     description: str = ""
+    individuals: bool = False
     label: str = ""
 
     def __post_init__(self) -> None:
@@ -276,7 +280,7 @@ class Scenario:
     seed: int = 1
     burn_in: int = 0
     record_every: int = 1
-    engine: Literal["frequency", "pedigree"] = "frequency"
+    engine: Literal["frequency", "pedigree", "hybrid"] = "frequency"
     #: Generations of ancestry the pedigree engine keeps; None: its default
     #: (:data:`popsim.model.limits.DEFAULT_ANCESTRY`). Only the pedigree engine uses it.
     ancestry_generations: int | None = None

@@ -151,7 +151,8 @@ def patient_composition(result: Result, path: Path) -> Path:
 def observed_vs_expected(result: Result, path: Path) -> Path:
     """Pedigree engine: observed genotype-class frequencies of the simulated
     individuals against those expected from their allele frequencies and F, per
-    100,000 people, over years before present."""
+    100,000 people, over years before present; only the demes simulated as
+    individuals (not a hybrid run's hosts)."""
     stats = result.statistics
     pairs = [(BY_NAME[s.pooled[0]].label, s.pooled[0]) for s in REGISTRY if s.pooled is not None]
     fig = Figure(figsize=(11, 4.2), layout="constrained")
@@ -159,6 +160,8 @@ def observed_vs_expected(result: Result, path: Path) -> Path:
     years = result.years_before_present
     for ax, (label, name) in zip(axes, pairs, strict=True):
         for d, deme in enumerate(result.deme_labels):
+            if result.deme_engines[result.deme_names[d]] != "pedigree":
+                continue
             with np.errstate(all="ignore"):
                 exp = 1e5 * np.nanmean(stats[name][:, :, d], axis=0)
                 obs = 1e5 * np.nanmean(stats[f"observed_{name}"][:, :, d], axis=0)
