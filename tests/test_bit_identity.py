@@ -115,7 +115,7 @@ DIGESTS = {
     "japanese_two_founders": "837b34ce4f936745",
     "mari_a57f": "d6054d99a5483ed1",
     "outbred_reference": "ebf46fbf2c6d3da7",
-    "pedigree config": "5bde2efe84d0f66b",
+    "pedigree config": "cd52aec4ee77873a",
     "pedigree cousins": "b98d3a01b403824f",
     "pedigree mutation": "14b2ed2a42718b85",
     "pedigree random mating": "291f9094560502f2",

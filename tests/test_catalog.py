@@ -66,7 +66,7 @@ def test_the_pedigree_preset_is_a_hybrid_in_the_frequency_presets_host():
     frequency = load_scenario(CONFIGS / "iranian_jewish_m712t.toml")
     assert hybrid.engine == "hybrid"
     assert [d.individuals for d in hybrid.demes] == [False, True]
-    host = frequency.demes[frequency.deme_index("middle_eastern_host")]
+    host = frequency.demes[frequency.deme_index("iranian_host")]
     assert dataclasses.replace(hybrid.demes[0], description=host.description) == host
     assert hybrid.burn_in == frequency.burn_in == 8000
     assert hybrid.locus.pathogenic_mutation_rate == frequency.locus.pathogenic_mutation_rate

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -162,7 +163,8 @@ def observed_vs_expected(result: Result, path: Path) -> Path:
         for d, deme in enumerate(result.deme_labels):
             if result.deme_engines[result.deme_names[d]] != "pedigree":
                 continue
-            with np.errstate(all="ignore"):
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # generations before founding
                 exp = 1e5 * np.nanmean(stats[name][:, :, d], axis=0)
                 obs = 1e5 * np.nanmean(stats[f"observed_{name}"][:, :, d], axis=0)
             line = ax.plot(years, exp, ls="--", label=f"{deme}: expected")[0]
