@@ -45,7 +45,7 @@ from popsim.outputs.files import check_output_path, write_bytes_atomic, write_te
 from popsim.outputs.words import counted
 from popsim.provenance import build_manifest, read_manifest, reuse_refusal, utc_now, write_manifest
 from popsim.workflows.fit.abc import Population, rejection, run_smc
-from popsim.workflows.fit.diagnostics import diagnose
+from popsim.workflows.fit.diagnostics import diagnose, predictive_flags
 from popsim.workflows.fit.likelihood import (
     Round,
     effective_size,
@@ -93,6 +93,8 @@ class FitOutcome:
     log_evidence: float = math.nan
     #: method = "likelihood": the n_eff below which the posterior is flagged unreadable.
     min_ess: float = math.nan
+    #: ABC methods: the posterior predictive check's flags (:func:`predictive_flags`).
+    predictive_flags: list[str] = field(default_factory=list)
 
 
 def run_fit(
@@ -148,6 +150,10 @@ def run_fit(
         "acceptance_rate": final.acceptance_rate, "ess": final.ess,
         "tolerance": final.tolerance, "simulations": final.simulations,
     })
+    flags = predictive_flags(
+        [o.value for o in fit.observed], [o.statistic for o in fit.observed],
+        predictive.to_numpy(dtype=np.float64),
+    )
     generations = pd.DataFrame([
         {"generation": p.generation, "tolerance": p.tolerance, "simulations": p.simulations,
          "particles": len(p.weights), "acceptance_rate": p.acceptance_rate, "ess": p.ess}
@@ -160,6 +166,7 @@ def run_fit(
         "scales": dict(zip([o.statistic for o in fit.observed], scales.tolist(), strict=True)),
         "final_tolerance": final.tolerance,
         "model_choice_caveat": CAVEAT if choice else None,
+        "flags": [f for f in summary["flag"] if f] + flags,
         "wall_seconds": round(time.perf_counter() - started, 2),
     }
     _write_tables(directory, posterior, summary, generations, predictive, choice, manifest)
@@ -169,7 +176,7 @@ def run_fit(
         fit_figures(fit, posterior, predictive, directory / "figures")
     return FitOutcome(
         directory, history, posterior, summary, stopped, choice, simulations,
-        time.perf_counter() - started, len(done), ess=final.ess,
+        time.perf_counter() - started, len(done), ess=final.ess, predictive_flags=flags,
     )
 
 
