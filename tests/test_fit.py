@@ -261,6 +261,34 @@ def test_smc_resume_gives_the_same_posterior(tmp_path):
     assert table["weight"].sum() == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize("damage", ["truncated", "not utf-8", "missing entry", "wrong shape"])
+def test_resume_reports_a_damaged_generation_file_in_one_line(tmp_path, capsys, damage):
+    """A committed generation file that popsim did not write as it is: --resume stops
+    before simulating, exit 2, one line naming the file, what is wrong and what to do;
+    the directory is left as it was."""
+    path = write_fit(tmp_path, SMC, {"carrier_frequency": 0.17, "prevalence": 0.0145})
+    out = tmp_path / "out"
+    run_fit(load_fit(path), out, figures=False)
+    target = out / "generations" / "generation-1.json"
+    data = json.loads(target.read_text())
+    if damage == "truncated":
+        target.write_text(target.read_text()[: 40])
+    elif damage == "not utf-8":
+        target.write_bytes(b"\xff\xfe" + target.read_bytes())
+    elif damage == "missing entry":
+        del data["weights"]
+        target.write_text(json.dumps(data))
+    else:
+        data["stats"] = data["stats"][:-1]
+        target.write_text(json.dumps(data))
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert main(["fit", str(path), "--out", str(out), "--resume", "--executor", "serial"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert f"{target}: damaged (" in err and "--resume" in err and "--overwrite" in err
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
 def test_results_do_not_depend_on_the_executor(tmp_path):
     path = write_fit(
         tmp_path, 'method = "rejection"\nsimulations = 60\naccept = 0.2\nbatch = 7\n'
