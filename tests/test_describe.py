@@ -143,3 +143,19 @@ def test_compare_counts_the_records_every_compared_scenario_keeps(capsys, monkey
     monkeypatch.setattr(popsim.commands.compare, "run_comparison", _no_run)
     assert main(["compare", "japanese_two_founders", "mari_a57f", "--replicates", "400"]) == 2
     assert "beside the earlier scenarios' records" in capsys.readouterr().err
+
+
+def test_a_hybrid_run_is_described_and_estimated_by_its_parts():
+    raw = community(engine="hybrid", burn_in=100)
+    raw["demes"][1]["individuals"] = True
+    model = build_model(raw)
+    text = "\n".join(describe(model))
+    assert ("engine: hybrid (individuals, pedigree engine: jews; allele counts, frequency "
+            "engine: host)") in text
+    assert "simulated; F measured over the ancestry window" in text
+    expected = estimate(model, 4)
+    assert expected.seconds > 0 and "hybrid engine, from" in expected.basis
+    records, workspace = memory_parts(model.plan, "hybrid", 4, 1)
+    pedigree = memory_parts(model.plan, "pedigree", 4, 1)[1]
+    assert workspace > 0 and records == memory_parts(model.plan, "pedigree", 4, 1)[0]
+    assert workspace < pedigree  # the host is not held as individuals

@@ -14,6 +14,7 @@ from popsim.commands.common import (
     scenario_from_args,
 )
 from popsim.errors import ConfigError
+from popsim.genetics.statistics import shown_rows
 from popsim.model.build import Model, model_of
 from popsim.outputs.files import check_writable
 from popsim.outputs.tables import summary_table
@@ -88,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         f"{result.engine} engine, seed {result.seed}, {result.wall_seconds:.2f} s"
     )
     rows = result.summary_rows()
-    print(summary_table(rows))
+    print(summary_table(rows + shown_rows(rows)))
     print_evidence(scenario.count_observations, rows)
     if args.out is not None:
         path = result.write(

@@ -95,7 +95,7 @@ GROUP_BYTES = 16 * 2**20
 Schedule = namedtuple(
     "Schedule",
     "sizes migration_index migration inbreeding u s h a single_source intro_at intro_step "
-    "intro_deme intro_allele intro_copies record_steps n_named capacity",
+    "intro_deme intro_allele intro_copies record_steps n_named capacity snap_from",
 )
 
 #: A group's workspace (:func:`run_replicates` makes one per group of lanes,
@@ -413,14 +413,16 @@ def _recycle_lost(n_lanes, nxt, status, counts, active, free, lane_ints):
 
 
 @njit(cache=True)
-def _run_group(seeds, sch, ws, records, status):
+def _run_group(seeds, sch, ws, records, status, snapshots):
     """Simulate ``len(seeds)`` replicates side by side (one lane each).
 
     Each lane draws from its own generator, seeded with its seed, exactly the
     numbers it would draw alone; the lanes' binomial draws of a deme are taken
     together by :func:`~popsim.engines.sampling.binomial_lanes`. Fills
-    ``records`` [lanes, n_rec, D, fields] and ``status`` [lanes, 3]. ``ws``: the
-    group's :data:`Workspace`, reset here.
+    ``records`` [lanes, n_rec, D, fields], ``status`` [lanes, 3] and
+    ``snapshots`` [lanes, n_snap, D, slots], every allele's copies at the end of
+    steps ``sch.snap_from`` … (none where n_snap = 0). ``ws``: the group's
+    :data:`Workspace`, reset here.
 
     A deme of a step: the pools (steps 1–2, :func:`_gamete_pools`), selection
     and the first draw prepared (step 3, :func:`_select`), then one draw for
@@ -445,6 +447,9 @@ def _run_group(seeds, sch, ws, records, status):
     if sch.record_steps[0] == 0:  # even where an introduction failed
         _record(0, 0, 0, True, sch, counts, active, lane_ints, records, status)
         rec = 1
+    n_snap = snapshots.shape[1]
+    if sch.snap_from == 0 and n_snap > 0:
+        snapshots[:, 0] = counts[:n_lanes, 0]
 
     w_het = 1.0 - sch.h * sch.s + sch.a
     w_aff = 1.0 - sch.s
@@ -487,11 +492,14 @@ def _run_group(seeds, sch, ws, records, status):
         if rec < n_rec and sch.record_steps[rec] == step:
             _record(nxt, step, rec, False, sch, counts, active, lane_ints, records, status)
             rec += 1
+        if sch.snap_from <= step < sch.snap_from + n_snap:
+            snapshots[:, step - sch.snap_from] = counts[:n_lanes, nxt]
 
 
 @njit(cache=True, parallel=True, nogil=True)
-def run_replicates(seeds, sch, group, records, status):
-    """Run ``len(seeds)`` replicates in parallel into ``records`` [R, n_rec, D, fields].
+def run_replicates(seeds, sch, group, records, status, snapshots):
+    """Run ``len(seeds)`` replicates in parallel into ``records`` [R, n_rec, D, fields]
+    (and ``snapshots`` [R, n_snap, D, slots], see :func:`_run_group`).
 
     Replicates go to the threads ``group`` at a time, each group stepping its
     replicates side by side in one workspace; results depend neither on
@@ -515,7 +523,7 @@ def run_replicates(seeds, sch, group, records, status):
             draw_floats=draw_floats,
             states=states,
         )
-        _run_group(seeds[lo:hi], sch, ws, records[lo:hi], status[lo:hi])
+        _run_group(seeds[lo:hi], sch, ws, records[lo:hi], status[lo:hi], snapshots[lo:hi])
 
 
 def _single_sources(migration: np.ndarray) -> np.ndarray:
@@ -534,6 +542,18 @@ def simulate_frequency(plan: Plan, seeds: np.ndarray, lanes: int | None = None) 
 
     Returns ``records`` int64 [R, n_records, D, columns] and ``status`` int64
     [R, 3] (:mod:`popsim.engines.layout`); ``observed`` is None.
+    """
+    return simulate_frequency_snapshots(plan, seeds, plan.n_steps + 1, lanes)[0]
+
+
+def simulate_frequency_snapshots(
+    plan: Plan, seeds: np.ndarray, first_step: int, lanes: int | None = None
+) -> tuple[EngineOutput, np.ndarray]:
+    """:func:`simulate_frequency`, and the copies of every allele in every deme at
+    the end of each step from ``first_step`` on: int64 [R, steps, D, slots], slot
+    0 the normal allele, 1…K the named founder alleles, then the
+    ``plan.max_alleles`` mutation-born slots (a slot with no copy in any deme at
+    one step and copies at the next holds a new allele: slots are recycled).
     """
     n_named = len(plan.founder_names)
     seeds = np.asarray(seeds, dtype=np.uint64)
@@ -561,12 +581,15 @@ def simulate_frequency(plan: Plan, seeds: np.ndarray, lanes: int | None = None) 
         record_steps=plan.record_steps,
         n_named=n_named,
         capacity=int(plan.max_alleles),
+        snap_from=first_step,
     )
+    n_snap = max(0, plan.n_steps + 1 - first_step)
+    snapshots = np.zeros((shape[0], n_snap, shape[2], 1 + n_named + sch.capacity), np.int64)
     if lanes is None:
         lanes = lanes_per_group(seeds.shape[0], numba.get_num_threads(), _lane_bytes(sch))
     with balanced():
-        run_replicates(seeds, sch, lanes, records, status)
-    return EngineOutput(records, status)
+        run_replicates(seeds, sch, lanes, records, status, snapshots)
+    return EngineOutput(records, status), snapshots
 
 
 def _lane_bytes(sch: Schedule) -> int:

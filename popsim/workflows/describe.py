@@ -40,7 +40,7 @@ from popsim.errors import ConfigError
 from popsim.model.build import Model
 from popsim.model.inbreeding import has_marriages, marriage_inbreeding
 from popsim.model.plan import Plan
-from popsim.model.scenario import Deme
+from popsim.model.scenario import Deme, LikelihoodObservation, RateObservation
 from popsim.outputs.words import byte_size, duration
 
 #: Individual-generations (pedigree) or replicate deme-generations (frequency) a
@@ -52,9 +52,10 @@ CALIBRATION_REPLICATES = {"pedigree": 2, "frequency": 64}
 #: ``popsim run`` before they start.
 ANNOUNCE_SECONDS = 60.0
 #: Work a second that no machine popsim runs on exceeds (individual-generations for the
-#: pedigree engine, replicate deme-generations for the frequency engine): a run with
+#: pedigree engine and a hybrid run's individuals, replicate deme-generations for the
+#: frequency engine and a hybrid run's hosts): a run with
 #: less than ANNOUNCE_SECONDS of it is not calibrated.
-FASTEST = {"pedigree": 1e8, "frequency": 1e9}
+FASTEST = {"pedigree": 1e8, "frequency": 1e9, "hybrid": 1e8}
 
 
 @dataclass(frozen=True)
@@ -79,10 +80,13 @@ class Estimate:
 
 def work(plan: Plan, engine: str) -> np.ndarray:
     """Work of each step τ ≥ 1 of one replicate, float64 [B + T]: individuals made
-    (pedigree engine) or demes with individuals (frequency engine)."""
+    (pedigree engine; a hybrid run's demes of individuals) or demes with
+    individuals (frequency engine)."""
     sizes = plan.sizes[1:]
     if engine == "pedigree":
         return sizes.sum(axis=1).astype(np.float64)
+    if engine == "hybrid":
+        return sizes[:, np.asarray(plan.individuals, dtype=bool)].sum(axis=1).astype(np.float64)
     return (sizes > 0).sum(axis=1).astype(np.float64)
 
 
@@ -120,6 +124,8 @@ def estimate(model: Model, replicates: int | None = None) -> Estimate:
     scenario's), from a short calibration run (module docstring)."""
     plan, engine = model.plan, model.engine
     replicates = model.scenario.replicates if replicates is None else replicates
+    if engine == "hybrid":
+        return _estimate_hybrid(model, replicates)
     if engine == "pedigree":
         from popsim.engines.pedigree import simulate_pedigree as run
     else:
@@ -143,12 +149,36 @@ def estimate(model: Model, replicates: int | None = None) -> Estimate:
     return Estimate(total, peak_bytes(plan, engine, replicates, threads), basis)
 
 
+def _estimate_hybrid(model: Model, replicates: int) -> Estimate:
+    """A hybrid run's estimate: its host's burn-in and its individuals do not share a
+    window, so whole replicates calibrate it, one per thread (after a one-step
+    window that loads the kernels)."""
+    from popsim.engines.hybrid import simulate_hybrid
+
+    plan, threads = model.plan, numba.get_num_threads()
+    last = int(np.flatnonzero(work(plan, "hybrid") > 0)[-1]) + 1
+    n_cal = max(1, min(replicates, threads))
+    seeds = replicate_seeds(model.scenario.seed, n_cal, 0, 0)
+    simulate_hybrid(plan_window(plan, last - 1, last), seeds[:1])
+    started = time.perf_counter()
+    simulate_hybrid(plan, seeds)
+    seconds = time.perf_counter() - started
+    basis = (f"hybrid engine, from {n_cal} whole replicate{'s' if n_cal > 1 else ''} on "
+             f"{threads} thread{'s' if threads > 1 else ''}")
+    return Estimate(seconds * replicates / n_cal,
+                    peak_bytes(plan, "hybrid", replicates, threads), basis)
+
+
 def may_be_long(model: Model, replicates: int | None = None) -> bool:
     """Whether a run could take over :data:`ANNOUNCE_SECONDS` (then :func:`estimate` it):
     its work at :data:`FASTEST` would take that long."""
     replicates = model.scenario.replicates if replicates is None else replicates
     total = replicates * work(model.plan, model.engine).sum()
-    return bool(total / FASTEST[model.engine] > ANNOUNCE_SECONDS)
+    seconds = total / FASTEST[model.engine]
+    if model.engine == "hybrid":  # the hosts, by allele counts
+        hosts = ~np.asarray(model.plan.individuals, dtype=bool)
+        seconds += replicates * (model.plan.sizes[1:, hosts] > 0).sum() / FASTEST["frequency"]
+    return bool(seconds > ANNOUNCE_SECONDS)
 
 
 def peak_bytes(plan: Plan, engine: str, replicates: int, threads: int) -> int:
@@ -159,17 +189,20 @@ def peak_bytes(plan: Plan, engine: str, replicates: int, threads: int) -> int:
 def memory_parts(plan: Plan, engine: str, replicates: int, threads: int) -> tuple[int, int]:
     """Bytes of (records the run returns, engine workspaces of the replicates run at once)."""
     fields = len(record_columns(plan.founder_names)) + (
-        len(OBSERVED_COLUMNS) if engine == "pedigree" else 0
+        len(OBSERVED_COLUMNS) if engine != "frequency" else 0
     )
     records = 8 * replicates * len(plan.record_steps) * len(plan.deme_names) * fields
-    if engine == "pedigree":
+    workspace = 0
+    if engine != "frequency":  # the individuals (a hybrid run's marked demes)
         from popsim.engines.pedigree import bytes_per_individual
 
-        alive = int(plan.sizes.sum(axis=1).max())
-        workspace = bytes_per_individual(plan) * alive * min(replicates, threads)
-    else:
+        marked = (np.asarray(plan.individuals, dtype=bool) if engine == "hybrid"
+                  else np.ones(len(plan.deme_names), dtype=bool))
+        alive = int(plan.sizes[:, marked].sum(axis=1).max())
+        workspace += bytes_per_individual(plan) * alive * min(replicates, threads)
+    if engine != "pedigree":  # allele counts (a hybrid run's hosts)
         slots = 1 + len(plan.founder_names) + plan.max_alleles
-        workspace = 8 * (2 * len(plan.deme_names) + 3) * slots * min(replicates, 64 * threads)
+        workspace += 8 * (2 * len(plan.deme_names) + 3) * slots * min(replicates, 64 * threads)
     return records, workspace
 
 
@@ -220,7 +253,9 @@ def check_memory(model: Model, replicates: int | None = None, held: int = 0) -> 
             f"the run {need} for the frequency engine's workspace; give a smaller "
             "locus.max_alleles or fewer threads (NUMBA_NUM_THREADS)",
         )
-    deme = int(plan.sizes.max(axis=0).argmax())
+    largest = plan.sizes.max(axis=0) * (np.asarray(plan.individuals, dtype=bool)
+                                        if engine == "hybrid" else 1)
+    deme = int(largest.argmax())
     raise ConfigError(
         f"demes[{deme}].size", int(plan.sizes[:, deme].max()),
         f"the run {need} for the pedigree engine's workspace; give smaller demes, a "
@@ -236,9 +271,9 @@ def describe(model: Model) -> list[str]:
     s, plan = model.scenario, model.plan
     lines = [
         f"{s.name}",
-        f"  engine: {model.engine} (simulates every deme)"
+        f"  engine: {model.engine} ({_engine_roles(model)})"
         + (f"; ancestry window {plan.ancestry_generations} generations"
-           if model.engine == "pedigree" else ""),
+           if model.engine != "frequency" else ""),
         f"  generations: {s.generations} ({s.generations * s.generation_time_years:g} years at "
         f"{s.generation_time_years:g} years a generation), burn-in {s.burn_in}, recorded every "
         f"{s.record_every}; {s.replicates:,} replicates, seed {s.seed}",
@@ -262,10 +297,22 @@ def describe(model: Model) -> list[str]:
     observed = [f"  {o.statistic} = {o.value:g} in {o.deme}" + (f" ({o.source})" if o.source
                                                                  else "")
                 for o in s.observations]
-    observed += [f"  {o.form} {o.name}: {', '.join(map(str, o.counts))} in {o.deme}"
+    observed += [f"  {o.form} {o.name}: {_likelihood_values(o)} in {o.deme}"
                  + (f" ({o.source})" if o.source else "") for o in s.count_observations]
     lines.append("observations:" if observed else "observations: none")
     return lines + observed
+
+
+def _engine_roles(model: Model) -> str:
+    """Which engine simulates which deme, in words."""
+    if model.engine != "hybrid":
+        return "simulates every deme"
+    names = model.plan.deme_names
+    marked = np.asarray(model.plan.individuals, dtype=bool)
+    individuals = ", ".join(n for n, m in zip(names, marked, strict=True) if m)
+    hosts = ", ".join(n for n, m in zip(names, marked, strict=True) if not m)
+    return (f"individuals, pedigree engine: {individuals}; allele counts, frequency engine: "
+            f"{hosts}")
 
 
 def _deme_lines(deme: Deme, index: int, model: Model) -> list[str]:
@@ -302,11 +349,20 @@ def _inbreeding_line(deme: Deme, index: int, model: Model) -> str:
                                 ("uncle_niece_marriage", "uncle–niece"))
              if getattr(deme, key) > 0]
     implied = model.plan.inbreeding[-1, index]
-    how = ("simulated; F measured over the ancestry window" if model.engine == "pedigree"
+    simulated = model.engine == "pedigree" or (model.engine == "hybrid"
+                                               and bool(model.plan.individuals[index]))
+    how = ("simulated; F measured over the ancestry window" if simulated
            else "the frequency engine uses the implied F")
     return (f"marriages: {', '.join(kinds)}: implied F = {marriage_inbreeding(deme):.4g} "
             f"+ background {implied - marriage_inbreeding(deme):.2g} = {implied:.4g} at the "
             f"last generation ({how})")
+
+
+def _likelihood_values(o: LikelihoodObservation) -> str:
+    """A count observation's counts, or a rate observation's value and range."""
+    if isinstance(o, RateObservation):
+        return f"{o.statistic} = {o.value:g} ({o.low:g} to {o.high:g})"
+    return ", ".join(map(str, o.counts))
 
 
 def _count(x: float) -> str:
