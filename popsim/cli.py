@@ -28,8 +28,8 @@ from popsim.errors import PopsimError, one_line
 
 #: Subcommand modules under popsim.commands, in the order ``popsim --help`` lists them.
 COMMANDS = (
-    "run", "expected", "sweep", "fit", "plot", "validate", "compare", "risk", "age", "catalog",
-    "init",
+    "run", "describe", "expected", "sweep", "fit", "plot", "validate", "compare", "risk", "age",
+    "catalog", "init",
 )
 
 

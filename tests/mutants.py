@@ -53,7 +53,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "inbreeding-ignored",
         "F ignored in zygote formation (the selection step gets F = 0)",
-        ((FREQUENCY, "2 * sizes[step, i], sch.inbreeding[i], w_het,",
+        ((FREQUENCY, "2 * sizes[step, i], sch.inbreeding[step, i], w_het,",
           "2 * sizes[step, i], 0.0, w_het,"),),
         ("wf-chain",),
     ),

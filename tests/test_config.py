@@ -168,7 +168,7 @@ RULES = [
     (config(locus__founder_alleles__0__deme="comunity"),
      ["locus.founder_alleles[0].deme = 'comunity'", "did you mean 'community'"]),
     (config(locus__founder_alleles__0__generation=2),
-     ["locus.founder_alleles[0].generation = 2", "founded later"]),
+     ["locus.founder_alleles[0].generation = 2", "it is founded at generation 5"]),
     (config(locus__founder_alleles__0__generation=25),
      ["locus.founder_alleles[0].generation = 25", "at most scenario.generations = 20"]),
     (config(locus__founder_alleles=[
@@ -394,6 +394,8 @@ def demes_config(tmp_path: Path, yaml_text: str, generations: int = 50, **extra)
         "demography": "model.yaml",
         "locus": {},
     }
+    if yaml_text is HOST_COMMUNITY:  # 'town' is founded 500 generations ago, before the window
+        raw["demography_history"] = "window"
     raw.update(extra)
     return raw
 
@@ -529,21 +531,6 @@ demes:
 
 REFUSED = [
     ("""\
-  - name: other
-    epochs: [{start_size: 500}]
-  - name: mixed
-    ancestors: [host, other]
-    proportions: [0.5, 0.5]
-    start_time: 20
-    epochs: [{start_size: 100}]
-""", ["demography = 'model.yaml'", "deme 'mixed'", "2 ancestors", "admixture"]),
-    ("""\
-  - name: gone
-    ancestors: [host]
-    start_time: 30
-    epochs: [{start_size: 100, end_time: 5}]
-""", ["deme 'gone'", "ends at end_time = 5 generations", "before the present"]),
-    ("""\
   - name: selfer
     ancestors: [host]
     start_time: 30
@@ -594,7 +581,7 @@ def test_demes_refused_features(tmp_path, tail, expected):
         assert part in text, f"{part!r} not in {text!r}"
 
 
-def test_demes_history_before_generation_zero_is_left_out(tmp_path):
+def test_demes_founding_before_generation_zero_is_refused_not_dropped(tmp_path):
     yaml_text = """\
 time_units: generations
 demes:
@@ -614,10 +601,19 @@ demes:
     start_time: 100
     epochs: [{start_size: 50}]
 """
-    scenario = demes_scenario(tmp_path, yaml_text, 50)
-    assert scenario.deme_names == ("a", "b", "ab")  # 'ancestral' ended 200 generations ago
-    assert all(d.founded is None for d in scenario.demes)  # admixture before generation 0
-    assert compile_plan(scenario).sizes[0].tolist() == [300, 400, 50]
+    text = demes_error(tmp_path, yaml_text, 50)
+    assert "deme 'a' (demes[1]) is founded at start_time = 200 generations" in text
+    assert "before the scenario's 50 generations: its founding would be dropped" in text
+    assert "at least 200" in text
+    window = demes_scenario(tmp_path, yaml_text, 50, demography_history="window")
+    assert window.deme_names == ("a", "b", "ab")  # 'ancestral' ended 200 generations ago
+    assert all(d.founded is None for d in window.demes)  # as the config asked
+    split = demes_scenario(tmp_path, yaml_text[: yaml_text.index("  - name: ab")], 200)
+    assert split.deme_names == ("ancestral", "a", "b")
+    assert split.demes[0].end_generation == 1  # the ancestor lives in generation 0 only
+    assert [d.founded.generation for d in split.demes[1:]] == [1, 1]
+    assert compile_plan(split).sizes[:3].tolist() == [[1000, 0, 0], [0, 300, 400],
+                                                      [0, 300, 400]]
 
 
 def test_shipped_demes_example_loads():

@@ -138,14 +138,29 @@ def test_fit_box_is_checked_at_each_bound_with_the_others_in_the_middle(tmp_path
 # --------------------------------------------------------------------------- engine keys
 
 
-@pytest.mark.parametrize("key", ["first_cousin_marriage", "second_cousin_marriage",
-                                 "uncle_niece_marriage"])
-def test_frequency_engine_refuses_marriages(key):
-    error = refusal(lambda: scenario_from_dict(raw_small(**{key: 0.1})))
-    assert (error.key, error.value) == (f"demes[0].{key}", 0.1)
-    assert "the frequency engine does not simulate marriages" in error.allowed
-    assert "demes[0].inbreeding (F)" in error.allowed
-    assert "scenario.engine = 'pedigree'" in error.allowed
+@pytest.mark.parametrize(("key", "f"), [("first_cousin_marriage", 1 / 16),
+                                        ("second_cousin_marriage", 1 / 64),
+                                        ("uncle_niece_marriage", 1 / 8)])
+def test_frequency_engine_runs_marriages_with_their_implied_f(key, f):
+    """c·F_kind plus the background Σ_{d=2}^{4} 1/(2N(τ − d)) of the default window:
+    at N = 10 and step τ ≥ 4 that is 3/20; before, only the steps that exist count."""
+    model = build_model(raw_small(**{key: 0.1}))
+    steps = model.plan.inbreeding[:, 0]
+    assert steps[0] == steps[1] == pytest.approx(0.1 * f)
+    assert steps[2] == pytest.approx(0.1 * f + 1 / 20)
+    assert steps[4:] == pytest.approx(0.1 * f + 3 / 20)
+    result = simulate(model.scenario)
+    assert result.inbreeding[:, -1, 0] == pytest.approx(0.1 * f + 3 / 20)
+    assert build_model(raw_small()).plan.inbreeding.max() == 0.0  # random mating: F = 0
+
+
+@pytest.mark.parametrize("engine", ["frequency", "pedigree"])
+def test_f_and_marriage_fractions_in_one_deme_are_refused(engine):
+    raw = raw_small(inbreeding=0.02, first_cousin_marriage=0.1)
+    error = refusal(lambda: build_model(raw, engine=engine))
+    assert (error.key, error.value) == ("demes[0].inbreeding", 0.02)
+    assert "give either F or marriage fractions, not both" in error.allowed
+    assert "F = 0.00625" in error.allowed
 
 
 def test_frequency_engine_refuses_an_explicit_ancestry_window(tmp_path):
@@ -165,6 +180,7 @@ def test_pedigree_engine_refuses_inbreeding_also_through_overrides(tmp_path):
     assert str(error).startswith(f"{path}: demes[0].inbreeding = 0.02: the pedigree engine "
                                  "does not use F")
     assert "first_cousin_marriage" in error.allowed
+    assert "16% first-cousin marriages" in error.allowed
     assert "scenario.engine = 'frequency'" in error.allowed
 
 

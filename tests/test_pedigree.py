@@ -98,7 +98,7 @@ def reference_kinship(couples, parent, a, b, oldest):
 @pytest.mark.parametrize(
     ("ancestry", "uncle_rate", "n"),
     [(2, 0.0, 10), (3, 0.0, 12), (4, 0.0, 16), (5, 0.0, 12), (4, 0.0, 400), (3, 0.3, 12),
-     (4, 0.25, 16), (5, 0.2, 14)],
+     (4, 0.25, 16), (5, 0.2, 14), (8, 0.0, 16), (8, 0.2, 14)],
 )
 def test_couple_inbreeding_is_the_exact_truncated_kinship(ancestry, uncle_rate, n):
     """Every couple's F from the kernel's rings equals the textbook recursion, in
@@ -113,15 +113,20 @@ def test_couple_inbreeding_is_the_exact_truncated_kinship(ancestry, uncle_rate, 
     anc = np.zeros((2, k, max((1 << depth) - 2, 2)), np.int32)
     irr = np.zeros((2, k), np.uint8)
     fk = np.zeros(k, np.float32)
+    shorter = np.zeros(k, np.float32)
     checked = 0
     for step in range(1, steps + 1):
         for c, ((g_h, h), (_, w)) in enumerate(couples[step]):
             rec[step % ancestry, c] = (h if g_h == step - 1 else -1 - h, w)
-        _couples_block(0, k, step, depth, uncle_rate > 0, True, Ancestry(pc, rec, anc, irr), fk)
+        _couples_block(0, k, step, depth, uncle_rate > 0, True, Ancestry(pc, rec, anc, irr), fk,
+                       shorter)
         for c, (husband, wife) in enumerate(couples[step]):
             expected = reference_kinship(couples, parent, husband, wife, step - ancestry)
             assert fk[c] == pytest.approx(expected, abs=1e-7), (step, c)
             checked += expected > 0
+            # the same couple over a window one generation shorter
+            expected = reference_kinship(couples, parent, husband, wife, step - ancestry + 1)
+            assert shorter[c] == pytest.approx(expected, abs=1e-7), (step, c)
         pc[step % ancestry] = parent[step]
     assert checked > 0
 

@@ -124,12 +124,13 @@ class Result:
     def inbreeding(self) -> np.ndarray:
         """F used for the expected genotype frequencies, [R, n_records, D].
 
-        The frequency engine's F is the config's; the pedigree engine's is the
-        realized mean pedigree F of each generation born.
+        The frequency engine's F is the plan's (the config's ``inbreeding``, or
+        the F implied by marriage fractions: :mod:`popsim.model.inbreeding`); the
+        pedigree engine's is the realized mean pedigree F of each generation born.
         """
         if self.observed is not None:
             return observed_column(self.observed, "mean_pedigree_inbreeding")
-        return np.broadcast_to(self.plan.inbreeding, self.records.shape[:3])
+        return np.broadcast_to(self.plan.inbreeding[self.plan.record_steps], self.records.shape[:3])
 
     def final_inbreeding(self, deme: int) -> float:
         """F of deme index ``deme`` at the final generation, mean over replicates: the

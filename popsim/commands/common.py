@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from popsim.model.build import load_scenario
 from popsim.model.catalog import resolve_config
 from popsim.model.config import ENGINES, parse_override
 from popsim.model.scenario import LikelihoodObservation, Scenario
+from popsim.outputs.words import duration
 
 
 def add_scenario_options(parser: argparse.ArgumentParser) -> None:
@@ -49,18 +51,58 @@ def scenario_from_args(path: str | Path, args: argparse.Namespace) -> Scenario:
     return load_scenario(resolve_config(path), overrides)
 
 
+#: Seconds between two plain progress lines (stderr not a terminal).
+PLAIN_EVERY = 30.0
+
+
+class PlainProgress:
+    """Progress for logs: a line on ``stream`` at most every ``every`` seconds.
+
+    ``update(n)`` counts n more units done; once ``every`` seconds have passed
+    since the start or the last line, it writes ``label: done/total unit (x%),
+    elapsed …, ETA …`` (the ETA extrapolates the mean rate so far). Work that
+    ends within ``every`` seconds prints nothing. ``clock`` gives seconds
+    (:func:`time.monotonic`; tests pass a fake one).
+    """
+
+    def __init__(self, total: int, label: str, unit: str, stream: TextIO,
+                 clock: Callable[[], float] = time.monotonic, every: float = PLAIN_EVERY) -> None:
+        self.total, self.label, self.unit, self.stream = total, label, unit, stream
+        self.clock, self.every = clock, every
+        self.done = 0
+        self.start = self.last = clock()
+
+    def update(self, n: int) -> None:
+        self.done += n
+        now = self.clock()
+        if now - self.last < self.every:
+            return
+        self.last = now
+        elapsed = now - self.start
+        share = self.done / self.total if self.total > 0 else 1.0
+        eta = elapsed * (1 - share) / share if share > 0 else float("nan")
+        self.stream.write(
+            f"{self.label}: {self.done:,}/{self.total:,} {self.unit}s ({100 * share:.0f}%), "
+            f"elapsed {duration(elapsed)}, ETA {duration(eta)}\n"
+        )
+        self.stream.flush()
+
+
 @contextmanager
-def progress_bar(total: int, description: str, unit: str = "replicate", width: int = 40):
-    """A tqdm bar on a terminal (stderr), silent in pipes; yields ``update(n)``.
+def progress_bar(total: int, description: str, unit: str = "replicate", width: int = 40,
+                 clock: Callable[[], float] = time.monotonic):
+    """A tqdm bar on a terminal (stderr); where stderr is not a terminal (a log, a
+    scheduler's job), a plain line with an ETA at most every 30 s
+    (:class:`PlainProgress`). Yields ``update(n)``.
 
     ``description`` is shown as :func:`progress_label` shortens it to ``width``.
     """
+    label = progress_label(description, width)
     if not sys.stderr.isatty():
-        yield lambda n: None
+        yield PlainProgress(total, label, unit, sys.stderr, clock).update
         return
     from tqdm import tqdm
 
-    label = progress_label(description, width)
     with tqdm(total=total, desc=label, unit=unit, file=sys.stderr, leave=False) as bar:
         yield bar.update
 

@@ -16,10 +16,12 @@ from popsim.commands.common import (
     scenario_from_args,
 )
 from popsim.errors import PopsimError
+from popsim.model.build import model_of
 from popsim.model.catalog import resolve_config
 from popsim.outputs.files import check_writable
 from popsim.outputs.words import counted
 from popsim.workflows.compare import DEFAULT_TOLERANCE, Entry, run_comparison, unique_ids
+from popsim.workflows.describe import check_memory
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -122,6 +124,9 @@ def run(args: argparse.Namespace) -> int:
     if args.out is not None:
         check_writable(Path(args.out), args.overwrite, cli=True)
     replicates = args.replicates or min(e.scenario.replicates for e in entries)
+    held = 0  # records of the scenarios run before: a comparison keeps them all
+    for entry in entries:
+        held += check_memory(model_of(entry.scenario), replicates, held)
     for engine in sorted({e.scenario.engine for e in entries}):
         announce_compilation(engine)
     with progress_bar(replicates * len(entries), "compare") as update:

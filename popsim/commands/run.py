@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from popsim.commands.common import (
     add_scenario_options,
@@ -14,10 +15,12 @@ from popsim.commands.common import (
 )
 from popsim.errors import ConfigError
 from popsim.genetics.statistics import shown_rows
+from popsim.model.build import Model, model_of
 from popsim.outputs.files import check_writable
 from popsim.outputs.tables import summary_table
 from popsim.outputs.words import counted
 from popsim.simulate import simulate
+from popsim.workflows.describe import ANNOUNCE_SECONDS, check_memory, estimate, may_be_long
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -44,6 +47,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def announce_estimate(model: Model, replicates: int) -> None:
+    """On stderr, the estimated run time and peak memory of a run that may take over a
+    minute (:mod:`popsim.workflows.describe`, as ``popsim describe`` prints it)."""
+    if not may_be_long(model, replicates):
+        return
+    expected = estimate(model, replicates)
+    if expected.seconds > ANNOUNCE_SECONDS:
+        print(f"popsim: {expected.line()}", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
     scenario = scenario_from_args(args.config, args)
     if args.out is not None:
@@ -57,7 +70,10 @@ def run(args: argparse.Namespace) -> int:
                 "; give --replicates as the run did)",
             )
         replicates, first = 1, args.replicate_index
+    model = model_of(scenario)
+    check_memory(model, replicates)
     announce_compilation(scenario.engine)
+    announce_estimate(model, replicates)
     with progress_bar(replicates, scenario.name) as update:
         result = simulate(
             scenario,

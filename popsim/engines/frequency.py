@@ -471,7 +471,7 @@ def _run_group(seeds, sch, ws, records, status, snapshots):
                 source = -1
             _gamete_pools(n_lanes, last, i, source, first_novel, u, sizes[step - 1],
                           migration[mi], status, counts, pool, active, lane_ints, lane_floats)
-            n_draws = _select(n_lanes, step, i, 2 * sizes[step, i], sch.inbreeding[i], w_het,
+            n_draws = _select(n_lanes, step, i, 2 * sizes[step, i], sch.inbreeding[step, i], w_het,
                               w_aff, first_novel, status, pool, lane_ints, lane_floats,
                               draw_ints, draw_floats)
             for k in range(1, first_novel + 1):

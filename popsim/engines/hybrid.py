@@ -37,8 +37,9 @@ individuals carry only normal alleles, as the pedigree engine's founders do.
 Records: the hosts' from step 1, the individuals' from step 3. The observed
 columns (:data:`~popsim.engines.layout.OBSERVED_COLUMNS`) of a host count no
 individuals (its ``individuals`` column is 0) and give its F as
-``mean_pedigree_inbreeding``, so a Result's F is the config's F for a host and
-the measured pedigree F for a deme of individuals.
+``mean_pedigree_inbreeding`` (and ``mean_pedigree_inbreeding_shorter_window``),
+so a Result's F is the config's F for a host and the measured pedigree F for a
+deme of individuals.
 
 Random numbers: the host of replicate r draws from the replicate's seed as a
 frequency-engine run does; the individuals' streams are keyed by the seed
@@ -55,6 +56,7 @@ import numpy as np
 from popsim.engines.frequency import simulate_frequency_snapshots
 from popsim.engines.layout import (
     MEAN_PEDIGREE_INBREEDING,
+    MEAN_PEDIGREE_INBREEDING_SHORTER_WINDOW,
     OBSERVED_COLUMNS,
     OK,
     STATUS_CODE,
@@ -91,7 +93,10 @@ def simulate_hybrid(plan: Plan, seeds: np.ndarray, within: bool | None = None) -
     records = hosts_output.records
     records[:, recorded[:, None], ind[None, :]] = output.records[:, :, ind]
     observed = np.zeros((*records.shape[:3], len(OBSERVED_COLUMNS)))
-    observed[..., MEAN_PEDIGREE_INBREEDING] = np.where(marked, np.nan, plan.inbreeding)
+    observed[..., MEAN_PEDIGREE_INBREEDING] = np.where(
+        marked, np.nan, plan.inbreeding[plan.record_steps]
+    )
+    observed[..., MEAN_PEDIGREE_INBREEDING_SHORTER_WINDOW] = observed[..., MEAN_PEDIGREE_INBREEDING]
     observed[:, recorded[:, None], ind[None, :]] = output.observed[:, :, ind]
     status = hosts_output.status
     failed = (status[:, STATUS_CODE] == OK) & (output.status[:, STATUS_CODE] != OK)
@@ -134,6 +139,7 @@ def community_plan(plan: Plan, start: int) -> Plan:
         generations=plan.n_steps - start,
         sizes=np.where(marked, plan.sizes, 0)[start:],
         migration_index=plan.migration_index[start:],
+        inbreeding=plan.inbreeding[start:],
         intro_step=plan.intro_step[keep] - start,
         intro_deme=plan.intro_deme[keep],
         intro_allele=plan.intro_allele[keep],
@@ -179,4 +185,4 @@ def host_pools(plan: Plan, snapshots: np.ndarray, start: int) -> Host:
             n[r, 1:, j] = np.where(live, last, 0)
     width = max(1, int(n.max(initial=0)))  # slots past every pool's last allele: unused
     return Host(values[..., :width].copy(), cum[..., :width].copy(), n,
-                np.asarray(plan.inbreeding, dtype=np.float64), ids)
+                np.ascontiguousarray(plan.inbreeding[start:], dtype=np.float64), ids)

@@ -88,6 +88,10 @@ OBSERVED_COLUMNS = (
     Column("uncle_niece_marriages", "of them, uncle and niece (couples)"),
     Column("fallback_marriages",
            "of them, women who sought a relative, found none and married at random (couples)"),
+    Column("mean_pedigree_inbreeding_shorter_window",
+           "mean pedigree F of those individuals over an ancestry window one generation "
+           "shorter: how far F has converged with the window's depth (probability; NaN "
+           "where none is born)"),
 )
 (
     INDIVIDUALS,
@@ -101,6 +105,7 @@ OBSERVED_COLUMNS = (
     SECOND_COUSIN_MARRIAGES,
     UNCLE_NIECE_MARRIAGES,
     FALLBACK_MARRIAGES,
+    MEAN_PEDIGREE_INBREEDING_SHORTER_WINDOW,
 ) = range(len(OBSERVED_COLUMNS))
 #: Names of the observed array's last axis.
 OBSERVED_FIELDS = tuple(c.name for c in OBSERVED_COLUMNS)

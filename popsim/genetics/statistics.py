@@ -331,6 +331,12 @@ REGISTRY: tuple[Statistic, ...] = (
         lambda m: m.observed["mean_pedigree_inbreeding"], "F",
     ),
     _pedigree(
+        "pedigree_inbreeding_shorter_window",
+        "mean pedigree F over an ancestry window one generation shorter (converged when "
+        "close to pedigree_inbreeding)",
+        lambda m: m.observed["mean_pedigree_inbreeding_shorter_window"], "F",
+    ),
+    _pedigree(
         "genotype_inbreeding", "inbreeding from genotypes (1 − H_obs/H_exp)",
         _genotype_inbreeding, "F",
     ),

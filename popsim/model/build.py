@@ -12,10 +12,10 @@ checks are made once each, in this order:
    :func:`popsim.model.plan.compile_plan` (founder copies within 2N, migration
    into a deme at most 1, founding from a deme that has individuals);
 3. the engine that will run (:func:`check_engine`): a setting that engine does
-   not use is refused, naming the key, the engine and what to write instead,
-   never dropped; then the pedigree engine's limits (an ancestry window that
-   reaches the relatives it marries, a couple to make every deme's children,
-   the individuals it can hold).
+   not use (or F given together with marriage fractions) is refused, naming the
+   key, the engine and what to write instead, never dropped; then the pedigree
+   engine's limits (an ancestry window that reaches the relatives it marries, a
+   couple to make every deme's children, the individuals it can hold).
 
 Every :class:`~popsim.errors.ConfigError` names ``source`` (the file, the sweep
 point or the fit draw) where there is one.
@@ -49,6 +49,7 @@ import numpy as np
 
 from popsim.errors import ConfigError
 from popsim.model.config import ENGINES, MARRIAGES, merged, read_scenario, read_toml
+from popsim.model.inbreeding import has_marriages, marriage_inbreeding
 from popsim.model.limits import MAX_INDIVIDUALS
 from popsim.model.plan import Plan, compile_plan
 from popsim.model.scenario import Scenario
@@ -135,13 +136,28 @@ def _named(source: str | None) -> Iterator[None]:
 def check_engine(scenario: Scenario, plan: Plan, engine: str) -> None:
     """Step 3: refuse the settings ``engine`` does not use, then what it cannot run.
 
-    The frequency engine models inbreeding by F (``demes[i].inbreeding``) and
-    keeps no ancestry; the pedigree engine makes inbreeding from marriages
-    between relatives and does not use F. A non-zero setting of the other
-    engine is an error, never silently dropped.
+    Marriage fractions describe a deme's customs for both engines: the pedigree
+    engine simulates the marriages, the frequency engine forms zygotes with the
+    F they imply (:mod:`popsim.model.inbreeding`). ``inbreeding`` (F) is the
+    frequency engine's alone: with marriage fractions in the same deme it is an
+    error under either engine (the marriages already give F), and under the
+    pedigree engine, which makes its F from marriages, it is an error that says
+    to give marriage fractions. The frequency engine keeps no ancestry, so
+    ``scenario.ancestry_generations`` is refused there. A hybrid run applies the
+    pedigree engine's rule to its demes of individuals and refuses marriage
+    fractions in its hosts (:func:`_check_hybrid`). Never silently dropped.
     """
     if engine not in ENGINES:
         raise ConfigError("engine", engine, f"must be one of {', '.join(map(repr, ENGINES))}")
+    for i, deme in enumerate(scenario.demes):
+        if deme.inbreeding and has_marriages(deme):
+            raise ConfigError(
+                f"demes[{i}].inbreeding", deme.inbreeding,
+                f"give either F or marriage fractions, not both: deme '{deme.name}' has "
+                f"marriage fractions, which imply F = {marriage_inbreeding(deme):.4g} plus the "
+                "background relatedness of a finite population (docs/design.md, \"Mating\"); "
+                f"remove demes[{i}].inbreeding, or the marriage fractions",
+            )
     if engine == "hybrid":
         _check_hybrid(scenario, plan)
         return
@@ -154,15 +170,6 @@ def check_engine(scenario: Scenario, plan: Plan, engine: str) -> None:
                 f"{engine} engine simulates every deme)",
             )
     if engine == "frequency":
-        for i, deme in enumerate(scenario.demes):
-            for key in MARRIAGES:
-                if getattr(deme, key):
-                    raise ConfigError(
-                        f"demes[{i}].{key}", getattr(deme, key),
-                        f"the frequency engine does not simulate marriages: give "
-                        f"demes[{i}].inbreeding (F) instead, or choose the pedigree engine "
-                        "(scenario.engine = 'pedigree')",
-                    )
         if scenario.ancestry_generations is not None:
             raise ConfigError(
                 "scenario.ancestry_generations", scenario.ancestry_generations,
@@ -176,8 +183,9 @@ def check_engine(scenario: Scenario, plan: Plan, engine: str) -> None:
                 f"demes[{i}].inbreeding", deme.inbreeding,
                 f"the pedigree engine does not use F (its inbreeding comes from marriages "
                 f"between relatives): give demes[{i}].first_cousin_marriage, "
-                "second_cousin_marriage or uncle_niece_marriage instead, or choose the "
-                "frequency engine (scenario.engine = 'frequency')",
+                "second_cousin_marriage or uncle_niece_marriage instead (F = 1/16, 1/64 and "
+                "1/8 of those marriages; e.g. F = 0.01 is about 16% first-cousin marriages), "
+                "or choose the frequency engine (scenario.engine = 'frequency')",
             )
     _check_pedigree(plan)
 
@@ -211,13 +219,13 @@ def _check_hybrid(scenario: Scenario, plan: Plan) -> None:
                     f"no marriages: give demes[{i}].inbreeding (F), or set "
                     f"demes[{i}].individuals = true",
                 )
-        source = deme.founded.source if deme.founded else None
-        if source is not None and not deme.individuals and marked[scenario.deme_index(source)]:
-            raise ConfigError(
-                f"demes[{i}].founded.from", source,
-                "a hybrid run's genes flow one way, from the hosts to the demes of "
-                "individuals: a host cannot be founded from one (make both individuals)",
-            )
+        for source, _ in deme.founded.sources if deme.founded else ():
+            if not deme.individuals and marked[scenario.deme_index(source)]:
+                raise ConfigError(
+                    f"demes[{i}].founded.from", source,
+                    "a hybrid run's genes flow one way, from the hosts to the demes of "
+                    "individuals: a host cannot be founded from one (make both individuals)",
+                )
     for k, migration in enumerate(scenario.migrations):
         if migration.rate > 0 and marked[scenario.deme_index(migration.source)] and not marked[
             scenario.deme_index(migration.dest)

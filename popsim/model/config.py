@@ -66,6 +66,9 @@ BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 INDEX = re.compile(r"^[0-9]+$")
 OBSERVABLE_STATISTICS = observable_names()
 ENGINES = ("frequency", "pedigree", "hybrid")
+#: ``demography_history``: a Demes deme founded before generation 0 is an error
+#: ("full"), or starts at generation 0 with its size then ("window").
+DEMOGRAPHY_HISTORY = ("full", "window")
 GROWTH = ("constant", "exponential", "linear")
 #: Keys a sweep or a fit sets itself: the root seed and (unless varied) the replicates.
 SEED_KEY, REPLICATES_KEY = "scenario.seed", "scenario.replicates"
@@ -508,16 +511,23 @@ def read_scenario(raw: Mapping[str, Any], base_dir: Path | None = None) -> Scena
         )
     for i, deme in enumerate(demes):
         if deme.founded is not None:
-            _known(deme.founded.source, names, f"demes[{i}].founded.from")
-            if deme.founded.source == deme.name:
-                raise ConfigError(
-                    f"demes[{i}].founded.from", deme.name, "a deme cannot found itself"
-                )
+            for source, _ in deme.founded.sources:
+                _known(source, names, f"demes[{i}].founded.from")
+                if source == deme.name:
+                    raise ConfigError(
+                        f"demes[{i}].founded.from", deme.name, "a deme cannot found itself"
+                    )
             if deme.founded.generation > generations:
                 raise ConfigError(
                     f"demes[{i}].founded.generation", deme.founded.generation,
                     f"must be at most scenario.generations = {generations}",
                 )
+        if deme.end_generation is not None and deme.end_generation > generations:
+            raise ConfigError(
+                f"demes[{i}].end_generation", deme.end_generation,
+                f"must be at most scenario.generations = {generations} (a deme that lives to "
+                "the end has no end_generation)",
+            )
 
     locus_table = root.table("locus", required=True)
     assert locus_table is not None
@@ -562,7 +572,9 @@ def _demography_file(
             f"not allowed with demography = {label!r}: migration comes from the Demes file",
         )
     root.read.add("migration")
-    model = demes_to_config(Path(base_dir or ".") / label, generations, label)
+    history = root.choice("demography_history", DEMOGRAPHY_HISTORY, "full")
+    model = demes_to_config(Path(base_dir or ".") / label, generations, label,
+                            window_only=history == "window")
     names = [d["name"] for d in model.demes]
     settings: dict[str, dict[str, Any]] = {}
     for t in root.tables("demes"):
@@ -640,22 +652,53 @@ def _deme_settings(t: Table) -> dict[str, Any]:
     return settings
 
 
+def _founding_sources(f: Table) -> tuple[tuple[str, ...], tuple[float, ...]]:
+    """``founded.from``: one deme, or an array of demes with ``founded.proportions``
+    (an admixture founding: fractions of the founders' parents, each in (0, 1],
+    summing to 1)."""
+    key = f.key("proportions")
+    if not isinstance(f.raw("from"), list):
+        if f.has("proportions"):
+            raise ConfigError(key, f.raw("proportions"),
+                              "only with an array founded.from (an admixture founding)")
+        return (f.string("from"),), (1.0,)
+    sources = f.strings("from")
+    if not sources or len(set(sources)) != len(sources):
+        raise ConfigError(f.key("from"), list(sources), "must name different demes")
+    values = f.raw("proportions")
+    if (not isinstance(values, list) or len(values) != len(sources)
+            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)):
+        raise ConfigError(key, values, f"must be an array of {len(sources)} numbers, one per "
+                          "deme of founded.from")
+    if not all(0 < v <= 1 for v in values) or abs(sum(values) - 1) > 1e-9:
+        raise ConfigError(key, values, "each must be in (0, 1] and they must sum to 1")
+    return sources, tuple(float(v) for v in values)
+
+
 def _deme(t: Table) -> Deme:
     name = t.string("name", pattern=True)
     founded = None
     f = t.table("founded")
     if f is not None:
+        generation = f.integer("generation", low=0, high=MAX_GENERATIONS)
+        sources, proportions = _founding_sources(f)
         founded = FounderEvent(
-            generation=f.integer("generation", low=0, high=MAX_GENERATIONS),
-            source=f.string("from"),
+            generation=generation,
+            source=sources[0],
             founders=f.integer("founders", low=1, high=MAX_SIZE),
+            others=tuple(zip(sources[1:], proportions[1:], strict=True)),
         )
         f.finish()
     epochs = _size(t.raw("size"), t.key("size"), founded.founders if founded else MISSING)
+    end = t.raw("end_generation", None)
+    if end is not None:
+        end = t.integer("end_generation", low=(founded.generation if founded else 0) + 1,
+                        high=MAX_GENERATIONS)
     deme = Deme(
         name=name,
         epochs=epochs,
         founded=founded,
+        end_generation=end,
         **{"description": "", **_deme_settings(t)},
     )
     t.finish(("description", "label"))

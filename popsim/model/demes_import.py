@@ -12,12 +12,22 @@ from generation 0 to generation T (``scenario.generations``). The mapping:
   size follows the epoch's ``size_function`` (constant, exponential, linear)
   evaluated at that whole generation and rounded to whole diploids; it must be
   in [1, 10⁹].
-* A deme that exists at time T (``start_time`` > T) is present from
-  generation 0 with its size at time T; how it arose before generation 0 does
-  not matter, because every deme starts with normal alleles only.
+* A root deme (no ancestors, ``start_time`` infinite) is present from
+  generation 0 with its size at time T. A deme with ancestors must be founded
+  within the window: one founded before generation 0 (``start_time`` > T) is
+  refused, naming the generations that would include its founding (never
+  dropped silently), unless the config writes ``demography_history =
+  "window"``: then it too is present from generation 0 with its size at time
+  T (its founding is left out; every deme starts with normal alleles only).
 * A deme with ``start_time`` s ≤ T is *founded*: at generation T − s + 1
   (whose parents, generation T − s, are the ancestor's) by ``start_size``
-  diploids from its one ancestor.
+  diploids from its one ancestor, or, founded by admixture from several
+  ancestors with ``proportions``, from those ancestors in those proportions
+  (``founded.from`` an array with ``founded.proportions``).
+* A deme with ``end_time`` e, 0 < e ≤ T (an ancestor that ends where others
+  split from it, as msprime and stdpopsim write a split) has individuals up to
+  generation T − e: its ``end_generation`` is T − e + 1, the generation its
+  descendants are founded in.
 * A migration (symmetric ones are already expanded into pairs by Demes) with
   rate m over e ≤ t < s makes m of the destination's parents come from the
   source in the reproductions that make generations T − s + 1 … T − e.
@@ -33,8 +43,7 @@ from generation 0 to generation T (``scenario.generations``). The mapping:
   that finished before time T) is left out.
 
 Refused, with a :class:`~popsim.errors.ConfigError` naming the Demes file and
-the feature: demes founded inside the simulated window by several ancestors
-(admixture), demes that end before the present, nonzero ``selfing_rate`` or
+the feature: demes founded before the window, nonzero ``selfing_rate`` or
 ``cloning_rate``, a pulse or migration that only acts on a founding generation
 at the end of the window, and sizes that round outside [1, 10⁹].
 """
@@ -115,10 +124,14 @@ def load_graph(path: Path, label: str):
         raise refuse(f"not a valid Demes model ({type(error).__name__}: {text})") from None
 
 
-def demes_to_config(path: Path, generations: int, label: str) -> DemesModel:
+def demes_to_config(path: Path, generations: int, label: str,
+                    window_only: bool = False) -> DemesModel:
     """Translate the Demes file at ``path`` for a scenario of ``generations`` = T.
 
     ``label`` is how the config names the file (used in error messages).
+    ``window_only`` (the config's ``demography_history = "window"``): a deme
+    founded before generation 0 starts there with its size then, instead of
+    being an error.
     """
     refuse = _Refusal(label)
     original, graph = load_graph(path, label)
@@ -132,11 +145,6 @@ def demes_to_config(path: Path, generations: int, label: str) -> DemesModel:
         start, end = _whole(deme.start_time), _whole(deme.end_time)
         if end > T:
             continue  # ended before generation 0: irrelevant to the simulation
-        if end > 0:
-            raise refuse(
-                f"{where} ends at end_time = {written.end_time:g} {units} ({end} generations "
-                "before the present); popsim demes live until the end of the scenario"
-            )
         if not NAME_PATTERN.match(deme.name):
             raise refuse(f"{where}: name {deme.name!r} {NAME_RULE}")
         if start <= end:
@@ -144,19 +152,26 @@ def demes_to_config(path: Path, generations: int, label: str) -> DemesModel:
         entry: dict[str, Any] = {"name": deme.name, "size": _epochs(deme, T, where, refuse)}
         if deme.description:
             entry["description"] = deme.description
+        if end > 0:
+            entry["end_generation"] = T - end + 1
+        if deme.ancestors and start > T and not window_only:
+            raise refuse(
+                f"{where} is founded at start_time = {written.start_time:g} {units} ({start} "
+                f"generations ago) from {', '.join(deme.ancestors)}, before the scenario's "
+                f"{T} generations: its founding would be dropped; set scenario.generations "
+                f"(--generations) to at least {start}, or write demography_history = "
+                "'window' to start it at generation 0 with its size then"
+            )
         if start <= T:
-            if len(deme.ancestors) != 1:
-                raise refuse(
-                    f"{where} is founded at start_time = {written.start_time:g} {units} by "
-                    f"{len(deme.ancestors)} ancestors {deme.ancestors}; popsim founds a deme "
-                    "from exactly one ancestor (admixture-founded demes are not supported)"
-                )
             founded = T - start + 1
             entry["founded"] = {
                 "generation": founded,
                 "from": deme.ancestors[0],
                 "founders": _size_value(deme.epochs[0].start_size, where, refuse),
             }
+            if len(deme.ancestors) > 1:  # admixture founding
+                entry["founded"]["from"] = list(deme.ancestors)
+                entry["founded"]["proportions"] = [float(p) for p in deme.proportions]
             floor[deme.name] = founded + 1
         else:
             floor[deme.name] = 0

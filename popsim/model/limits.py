@@ -28,6 +28,11 @@ MAX_SCHEDULE_CELLS = 50_000_000
 
 #: Generations of ancestry the pedigree engine keeps when the config gives none.
 DEFAULT_ANCESTRY = 4
+#: The default window where some deme's marriages imply F of at least
+#: :data:`DEEP_ANCESTRY_FROM` (c₁/16 + c₂/64 + c_u/8): there the spouses' ancestors
+#: beyond four generations are related too (docs/pedigree.md, "The ancestry window").
+DEEP_ANCESTRY = 8
+DEEP_ANCESTRY_FROM = 0.02
 #: Most generations of ancestry the pedigree engine keeps (a couple's kinship costs up to
 #: 4^(G−1) steps).
 MAX_ANCESTRY = 8

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from popsim.errors import ConfigError
-from popsim.model.limits import DEFAULT_ANCESTRY, MAX_SIZE
+from popsim.model.inbreeding import ancestry_window, implied_inbreeding
+from popsim.model.limits import MAX_SIZE
 from popsim.model.scenario import Deme, Migration, Scenario
 
 
@@ -33,8 +34,11 @@ class Plan:
         migration_index: int64 [B+T+1], which matrix of ``migration`` step τ uses.
         migration: float64 [n, D, D], backward migration matrices with their
             diagonal: row i gives the fraction of deme i's parents from each deme;
-            rows sum to 1. A deme founded at τ has row e_source at τ.
-        inbreeding: float64 [D], F of each deme (frequency engine).
+            rows sum to 1. A deme founded at τ has row e_source at τ (an admixture
+            founding: its sources' proportions).
+        inbreeding: float64 [B+T+1, D], F of the zygotes of each deme at each step
+            (frequency engine): the deme's ``inbreeding``, or the F its marriage
+            fractions imply (:func:`popsim.model.inbreeding.implied_inbreeding`).
         marriage: float64 [D, 3], first-cousin, second-cousin and uncle–niece
             marriage fractions (pedigree engine).
         mutation_rate: u per normal gene copy per generation.
@@ -44,7 +48,7 @@ class Plan:
         record_steps: int64 [r], the steps whose state is recorded.
         max_alleles: capacity for mutation-born alleles per replicate.
         ancestry_generations: generations of ancestry the pedigree engine keeps
-            (:data:`~popsim.model.limits.DEFAULT_ANCESTRY` where the scenario gives none).
+            (:func:`popsim.model.inbreeding.ancestry_window` where the scenario gives none).
         individuals: bool [D], the demes a hybrid run simulates as individuals
             (``Deme.individuals``).
     """
@@ -80,7 +84,8 @@ class Plan:
 
 
 def deme_sizes(deme: Deme, index: int, generations: int) -> np.ndarray:
-    """Diploid size of ``deme`` at generations 0 … T (0 before it is founded).
+    """Diploid size of ``deme`` at generations 0 … T (0 before it is founded and from
+    its ``end_generation`` on).
 
     Raises ConfigError naming ``demes[index].size`` if a size leaves [1, 10⁹].
     """
@@ -106,6 +111,8 @@ def deme_sizes(deme: Deme, index: int, generations: int) -> np.ndarray:
     if deme.founded is not None:
         sizes[: deme.founded.generation] = 0
         sizes[deme.founded.generation] = deme.founded.founders
+    if deme.end_generation is not None:
+        sizes[deme.end_generation :] = 0
     if sizes.max(initial=0) > MAX_SIZE:
         raise ConfigError(
             f"demes[{index}].size", int(sizes.max()), f"must be at most {MAX_SIZE:.0e}"
@@ -151,10 +158,17 @@ def compile_plan(scenario: Scenario) -> Plan:
         step = burn_in + allele.generation
         two_n = 2 * int(sizes[step, d])
         if two_n == 0:
+            deme = scenario.demes[d]
+            when = (
+                f"it is founded at generation {deme.founded.generation}"
+                if deme.founded is not None and allele.generation < deme.founded.generation
+                else f"it ended at generation {deme.end_generation}"
+            )
             raise ConfigError(
                 f"{key}.generation",
                 allele.generation,
-                f"deme '{allele.deme}' has no individuals then (it is founded later)",
+                f"deme '{allele.deme}' has no individuals then ({when}); introduce the allele "
+                "while the deme has individuals",
             )
         if allele.copies is not None:
             n_copies = allele.copies
@@ -191,6 +205,18 @@ def compile_plan(scenario: Scenario) -> Plan:
     if record[-1] != generations:
         record.append(generations)
     sel = scenario.locus.selection
+    marriage = np.array(
+        [
+            [d.first_cousin_marriage, d.second_cousin_marriage, d.uncle_niece_marriage]
+            for d in scenario.demes
+        ],
+        dtype=np.float64,
+    ).reshape(n_demes, 3)
+    window = ancestry_window(marriage, scenario.ancestry_generations)
+    inbreeding = np.stack(
+        [implied_inbreeding(d, sizes[:, i], window) for i, d in enumerate(scenario.demes)],
+        axis=1,
+    ).reshape(sizes.shape)
 
     def as_int(values: list[int]) -> np.ndarray:
         return np.asarray(values, dtype=np.int64)[order]
@@ -203,14 +229,8 @@ def compile_plan(scenario: Scenario) -> Plan:
         sizes=sizes,
         migration_index=migration_index,
         migration=migration,
-        inbreeding=np.array([d.inbreeding for d in scenario.demes], dtype=np.float64),
-        marriage=np.array(
-            [
-                [d.first_cousin_marriage, d.second_cousin_marriage, d.uncle_niece_marriage]
-                for d in scenario.demes
-            ],
-            dtype=np.float64,
-        ).reshape(n_demes, 3),
+        inbreeding=inbreeding,
+        marriage=marriage,
         mutation_rate=float(scenario.locus.pathogenic_mutation_rate),
         selection=np.array(
             [sel.affected, sel.carrier_dominance, sel.heterozygote_advantage], dtype=np.float64
@@ -221,7 +241,7 @@ def compile_plan(scenario: Scenario) -> Plan:
         intro_copies=as_int(copies),
         record_steps=np.asarray(record, dtype=np.int64) + burn_in,
         max_alleles=scenario.locus.max_alleles,
-        ancestry_generations=scenario.ancestry_generations or DEFAULT_ANCESTRY,
+        ancestry_generations=window,
         individuals=np.array([d.individuals for d in scenario.demes], dtype=np.bool_),
     )
 
@@ -256,7 +276,9 @@ def _migration_matrices(scenario: Scenario, sizes: np.ndarray) -> tuple[np.ndarr
     founding = {burn_in + d.founded.generation: [] for d in scenario.demes if d.founded is not None}
     for i, d in enumerate(scenario.demes):
         if d.founded is not None:
-            founding[burn_in + d.founded.generation].append((i, names.index(d.founded.source)))
+            founding[burn_in + d.founded.generation].append(
+                (i, [(names.index(source), p) for source, p in d.founded.sources])
+            )
 
     # Steps where anything changes: migration starts/ends and founder events.
     cuts = {1}
@@ -290,16 +312,17 @@ def _migration_matrices(scenario: Scenario, sizes: np.ndarray) -> tuple[np.ndarr
                     f"(generation {generation})",
                 )
         matrix[np.diag_indices(n_demes)] = 1.0 - totals
-        for i, source in founding.get(step, []):
+        for i, sources in founding.get(step, []):
             matrix[i] = 0.0
-            matrix[i, source] = 1.0
-            if sizes[step - 1, source] == 0:
-                raise ConfigError(
-                    f"demes[{i}].founded.from",
-                    names[source],
-                    f"deme '{names[source]}' has no individuals at generation "
-                    f"{step - 1 - burn_in}, so it cannot found '{names[i]}'",
-                )
+            for source, proportion in sources:
+                matrix[i, source] += proportion
+                if sizes[step - 1, source] == 0:
+                    raise ConfigError(
+                        f"demes[{i}].founded.from",
+                        names[source],
+                        f"deme '{names[source]}' has no individuals at generation "
+                        f"{step - 1 - burn_in}, so it cannot found '{names[i]}'",
+                    )
         for existing_k, existing in enumerate(matrices):
             if np.array_equal(existing, matrix):
                 index[step:stop] = existing_k

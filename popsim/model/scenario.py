@@ -51,11 +51,21 @@ class FounderEvent:
     the reproduction step that makes generation ``generation`` (after the
     source's migration, mutation and selection): a complete one-generation
     migration from the source. Before that generation the deme is empty.
+    An admixture founding lists ``others``, (deme, proportion) pairs: that
+    fraction of the founders' parents comes from each of them, the remaining
+    1 − Σ proportion from ``source``.
     """
 
     generation: int
     source: str
     founders: int
+    others: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def sources(self) -> tuple[tuple[str, float], ...]:
+        """Every source deme with the fraction of the founders' parents it gives."""
+        rest = 1.0 - sum(p for _, p in self.others)
+        return ((self.source, rest), *self.others)
 
 
 @dataclass(frozen=True)
@@ -64,8 +74,11 @@ class Deme:
 
     ``inbreeding`` is F of the frequency engine: zygotes are formed with
     P(i/i) = p_i²(1−F) + p_i·F and P(i/j) = 2·p_i·p_j·(1−F).
-    The marriage fractions are the pedigree engine's: each engine refuses the
-    other's settings when they are non-zero (:func:`popsim.model.build.build_model`).
+    The marriage fractions (first cousins, second cousins, uncle–niece) describe
+    the deme's customs for both engines: the pedigree engine simulates them, the
+    frequency engine uses the F they imply (:mod:`popsim.model.inbreeding`). F
+    and marriage fractions in one deme, or F under the pedigree engine, are
+    refused (:func:`popsim.model.build.check_engine`).
     ``label`` is what people read (tables, figures, reports); ``name`` is the id
     that configs, ``--set`` and file names use.
     ``individuals``: in a hybrid run (``Scenario.engine = "hybrid"``) the pedigree
@@ -77,6 +90,9 @@ class Deme:
     epochs: tuple[SizeEpoch, ...]
     inbreeding: float = 0.0
     founded: FounderEvent | None = None
+    #: The first generation without individuals (the deme ends, e.g. an ancestor that
+    #: splits into others: Demes' ``end_time``); None: it lives to the end.
+    end_generation: int | None = None
     first_cousin_marriage: float = 0.0
     second_cousin_marriage: float = 0.0
     uncle_niece_marriage: float = 0.0

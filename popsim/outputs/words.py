@@ -1,6 +1,8 @@
-"""Counts in sentences: the noun (and verb) agree with the number shown."""
+"""Words for numbers: counts in sentences (noun and verb agree), durations, sizes."""
 
 from __future__ import annotations
+
+import math
 
 
 def counted(count: float | str, singular: str, plural: str | None = None, spec: str = "") -> str:
@@ -19,3 +21,25 @@ def counted(count: float | str, singular: str, plural: str | None = None, spec: 
 def is_are(count: float | str, spec: str = "") -> str:
     """"is" when ``count`` is shown as "1" with ``spec``, else "are"."""
     return "is" if format(count, spec) == "1" else "are"
+
+
+def duration(seconds: float) -> str:
+    """Seconds as people read them: ``4.2 s``, ``45 s``, ``12 min``, ``3.5 h`` (``?`` when
+    unknown)."""
+    if not math.isfinite(seconds):
+        return "?"
+    if seconds < 10:
+        return f"{seconds:.2g} s"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def byte_size(n: int) -> str:
+    """Bytes in binary units: ``512 bytes``, ``3.2 MiB``, ``1.5 GiB``."""
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} bytes"

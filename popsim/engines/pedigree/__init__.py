@@ -147,7 +147,7 @@ def simulate_pedigree(
     offs, coffs = _offsets(plan)
     if hosts is None:
         hosts = Host(np.zeros((n_rep, 0, 0, 0), np.int16), np.zeros((n_rep, 0, 0, 0)),
-                     np.zeros((n_rep, 0, 0), np.int64), np.zeros(0), np.zeros(n_rep, np.int64))
+                     np.zeros((n_rep, 0, 0), np.int64), np.zeros((0, 0)), np.zeros(n_rep, np.int64))
     small_alleles = max(1 + n_named + plan.max_alleles, 2 + int(hosts.ids.max(initial=0))) < (
         np.iinfo(np.int16).max
     )
@@ -178,6 +178,17 @@ def simulate_pedigree(
         else:
             run_replicates(seeds, sch, allele_type, hosts, records, observed, status)
     return EngineOutput(records, status, observed)
+
+
+def bytes_per_individual(plan: Plan) -> int:
+    """Workspace bytes per individual alive at once (docs/pedigree.md, "Memory"):
+    alleles, couple alleles and parent couples (16), couples of the last G − 1 steps
+    (4·(G − 1)), two steps of ancestor couples (4·(2^(G−1) − 2)), couple F over
+    the window and the shorter one (4), and the marriage indexes in use."""
+    g = int(plan.ancestry_generations)
+    uses = plan.marriage.max(axis=0) > 0 if plan.marriage.size else np.zeros(3, np.bool_)
+    extra = 10 * int(uses[0]) + 10 * int(uses[1]) + 22 * int(uses[2])
+    return 16 + 4 * (g - 1) + 4 * ((1 << (g - 1)) - 2) + 4 + extra
 
 
 def throughput(

@@ -13,6 +13,7 @@ from popsim.engines.layout import (
     INDIVIDUALS,
     MARRIAGES,
     MEAN_PEDIGREE_INBREEDING,
+    MEAN_PEDIGREE_INBREEDING_SHORTER_WINDOW,
     NO_NORMAL_COPIES,
     NORMAL,
     OBSERVED_CARRIERS,
@@ -193,7 +194,10 @@ def _record(tau, sizes, offs, genotypes, n_named, hist, f_sums, counts, records,
         observed[d, OBSERVED_OTHER_HOMOZYGOTES] = oh
         observed[d, OBSERVED_COMPOUND_HETEROZYGOTES] = ch
         observed[d, OBSERVED_CARRIERS] = car
-        observed[d, MEAN_PEDIGREE_INBREEDING] = f_sums[d] / n if n > 0 else np.nan
+        observed[d, MEAN_PEDIGREE_INBREEDING] = f_sums[d, 0] / n if n > 0 else np.nan
+        observed[d, MEAN_PEDIGREE_INBREEDING_SHORTER_WINDOW] = (
+            f_sums[d, 1] / n if n > 0 else np.nan
+        )
         observed[d, MARRIAGES] = counts[d, 0]
         observed[d, FIRST_COUSIN_MARRIAGES] = counts[d, 1]
         observed[d, SECOND_COUSIN_MARRIAGES] = counts[d, 2]

@@ -18,9 +18,10 @@ COUPLE_BLOCK = 2048
 
 
 @njit(cache=True)
-def _couples_block(c0, c1, tau, depth, uncle, need_f, ancestry, couple_f):
+def _couples_block(c0, c1, tau, depth, uncle, need_f, ancestry, couple_f, couple_f_shorter):
     """Rows of ``ancestry.ancestor_rows`` and inbreeding F (kinship of the spouses,
-    into ``couple_f``) of couples [c0, c1) of step τ (``ancestry``: the window,
+    into ``couple_f``; over a window one generation shorter into
+    ``couple_f_shorter``) of couples [c0, c1) of step τ (``ancestry``: the window,
     :data:`~popsim.engines.pedigree.kernel.Ancestry`).
 
     A couple's row is its spouses' parent couples, then level by level the
@@ -43,7 +44,7 @@ def _couples_block(c0, c1, tau, depth, uncle, need_f, ancestry, couple_f):
     root = np.empty(2, np.int64)
     stack = np.empty((4 * depth + 8, 5), np.int64)
     weight = np.empty(4 * depth + 8)
-    gstack = np.empty((4 * depth + 16, 4), np.int64)
+    gstack = np.empty((4 * depth + 16, 5), np.int64)
     gweight = np.empty(4 * depth + 16)
     for k in range(c0, c1):
         if k + PREFETCH < c1:
@@ -73,7 +74,7 @@ def _couples_block(c0, c1, tau, depth, uncle, need_f, ancestry, couple_f):
             for x in (f2, f3, f4, f5):
                 related |= (x == m2) | (x == m3) | (x == m4) | (x == m5)
             if not related:
-                couple_f[k] = 0.0
+                couple_f[k] = couple_f_shorter[k] = 0.0
                 continue
         else:
             rows[k, 0] = _virtual(pf, fi)
@@ -91,15 +92,17 @@ def _couples_block(c0, c1, tau, depth, uncle, need_f, ancestry, couple_f):
                 if f < 0:
                     since_uncle[now, k] = 0
                     if need_f:
-                        couple_f[k] = _kinship_generic(fg, fi, tau - 1, m, tau - depth - 1,
-                                                       parent_couples, spouses, gstack, gweight)
+                        couple_f[k], couple_f_shorter[k] = _kinship_generic(
+                            fg, fi, tau - 1, m, tau - depth - 1, parent_couples, spouses,
+                            gstack, gweight)
                     continue
                 near = min(since_uncle[before, pf] if pf >= 0 else 255,
                            since_uncle[before, pm] if pm >= 0 else 255)
                 since_uncle[now, k] = min(near + 1, 255)
                 if need_f and near < depth:
-                    couple_f[k] = _kinship_generic(fg, fi, tau - 1, m, tau - depth - 1,
-                                                   parent_couples, spouses, gstack, gweight)
+                    couple_f[k], couple_f_shorter[k] = _kinship_generic(
+                        fg, fi, tau - 1, m, tau - depth - 1, parent_couples, spouses,
+                        gstack, gweight)
                     continue
             if not need_f:
                 continue
@@ -109,12 +112,12 @@ def _couples_block(c0, c1, tau, depth, uncle, need_f, ancestry, couple_f):
                     for j in range(last, 2 * last + 2):
                         related |= old_rows[pf, i] == old_rows[pm, j]
                 if not related:
-                    couple_f[k] = 0.0
+                    couple_f[k] = couple_f_shorter[k] = 0.0
                     continue
         root[0], root[1] = f, m
         _tree(f, pf, tau, depth, ancestor_rows, spouses, keys, ids, 0)
         _tree(m, pm, tau, depth, ancestor_rows, spouses, keys, ids, 1)
-        couple_f[k] = _kinship_tree(root, depth, keys, ids, stack, weight)
+        couple_f[k], couple_f_shorter[k] = _kinship_tree(root, depth, keys, ids, stack, weight)
 
 
 @njit(cache=True)
@@ -164,7 +167,7 @@ def _couples_unit(b, n_couples, tau, depth, uncle, need_f, sch, ancestry, genoty
     c0 = b * COUPLE_BLOCK
     c1 = min(n_couples, c0 + COUPLE_BLOCK)
     _random_couples(c0, c1, tau, sch, ancestry.spouses)
-    _couples_block(c0, c1, tau, depth, uncle, need_f, ancestry, couples.f)
+    _couples_block(c0, c1, tau, depth, uncle, need_f, ancestry, couples.f, couples.f_shorter)
     _couple_alleles(c0, c1, tau, ancestry.spouses, genotypes, couples.alleles)
 
 

@@ -57,9 +57,10 @@ Schedule = namedtuple(
 #: ``since_uncle[s mod 2, k]``, generations since the nearest uncle–niece couple
 #: among them (with uncle–niece marriages only, capped at 255).
 Ancestry = namedtuple("Ancestry", "parent_couples spouses ancestor_rows since_uncle")
-#: The couples of the current step: ``alleles[k]`` (husband's two, wife's two)
-#: and inbreeding ``f[k]`` (that of their children).
-Couples = namedtuple("Couples", "alleles f")
+#: The couples of the current step: ``alleles[k]`` (husband's two, wife's two),
+#: inbreeding ``f[k]`` (that of their children) and ``f_shorter[k]``, the same
+#: over an ancestry window one generation shorter.
+Couples = namedtuple("Couples", "alleles f f_shorter")
 #: The marriage indexes (:mod:`.relatives`), each a (start, entries) pair, and
 #: ``spare``, the second half's cursors while one is built.
 Indexes = namedtuple("Indexes", "sons grandsons cousin_couples uncles spare")
@@ -68,7 +69,8 @@ Indexes = namedtuple("Indexes", "sons grandsons cousin_couples uncles spare")
 #: first cousin, second cousin, uncle–niece, fallback) of deme d.
 Marriages = namedtuple("Marriages", "married uncle_married counts")
 #: A step's offspring work: ``blocks[b]`` = (deme, first, end, index within
-#: deme), their ``sums`` (Σ F, alleles to give a slot) and ``failed`` flags, per
+#: deme), their ``sums`` (Σ F, alleles to give a slot, Σ F of the window one
+#: generation shorter) and ``failed`` flags, per
 #: deme the parents' demes (``source``, ``cumulative`` probabilities,
 #: ``n_sources``), and the host demes' gene pools of a hybrid run (:data:`Host`).
 Offspring = namedtuple(
@@ -78,7 +80,7 @@ Offspring = namedtuple(
 #: The host demes' gene pools of one replicate of a hybrid run, by step τ of this
 #: schedule and deme j (their copies at τ − 1): ``values[τ, j, :n[τ, j]]``, the
 #: alleles (0 normal, 1…K named, −2 − h the host's mutation-born allele h),
-#: ``cum[τ, j]`` their cumulative frequencies, ``f[j]`` the deme's F; ``ids``, the
+#: ``cum[τ, j]`` their cumulative frequencies, ``f[τ, j]`` the deme's F at step τ; ``ids``, the
 #: host's mutation-born alleles h of the replicate. Empty arrays (n of shape (0, 0))
 #: outside a hybrid run.
 Host = namedtuple("Host", "values cum n f ids")
@@ -86,7 +88,8 @@ Host = namedtuple("Host", "values cum n f ids")
 #: flags, the stack of ``free`` slots, and in a hybrid run the slot ``imported[h]``
 #: of the host's allele h (−1: none) and the host allele ``origin[slot]`` of a slot.
 Slots = namedtuple("Slots", "hist in_use free imported origin")
-#: One replicate's arrays; ``f_sums[d]`` = Σ F of deme d's children this step,
+#: One replicate's arrays; ``f_sums[d]`` = Σ F of deme d's children this step
+#: (over the window, over the window one generation shorter),
 #: ``state`` = (free slots, next record, offspring blocks this step).
 Workspace = namedtuple(
     "Workspace", "ancestry genotypes couples indexes marriages offspring slots f_sums state"
@@ -155,12 +158,12 @@ def _workspace(sch, allele_type, host):
     return Workspace(
         ancestry=Ancestry(parent_couples, spouses, ancestor_rows, since_uncle),
         genotypes=genotypes,
-        couples=Couples(couple_alleles, couple_f),
+        couples=Couples(couple_alleles, couple_f, np.zeros(k_max, np.float32)),
         indexes=indexes,
         marriages=Marriages(married, uncle_married, np.zeros((n_demes, 5), np.int64)),
         offspring=Offspring(
             blocks=np.zeros((max_blocks, 4), np.int64),
-            sums=np.zeros((max_blocks, 2)),
+            sums=np.zeros((max_blocks, 3)),
             failed=np.zeros(max_blocks, np.uint8),
             source=np.zeros((n_demes, n_demes), np.int64),
             cumulative=np.zeros((n_demes, n_demes)),
@@ -172,7 +175,7 @@ def _workspace(sch, allele_type, host):
         ),
         slots=Slots(np.zeros(n_slots, np.int64), np.zeros(n_slots, np.uint8), free,
                     np.full(host.ids, -1, np.int64), np.full(n_slots, -1, np.int64)),
-        f_sums=np.zeros(n_demes),
+        f_sums=np.zeros((n_demes, 2)),
         state=state,
     )
 
@@ -224,12 +227,13 @@ def _complete(tau, seed, sch, ws, records, observed, status):
     introductions, record. False when the replicate stops."""
     n_blocks = ws.state[_BLOCKS]
     blocks, sums, failed = ws.offspring.blocks, ws.offspring.sums, ws.offspring.failed
-    ws.f_sums[:] = 0.0
+    ws.f_sums[:, :] = 0.0
     for b in range(n_blocks):
         if failed[b]:
             stop(status, EXTINCT, tau, blocks[b, 0])
             return False
-        ws.f_sums[blocks[b, 0]] += sums[b, 0]
+        ws.f_sums[blocks[b, 0], 0] += sums[b, 0]
+        ws.f_sums[blocks[b, 0], 1] += sums[b, 2]
     uncle = ws.marriages.uncle_married.shape[0] > 0
     ws.state[_N_FREE] = _name_mutations(tau, n_blocks, sch, ws.offspring, ws.genotypes, uncle,
                                         ws.slots, ws.state[_N_FREE], status)
@@ -314,7 +318,8 @@ def _generation_step(tau, seed, sch, ws, w_max, records, observed, status):
     indexes = ws.indexes  # plain tuples inside: unpacked below
     sons_start, sons = indexes.sons
     spare = indexes.spare
-    couples = Couples(alleles=ws.couples.alleles, f=ws.couples.f)
+    couples = Couples(alleles=ws.couples.alleles, f=ws.couples.f,
+                      f_shorter=ws.couples.f_shorter)
     o = ws.offspring
     offspring = Offspring(blocks=o.blocks, sums=o.sums, failed=o.failed, source=o.source,
                           cumulative=o.cumulative, n_sources=o.n_sources,

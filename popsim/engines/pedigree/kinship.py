@@ -73,13 +73,17 @@ def _disjoint(keys, ta, pa, tb, pb, d, depth):
 
 @njit(cache=True)
 def _kinship_tree(root, depth, keys, ids, stack, weight):
-    """Kinship of the two roots of ``keys``/``ids`` (regular pedigrees: no uncle couples).
+    """Kinship of the two roots of ``keys``/``ids`` (regular pedigrees: no uncle couples),
+    over the window and over a window one generation shorter: (φ_G, φ_{G−1}).
 
     Pairs of nodes at equal depth are expanded into their parents' pairs,
     except identical nodes (½(1 + F)) and pairs without a common ancestor
-    couple at level L (0); nodes at depth L are founders of the window.
+    couple at level L (0); nodes at depth L are founders of the window. The
+    shorter window's founders are at depth L − 1: its kinship is the sum of
+    the same terms found at depth ≤ L − 1.
     """
     result = 0.0
+    shorter = 0.0
     n = 1
     stack[0, 0], stack[0, 1], stack[0, 2], stack[0, 3], stack[0, 4] = 0, 0, 1, 0, 0
     weight[0] = 1.0
@@ -92,6 +96,8 @@ def _kinship_tree(root, depth, keys, ids, stack, weight):
             root, keys, ids, tb, d, pb, depth
         ):
             result += 0.5 * w
+            if d < depth:
+                shorter += 0.5 * w
             if has_a:  # + ½ F_A: the kinship of A's parents
                 stack[n, 0], stack[n, 1], stack[n, 2], stack[n, 3] = ta, 2 * pa, ta, 2 * pa + 1
                 stack[n, 4] = d + 1
@@ -108,33 +114,41 @@ def _kinship_tree(root, depth, keys, ids, stack, weight):
                 stack[n, 4] = d + 1
                 weight[n] = 0.25 * w
                 n += 1
-    return result
+    return result, shorter
 
 
 @njit(cache=True)
 def _kinship_generic(ga, a, gb, b, oldest, parent_couples, spouses, stack, weight):
-    """Kinship of (generation ga, index a) and (gb, b) by plain recursion.
+    """Kinship of (generation ga, index a) and (gb, b) by plain recursion, over the
+    window and over a window one generation shorter: (φ_G, φ_{G−1}).
 
     Used where uncle–niece couples mix generations. Individuals of generation
-    ≤ ``oldest`` are founders of the window.
+    ≤ ``oldest`` are founders of the window, of generation ≤ ``oldest`` + 1 those
+    of the shorter one: its kinship sums the terms reached without expanding
+    such an individual (``stack[:, 4]`` = 1 while none was; an uncle's line
+    skips a generation, so the generation of the term itself does not tell).
     """
     wp = parent_couples.shape[0]
     wr = spouses.shape[0]
     result = 0.0
+    shorter = 0.0
     n = 1
-    stack[0, 0], stack[0, 1], stack[0, 2], stack[0, 3] = ga, a, gb, b
+    stack[0, 0], stack[0, 1], stack[0, 2], stack[0, 3], stack[0, 4] = ga, a, gb, b, 1
     weight[0] = 1.0
     while n > 0:
         n -= 1
-        ga, a, gb, b = stack[n, 0], stack[n, 1], stack[n, 2], stack[n, 3]
+        ga, a, gb, b, inner = stack[n, 0], stack[n, 1], stack[n, 2], stack[n, 3], stack[n, 4]
         w = weight[n]
         if ga == gb and a == b:
             result += 0.5 * w
+            if inner:
+                shorter += 0.5 * w
             k = parent_couples[ga % wp, a] if ga > oldest else -1
             if k >= 0:
                 f = spouses[ga % wr, k, 0]
                 stack[n, 0], stack[n, 1] = (ga - 1, f) if f >= 0 else (ga - 2, -1 - f)
                 stack[n, 2], stack[n, 3] = ga - 1, spouses[ga % wr, k, 1]
+                stack[n, 4] = inner and ga > oldest + 1
                 weight[n] = 0.5 * w
                 n += 1
             continue
@@ -144,11 +158,12 @@ def _kinship_generic(ga, a, gb, b, oldest, parent_couples, spouses, stack, weigh
         if k < 0:
             continue
         f = spouses[ga % wr, k, 0]
+        inner = inner and ga > oldest + 1
         stack[n, 0], stack[n, 1] = (ga - 1, f) if f >= 0 else (ga - 2, -1 - f)
-        stack[n, 2], stack[n, 3] = gb, b
+        stack[n, 2], stack[n, 3], stack[n, 4] = gb, b, inner
         weight[n] = 0.5 * w
         stack[n + 1, 0], stack[n + 1, 1] = ga - 1, spouses[ga % wr, k, 1]
-        stack[n + 1, 2], stack[n + 1, 3] = gb, b
+        stack[n + 1, 2], stack[n + 1, 3], stack[n + 1, 4] = gb, b, inner
         weight[n + 1] = 0.5 * w
         n += 2
-    return result
+    return result, shorter

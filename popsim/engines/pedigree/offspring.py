@@ -36,23 +36,25 @@ def _offspring_block(b, tau, seed, need_f, w_max, sch, offspring, genotypes, par
     mutation-born allele h) and ``parent_couples`` (−1 for a child of host
     parents, :func:`_is_host`); ``offspring.sums[b]`` = (Σ F of the couples
     if ``need_f``, else 0, a host child counting the host's F; alleles still
-    to be given a slot); ``offspring.failed[b]`` = 1 if MAX_TRIES zygotes in a row were
-    rejected. ``w_max``: the largest fitness of ``sch.wtab``. Parents' alleles
-    come from ``couples.alleles`` (:func:`_couple_alleles`): one random read per
-    zygote. (:data:`~popsim.engines.pedigree.kernel.Offspring`,
+    to be given a slot; Σ F over a window one generation shorter, as the first);
+    ``offspring.failed[b]`` = 1 if MAX_TRIES zygotes in a row were rejected.
+    ``w_max``: the largest fitness of ``sch.wtab``. Parents' alleles come from
+    ``couples.alleles`` (:func:`_couple_alleles`): one random read per zygote.
+    (:data:`~popsim.engines.pedigree.kernel.Offspring`,
     :data:`~popsim.engines.pedigree.kernel.Couples`.)
     """
     blocks, sums, fail = offspring.blocks, offspring.sums, offspring.failed
     source, cumulative, n_sources = offspring.source, offspring.cumulative, offspring.n_sources
     host_n, host_f = offspring.host_n, offspring.host_f
     offs, coffs, u, wtab = sch.offs, sch.coffs, sch.u, sch.wtab
-    couple_alleles, couple_f = couples.alleles, couples.f
+    couple_alleles, couple_f, couple_f_shorter = couples.alleles, couples.f, couples.f_shorter
     i, first, end, index = blocks[b, 0], blocks[b, 1], blocks[b, 2], blocks[b, 3]
     born = tau % parent_couples.shape[0]
     now = tau % genotypes.shape[0]
     state = stream_start(seed, tau, i, index, PURPOSE_OFFSPRING)
     o = offs[tau, i]
     f_sum = 0.0
+    f_shorter = 0.0
     n_new = 0
     # The couple a child PREFETCH children on will read, if every child until then
     # takes its usual draws (the couple; with mutation on, one per normal allele):
@@ -87,7 +89,7 @@ def _offspring_block(b, tau, seed, need_f, w_max, sch, offspring, genotypes, par
                 state, z = stream_next(state)
                 a1 = _host_allele(offspring, tau, j, stream_unit(z))
                 state, z = stream_next(state)
-                if stream_unit(z) < host_f[j]:
+                if stream_unit(z) < host_f[tau, j]:
                     a2 = a1
                 else:
                     state, z = stream_next(state)
@@ -119,10 +121,12 @@ def _offspring_block(b, tau, seed, need_f, w_max, sch, offspring, genotypes, par
         genotypes[now, x, 1] = a2
         parent_couples[born, x] = k
         if need_f:
-            f_sum += couple_f[k] if k >= 0 else host_f[j]
+            f_sum += couple_f[k] if k >= 0 else host_f[tau, j]
+            f_shorter += couple_f_shorter[k] if k >= 0 else host_f[tau, j]
         n_new += (a1 < 0) + (a2 < 0)
     sums[b, 0] = f_sum
     sums[b, 1] = n_new
+    sums[b, 2] = f_shorter
 
 
 @njit(cache=True)

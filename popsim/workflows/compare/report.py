@@ -679,7 +679,8 @@ def _scenario_blocks(
     demes = [["population", "size", "founded", "F (simulated, final generation)", "description"]]
     for d, deme in enumerate(scenario.demes):
         founded = (
-            f"generation {deme.founded.generation} from {deme.founded.source} by "
+            f"generation {deme.founded.generation} from "
+            f"{', '.join(name for name, _ in deme.founded.sources)} by "
             f"{deme.founded.founders:,}"
             if deme.founded
             else "—"
