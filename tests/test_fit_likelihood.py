@@ -16,6 +16,8 @@ from scipy.stats import binom
 from popsim.analysis.evidence import class_probabilities, history_log_likelihoods
 from popsim.cli import main
 from popsim.errors import ConfigError, PopsimError
+from popsim.model.build import load_scenario
+from popsim.model.plan import deme_sizes
 from popsim.model.scenario import CountObservation
 from popsim.simulate import simulate
 from popsim.workflows.fit import load_fit, run_fit
@@ -336,3 +338,51 @@ def test_count_observation_names_the_fit_columns(tmp_path):
     assert fit.likelihood == ("screen", "sample")
     assert fit.columns == ("loglik_screen", "loglik_sample", "loglik_total")
     assert all(isinstance(o, CountObservation) for o in fit.base.count_observations)
+
+
+SHIPPED_FIT = Path(__file__).resolve().parents[1] / "configs" / "fit_persian_jews.toml"
+
+
+def test_shipped_fit_varies_the_bases_founding_size_and_allele_entry_only():
+    """configs/fit_persian_jews.toml against its base: it loads (every prior's bounds
+    build a valid scenario); "founders" sets the community's size from its founding to
+    the start of its growth (the three keys the base links), "entry" the generation
+    M712T enters, 100 − age for ages 43–52 (whole numbers, each equally likely); the
+    founding time stays the base's; the observations are the base's own."""
+    fit = load_fit(SHIPPED_FIT)
+    base = load_scenario(fit.base_path)
+    by_name = {p.name: p for p in fit.priors}
+    assert set(by_name) == {"founders", "entry", "inbreeding", "migration"}
+    targets = {key for p in fit.priors for key in p.targets}
+    assert not any("founded.generation" in k or k.startswith("scenario.") for k in targets)
+
+    entry = by_name["entry"]
+    draws = np.linspace(entry.low, entry.high, 1001)[1:-1]  # the support's ends: mass 0
+    values = {entry.value(x) for x in draws}
+    assert values == set(range(48, 58))
+    assert {base.generations - v for v in values} == set(range(43, 53))
+    assert base.locus.founder_alleles[0].generation in values
+
+    middle = np.array([p.middle() for p in fit.priors])
+    for founders in (5, 1000):
+        theta = middle.copy()
+        theta[list(by_name).index("founders")] = founders
+        scenario = draw_model(fit.base_raw, fit.base_path.parent, fit.fixed,
+                              fit.priors, theta).scenario
+        d = scenario.deme_index("persian_jews")
+        deme = scenario.demes[d]
+        sizes = deme_sizes(deme, d, scenario.generations)
+        assert deme.founded.founders == founders
+        assert deme.founded.generation == base.demes[d].founded.generation == 1
+        growth = next(e.start_generation for e in deme.epochs if e.growth == "exponential")
+        assert set(sizes[1:growth + 1]) == {founders}
+        assert sizes[-1] == base_sizes(base)[-1] == 100_000
+        assert scenario.generations == base.generations
+
+    assert fit.base.count_observations == base.count_observations
+
+
+def base_sizes(base) -> np.ndarray:
+    """The base's community sizes at generations 0 … T."""
+    d = base.deme_index("persian_jews")
+    return deme_sizes(base.demes[d], d, base.generations)

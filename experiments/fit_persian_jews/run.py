@@ -1,15 +1,18 @@
-"""M712T in Persian Jews: which founding sizes, inbreeding and gene flow make the counts probable?
+"""M712T in Persian Jews: which founding sizes, allele ages, inbreeding and gene flow make
+the observations probable?
 
 Runs ``popsim fit configs/fit_persian_jews.toml`` (likelihood-weighted importance
 sampling with the base's full burn-in) into ``OUT/fit`` and writes, into
 ``OUT/findings.json``: the fit's summary (with its flags), n_eff, the evidence,
-P(founders ≤ 50) and P(founders ≤ 100) under the posterior, and the prior
-predictive probability of each observation (the mean over the prior draws of
-round 0 of P(observation | history): e.g. the probability of 47 of 47 families
-founder homozygous before seeing the other counts), and the conditional
-predictive probability of each observation given the others (the draws of all
-rounds weighted by π/q times the likelihood of the OTHER observations, then
-averaging P(observation | history): is one count in tension with the rest?).
+P(founders ≤ 50), P(founders ≤ 100) and P(founders ≤ 350) under the posterior
+(350: the base's value), the share of round 0's prior draws whose history gives the
+observations a positive likelihood (M712T kept, with patients), the prior predictive
+likelihood of each observation (the mean over the prior draws of round 0 of
+P(observation | history): e.g. the probability of 47 of 47 families founder
+homozygous before seeing the others; for a rate form, the density of ln(value)), and
+the conditional predictive likelihood of each observation given the others (the draws
+of all rounds weighted by π/q times the likelihood of the OTHER observations, then
+averaging P(observation | history): is one observation in tension with the rest?).
 
 Usage (from the repository root)::
 
@@ -53,6 +56,8 @@ def main() -> None:
         "summary": outcome.summary.to_dict(orient="records"),
         "p_founders_le_50": float(np.sum(w[posterior["founders"] <= 50])),
         "p_founders_le_100": float(np.sum(w[posterior["founders"] <= 100])),
+        "p_founders_le_350": float(np.sum(w[posterior["founders"] <= 350])),
+        "prior_share_positive": float(np.mean(np.isfinite(prior_draws["loglik_total"]))),
         "prior_predictive": {
             name: float(np.mean(np.exp(prior_draws[f"loglik_{name}"])))
             for name in (*fit.likelihood, "total")
@@ -71,7 +76,7 @@ def given_the_others(rounds: list[Round], names: tuple[str, ...]) -> dict[str, f
     logliks = np.concatenate([r.logliks for r in rounds])[:, : len(names)]
     out = {}
     for i, name in enumerate(names):
-        others = log_ratio + logliks.sum(axis=1) - logliks[:, i]
+        others = log_ratio + np.delete(logliks, i, axis=1).sum(axis=1)
         with np.errstate(invalid="ignore"):
             w = np.exp(others - np.max(others[np.isfinite(others)]))
         w = np.where(np.isfinite(w), w, 0.0)
