@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from popsim.commands.common import (
+    add_cache_option,
     add_force_option,
     announce_compilation,
+    burn_in_cache,
     capped_workers,
     progress_bar,
 )
@@ -68,6 +70,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="points per task (default: enough tasks to balance the workers, at most 32 each)",
     )
     add_force_option(parser)
+    add_cache_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -103,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
                 progress=lambda n: bar[0](n),
                 on_start=started,
                 command_line=args.command_line,
+                cache=burn_in_cache(args),
             )
         except SweepInterrupted as stop:
             stack.close()

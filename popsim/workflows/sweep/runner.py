@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,12 +12,14 @@ from typing import Any
 
 import pandas as pd
 
+from popsim.burnin import BurnInCache, BurnIns
+from popsim.engines.snapshot import BurnInState
 from popsim.errors import PopsimError
 from popsim.provenance import build_manifest, utc_now
 from popsim.workflows.sweep.executors import EXECUTORS, default_workers, open_executor
 from popsim.workflows.sweep.spec import Point, Sweep, fingerprint, resolve_points
 from popsim.workflows.sweep.store import SweepStore, open_store
-from popsim.workflows.sweep.tasks import Task
+from popsim.workflows.sweep.tasks import BURN_IN_POINT, Task
 
 #: Batches per worker at least (load balance) and points per batch at most (commit often).
 BATCHES_PER_WORKER, MIN_BATCHES, MAX_BATCH = 4, 100, 32
@@ -54,6 +57,7 @@ def run_sweep(
     progress: Callable[[int], None] | None = None,
     on_start: Callable[[int, int], None] | None = None,
     command_line: str | None = None,
+    cache: BurnInCache | None = None,
 ) -> SweepOutcome:
     """Run every point of ``sweep`` not yet committed in ``out`` and write the results.
 
@@ -65,6 +69,9 @@ def run_sweep(
         progress: called with the number of points of each committed batch.
         on_start: called with (points already done, points to run) before running.
         command_line: the command as typed, for the manifest (None from Python).
+        cache: on-disk cache of burn-in states (None: none). A burn-in shared by
+            several pending points is computed here, once, before the points run
+            (:func:`share_burn_ins`); the others in the workers.
 
     Raises:
         ConfigError: a point's config is invalid (nothing is run).
@@ -89,8 +96,9 @@ def run_sweep(
         if on_start is not None:
             on_start(len(done), len(pending))
         size = batch or batch_size(len(pending), workers)
+        shared = share_burn_ins(pending, cache) if pending else {}
         tasks = [
-            _task(pending[i : i + size], sweep.deme, executor != "serial")
+            _task(pending[i : i + size], sweep.deme, executor != "serial", shared, cache)
             for i in range(0, len(pending), size)
         ]
         if tasks:
@@ -108,13 +116,37 @@ def batch_size(pending: int, workers: int) -> int:
     return max(1, min(MAX_BATCH, math.ceil(pending / tasks)))
 
 
-def _task(points: list[Point], deme: str, single_thread: bool) -> Task:
+def share_burn_ins(
+    points: list[Point], cache: BurnInCache | None
+) -> dict[int, tuple[str, BurnInState]]:
+    """Burn in, here and once each, every burn-in that two or more of ``points`` share
+    (equal :func:`popsim.burnin.burn_in_key` with the seeds of :data:`BURN_IN_POINT`);
+    returns each such point's key and state by point index (points with a burn-in of their
+    own burn in where they run)."""
+    from popsim.simulate import prepare_burn_in, scenario_burn_in_key
+
+    keys = {p.index: scenario_burn_in_key(p.scenario, point=BURN_IN_POINT) for p in points}
+    counts = Counter(key for key in keys.values() if key is not None)
+    burn_ins = BurnIns(cache)
+    shared = {}
+    for p in points:
+        key = keys[p.index]
+        if key is not None and counts[key] > 1:
+            prepare_burn_in(p.scenario, burn_ins, point=BURN_IN_POINT)
+            shared[p.index] = (key, burn_ins.states({key})[key])
+    return shared
+
+
+def _task(points: list[Point], deme: str, single_thread: bool,
+          shared: dict[int, tuple[str, BurnInState]], cache: BurnInCache | None) -> Task:
+    """A task of ``points``, with those of their burn-in states that are in ``shared``."""
     return Task(
         points=tuple(p.index for p in points),
         scenarios=tuple(p.scenario for p in points),
         labels=tuple(p.label for p in points),
         deme=deme,
         single_thread=single_thread,
+        burn_ins=BurnIns(cache, dict(shared[p.index] for p in points if p.index in shared)),
     )
 
 
