@@ -16,7 +16,12 @@ from popsim.burnin import BurnInCache, BurnIns
 from popsim.engines.snapshot import BurnInState
 from popsim.errors import PopsimError
 from popsim.provenance import build_manifest, utc_now
-from popsim.workflows.sweep.executors import EXECUTORS, default_workers, open_executor
+from popsim.workflows.sweep.executors import (
+    EXECUTORS,
+    check_scheduler_address,
+    default_workers,
+    open_executor,
+)
 from popsim.workflows.sweep.spec import Point, Sweep, fingerprint, resolve_points
 from popsim.workflows.sweep.store import SweepStore, open_store
 from popsim.workflows.sweep.tasks import BURN_IN_POINT, Task
@@ -63,7 +68,8 @@ def run_sweep(
 
     Args:
         executor: ``serial``, ``processes`` or ``dask``; ``workers`` defaults to
-            the cores available; ``scheduler`` is an existing Dask scheduler.
+            the cores available; ``scheduler`` is an existing Dask scheduler,
+            ``tls://HOST[:PORT]`` (:func:`check_scheduler_address`).
         resume, overwrite: see :func:`popsim.workflows.sweep.store.open_store`.
         batch: points per task (default: see :func:`batch_size`).
         progress: called with the number of points of each committed batch.
@@ -74,7 +80,7 @@ def run_sweep(
             (:func:`share_burn_ins`); the others in the workers.
 
     Raises:
-        ConfigError: a point's config is invalid (nothing is run).
+        ConfigError: a point's config or ``scheduler`` is invalid (nothing is run).
         PopsimError: a point's simulation stopped, or the directory is refused.
         SweepInterrupted: Ctrl-C; committed points stay for ``--resume``.
     """
@@ -82,6 +88,8 @@ def run_sweep(
         raise PopsimError(f"--executor {executor!r}: must be one of {', '.join(EXECUTORS)}")
     if batch is not None and batch < 1:
         raise PopsimError(f"--batch {batch}: must be at least 1")
+    if scheduler is not None:
+        check_scheduler_address(scheduler)
     workers = 1 if executor == "serial" else workers or default_workers()
     if workers < 1:
         raise PopsimError(f"--workers {workers}: must be at least 1")
