@@ -149,6 +149,51 @@ def test_bad_entries_are_reported_and_recomputed(tmp_path, cached_state, how) ->
     assert encode(cache.load(key), key) == encode(state, key)  # replaced by a good one
 
 
+def test_cache_writes_are_atomic(tmp_path, cached_state, monkeypatch) -> None:
+    """A write that dies before its rename leaves the entry as it was and no
+    temporary file; writers of one key at once never show a reader a partial file."""
+    import os
+    import threading
+
+    key, state = cached_state
+    lines: list[str] = []
+    cache = BurnInCache(tmp_path, report=lines.append)
+    cache.save(key, state)
+    good = cache.path(key).read_bytes()
+
+    def crash(*args, **kwargs):
+        raise OSError("disk gone at the rename")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "replace", crash)
+        cache.save(key, state.with_generators(state.generators + np.uint64(1)))
+    assert len(lines) == 1 and "cannot write" in lines[0]
+    assert cache.path(key).read_bytes() == good
+    assert [p.name for p in cache.directory.iterdir()] == [f"{key}.state"]
+    lines.clear()
+    stop = threading.Event()
+
+    def write() -> None:
+        for _ in range(40):
+            cache.save(key, state)
+
+    def read() -> None:
+        while not stop.is_set():
+            assert cache.load(key) is not None
+
+    writers = [threading.Thread(target=write) for _ in range(4)]
+    reader = threading.Thread(target=read)
+    reader.start()
+    for thread in writers:
+        thread.start()
+    for thread in writers:
+        thread.join()
+    stop.set()
+    reader.join()
+    assert lines == []  # no reader ever saw a partial or damaged entry
+    assert [p.name for p in cache.directory.iterdir()] == [f"{key}.state"]
+
+
 def test_default_cache_dir(monkeypatch, tmp_path) -> None:
     from popsim.burnin import default_cache_dir
 
@@ -231,6 +276,35 @@ def test_compare_burns_an_identical_host_in_once(tmp_path, monkeypatch, capsys) 
     warm = _tables(capsys.readouterr().out)
     assert uncached == cold == warm
     assert len(list((cache / "burn-in").glob("*.state"))) == 1
+
+
+def test_no_cache_on_run_and_sweep(tmp_path, monkeypatch, capsys) -> None:
+    """--no-cache: run and sweep neither write nor read the cache, same numbers."""
+    from popsim.cli import main
+
+    base = _written(tmp_path, "base", COMMUNITY_TOML)
+    sweep = _written(tmp_path, "sweep", SWEEP_TOML)
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("POPSIM_CACHE_DIR", str(cache))
+    runs = []
+    for extra in (["--no-cache"], []):
+        assert main(["run", str(base), "--out", str(tmp_path / f"run{len(runs)}"),
+                     "--no-figures", *extra]) == 0
+        runs.append((tmp_path / f"run{len(runs)}" / "final.csv").read_bytes())
+        assert cache.exists() == (not extra)
+    assert runs[0] == runs[1]
+    entries = sorted((cache / "burn-in").iterdir())
+    for path in entries:  # damage them all: with --no-cache nothing reads them
+        path.write_bytes(b"damaged")
+    capsys.readouterr()
+    tables = []
+    for k, extra in enumerate((["--no-cache"], [])):
+        assert main(["sweep", str(sweep), "--out", str(tmp_path / f"sweep{k}"),
+                     "--executor", "serial", *extra]) == 0
+        err = capsys.readouterr().err
+        assert ("burn-in cache" in err) == (not extra)  # the damaged entry, reported
+        tables.append((tmp_path / f"sweep{k}" / "results.csv").read_bytes())
+    assert tables[0] == tables[1]
 
 
 def test_compare_results_are_each_scenarios_own_run(tmp_path) -> None:
