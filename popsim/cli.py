@@ -24,10 +24,13 @@ import sys
 import threading
 
 from popsim._version import __version__
-from popsim.errors import PopsimError
+from popsim.errors import PopsimError, one_line
 
 #: Subcommand modules under popsim.commands, in the order ``popsim --help`` lists them.
-COMMANDS = ("run", "expected", "sweep", "fit", "plot", "validate", "compare", "catalog", "init")
+COMMANDS = (
+    "run", "expected", "sweep", "fit", "plot", "validate", "compare", "risk", "age", "catalog",
+    "init",
+)
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -63,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     except PopsimError as error:
         if debug:
             raise
-        print(f"popsim: error: {error}", file=sys.stderr)
+        print(f"popsim: error: {one_line(str(error))}", file=sys.stderr)
         return error.exit_status
     except BrokenPipeError:  # e.g. `popsim catalog | head`: the reader stopped listening
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -86,7 +89,7 @@ def describe_os_error(error: OSError) -> str:
     reason = error.strerror or str(error) or type(error).__name__
     paths = [str(p) for p in (error.filename, error.filename2) if p is not None]
     text = f"{' -> '.join(paths)}: {reason}" if paths else reason
-    return text.replace("\r", "\\r").replace("\n", "\\n")
+    return one_line(text)
 
 
 def _terminate_like_interrupt() -> None:

@@ -7,6 +7,34 @@ line and exits with status 2, never a traceback (``--debug`` shows one).
 
 from __future__ import annotations
 
+import unicodedata
+
+#: Unicode categories never shown raw on a terminal: controls (the ESC of ANSI
+#: colour codes, CR, LF), format characters (bidi overrides such as U+202E,
+#: zero-width spaces), line and paragraph separators (U+2028, U+2029),
+#: surrogates, private-use and unassigned code points.
+HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def has_hidden(text: str) -> bool:
+    """Whether ``text`` has a character of :data:`HIDDEN_CATEGORIES`."""
+    return any(unicodedata.category(ch) in HIDDEN_CATEGORIES for ch in text)
+
+
+def one_line(text: str) -> str:
+    """``text`` with every hidden character written as an escape (``\\n``,
+    ``\\x1b``, ``\\u202e``), so a message is one line and a path or value cannot
+    move the cursor, colour the terminal or reverse the text around it."""
+    if not has_hidden(text):
+        return text
+    return "".join(
+        _ESCAPES.get(ch) or ch.encode("unicode_escape").decode("ascii")
+        if unicodedata.category(ch) in HIDDEN_CATEGORIES
+        else ch
+        for ch in text
+    )
+
 
 class PopsimError(Exception):
     """Base class of every error popsim reports to a user."""
@@ -34,7 +62,7 @@ class ConfigError(PopsimError):
             text = f"{where}{self.key}: {self.allowed}"
         else:
             text = f"{where}{self.key} = {_show(self.value)}: {self.allowed}"
-        return text.replace("\r", "\\r").replace("\n", "\\n")  # always one line
+        return one_line(text)
 
     def with_source(self, source: str) -> ConfigError:
         """Return a copy of this error that names the file it came from."""

@@ -9,7 +9,7 @@ Schema ``popsim-manifest``, version 1 (JSON; ``null`` where a value is unknown):
 
     schema                 str   "popsim-manifest"
     schema_version         int   1
-    workflow               str   "run", "compare", "sweep" or "fit"
+    workflow               str   "run", "compare", "sweep", "fit" or "risk"
     popsim_version         str   popsim.__version__
     engine_sources_sha256  str   hex SHA-256 of the engine code (see engine_sources_sha256)
     seed_rule              obj   {"version": int, "text": str}: how a replicate's seed is
@@ -22,8 +22,9 @@ Schema ``popsim-manifest``, version 1 (JSON; ``null`` where a value is unknown):
     started                str   UTC start time, ISO 8601 ("2026-01-31T12:00:00Z"); a
                                  resumed sweep keeps the start and command of its first run
     <workflow>             obj   the workflow's section:
-      run      engine, seed, point, replicates, first_replicate, wall_seconds (float, s),
-               scenario (the resolved scenario)
+      run      engine, deme_engines ({deme name: "pedigree" or "frequency"}), seed, point,
+               replicates, first_replicate, wall_seconds (float, s), scenario (the
+               resolved scenario)
       compare  replicates, seed, tolerance, wall_seconds, policy, scenarios (per scenario:
                id, source, engine, wall_seconds, scenario)
       sweep    name, description, sweep_file, sweep_sha256, base, base_sha256,
@@ -32,6 +33,8 @@ Schema ``popsim-manifest``, version 1 (JSON; ``null`` where a value is unknown):
       fit      fit_file, fit_sha256, fit_text, base_file, base_sha256, fixed, seed,
                seed_rule (the seeds of the fit's draws), settings, outcome (written when
                the fit finishes)
+      risk     from (the run directory read, or null where risk simulated), run (that
+               run's section, or null where its directory had no manifest)
 
 Reuse. Sweep and fit resumes reuse results written earlier only where
 :func:`reuse_refusal` finds no change of the engine code, the seed rule
@@ -57,7 +60,7 @@ from popsim.outputs.files import write_text_atomic
 
 SCHEMA = "popsim-manifest"
 SCHEMA_VERSION = 1
-WORKFLOWS = ("run", "compare", "sweep", "fit")
+WORKFLOWS = ("run", "compare", "sweep", "fit", "risk")
 #: Packages whose versions the manifest records (Python's own version besides).
 PACKAGES = ("numpy", "numba", "pandas", "scipy", "dask")
 #: Versions that can change a simulated number: a change of one refuses a resume.

@@ -71,7 +71,7 @@ def simulate(
             see :func:`popsim.model.build.model_of`).
         replicates: number of replicates (default: the scenario's).
         seed: root seed (default: the scenario's).
-        engine: ``"frequency"`` or ``"pedigree"`` (default: the model's, else the
+        engine: ``"frequency"``, ``"pedigree"`` or ``"hybrid"`` (default: the model's, else the
             scenario's); the scenario is checked for it (a setting that engine
             does not use is a ConfigError).
         point: sweep point index (part of every replicate's seed).
@@ -80,7 +80,8 @@ def simulate(
         burn_ins: where the burn-in states come from (see the module docstring);
             None: every run burns in itself. Frequency engine with a burn-in only.
         burn_in_point: the point whose seeds make the burn-in (default ``point``;
-            frequency engine: the pedigree engine burns in with the point's own seeds).
+            frequency engine: the pedigree and hybrid engines burn in with the point's own
+            seeds).
 
     Raises:
         ConfigError: the scenario is invalid for the engine.
@@ -208,7 +209,7 @@ MAX_RECORD_BYTES = 4 * 2**30
 def _check_memory(plan: Plan, replicates: int, engine: str) -> None:
     """Refuse, with advice, a run whose per-generation records would not fit in memory."""
     fields = len(record_columns(plan.founder_names)) + (
-        len(OBSERVED_COLUMNS) if engine == "pedigree" else 0
+        len(OBSERVED_COLUMNS) if engine != "frequency" else 0
     )
     size = replicates * len(plan.record_steps) * len(plan.deme_names) * fields * 8
     if size > MAX_RECORD_BYTES:
@@ -256,6 +257,10 @@ def _engine(engine: str) -> Callable[..., EngineOutput]:
         from popsim.engines.pedigree import simulate_pedigree
 
         return simulate_pedigree
+    if engine == "hybrid":
+        from popsim.engines.hybrid import simulate_hybrid
+
+        return simulate_hybrid
     return simulate_frequency
 
 

@@ -98,6 +98,36 @@ def make_scenario():
     return build
 
 
+@pytest.fixture(scope="session", autouse=True)
+def warm_engines():
+    """Compile (or load from Numba's cache) both engines' kernels once per session,
+    before the first test, so that ``pytest --durations`` charges no test for
+    compilation: one tiny run of each engine."""
+    from popsim import simulate
+
+    for engine in ("frequency", "pedigree"):
+        simulate(scenario_from_dict(one_deme()), replicates=2, seed=1, engine=engine)
+
+
+@pytest.fixture
+def drawn_figures(monkeypatch):
+    """The matplotlib Figures that popsim.outputs.figures creates during a test, in order
+    (each kept, with its artists, after it is saved), to read the plotted data back."""
+    from matplotlib.figure import Figure
+
+    import popsim.outputs.figures as module
+
+    drawn: list[Figure] = []
+
+    class Recorded(Figure):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            drawn.append(self)
+
+    monkeypatch.setattr(module, "Figure", Recorded)
+    return drawn
+
+
 def pytest_sessionfinish(session, exitstatus):
     """A run that collected no tests is a failure, never a silent success (pytest's exit 5)."""
     if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from pathlib import Path
 
@@ -55,6 +56,24 @@ def test_every_preset_validates_and_compiles(preset):
     scenario = load_scenario(preset.path)
     compile_plan(scenario)
     assert scenario.citations == preset.citations
+
+
+def test_the_pedigree_preset_is_a_hybrid_in_the_frequency_presets_host():
+    """The community is simulated as individuals inside the host of
+    iranian_jewish_m712t (same size, F, burn-in, locus and gene flow), simulated
+    by allele frequencies, and the host's sources are cited."""
+    hybrid = load_scenario(CONFIGS / "iranian_jewish_m712t_pedigree.toml")
+    frequency = load_scenario(CONFIGS / "iranian_jewish_m712t.toml")
+    assert hybrid.engine == "hybrid"
+    assert [d.individuals for d in hybrid.demes] == [False, True]
+    host = frequency.demes[frequency.deme_index("iranian_host")]
+    assert dataclasses.replace(hybrid.demes[0], description=host.description) == host
+    assert hybrid.burn_in == frequency.burn_in == 8000
+    assert hybrid.locus.pathogenic_mutation_rate == frequency.locus.pathogenic_mutation_rate
+    assert hybrid.locus.selection == frequency.locus.selection
+    assert hybrid.migrations == frequency.migrations
+    assert hybrid.demes[1].founded == frequency.demes[1].founded
+    assert any(c.startswith("Celeste") for c in hybrid.citations)
 
 
 def test_resolve_config_takes_ids_and_paths(tmp_path):

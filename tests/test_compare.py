@@ -20,9 +20,10 @@ from popsim.workflows.compare.report import findings
 FOUNDED = {
     "scenario": {"name": "founded", "generations": 8, "replicates": 30, "seed": 5, "burn_in": 20},
     "demes": [
-        {"name": "host", "size": 2000},
+        {"name": "host", "label": "host", "size": 2000},
         {
             "name": "isolate",
+            "label": "isolate",
             "size": {"start": 10, "end": 400, "growth": "exponential"},
             "founded": {"generation": 0, "from": "host", "founders": 10},
             "inbreeding": 0.02,
@@ -37,7 +38,7 @@ FOUNDED = {
 }
 OUTBRED = {
     "scenario": {"name": "outbred", "generations": 8, "replicates": 20, "seed": 9, "burn_in": 20},
-    "demes": [{"name": "big", "size": 3000}],
+    "demes": [{"name": "big", "label": "big", "size": 3000}],
     "locus": {"pathogenic_mutation_rate": 1e-4, "selection": {"affected": 0.1}},
 }
 
@@ -111,7 +112,7 @@ def test_compare_cli_writes_every_file(tmp_path, capsys):
     )
     assert status == 0
     printed = capsys.readouterr().out
-    assert "persian_jews" in printed and "outbred" in printed
+    assert "persian jews" in printed.lower() and "outbred" in printed.lower()  # deme labels
     assert "% of patients: compound heterozygotes" in printed
     for name in (
         "comparison.csv",
@@ -125,7 +126,7 @@ def test_compare_cli_writes_every_file(tmp_path, capsys):
     ):
         assert (out / name).stat().st_size > 0, name
     table = pd.read_csv(out / "comparison.csv")
-    assert {"persian_jews", "outbred"} <= set(table["population"])
+    assert {"persian_jews", "outbred"} <= set(table["deme"])  # ids; "population" has labels
     page = (out / "report.html").read_text(encoding="utf-8")
     assert page.count("data:image/png;base64,") == 3 and 'src="figures/' not in page
     assert "Argov" in page  # the scenarios' citations are shown
@@ -302,3 +303,18 @@ def test_findings_change_when_the_numbers_change():
     assert "20% of simulated patients are M712T homozygotes" in after[0]
     assert "Compound heterozygotes dominate although there are founder alleles" in after[0]
     assert "drift in a small founding population" not in after[0]
+
+
+def test_an_inbred_population_without_a_founder_is_explained_by_inbreeding():
+    """Patients of an inbred host are mostly homozygous by descent: the text says F, not
+    drift of a founder allele."""
+    inbred = {
+        "scenario": {"name": "inbred", "generations": 5, "replicates": 20, "seed": 3,
+                     "burn_in": 300},
+        "demes": [{"name": "village", "size": 5000, "inbreeding": 0.05}],
+        "locus": {"pathogenic_mutation_rate": 1e-4, "selection": {"affected": 0.1}},
+    }
+    comparison = run_comparison([Entry("inbred", scenario_from_dict(inbred))])
+    text = " ".join(findings(comparison.summary(), comparison.populations(), 0.5))
+    assert "The reason is inbreeding: with F = 0.05" in text
+    assert "drifted up beside the founder allele" not in text

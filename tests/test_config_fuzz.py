@@ -9,8 +9,9 @@ either accepts or refuses with a ConfigError, or a ConfigError with a
 one-line message. Random Demes graphs that import must also reproduce the
 graph's sizes at every generation.
 
-The CI run (``-m "not slow"``) draws 300 examples in all; the slow run draws
-12,000. Both are derandomized, so every run tries the same examples.
+Sweep files are mutated the same way and must resolve every point or be
+refused in one line. The CI run (``-m "not slow"``) draws 340 examples in
+all; the slow run draws 13,600. Both are derandomized, so every run tries the same examples.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from popsim.model.plan import compile_plan
 from popsim.model.scenario import Scenario
 
 #: Examples per property in the CI run (sum 300) and in the slow run (sum 12,000).
-CI_EXAMPLES = {"dict": 120, "toml": 60, "yaml": 30, "graph": 50, "set": 40}
+CI_EXAMPLES = {"dict": 120, "toml": 60, "yaml": 30, "graph": 50, "set": 40, "sweep": 40}
 SLOW_FACTOR = 40
 
 
@@ -250,9 +251,10 @@ def deep(depth: int, kind: str) -> Any:
 
 
 @st.composite
-def mutated_dicts(draw) -> dict:
-    """BASE with 1–4 mutations (and sometimes deeply nested garbage last)."""
-    raw = copy.deepcopy(BASE)
+def mutated_dicts(draw, base: dict | None = None) -> dict:
+    """``base`` (default BASE) with 1–4 mutations (and sometimes deeply nested
+    garbage last)."""
+    raw = copy.deepcopy(BASE if base is None else base)
     for _ in range(draw(st.integers(1, 4))):
         path = draw(st.sampled_from(paths(raw)))
         target = get(raw, path)
@@ -485,7 +487,60 @@ def check_graph(folder: Path, graph: demes.Graph, T: int) -> None:
             assert abs(size - expected) <= 1 + expected / smallest, (deme.name, g, size)
 
 
+# ------------------------------------------------------------------ sweep files
+
+#: A valid sweep file over BASE_TOML (written as base.toml beside it), as a dict:
+#: a grid, a two-key parameter, a table-valued [sweep.set]-free design.
+SWEEP: dict[str, Any] = {
+    "sweep": {"base": "base.toml", "replicates": 4, "seed": 7, "name": "fuzz sweep",
+              "deme": "community"},
+    "parameters": [
+        {"key": ["demes.community.founded.founders", "demes.community.size.0.start"],
+         "name": "founders", "low": 10, "high": 100, "steps": 3, "scale": "log"},
+        {"key": "demes.community.inbreeding", "values": [0.0, 0.02]},
+        {"key": "locus.founder_alleles.M712T.copies", "values": [1, 2]},
+    ],
+}
+
+
+def check_sweep(folder: Path, raw: dict) -> None:
+    """A sweep file either resolves (every point a valid model) or is refused with a
+    one-line ConfigError/PopsimError naming the file — never another exception."""
+    from popsim.errors import PopsimError
+    from popsim.workflows.sweep.spec import resolve_points, sweep_from_dict
+
+    (folder / "base.toml").write_text(BASE_TOML, encoding="utf-8")
+    try:
+        points = resolve_points(sweep_from_dict(raw, folder / "sweep.toml"))
+    except PopsimError as error:
+        assert "\n" not in str(error) and str(error)
+        event("refused")
+        return
+    assert points and all(isinstance(p.scenario, Scenario) for p in points)
+    event("valid")
+
+
+def test_base_sweep_is_valid(folder):
+    from popsim.workflows.sweep.spec import resolve_points, sweep_from_dict
+
+    (folder / "base.toml").write_text(BASE_TOML, encoding="utf-8")
+    assert len(resolve_points(sweep_from_dict(SWEEP, folder / "sweep.toml"))) == 12
+
+
 # ------------------------------------------------------------------ the properties
+
+
+@profile("sweep")
+@given(mutated_dicts(SWEEP))
+def test_mutated_sweep_files(folder, raw):
+    check_sweep(folder, raw)
+
+
+@pytest.mark.slow
+@profile("sweep", slow=True)
+@given(mutated_dicts(SWEEP))
+def test_mutated_sweep_files_slow(folder, raw):
+    check_sweep(folder, raw)
 
 
 @profile("dict")

@@ -14,7 +14,9 @@ from scipy import stats as st
 from popsim.analysis.evidence import (
     evidence,
     log_likelihood,
+    log_likelihoods,
     posterior_predictive_p,
+    undefined,
 )
 from popsim.cli import main
 from popsim.errors import ConfigError
@@ -341,3 +343,142 @@ def test_value_form_keeps_working_and_may_be_named():
         scenario_from_dict(config(observed=[FAMILIES, named]))
     raw = config(observed=[{**named, "name": "orphanet"}])
     assert scenario_from_dict(raw).observations[0].name == "orphanet"
+
+
+# --------------------------------------------------------------------------- rate form
+RATE = {"name": "one_in_11", "deme": "community", "statistic": "founder_carrier_frequency",
+        "value": 0.0909, "factor": 2, "source": "Clin Genet 2013"}
+
+
+def test_rate_form_is_lognormal_around_each_history_and_zero_where_it_is_zero():
+    obs = scenario_from_dict(config(observed=[RATE])).count_observations[0]
+    assert obs.form == "rate" and (obs.low, obs.high) == pytest.approx((0.04545, 0.1818))
+    sigma = np.log(2.0) / 1.959963984540054
+    assert obs.sigma == pytest.approx(sigma)
+    x = np.array([0.02, 0.0909, 0.3, 0.0, np.nan])
+    stats = {"founder_carrier_frequency": x}
+    got = log_likelihood(obs, stats)
+    want = st.norm.logpdf(np.log(0.0909), np.log(x[:3]), sigma)
+    np.testing.assert_allclose(got[:3], want, rtol=1e-12)
+    assert got[3] == -np.inf and got[4] == -np.inf
+    assert undefined(obs, stats).tolist() == [False, False, False, False, True]
+
+
+def test_rate_interval_sets_the_spread_and_keeps_the_value():
+    entry = {**RATE, "interval": [0.05, 0.2]}
+    del entry["factor"]
+    obs = scenario_from_dict(config(observed=[entry])).count_observations[0]
+    assert obs.value == 0.0909 and obs.sigma == pytest.approx(np.log(4.0) / 3.919927969)
+
+
+def test_rate_ppp_matches_direct_monte_carlo():
+    obs = scenario_from_dict(config(observed=[RATE])).count_observations[0]
+    x = np.array([0.01, 0.03, 0.05, 0.0])
+    got = posterior_predictive_p(obs, {"founder_carrier_frequency": x})
+    rng = np.random.default_rng(2)
+    h = x[rng.integers(0, 4, 400_000)]
+    with np.errstate(divide="ignore"):
+        rep = np.where(h > 0, np.exp(np.log(h) + obs.sigma * rng.standard_normal(h.size)), 0.0)
+    direct = 2 * min(np.mean(rep < 0.0909), np.mean(rep > 0.0909))
+    assert got == pytest.approx(direct, abs=0.005)
+    assert 0.0 < got < 0.2
+
+
+def test_rate_form_reaches_final_and_summary(tmp_path):
+    raw = config(observed=[FAMILIES, RATE], scenario={**CONFIG["scenario"], "replicates": 30})
+    result = simulate(scenario_from_dict(raw))
+    logliks = log_likelihoods(result)
+    d = result.deme_names.index("community")
+    x = result.final_statistics["founder_carrier_frequency"][:, d]
+    np.testing.assert_allclose(
+        logliks["one_in_11"], log_likelihood(result.scenario.count_observations[1],
+                                             {"founder_carrier_frequency": x}))
+    np.testing.assert_allclose(logliks["total"], logliks["families"] + logliks["one_in_11"])
+    rows = {r["statistic"]: r for r in result.summary_rows()}
+    assert rows["evidence_one_in_11"]["mean"] == pytest.approx(np.exp(logliks["one_in_11"]).mean())
+    assert 0.0 <= rows["ppp_one_in_11"]["mean"] <= 1.0
+    assert "p_undefined_one_in_11" in rows
+
+
+RATE_BAD = {
+    "factor not above 1": ({**RATE, "factor": 1}, "factor", "1"),
+    "value 0": ({**RATE, "value": 0}, "value", "0"),
+    "both factor and interval": ({**RATE, "interval": [0.05, 0.2]}, "interval", "0.05"),
+    "interval not around the value": (
+        {**{k: v for k, v in RATE.items() if k != "factor"}, "interval": [0.1, 0.2]},
+        "interval", "0.1",
+    ),
+    "interval not a pair": (
+        {**{k: v for k, v in RATE.items() if k != "factor"}, "interval": [0.05]},
+        "interval", "0.05",
+    ),
+    "rate and counts": ({**RATE, "carriers": 3, "screened": 10, "allele": "any"},
+                        "carriers", "rate form"),
+    "factor without value": (
+        {k: v for k, v in RATE.items() if k not in ("value", "statistic")}, "value", ""),
+    "unknown statistic": ({**RATE, "statistic": "height"}, "statistic", "height"),
+    "missing name": ({k: v for k, v in RATE.items() if k != "name"}, "name", ""),
+}
+
+
+@pytest.mark.parametrize("case", sorted(RATE_BAD))
+def test_bad_rate_observation_is_a_config_error(case):
+    entry, key, value = RATE_BAD[case]
+    with pytest.raises(ConfigError) as err:
+        scenario_from_dict(_with(entry))
+    line = str(err.value)
+    assert "\n" not in line
+    assert f"observed[0].{key}" in line
+    assert value in line
+
+
+def test_bad_rate_observation_through_the_cli_exits_2_writing_nothing(tmp_path, capsys):
+    path = tmp_path / "bad.toml"
+    text = TEXT + '\n[[observed]]\nname = "r"\ndeme = "host"\nstatistic = "prevalence"\n' \
+        'value = 0.002\nfactor = 0.5\n'
+    path.write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and "observed[5].factor = 0.5" in err[0]
+    assert not out.exists()
+
+
+def test_evidence_given_founder_is_the_mean_likelihood_where_it_survives(result):
+    from popsim.analysis.evidence import evidence_given_founder
+
+    given = evidence_given_founder(result)
+    assert set(given) == {"families", "screen", "sangesar"}  # "prev" is in the host
+    d = result.deme_names.index("community")
+    survived = result.final_statistics["founder_frequency"][:, d] > 0
+    loglik = log_likelihoods(result)["families"]
+    lost, value = given["families"]
+    assert lost == pytest.approx(1 - survived.mean())
+    assert value == pytest.approx(np.exp(loglik[survived]).mean())
+    assert value >= np.exp(loglik).mean()  # lost histories only ever add zeros here
+
+
+def test_report_says_how_much_of_the_evidence_is_the_founders_survival():
+    from popsim.workflows.compare import Entry, run_comparison
+    from popsim.workflows.compare.report import report_blocks
+
+    # One copy in a community of 300: usually lost.
+    text = TEXT.replace("copies = 3", "copies = 1")
+    comparison = run_comparison([Entry("c", scenario_from_dict(tomllib.loads(text)))], 40, 5)
+    paragraphs = [b[1] for b in report_blocks(comparison, {}, "") if b[0] == "p"]
+    note = next(p for p in paragraphs if p.startswith("Published counts are data"))
+    assert "The founder allele is lost in up to" in note
+    assert "among the histories where it survives the evidence is" in note
+    assert "fixes no parameter" in note
+
+
+def test_report_words_a_rate_as_a_value():
+    from popsim.workflows.compare import Entry, run_comparison
+    from popsim.workflows.compare.report import report_blocks
+
+    raw = config(observed=[{**RATE, "value": 0.9, "factor": 1.5}])
+    comparison = run_comparison([Entry("c", scenario_from_dict(raw))], 30, 5)
+    paragraphs = [b[1] for b in report_blocks(comparison, {}, "") if b[0] == "p"]
+    note = next(p for p in paragraphs if p.startswith("Published counts are data"))
+    assert "one_in_11 (founder_carrier_frequency 0.9 (stated 95% range 0.6–1.35" in note
+    assert "so extreme a value is rare" in note

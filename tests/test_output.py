@@ -28,6 +28,23 @@ def _same_as_pandas(tmp_path: Path, columns: dict) -> None:
     assert ours.read_bytes() == theirs.read_bytes()
 
 
+def test_rows_written_in_chunks_are_the_same_bytes(tmp_path: Path, monkeypatch):
+    """write_csv formats CSV_CHUNK_ROWS rows at a time (memory bounded for 10⁷
+    replicates); chunk boundaries change no byte, a last partial chunk included."""
+    import popsim.outputs.files as files
+
+    monkeypatch.setattr(files, "CSV_CHUNK_ROWS", 3)
+    rng = np.random.default_rng(5)
+    columns = {
+        "deme": np.array(["a", "b, c", 'd "e"', "f", "g", "h", "i"], dtype=object),
+        "x": np.where(rng.random(7) < 0.3, np.nan, rng.random(7)),
+        "n": np.arange(7, dtype=np.int64),
+    }
+    _same_as_pandas(tmp_path, columns)
+    with pytest.raises(ValueError, match="unequal length"):
+        write_csv(tmp_path / "bad.csv", {"a": [1, 2], "b": [1]})
+
+
 def test_edge_values_are_written_as_pandas_writes_them(tmp_path: Path):
     floats = np.array(
         [0.1 + 0.2, np.nan, np.inf, -np.inf, -0.0, 1e16, 1e-5, 123456789.123, 5e-324, 2.0**70]

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import copy
 import functools
-import subprocess
-import sys
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -250,20 +249,29 @@ def test_one_generation_of_mutation_and_viability_selection(s, h, a, u):
 
 
 def test_marriage_counts_and_sizes_follow_the_plan():
-    """Every woman marries once (⌊N/2⌋ marriages); kinds and fallbacks add up."""
+    """Every woman marries once (⌊N/2⌋ marriages of N = 1,001 counted by the engine), the
+    engine counts N individuals born, and each woman seeks a relative with probability
+    0.3 + 0.2 independently, so the women drawn for a kind (realized + fallback) are
+    Binomial(500, 0.5) in every generation (z-test of their total over 3 replicates × 8
+    generations, α = 0.001). Fails against a draw that ignores one kind's share (mean
+    150 or 200, z > 13), fallbacks left uncounted or counted twice, or a marriage pass
+    that leaves women unmarried."""
     raw = config(1001, 8, first_cousin_marriage=0.3, second_cousin_marriage=0.2)
     result = run(raw, replicates=3, seed=1)
-    assert (result.records[:, :, 0, 0] == 1001).all()
+    assert (field(result, "individuals")[:, 1:, 0] == 1001).all()
     marriages = field(result, "marriages")[:, 1:, 0]
     assert (marriages == 500).all()
-    kinds = sum(
+    drawn = sum(
         field(result, name)[:, 1:, 0]
         for name in ("first_cousin_marriages", "second_cousin_marriages", "fallback_marriages")
     )
-    assert (kinds <= marriages).all()
-    early = slice(1, 3)  # steps 1–2: nobody has cousins yet, every request falls back
-    assert (field(result, "first_cousin_marriages")[:, early, 0] == 0).all()
-    assert (field(result, "fallback_marriages")[:, early, 0] > 0).all()
+    trials = marriages.sum()
+    z = (drawn.sum() - 0.5 * trials) / np.sqrt(0.25 * trials)
+    assert abs(z) < bonferroni_z(ALPHA), z
+    early = slice(0, 2)  # steps 1–2: nobody has cousins yet, every request falls back
+    assert (field(result, "first_cousin_marriages")[:, 1:, 0][:, early] == 0).all()
+    assert (field(result, "second_cousin_marriages")[:, 1:, 0][:, :3] == 0).all()
+    assert (field(result, "first_cousin_marriages")[:, -1, 0] > 0).all()
     normal, founder, other = (result.records[..., 0, i] for i in (1, 2, 3))
     assert (normal + founder + other == 2 * 1001).all()
 
@@ -431,16 +439,49 @@ def test_allele_capacity_is_reported():
 # --------------------------------------------------------------------------- the shipped config
 
 
-def test_iranian_jewish_pedigree_config_runs_and_draws_observed_vs_expected(tmp_path):
+def test_iranian_jewish_pedigree_config_runs_and_draws_observed_vs_expected(
+    tmp_path, drawn_figures
+):
+    """The shipped config runs through ``popsim run``; its observed-vs-expected figure
+    has one panel per patient class, titled by the class, whose lines are the
+    per-generation means of the expected and observed statistics written to
+    trajectories.csv, per 100,000 people against years before present (25 a
+    generation); and the config's 27.9 % + 10.7 % of consanguineous marriages reach
+    the engine: the women drawn for either
+    kind are Binomial(marriages, 0.386) (α = 0.001). Fails against a figure that
+    swaps observed and expected, plots generations or another statistic, or a config
+    whose second-cousin rate is dropped (0.279: z ≈ 50)."""
+    import pandas as pd
+
+    from popsim.cli import main
+    from popsim.genetics.statistics import BY_NAME, REGISTRY
+
     path = ROOT / "configs" / "iranian_jewish_m712t_pedigree.toml"
     out = tmp_path / "run"
-    done = subprocess.run(
-        [sys.executable, "-m", "popsim", "run", str(path), "--replicates", "24",
-         "--generations", "20", "--out", str(out)],
-        cwd=ROOT, capture_output=True, text=True,
-    )
-    assert done.returncode == 0, done.stderr
-    assert (out / "figures" / "observed_vs_expected.png").stat().st_size > 10_000
+    args = ["run", str(path), "--replicates", "24", "--out", str(out)]
+    assert main(args) == 0
+    (fig,) = [f for f in drawn_figures if "observed among" in f.get_suptitle()]
+    table = pd.read_csv(out / "trajectories.csv")
+    table = table[table.deme == "persian_jews"]
+    classes = [s.pooled[0] for s in REGISTRY if s.pooled is not None]
+    panels = [ax for ax in fig.axes if ax.get_title()]
+    assert len(panels) == len(classes)
+    for ax, name in zip(panels, classes, strict=True):
+        assert ax.get_title() == BY_NAME[name].label
+        assert ax.get_xlabel() == "years before present"
+        assert ax.get_ylabel() == "per 100,000 people"
+        for kind, stat in (("expected", name), ("observed", f"observed_{name}")):
+            (line,) = [ln for ln in ax.get_lines() if ln.get_label().endswith(kind)]
+            rows = table[table.statistic == stat]
+            np.testing.assert_allclose(line.get_xdata(), rows["years_before_present"])
+            np.testing.assert_allclose(line.get_ydata(), 1e5 * rows["mean"], rtol=1e-12)
+        assert np.array_equal(rows["years_before_present"], 25 * np.arange(100, -1, -1))
     scenario = load_scenario(path)
-    deme = scenario.demes[0]
-    assert (deme.first_cousin_marriage, deme.second_cousin_marriage) == (0.279, 0.107)
+    d = scenario.deme_index("persian_jews")
+    assert scenario.demes[d].individuals and scenario.engine == "hybrid"
+    result = run(tomllib.loads(path.read_text()), replicates=24, seed=1)
+    marriages = field(result, "marriages")[:, 1:, d].sum()
+    drawn = sum(field(result, name)[:, 1:, d].sum() for name in (
+        "first_cousin_marriages", "second_cousin_marriages", "fallback_marriages"))
+    z = (drawn - 0.386 * marriages) / np.sqrt(0.386 * 0.614 * marriages)
+    assert abs(z) < bonferroni_z(ALPHA), z

@@ -139,8 +139,8 @@ def test_four_manifests_share_the_common_block(written):
         assert set(manifest["versions"]) == {"python", *provenance.PACKAGES}
         assert isinstance(manifest["platform"]["processors"], int)
     # each workflow's own section, with what identifies its results
-    assert {"engine", "seed", "point", "replicates", "first_replicate", "wall_seconds",
-            "scenario"} <= set(manifests["run"]["run"])
+    assert {"engine", "deme_engines", "seed", "point", "replicates", "first_replicate",
+            "wall_seconds", "scenario"} <= set(manifests["run"]["run"])
     assert [s["id"] for s in manifests["compare"]["compare"]["scenarios"]] == [
         "tiny", "tiny-2"]
     assert manifests["sweep"]["sweep"]["columns"] == ["demes.pop.inbreeding"]

@@ -127,8 +127,10 @@ def _never_simulates(monkeypatch):
         (lambda tmp: (tmp / "gone").symlink_to(tmp / "nowhere") or tmp / "gone", "link to nothing"),
         (lambda tmp: (tmp / "file").write_text("x") and tmp / "file", "not a directory"),
         (lambda tmp: (tmp / "file").write_text("x") and tmp / "file" / "out", "is not a directory"),
+        (lambda tmp: tmp / "out\x1b[2J", "invisible formatting characters"),
+        (lambda tmp: tmp / "out\u202etxt.exe", "invisible formatting characters"),
     ],
-    ids=["empty", "dangling-link", "a-file", "under-a-file"],
+    ids=["empty", "dangling-link", "a-file", "under-a-file", "ansi-escape", "bidi-override"],
 )
 def test_unusable_out_is_refused_before_simulating(
     make, expected, config, tmp_path, capsys, monkeypatch
@@ -370,3 +372,47 @@ def test_report_md_shows_text_as_text():
     assert "# \\# title" in md and "- 1\\. item" in md and "a\\|b" in md
     assert "````\npopsim run ```x```\n````" in md
     assert "| 0.0347 |" in md and "| -0.5 |" in md  # numbers stay readable
+
+
+@pytest.mark.parametrize("hidden", ["\u2028", "\u2029", "\u202e", "\u200b", "\x1b", "\x85"])
+def test_one_line_names_refuse_hidden_characters(hidden, tmp_path, capsys):
+    """A line or separator character, a bidi override or a zero-width space in a
+    one-line name (here the scenario's) is refused, and the message shows it
+    escaped: the terminal never receives it raw."""
+    path = tmp_path / "hidden.toml"
+    escaped = f"\\u{ord(hidden):04x}"  # TOML's escape: TOML itself refuses a raw ESC
+    path.write_text(CONFIG.replace('name = "tiny"', f'name = "a{escaped}b"', 1))
+    err = _one_line_error(capsys, "run", str(path))
+    assert "scenario.name" in err and "invisible formatting" in err
+    assert hidden not in err
+
+
+def test_a_path_with_an_ansi_escape_is_shown_escaped(tmp_path, capsys):
+    """A config path with ESC in its name reaches stderr as ``\\x1b``, not as a
+    terminal command."""
+    path = tmp_path / "evil\x1b[31m.toml"
+    path.write_text("[scenario]\nnot_a_key = 1\n")
+    err = _one_line_error(capsys, "run", str(path))
+    assert "\x1b" not in err and "\\x1b[31m" in err
+
+
+@pytest.mark.parametrize("name", ["x" * 300 + ".toml", "a\\u0000b.toml"], ids=["too-long", "nul"])
+@pytest.mark.parametrize("command", ["sweep", "fit", "demography"])
+def test_file_names_the_system_refuses_are_config_errors(name, command, tmp_path, capsys):
+    """A referenced file whose name the OS cannot use (ENAMETOOLONG, a NUL byte) was
+    an OSError traceback from the API (found by the sweep-file fuzz); it is a
+    one-line error naming the key (Python reports a NUL byte as "not found")."""
+    head = {"sweep": "[sweep]\nbase", "fit": "[fit]\nbase", "demography": "demography"}[command]
+    path = tmp_path / "f.toml"
+    scenario = '[scenario]\nname = "x"\ngenerations = 5\n' if command == "demography" else ""
+    path.write_text(f'{head} = "{name}"\n{scenario}')
+    key = {"sweep": "sweep.base", "fit": "fit.base", "demography": "demography"}[command]
+    words = ["run", str(path)] if command == "demography" else [command, str(path)]
+    if command != "demography":
+        words += ["--out", str(tmp_path / "out")]
+    err = _one_line_error(capsys, *words)
+    assert f"{key} = " in err
+    if len(name) > 255:
+        assert "cannot be used as a file name" in err
+    else:
+        assert "not found" in err or "must be the path" in err

@@ -121,16 +121,28 @@ def test_overrides_and_replicate_index(config: Path, tmp_path: Path):
 
 
 def test_summary_shares_are_pooled_over_replicates(config: Path):
+    """The share of patients who are founder homozygotes is Σ_r founder homozygotes /
+    Σ_r patients over replicates, computed here from the final copies and the model's
+    genotype frequencies (p_f²(1 − F) + p_f·F over q²(1 − F) + q·F, F = 0.05), not from
+    the implementation's statistics. Fails against the mean of per-replicate shares
+    (which this scenario puts far from the pooled one) and against shares of carriers."""
     from popsim import load_scenario
 
     result = simulate(load_scenario(config), replicates=300, seed=2)
-    stats = result.statistics
     summary = result.summary().set_index("statistic")
-    pooled = np.nansum(stats["founder_homozygotes"][:, -1, 0]) / np.nansum(
-        stats["prevalence"][:, -1, 0]
-    )
-    assert summary.loc["share_founder_homozygotes", "mean"] == pytest.approx(pooled)
-    lost = (result.final_counts[:, 0, 1] == 0).mean()
+    final = result.final()
+    two_n = 2 * final["size"].to_numpy()
+    p_f = final["copies_M712T"].to_numpy() / two_n
+    q = 1 - final["copies_normal"].to_numpy() / two_n
+    F = 0.05
+    homozygotes = p_f**2 * (1 - F) + p_f * F
+    patients = q**2 * (1 - F) + q * F
+    pooled = homozygotes.sum() / patients.sum()
+    assert summary.loc["share_founder_homozygotes", "mean"] == pytest.approx(pooled, rel=1e-9)
+    with np.errstate(invalid="ignore"):
+        per_replicate = np.nanmean(homozygotes / patients)
+    assert abs(per_replicate - pooled) > 0.05  # the wrong formula would fail the test
+    lost = (final["copies_M712T"] == 0).mean()
     assert summary.loc["p_founder_lost", "mean"] == pytest.approx(lost)
 
 

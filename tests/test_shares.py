@@ -122,3 +122,19 @@ def test_labels_say_which_is_which(result):
                     assert labels[per_history].endswith(PER_HISTORY_NOTE)
     text = summary_table(result.summary_rows())
     assert POOLED_NOTE in text and PER_HISTORY_NOTE in text
+
+
+def test_reach_of_a_share_leaves_out_histories_without_patients():
+    """``p_reach_observed_share_…`` is over the histories where the share exists.
+
+    An observed share of 0 is reached by every history that has patients; the
+    old rule (NaN >= 0 is False) counted the patient-free histories as misses and
+    reported the share of histories with patients instead of 1."""
+    config = {**CONFIG, "scenario": {**CONFIG["scenario"], "replicates": 120},
+              "observed": [{"statistic": "share_founder_homozygotes", "deme": "isolate",
+                            "value": 0.0}]}
+    res = simulate(scenario_from_dict(config))
+    shares = res.final_statistics["share_founder_homozygotes"][:, 1]
+    assert np.isnan(shares).any() and np.isfinite(shares).any()  # both kinds occur
+    row = rows_of(res)[("isolate", "p_reach_observed_share_founder_homozygotes")]
+    assert row["mean"] == 1.0

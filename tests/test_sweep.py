@@ -219,9 +219,12 @@ def test_shipped_founding_sweep_resolves():
     points = resolve_points(sweep)
     assert sweep.base_path.name == "iranian_jewish_m712t.toml"
     assert sweep.deme == "persian_jews"
-    observed = {o.statistic: o.value for o in sweep.base.observations if o.deme == sweep.deme}
-    assert observed["carrier_frequency"] == pytest.approx(1 / 11, abs=5e-4)
-    assert len(points) == sweep.design.size() == 6 * 4 * 5
+    observed = {o.name: o for o in sweep.base.count_observations if o.deme == sweep.deme}
+    assert observed["carriers_1_in_11"].value == pytest.approx(1 / 11, abs=5e-4)
+    assert len(points) == sweep.design.size() == 6 * 3 * 2
+    community = points[0].scenario.demes[1]
+    assert community.founded.founders == community.epochs[0].start == 50
+    assert community.epochs[1].start == 50
 
 
 # --------------------------------------------------------------------------- running
@@ -371,7 +374,7 @@ def test_ctrl_c_stops_with_a_resume_hint(tmp_path):
 def test_plot_draws_heatmap_and_profiles(finished, capsys):
     _, directory, _ = finished
     assert main(["plot", str(directory)]) == 0
-    figures = sorted(p.name for p in (directory / "figures").iterdir())
+    figures = sorted(p.name for p in (directory / "figures").glob("*.png"))
     assert figures == [
         "heatmap_p_reach_observed_carrier_frequency__founders__demes.iso.inbreeding.png",
         "profile_p_reach_observed_carrier_frequency__demes.iso.inbreeding.png",
@@ -430,3 +433,152 @@ def test_result_table_of_a_long_sweep_shows_twenty_rows_and_says_so(finished):
         "20 of 60 points shown, evenly spaced; 40 points left out here are in results.csv"
     )
     assert all(len(line) <= 100 for line in text.splitlines())
+
+
+# --------------------------------------------------------------------------- damaged directories
+
+def _damage_batch(text: bytes):
+    def damage(directory: Path) -> None:
+        (directory / "points" / "batch-00000002.json").write_bytes(text)
+    return damage
+
+
+def _damage_manifest(directory: Path) -> None:
+    import json
+
+    path = directory / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["sweep"]["design"] = "edited"
+    path.write_text(json.dumps(manifest))
+
+
+@pytest.fixture(scope="module")
+def batched(tmp_path_factory):
+    """A finished 6-point sweep committed in batches of 2 (3 batch files)."""
+    directory = tmp_path_factory.mktemp("batched")
+    path = write_sweep(directory, replicates=4)
+    run_sweep(load_sweep(path), directory / "done", executor="serial", batch=2)
+    return path, directory / "done"
+
+
+@pytest.mark.parametrize(
+    ("damage", "expected"),
+    [
+        (_damage_batch(b'{"rows": [{"point": 2, "repl'), "not valid JSON"),
+        (_damage_batch(b"\xff\xfe"), "not UTF-8 text"),
+        (_damage_batch(b'{"rows": 5}'), "no list of rows"),
+        (_damage_batch(b'[1, 2]'), "no list of rows"),
+        (_damage_batch(b'{"rows": [{"x": 1}]}'), "a row without a point index"),
+        (_damage_batch(b'{"rows": [{"point": 99, "replicates": 4}]}'), "point 99 is not in"),
+        (_damage_manifest, "manifest.json: damaged (its sweep.design"),
+    ],
+    ids=["truncated", "binary", "rows-int", "a-list", "no-point", "outside", "manifest"],
+)
+def test_a_damaged_sweep_directory_is_reported_not_a_traceback(
+    damage, expected, batched, tmp_path, capsys
+):
+    """Issue 28: damaged files gave JSONDecodeError/TypeError/KeyError tracebacks.
+    Each is one line naming the file, what is wrong and what to do, exit 2."""
+    import shutil
+
+    path, done = batched
+    copy = tmp_path / "copy"
+    shutil.copytree(done, copy)
+    damage(copy)
+    assert main(["sweep", str(path), "--out", str(copy), "--resume"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and expected in err[0] and "damaged" in err[0], err
+    assert ("delete that file" in err[0]) == ("points" in err[0])
+
+
+def test_a_deleted_batch_is_recomputed_to_the_same_bytes(batched, tmp_path):
+    """The remedy the message gives works: delete the damaged batch, --resume."""
+    import shutil
+
+    path, done = batched
+    copy = tmp_path / "copy"
+    shutil.copytree(done, copy)
+    (copy / "points" / "batch-00000002.json").unlink()
+    (copy / "results.csv").unlink()
+    assert main(["sweep", str(path), "--out", str(copy), "--resume"]) == 0
+    assert (copy / "results.csv").read_bytes() == (done / "results.csv").read_bytes()
+
+
+def test_plot_reports_a_damaged_table_or_manifest(batched, tmp_path, capsys):
+    import json
+    import shutil
+
+    _, done = batched
+    broken = tmp_path / "parquet"
+    shutil.copytree(done, broken)
+    (broken / "results.parquet").write_bytes(b"not parquet")
+    assert main(["plot", str(broken)]) == 2
+    assert "results.parquet: damaged (not a readable Parquet" in capsys.readouterr().err
+    edited = tmp_path / "manifest"
+    shutil.copytree(done, edited)
+    manifest = json.loads((edited / "manifest.json").read_text())
+    del manifest["sweep"]["columns"]
+    (edited / "manifest.json").write_text(json.dumps(manifest))
+    assert main(["plot", str(edited)]) == 2
+    assert "manifest.json: damaged (sweep.columns" in capsys.readouterr().err
+
+
+FAILING = """
+[sweep]
+base = "base.toml"
+replicates = 4
+seed = 1
+
+[[parameters]]
+key = "locus.pathogenic_mutation_rate"
+values = {values}
+
+[[parameters]]
+key = "locus.max_alleles"
+values = [1]
+"""
+
+
+@pytest.mark.parametrize(("values", "finished"), [("[0.0, 1e-9, 0.01]", 2), ("[0.01, 0.0]", 0)],
+                         ids=["late", "first"])
+def test_a_simulation_that_fails_mid_sweep_leaves_a_usable_directory(
+    values, finished, tmp_path, capsys
+):
+    """Issue 28: a late failure left a partial directory that a plain rerun refused.
+    Now: finished points are kept and the message says how to continue; a sweep
+    that finished nothing leaves nothing, so the same command can simply be rerun."""
+    path = write_sweep(tmp_path, FAILING.replace("{values}", values))
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out), "--executor", "serial",
+                 "--batch", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "locus.max_alleles" in err
+    if finished:
+        assert "keeps 2 of 3 finished points: pass --resume" in err
+        assert len(list((out / "points").glob("batch-*.json"))) == 2
+    else:
+        assert "keeps" not in err and not out.exists()
+
+
+def test_figure_axes_are_parameters_in_words(batched, tmp_path):
+    """Axes and titles say what a parameter is, with its unit, not its config key
+    (issue 25); the SVG copy carries the text."""
+    import shutil
+
+    from popsim.model.config import key_label
+    from popsim.workflows.sweep.figures import sweep_figures
+
+    assert key_label("demes.persian_jews.inbreeding") == "inbreeding coefficient F, Persian jews"
+    assert key_label("locus.founder_alleles.M712T.copies") == "copies introduced, M712T"
+    assert key_label("migration.0.rate").startswith("migration rate")
+    assert key_label("some.unknown.key") == "some.unknown.key"
+    _, done = batched
+    copy = tmp_path / "copy"
+    shutil.copytree(done, copy)
+    paths = sweep_figures(copy)
+    heatmap = next(p for p in paths if p.name.startswith("heatmap_"))
+    text = heatmap.with_suffix(".svg").read_text()
+    assert "founders (people), Iso" in text
+    assert "inbreeding coefficient F, Iso" in text
+    assert "P(≥ observed carrier frequency" in text
+    assert "p_reach_observed_carrier_frequency" not in text and "demes.iso" not in text

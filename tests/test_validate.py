@@ -76,6 +76,32 @@ def test_wrong_approximation_and_identity_fail(tmp_path: Path, monkeypatch):
     assert set(failed["kind"]) == {"approximation", "identity"}
 
 
+def test_an_engine_that_stops_fails_its_check_and_the_run_goes_on(tmp_path: Path,
+                                                                   monkeypatch, capsys):
+    """A SimulationError in one check (an engine that overflows its allele capacity, say)
+    is a failing row naming the reason; the other checks still run and report. Fails
+    against a runner that lets the error end the run (exit 2, no table)."""
+    from popsim.errors import SimulationError
+    from popsim.workflows.validation import scenarios
+
+    real_run = scenarios.run
+
+    def stop_once(raw, replicates, seed, engine):
+        if seed == 400:  # mutation-mean's run
+            raise SimulationError("allele capacity exceeded")
+        return real_run(raw, replicates, seed, engine)
+
+    monkeypatch.setattr(scenarios, "run", stop_once)
+    out = tmp_path / "report"
+    assert main(["validate", "mutation-mean", "neutral-fixation", "--quick", "--engine",
+                 "frequency", "--out", str(out)]) == 1
+    checks = pd.read_csv(out / "checks.csv")
+    stopped = checks[checks["check"] == "mutation-mean"]
+    assert list(stopped["verdict"]) == ["FAIL"]
+    assert "allele capacity exceeded" in stopped["quantity"].iloc[0]
+    assert set(checks[checks["check"] == "neutral-fixation"]["verdict"]) == {"pass"}
+
+
 def test_list_selection_and_unknown_names(capsys):
     assert main(["validate", "--list"]) == 0
     listed = capsys.readouterr().out

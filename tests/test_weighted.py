@@ -44,15 +44,15 @@ def test_weighted_column_replaces_matching_and_equals_hand_computation(compariso
     labels = [p.label for p in comparison.populations()]
     assert not any("matching" in label for label in labels)
     weighted = [p for p in comparison.populations() if p.weighted]
-    assert [p.parent for p in weighted] == ["host", "community"]  # both have count data
+    assert [p.parent for p in weighted] == ["Host", "Community"]  # both have count data
     result = comparison.results[0]
     loglik = log_likelihoods(result)["total"]
     like = np.exp(loglik - loglik.max())
     w = like / like.sum()
     n_eff = w.sum() ** 2 / np.sum(w**2)
     assert 1 < n_eff < 40, "test needs unequal weights"
-    community = next(p for p in weighted if p.parent == "community")
-    assert community.label == f"community (weighted by likelihood, n_eff = {n_eff:.1f})"
+    community = next(p for p in weighted if p.parent == "Community")
+    assert community.label == f"Community (weighted by likelihood, n_eff = {n_eff:.1f})"
     summary = comparison.summary().set_index(["population", "statistic"])["mean"]
     stats = {k: v[:, 1] for k, v in result.final_statistics.items()}
     carriers = stats["carrier_frequency"]
@@ -66,7 +66,7 @@ def test_weighted_column_replaces_matching_and_equals_hand_computation(compariso
     assert summary[(community.label, "share_founder_homozygotes_percent")] == pytest.approx(
         100 * pooled
     )
-    assert summary[("community", "carrier_frequency")] == pytest.approx(carriers.mean())
+    assert summary[("Community", "carrier_frequency")] == pytest.approx(carriers.mean())
     assert not math.isclose(np.sum(w * carriers), carriers.mean(), rel_tol=1e-6)
     text = " ".join(findings(comparison.summary(), comparison.populations(), 0.5))
     assert f"worth {n_eff:.1f} equally weighted histories" in text
@@ -78,10 +78,10 @@ def test_no_history_can_produce_the_data():
     raw["observed"] = [{**CONFIG["observed"][0], "deme": "host"}]
     comparison = run_comparison([Entry("ev", scenario_from_dict(raw))], replicates=20)
     (weighted,) = [p for p in comparison.populations() if p.weighted]
-    assert weighted.n_eff == 0 and weighted.label == "host (weighted by likelihood, n_eff = 0.0)"
+    assert weighted.n_eff == 0 and weighted.label == "Host (weighted by likelihood, n_eff = 0.0)"
     rows = comparison.summary()
     rows = rows[rows["population"] == weighted.label]
     assert list(rows["statistic"]) == ["replicates", "effective_histories"]
     text = " ".join(findings(comparison.summary(), comparison.populations(), 0.5))
-    assert "No simulated history of host can produce the published counts" in text
+    assert "No simulated history of Host can produce the published counts" in text
     assert "every one of the 20 histories has likelihood 0), so none" in text

@@ -25,6 +25,14 @@ registry names of :mod:`popsim.genetics.statistics`) in its deme:
   independent, and a family's patients share the class of its proband, so a
   family's class probabilities are the shares of patients in each class.
 
+A rate published with a stated uncertainty but no sample size
+(:class:`popsim.model.scenario.RateObservation`, the ``rate`` form) has a
+lognormal measurement error: ln(value) ~ Normal(ln x_h, σ²), x_h the history's
+value of the statistic, σ from the stated 95% range. Its log-likelihood is the
+log density of ln(value), −½z² − ln(σ√(2π)) with z = (ln value − ln x_h)/σ (a
+density per unit of ln value: compare it between scenarios, not with a count
+form's probability); a history with x_h = 0 gives likelihood 0.
+
 A history where a needed quantity is undefined (a deme without people; no
 patients, so no shares) gives likelihood 0 (log-likelihood −inf); the share
 of such histories is reported as ``p_undefined_<name>``.
@@ -37,7 +45,9 @@ two-sided mid-p of the predictive distribution (the mixture over histories),
 exactly. Multinomial forms: extreme means no more probable under the history
 than the observed counts, P(f_h(X) < f_h(x)) + ½P(f_h(X) = f_h(x)) with f_h the
 history's multinomial pmf, by Monte Carlo (:data:`PPP_DRAWS` draws per
-history, fixed seed).
+history, fixed seed). Rate form: the two-sided p of the predictive distribution
+of the published value, 2·min(F, 1 − F), F = mean over histories of
+Φ((ln value − ln x_h)/σ) (Φ = 1 where x_h = 0: the history predicts 0), exact.
 """
 
 from __future__ import annotations
@@ -47,7 +57,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from popsim.model.scenario import CountObservation
+from popsim.model.scenario import (
+    CountObservation,
+    LikelihoodObservation,
+    RateObservation,
+    Scenario,
+)
 
 if TYPE_CHECKING:
     from popsim.analysis.results import Result
@@ -110,26 +125,62 @@ def multinomial_logpmf(counts: np.ndarray, p: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(p).any(-1), -np.inf, value)
 
 
-def log_likelihood(obs: CountObservation, stats: Mapping[str, np.ndarray]) -> np.ndarray:
-    """float64 [R]: log P(obs | history h) per replicate (−inf where undefined)."""
+def log_likelihood(
+    obs: LikelihoodObservation, stats: Mapping[str, np.ndarray]
+) -> np.ndarray:
+    """float64 [R]: log P(obs | history h) per replicate (−inf where undefined); for
+    the rate form the log density of ln(value) (see the module docstring)."""
+    if isinstance(obs, RateObservation):
+        return rate_log_density(obs, stats[obs.statistic])
     return multinomial_logpmf(class_counts(obs), class_probabilities(obs, stats))
 
 
+def rate_log_density(obs: RateObservation, x: np.ndarray) -> np.ndarray:
+    """float64 [R]: log Normal(ln obs.value; ln x_h, σ²) per history value ``x`` [R];
+    −inf where x_h = 0 or is undefined (NaN)."""
+    x = np.asarray(x, dtype=np.float64)
+    sigma = obs.sigma
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (np.log(obs.value) - np.log(x)) / sigma
+        value = -0.5 * z * z - np.log(sigma * np.sqrt(2.0 * np.pi))
+    return np.where(np.isnan(x) | (x <= 0.0), -np.inf, value)
+
+
 def log_likelihoods(result: Result) -> dict[str, np.ndarray]:
-    """``{name: loglik [R]}`` of every count observation of ``result``'s scenario, then
-    ``"total"``: their sum (observations are independent given the history)."""
+    """``{name: loglik [R]}`` of every observation with a likelihood (count forms, rate
+    form) of ``result``'s scenario, then ``"total"``: their sum (observations are
+    independent given the history)."""
+    return history_log_likelihoods(result.scenario, result.final_statistics, result.deme_names)
+
+
+def history_log_likelihoods(
+    scenario: Scenario,
+    final_statistics: Mapping[str, np.ndarray],
+    deme_names: Sequence[str],
+) -> dict[str, np.ndarray]:
+    """``{name: loglik [R]}``: log P(observation | history h) of every observation of
+    ``scenario`` that has a likelihood, then ``"total"`` (their sum; observations are
+    independent given the history); empty when none has one.
+
+    ``final_statistics[stat]`` is float64 [R, D], the final generation of R histories
+    with demes in the order ``deme_names``; the histories may come from different
+    scenarios (a fit stacks one history per parameter draw). This is the one entry
+    point to the per-history likelihood: :func:`log_likelihoods` and ``popsim fit``
+    both call it, so a new observation form needs no change in either.
+    """
     out: dict[str, np.ndarray] = {}
-    stats = result.final_statistics
-    for obs in result.scenario.count_observations:
-        d = result.deme_names.index(obs.deme)
-        out[obs.name] = log_likelihood(obs, {k: v[:, d] for k, v in stats.items()})
+    for obs in scenario.count_observations:
+        d = list(deme_names).index(obs.deme)
+        out[obs.name] = log_likelihood(obs, {k: v[:, d] for k, v in final_statistics.items()})
     if out:
         out["total"] = np.sum(list(out.values()), axis=0)
     return out
 
 
-def undefined(obs: CountObservation, stats: Mapping[str, np.ndarray]) -> np.ndarray:
+def undefined(obs: LikelihoodObservation, stats: Mapping[str, np.ndarray]) -> np.ndarray:
     """bool [R]: histories where a quantity ``obs`` needs is undefined."""
+    if isinstance(obs, RateObservation):
+        return np.isnan(np.asarray(stats[obs.statistic], dtype=np.float64))
     return np.isnan(class_probabilities(obs, stats)).any(-1)
 
 
@@ -153,10 +204,12 @@ def evidence(
 
 
 def posterior_predictive_p(
-    obs: CountObservation, stats: Mapping[str, np.ndarray], draws: int = PPP_DRAWS
+    obs: LikelihoodObservation, stats: Mapping[str, np.ndarray], draws: int = PPP_DRAWS
 ) -> float:
     """The posterior-predictive p-value of ``obs`` (see the module docstring); NaN when
     no history defines it."""
+    if isinstance(obs, RateObservation):
+        return _rate_p(obs, np.asarray(stats[obs.statistic], dtype=np.float64))
     p = class_probabilities(obs, stats)
     p = p[~np.isnan(p).any(-1)]
     if p.shape[0] == 0:
@@ -186,6 +239,39 @@ def posterior_predictive_p(
     return float(hits / (p.shape[0] * draws))
 
 
+def evidence_given_founder(result: Result) -> dict[str, tuple[float, float]]:
+    """For each observation in a deme that a founder allele enters: ``name → (P(every
+    founder allele lost from that deme), evidence among the histories where one
+    survives)`` (NaN where none survives). An allele studied today is one that
+    survived: the second number is the evidence given that it did."""
+    stats = result.final_statistics
+    entered = {a.deme for a in result.scenario.locus.founder_alleles}
+    logliks = log_likelihoods(result)
+    out: dict[str, tuple[float, float]] = {}
+    for obs in result.scenario.count_observations:
+        if obs.deme not in entered or result.replicates == 0:
+            continue
+        d = result.deme_names.index(obs.deme)
+        survived = stats["founder_frequency"][:, d] > 0
+        given = float(np.exp(logliks[obs.name][survived]).mean()) if survived.any() else np.nan
+        out[obs.name] = (float(1.0 - survived.mean()), given)
+    return out
+
+
+def _rate_p(obs: RateObservation, x: np.ndarray) -> float:
+    """Two-sided p-value of the published rate under the predictive mixture of
+    lognormals around the histories' values (x_h = 0 predicts 0, below it)."""
+    from scipy.special import ndtr
+
+    x = x[~np.isnan(x)]
+    if x.size == 0:
+        return float("nan")
+    with np.errstate(divide="ignore"):
+        z = (np.log(obs.value) - np.log(x)) / obs.sigma
+    below = float(np.where(x > 0.0, ndtr(z), 1.0).mean())
+    return float(min(1.0, 2.0 * min(below, 1.0 - below)))
+
+
 def summary_rows(result: Result) -> list[dict[str, Any]]:
     """Summary rows for the count observations of ``result``'s scenario, each with the
     summary's keys (deme, statistic, mean, q025, median, q975): per observation
@@ -211,7 +297,7 @@ def summary_rows(result: Result) -> list[dict[str, Any]]:
 
 
 def describe(
-    observations: Sequence[CountObservation], rows: Sequence[Mapping[str, Any]]
+    observations: Sequence[LikelihoodObservation], rows: Sequence[Mapping[str, Any]]
 ) -> list[str]:
     """Lines saying, per count observation, its evidence (interval) and p-value, from
     :func:`summary_rows`; empty without count observations."""

@@ -17,14 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from popsim.analysis.quantiles import nan_quantiles
 from popsim.engines.layout import (
     OBSERVED_FIELDS,
     founder_columns,
     observed_column,
     record_column,
 )
-from popsim.genetics.statistics import BY_NAME, REGISTRY, Moments, compute
-from popsim.model.plan import Plan
+from popsim.genetics.statistics import BY_NAME, FOUNDER_OUTCOMES, REGISTRY, Moments, compute
+from popsim.model.plan import Plan, founder_demes
 from popsim.model.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -46,12 +47,13 @@ class Result:
     Attributes:
         scenario: the scenario simulated.
         plan: its compiled arrays (record generations, sizes, F).
-        engine: ``"frequency"`` or ``"pedigree"``.
+        engine: ``"frequency"``, ``"pedigree"`` or ``"hybrid"`` (:attr:`deme_engines`).
         seed, point, first_replicate: what determines every replicate's seed.
         records: int64 [R, n_records, D, columns], see
             :func:`popsim.engines.layout.record_columns`.
         observed: float64 [R, n_records, D, len(OBSERVED_FIELDS)] from the
-            pedigree engine, else None (:data:`popsim.engines.layout.OBSERVED_COLUMNS`).
+            pedigree engine (and a hybrid run, where a host deme counts no
+            individuals), else None (:data:`popsim.engines.layout.OBSERVED_COLUMNS`).
         wall_seconds: time spent in the engine.
         started: when the engine run started (UTC, ISO 8601), or None if unknown.
     """
@@ -68,6 +70,15 @@ class Result:
     started: str | None = None
 
     # ------------------------------------------------------------------ raw views
+
+    @property
+    def deme_engines(self) -> dict[str, str]:
+        """The engine that simulated each deme, by name: a hybrid run's demes of
+        individuals the pedigree engine's, its hosts the frequency engine's."""
+        if self.engine != "hybrid":
+            return dict.fromkeys(self.deme_names, self.engine)
+        return {name: "pedigree" if marked else "frequency"
+                for name, marked in zip(self.deme_names, self.plan.individuals, strict=True)}
     @property
     def replicates(self) -> int:
         return self.records.shape[0]
@@ -180,7 +191,8 @@ class Result:
 
         Columns: mean, q025, median, q975, plus ``p_founder_lost`` rows and,
         where the scenario gives an observation, ``p_reach_observed_<statistic>``
-        = P(simulated value ≥ observed). A statistic's row gives its mean over
+        = P(simulated value ≥ observed) over the histories where the statistic is
+        defined (:func:`reached`). A statistic's row gives its mean over
         replicates (histories) and the 2.5%, 50% and 97.5% quantiles across them.
         A patient share (a registry entry with ``pooled``) has two rows: ``<name>``,
         the pooled share Σ class / Σ affected genotypes over replicates (the share
@@ -211,6 +223,9 @@ class Result:
     def _summary_rows(self) -> list[dict[str, Any]]:
         stats = self.final_statistics
         shares = _pooled_shares(stats)
+        absent = ~founder_demes(self.plan)  # the allele never gets there: no "lost"
+        stats = {k: np.where(absent, np.nan, v) if k in FOUNDER_OUTCOMES else v
+                 for k, v in stats.items()}
         rows = []
         for d, deme in enumerate(self.deme_names):
             column = {name: values[:, d] for name, values in stats.items()}
@@ -228,7 +243,7 @@ class Result:
             rows.extend(outcomes)
             for obs in self.scenario.observations:
                 if obs.deme == deme:
-                    reach = (stats[obs.statistic][:, d] >= obs.value) * 1.0
+                    reach = reached(stats[obs.statistic][:, d], obs.value)
                     rows.append(_probability(deme, f"p_reach_observed_{obs.statistic}", reach))
         rows.extend(self._evidence_rows())
         return rows
@@ -260,8 +275,22 @@ class Result:
         columns["loglik_total"] = np.repeat(logliks["total"], n_demes)
         return columns
 
+    @property
+    def deme_labels(self) -> tuple[str, ...]:
+        """What people read for each deme (its ``label``), in :attr:`deme_names` order."""
+        return tuple(d.label for d in self.scenario.demes)
+
+    @property
+    def years_before_present(self) -> np.ndarray:
+        """float64 [r]: each recorded generation's time in years before the present
+        (the final generation), (T − g)·``generation_time_years``: the time axis of
+        every table and figure (docs/config.md, "Units")."""
+        scenario = self.scenario
+        return (scenario.generations - self.generations) * scenario.generation_time_years
+
     def trajectories(self) -> pd.DataFrame:
-        """Mean and quantiles of every statistic per deme and recorded generation."""
+        """Mean and quantiles of every statistic per deme and recorded generation
+        (``generation`` and ``years_before_present``)."""
         import pandas as pd
 
         return pd.DataFrame(self._trajectory_columns())
@@ -269,17 +298,17 @@ class Result:
     def _trajectory_columns(self) -> dict[str, np.ndarray]:
         """:meth:`trajectories` as columns: blocks of generations per (statistic, deme)."""
         blocks = []
-        years = self.generations * self.scenario.generation_time_years
+        years = self.years_before_present
         n_gen = self.generations.shape[0]
         for name, values in self.statistics.items():
             with np.errstate(all="ignore"), _quiet():
                 mean = np.nanmean(values, axis=0)
-                qs = np.nanquantile(values, QUANTILES, axis=0)
+                qs = nan_quantiles(values, QUANTILES)
             for d, deme in enumerate(self.deme_names):
                 block = {
                     "deme": np.full(n_gen, deme, dtype=object),
                     "generation": self.generations,
-                    "years": years,
+                    "years_before_present": years,
                     "statistic": np.full(n_gen, name, dtype=object),
                     "mean": mean[:, d],
                 }
@@ -317,6 +346,7 @@ class Result:
 
         section = {
             "engine": self.engine,
+            "deme_engines": self.deme_engines,
             "seed": self.seed,
             "point": self.point,
             "first_replicate": self.first_replicate,
@@ -334,7 +364,7 @@ class Result:
         figures: bool = True,
         command_line: str | None = None,
     ) -> Path:
-        """Write manifest.json, summary.csv, trajectories.csv, final.csv and figures/*.png.
+        """Write manifest.json, summary.csv, trajectories.csv, final.csv and figures/*.png (+ .svg).
 
         The directory appears complete or not at all (written under a temporary
         name, then renamed); an existing directory is replaced only with
@@ -445,6 +475,15 @@ def _pooled_shares(
                 interval[:, d] = np.quantile(resampled, [0.025, 0.975])
         out[s.name] = (shares[s.name], *interval)
     return out
+
+
+def reached(values: np.ndarray, observed: float) -> np.ndarray:
+    """float64, like ``values``: 1 where a history's value is ≥ ``observed``, 0 where it
+    is below, NaN where the value is undefined (a patient share in a history without
+    patients), so that ``p_reach_observed_…`` is a probability over the histories
+    where the statistic exists, not a count of undefined histories as misses."""
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isnan(values), np.nan, (values >= observed) * 1.0)
 
 
 def _probability(deme: str, name: str, hits: np.ndarray) -> dict:

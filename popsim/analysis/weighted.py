@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from popsim.analysis.results import Result, _interval_row, _pooled_shares
+from popsim.analysis.results import Result, _interval_row, _pooled_shares, reached
 from popsim.genetics.statistics import BY_NAME
 
 QUANTILES = (0.025, 0.5, 0.975)
@@ -89,7 +89,7 @@ def weighted_summary_rows(result: Result, deme: int, weights: np.ndarray) -> lis
     rows.extend(outcomes)
     for obs in result.scenario.observations:
         if obs.deme == name:
-            reach = (column[obs.statistic] >= obs.value) * 1.0
+            reach = reached(column[obs.statistic], obs.value)
             row = weighted_describe(name, f"p_reach_observed_{obs.statistic}", reach, weights)
             rows.append({**row, "q025": np.nan, "median": np.nan, "q975": np.nan})
     return rows

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from popsim.model.build import load_scenario
 from popsim.model.catalog import resolve_config
-from popsim.model.config import parse_override
-from popsim.model.scenario import CountObservation, Scenario
+from popsim.model.config import ENGINES, parse_override
+from popsim.model.scenario import LikelihoodObservation, Scenario
 
 if TYPE_CHECKING:
     from popsim.burnin import BurnInCache
@@ -24,7 +24,7 @@ def add_scenario_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, help="override scenario.seed")
     parser.add_argument("--generations", type=int, help="override scenario.generations")
     parser.add_argument(
-        "--engine", choices=("frequency", "pedigree"), help="override scenario.engine"
+        "--engine", choices=ENGINES, help="override scenario.engine"
     )
     parser.add_argument(
         "--set",
@@ -119,7 +119,9 @@ def replicate_chunk(replicates: int) -> int:
     return max(64, min(replicates, -(-replicates // 50)))
 
 
-def print_evidence(observations: Sequence[CountObservation], rows: list[dict[str, Any]]) -> None:
+def print_evidence(
+    observations: Sequence[LikelihoodObservation], rows: list[dict[str, Any]]
+) -> None:
     """Print, under a summary table, each count observation's evidence (mean likelihood
     over histories, bootstrap 95% interval) and posterior-predictive p-value."""
     if not observations:

@@ -1,4 +1,5 @@
-"""``popsim fit FIT.toml --out DIR``: fit a scenario to observed statistics by ABC."""
+"""``popsim fit FIT.toml --out DIR``: fit a scenario to observations (likelihood-weighted
+importance sampling on count observations, or ABC on observed statistics)."""
 
 from __future__ import annotations
 
@@ -29,13 +30,15 @@ if TYPE_CHECKING:  # imported by run(), not here: `popsim --help` registers ever
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "fit",
-        help="fit scenario parameters to observed statistics (rejection ABC, ABC-SMC, "
-        "model choice)",
+        help="fit scenario parameters to observations (likelihood-weighted importance "
+        "sampling on counts; rejection ABC, ABC-SMC, model choice on statistics)",
         description="Fit the priors of the fit file FIT (a base scenario, priors on config "
-        "keys, observed statistics; see docs/fit.md) by approximate Bayesian computation and "
+        "keys, observations; see docs/fit.md) by likelihood-weighted importance sampling or "
+        "approximate Bayesian computation and "
         "write posterior.parquet/.csv, summary.csv, generations.csv, predictive.csv, "
         "model_choice.csv, figures and manifest.json into --out. Each finished ABC-SMC "
-        "generation is saved: after Ctrl-C or a crash, --resume continues from it.",
+        "generation or likelihood round is saved: after Ctrl-C or a crash, --resume "
+        "continues from it.",
     )
     parser.add_argument("fit", help="fit file (TOML)")
     parser.add_argument("--out", required=True, help="output directory")
@@ -84,8 +87,8 @@ def run(args: argparse.Namespace) -> int:
         except FitInterrupted as stop:
             stack.close()
             print(
-                f"popsim: interrupted; {counted(stop.done, 'ABC generation')} {is_are(stop.done)} "
-                f"saved in "
+                f"popsim: interrupted; {counted(stop.done, 'ABC generation or round')} "
+                f"{is_are(stop.done)} saved in "
                 f"{stop.directory}; continue with: popsim fit {args.fit} --out {args.out} "
                 "--resume",
                 file=sys.stderr,
@@ -98,21 +101,37 @@ def run(args: argparse.Namespace) -> int:
 def _report(outcome: FitOutcome) -> None:
     from popsim.workflows.fit.model_choice import CAVEAT
 
-    final = outcome.history[-1]
-    if outcome.resumed:
-        print(f"resumed after {counted(outcome.resumed, 'saved generation')}")
-    print(
-        f"{counted(len(outcome.history), 'generation')}, "
-        f"{counted(outcome.simulations, 'simulation')} in "
-        f"{outcome.wall_seconds:.1f} s; stopped: {outcome.stopped}; final tolerance "
-        f"{final.tolerance:.4g}, acceptance rate {final.acceptance_rate:.3g}, ESS {final.ess:.0f}"
-    )
-    print(_table(outcome.summary[["parameter", "median", "q025", "q975"]]))
+    if outcome.rounds:
+        if outcome.resumed:
+            print(f"resumed after {counted(outcome.resumed, 'saved round')}")
+        print(
+            f"likelihood-weighted: {counted(len(outcome.rounds), 'round')}, "
+            f"{counted(outcome.simulations, 'simulation')} in {outcome.wall_seconds:.1f} s; "
+            f"n_eff {outcome.ess:.0f}; log evidence {outcome.log_evidence:.4g}"
+        )
+    else:
+        final = outcome.history[-1]
+        if outcome.resumed:
+            print(f"resumed after {counted(outcome.resumed, 'saved generation')}")
+        print(
+            f"{counted(len(outcome.history), 'generation')}, "
+            f"{counted(outcome.simulations, 'simulation')} in "
+            f"{outcome.wall_seconds:.1f} s; stopped: {outcome.stopped}; final tolerance "
+            f"{final.tolerance:.4g}, acceptance rate {final.acceptance_rate:.3g}, "
+            f"ESS {final.ess:.0f}"
+        )
+    print(_table(outcome.summary[["parameter", "median", "q025", "q975", "width_ratio"]]))
+    for row in outcome.summary.itertuples(index=False):
+        if row.flag:
+            print(f"flag: {row.parameter}: {row.flag}")
+    if outcome.rounds and outcome.ess < outcome.min_ess:
+        print(f"flag: n_eff {outcome.ess:.0f} < min_ess {outcome.min_ess:g}: too few "
+              "effective draws to read the posterior; raise [abc] simulations")
     if outcome.model_choice is not None:
         print(_table(outcome.model_choice.table))
         print(f"caveat: {CAVEAT}")
-    print(f"wrote {outcome.directory}/posterior.parquet, posterior.csv, summary.csv, "
-          "manifest.json")
+    print(f"wrote {outcome.directory}/posterior.parquet, posterior.csv, summary.csv "
+          "(with the flags), manifest.json")
 
 
 def _table(frame: pd.DataFrame) -> str:

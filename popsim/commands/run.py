@@ -16,6 +16,7 @@ from popsim.commands.common import (
     scenario_from_args,
 )
 from popsim.errors import ConfigError
+from popsim.genetics.statistics import shown_rows
 from popsim.outputs.files import check_writable
 from popsim.outputs.tables import summary_table
 from popsim.outputs.words import counted
@@ -77,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         f"{result.engine} engine, seed {result.seed}, {result.wall_seconds:.2f} s"
     )
     rows = result.summary_rows()
-    print(summary_table(rows))
+    print(summary_table(rows + shown_rows(rows)))
     print_evidence(scenario.count_observations, rows)
     if args.out is not None:
         path = result.write(

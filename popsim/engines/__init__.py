@@ -51,6 +51,9 @@ load_tbb()  # before any parallel kernel starts Numba's threads
 
 #: The kernel whose cache entry stands for each engine's compiled code.
 _ENTRY_POINTS = {"frequency": "run_replicates", "pedigree": "run_replicates"}
+#: The engines a hybrid run calls (:mod:`popsim.engines.hybrid`), in the order their
+#: locks are taken.
+HYBRID_PARTS = ("frequency", "pedigree")
 
 #: Lock file created in the Numba cache directory of the engines.
 LOCK_NAME = "popsim-compile.lock"
@@ -79,6 +82,8 @@ def kernel_is_cached(engine: str) -> bool:
     counts as stale here, and :func:`first_call_lock` deletes the engine's caches
     before its kernels are compiled again.
     """
+    if engine == "hybrid":
+        return all(kernel_is_cached(part) for part in HYBRID_PARTS)
     try:
         index = _cache(engine)._cache_file._load_index  # numba's _CacheFile: {} if stale
     except AttributeError:  # caching disabled or a Numba without this layout
@@ -151,8 +156,13 @@ def first_call_lock(engine: str) -> Iterator[None]:
     cache files, whereupon all of its cache files are deleted under the exclusive
     lock so that no process can load them; shared otherwise. Later calls in this
     process take no lock. Without ``fcntl``, or where the cache directory cannot
-    hold a lock file, nothing is locked.
+    hold a lock file, nothing is locked. A hybrid run takes the locks of both
+    engines it calls, always in the order of :data:`HYBRID_PARTS`.
     """
+    if engine == "hybrid":
+        with first_call_lock(HYBRID_PARTS[0]), first_call_lock(HYBRID_PARTS[1]):
+            yield
+        return
     if engine in _called or fcntl is None:
         yield
         return

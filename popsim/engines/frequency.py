@@ -102,7 +102,7 @@ GROUP_BYTES = 16 * 2**20
 Schedule = namedtuple(
     "Schedule",
     "sizes migration_index migration inbreeding u s h a single_source intro_at intro_step "
-    "intro_deme intro_allele intro_copies record_steps n_named capacity begin end",
+    "intro_deme intro_allele intro_copies record_steps n_named capacity begin end snap_from",
 )
 
 #: A burn-in state as the kernels take it (:class:`~popsim.engines.snapshot.BurnInState`,
@@ -470,14 +470,16 @@ def _recycle_lost(n_lanes, nxt, status, counts, active, free, lane_ints):
 
 
 @njit(cache=True)
-def _run_group(seeds, sch, ws, records, status, snap):
+def _run_group(seeds, sch, ws, records, status, snap, snapshots):
     """Simulate ``len(seeds)`` replicates side by side (one lane each).
 
     Each lane draws from its own generator, seeded with its seed, exactly the
     numbers it would draw alone; the lanes' binomial draws of a deme are taken
     together by :func:`~popsim.engines.sampling.binomial_lanes`. Fills
-    ``records`` [lanes, n_rec, D, fields] and ``status`` [lanes, 3]. ``ws``: the
-    group's :data:`Workspace`, reset here.
+    ``records`` [lanes, n_rec, D, fields], ``status`` [lanes, 3] and
+    ``snapshots`` [lanes, n_snap, D, slots], every allele's copies at the end of
+    steps ``sch.snap_from`` … (none where n_snap = 0). ``ws``: the group's
+    :data:`Workspace`, reset here.
 
     Steps ``sch.begin`` + 1 … ``sch.end`` are run: from step 0 (``begin`` = 0) each
     lane starts from its seed, otherwise from the burn-in state ``snap`` at step
@@ -502,12 +504,15 @@ def _run_group(seeds, sch, ws, records, status, snap):
     counts[:n_lanes] = 0  # the pools need none: each entry is written before it is read
     n_rec = sch.record_steps.shape[0]
     rec = 0
+    n_snap = snapshots.shape[1]
     if sch.begin == 0:
         for lane in range(n_lanes):
             _start_lane(lane, seeds[lane], sch, ws, status)
         if sch.record_steps[0] == 0:  # even where an introduction failed
             _record(0, 0, 0, True, sch, counts, active, lane_ints, records, status)
             rec = 1
+        if sch.snap_from == 0 and n_snap > 0:
+            snapshots[:, 0] = counts[:n_lanes, 0]
     else:
         for lane in range(n_lanes):
             _load_lane(lane, sch, ws, snap)
@@ -555,14 +560,17 @@ def _run_group(seeds, sch, ws, records, status, snap):
         if rec < n_rec and sch.record_steps[rec] == step:
             _record(nxt, step, rec, False, sch, counts, active, lane_ints, records, status)
             rec += 1
+        if sch.snap_from <= step < sch.snap_from + n_snap:
+            snapshots[:, step - sch.snap_from] = counts[:n_lanes, nxt]
     if sch.end < n_steps:
         for lane in range(n_lanes):
             _save_lane(lane, sch, ws, snap, status)
 
 
 @njit(cache=True, parallel=True, nogil=True)
-def run_replicates(seeds, sch, group, records, status, snap):
-    """Run ``len(seeds)`` replicates in parallel into ``records`` [R, n_rec, D, fields].
+def run_replicates(seeds, sch, group, records, status, snap, snapshots):
+    """Run ``len(seeds)`` replicates in parallel into ``records`` [R, n_rec, D, fields]
+    (and ``snapshots`` [R, n_snap, D, slots], see :func:`_run_group`).
 
     Replicates go to the threads ``group`` at a time, each group stepping its
     replicates side by side in one workspace; results depend neither on
@@ -590,7 +598,8 @@ def run_replicates(seeds, sch, group, records, status, snap):
         part = Snapshot(demes=snap.demes, normal=snap.normal[lo:hi],
                         n_alleles=snap.n_alleles[lo:hi], alleles=snap.alleles[lo:hi],
                         generators=snap.generators[lo:hi])
-        _run_group(seeds[lo:hi], sch, ws, records[lo:hi], status[lo:hi], part)
+        _run_group(seeds[lo:hi], sch, ws, records[lo:hi], status[lo:hi], part,
+                   snapshots[lo:hi])
 
 
 def _single_sources(migration: np.ndarray) -> np.ndarray:
@@ -641,6 +650,27 @@ def simulate_frequency(
         )
     _run(seeds, sch, lanes, records, status, snap)
     return EngineOutput(records, status)
+
+
+def simulate_frequency_snapshots(
+    plan: Plan, seeds: np.ndarray, first_step: int, lanes: int | None = None
+) -> tuple[EngineOutput, np.ndarray]:
+    """:func:`simulate_frequency`, and the copies of every allele in every deme at
+    the end of each step from ``first_step`` on: int64 [R, steps, D, slots], slot
+    0 the normal allele, 1…K the named founder alleles, then the
+    ``plan.max_alleles`` mutation-born slots (a slot with no copy in any deme at
+    one step and copies at the next holds a new allele: slots are recycled).
+    """
+    seeds = np.asarray(seeds, dtype=np.uint64)
+    shape = (seeds.shape[0], plan.record_steps.shape[0], len(plan.deme_names))
+    records = np.zeros((*shape, record_width(len(plan.founder_names))), dtype=np.int64)
+    status = np.zeros((seeds.shape[0], len(STATUS_COLUMNS)), dtype=np.int64)
+    sch = _schedule(plan, 0, plan.n_steps, snap_from=first_step)
+    n_snap = max(0, plan.n_steps + 1 - first_step)
+    n_slots = 1 + len(plan.founder_names) + sch.capacity
+    snapshots = np.zeros((shape[0], n_snap, shape[2], n_slots), np.int64)
+    _run(seeds, sch, lanes, records, status, _empty_snapshot(), snapshots)
+    return EngineOutput(records, status), snapshots
 
 
 def burn_in_frequency(plan: Plan, seeds: np.ndarray, lanes: int | None = None) -> BurnInState:
@@ -705,8 +735,9 @@ def _empty_snapshot() -> Snapshot:
     )
 
 
-def _schedule(plan: Plan, begin: int, end: int) -> Schedule:
-    """The kernels' :data:`Schedule` of ``plan``, running steps ``begin`` + 1 … ``end``."""
+def _schedule(plan: Plan, begin: int, end: int, snap_from: int | None = None) -> Schedule:
+    """The kernels' :data:`Schedule` of ``plan``, running steps ``begin`` + 1 … ``end``,
+    taking every allele's copies from step ``snap_from`` on (default: none)."""
     s, h, a = (float(v) for v in plan.selection)
     intro_at = np.zeros(plan.sizes.shape[0], dtype=np.bool_)  # steps with introductions
     intro_at[plan.intro_step] = True
@@ -730,17 +761,21 @@ def _schedule(plan: Plan, begin: int, end: int) -> Schedule:
         capacity=int(plan.max_alleles),
         begin=begin,
         end=end,
+        snap_from=plan.n_steps + 1 if snap_from is None else snap_from,
     )
 
 
 def _run(seeds: np.ndarray, sch: Schedule, lanes: int | None, records: np.ndarray,
-         status: np.ndarray, snap: Snapshot) -> None:
+         status: np.ndarray, snap: Snapshot, snapshots: np.ndarray | None = None) -> None:
     """:func:`run_replicates` with the lanes per group chosen (default
-    :func:`lanes_per_group`) and the parallel loops balanced."""
+    :func:`lanes_per_group`) and the parallel loops balanced; ``snapshots`` default:
+    none taken."""
+    if snapshots is None:
+        snapshots = np.zeros((seeds.shape[0], 0, sch.sizes.shape[1], 0), dtype=np.int64)
     if lanes is None:
         lanes = lanes_per_group(seeds.shape[0], numba.get_num_threads(), _lane_bytes(sch))
     with balanced():
-        run_replicates(seeds, sch, lanes, records, status, snap)
+        run_replicates(seeds, sch, lanes, records, status, snap, snapshots)
 
 
 def _lane_bytes(sch: Schedule) -> int:

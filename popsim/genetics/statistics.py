@@ -33,10 +33,10 @@ statistic is one entry plus its formula.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -247,7 +247,7 @@ REGISTRY: tuple[Statistic, ...] = (
     Statistic(
         "prevalence", "prevalence (patients)", _PERSON,
         "per_100k", lambda m: m.penetrance * m.genotypes.affected,
-        observable=True, short="prevalence (patients)", table="patients per 100,000 (prevalence)",
+        observable=True, short="prevalence: patients", table="patients per 100,000 (prevalence)",
     ),
     Statistic(
         "affected_genotypes", "affected genotypes (any two pathogenic alleles)", _PERSON,
@@ -283,7 +283,7 @@ REGISTRY: tuple[Statistic, ...] = (
         "share_other_homozygotes", "share of patients who are other homozygotes", _PATIENTS,
         "percent", lambda m: m.genotypes.share_other_homozygotes,
         pooled=("other_homozygotes", "affected_genotypes"), observable=True,
-        table="% of patients: other homozygotes",
+        short="share of patients: other hom.", table="% of patients: other homozygotes",
     ),
     Statistic(
         "share_compound_heterozygotes", "share of patients who are compound heterozygotes",
@@ -342,6 +342,14 @@ REGISTRY: tuple[Statistic, ...] = (
         for kind in ("first_cousin", "second_cousin", "uncle_niece", "fallback")
     ),
 )
+#: Outcomes of the founder allele's history (``P(founder allele lost)``): undefined,
+#: not 0 or 1, in a deme the allele never reaches. Its frequencies and shares
+#: there are 0, which is true.
+FOUNDER_OUTCOMES = frozenset(
+    s.name for s in REGISTRY if s.needs_founder and s.display == "probability"
+)
+
+
 #: The registry by name.
 BY_NAME: dict[str, Statistic] = {s.name: s for s in REGISTRY}
 
@@ -374,9 +382,39 @@ def _table(shown: bool, label: Callable[[Statistic], str | None]) -> tuple[tuple
     return tuple(rows)
 
 
+#: What a shown value is, by display kind: the unit convention of every table
+#: (docs/config.md, "Units"): people per 100,000, shares of patients in %.
+DISPLAY_UNIT = {"per_100k": "per 100,000", "percent": "%"}
+
+
 def run_table() -> tuple[tuple[str, str], ...]:
-    """(summary row name, label) of the rows of ``popsim run``'s terminal table."""
-    return _table(False, lambda s: s.short)
+    """(shown row name, label with unit) of the rows of ``popsim run``'s terminal
+    table; its values are the summary rows scaled by :func:`shown_rows`, as in the
+    comparison table."""
+    def label(s: Statistic) -> str | None:
+        unit = DISPLAY_UNIT.get(s.display)
+        return f"{s.short} ({unit})" if s.short and unit else s.short
+
+    return _table(True, label)
+
+
+def shown_rows(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """For each summary row of a statistic shown scaled (per 100,000, %), a copy
+    under its shown name (:attr:`Statistic.shown_name`, a pooled share's
+    ``_per_history`` row too) with mean and quantiles multiplied by its factor."""
+    scaled = {}
+    for s in REGISTRY:
+        if s.factor != 1.0:
+            scaled[s.summary_name] = (s.shown_name, s.factor)
+            if s.pooled:
+                scaled[s.per_history_name] = (s.per_history_shown_name, s.factor)
+    out = []
+    for row in rows:
+        if row["statistic"] in scaled:
+            name, factor = scaled[row["statistic"]]
+            out.append({**row, "statistic": name, **{
+                k: row[k] * factor for k in ("mean", "q025", "median", "q975")}})
+    return out
 
 
 def comparison_table() -> tuple[tuple[str, str], ...]:

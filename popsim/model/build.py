@@ -142,6 +142,17 @@ def check_engine(scenario: Scenario, plan: Plan, engine: str) -> None:
     """
     if engine not in ENGINES:
         raise ConfigError("engine", engine, f"must be one of {', '.join(map(repr, ENGINES))}")
+    if engine == "hybrid":
+        _check_hybrid(scenario, plan)
+        return
+    for i, deme in enumerate(scenario.demes):
+        if deme.individuals:
+            raise ConfigError(
+                f"demes[{i}].individuals", True,
+                f"only a hybrid run simulates some demes as individuals and the others by "
+                f"allele frequencies: set scenario.engine = 'hybrid', or remove the key (the "
+                f"{engine} engine simulates every deme)",
+            )
     if engine == "frequency":
         for i, deme in enumerate(scenario.demes):
             for key in MARRIAGES:
@@ -171,10 +182,64 @@ def check_engine(scenario: Scenario, plan: Plan, engine: str) -> None:
     _check_pedigree(plan)
 
 
-def _check_pedigree(plan: Plan) -> None:
+def _check_hybrid(scenario: Scenario, plan: Plan) -> None:
+    """A hybrid run: some demes, not all, are individuals (``individuals = true``);
+    those follow the pedigree engine's rules, the hosts the frequency engine's;
+    genes flow one way, from the hosts to the individuals (docs/design.md)."""
+    marked = [d.individuals for d in scenario.demes]
+    if all(marked) or not any(marked):
+        raise ConfigError(
+            "scenario.engine", "hybrid",
+            "a hybrid run needs at least one deme with individuals = true (simulated by the "
+            "pedigree engine) and one without (a host, simulated by the frequency engine); "
+            + ("mark a deme, or choose scenario.engine = 'frequency' or 'pedigree'"
+               if not any(marked) else "choose scenario.engine = 'pedigree'"),
+        )
+    for i, deme in enumerate(scenario.demes):
+        if deme.individuals and deme.inbreeding:
+            raise ConfigError(
+                f"demes[{i}].inbreeding", deme.inbreeding,
+                f"deme '{deme.name}' is simulated as individuals, whose inbreeding comes from "
+                "marriages between relatives: give its first_cousin_marriage, "
+                "second_cousin_marriage or uncle_niece_marriage instead",
+            )
+        for key in MARRIAGES if not deme.individuals else ():
+            if getattr(deme, key):
+                raise ConfigError(
+                    f"demes[{i}].{key}", getattr(deme, key),
+                    f"deme '{deme.name}' is a host simulated by allele frequencies, which has "
+                    f"no marriages: give demes[{i}].inbreeding (F), or set "
+                    f"demes[{i}].individuals = true",
+                )
+        source = deme.founded.source if deme.founded else None
+        if source is not None and not deme.individuals and marked[scenario.deme_index(source)]:
+            raise ConfigError(
+                f"demes[{i}].founded.from", source,
+                "a hybrid run's genes flow one way, from the hosts to the demes of "
+                "individuals: a host cannot be founded from one (make both individuals)",
+            )
+    for k, migration in enumerate(scenario.migrations):
+        if migration.rate > 0 and marked[scenario.deme_index(migration.source)] and not marked[
+            scenario.deme_index(migration.dest)
+        ]:
+            raise ConfigError(
+                f"migration[{k}].source", migration.source,
+                f"a hybrid run's genes flow one way, from the hosts to the demes of "
+                f"individuals: '{migration.source}' (individuals) cannot send migrants to the "
+                f"host '{migration.dest}'; mark '{migration.dest}' individuals = true too, or "
+                "use the pedigree engine",
+            )
+    _check_pedigree(plan, plan.individuals)
+
+
+def _check_pedigree(plan: Plan, individuals: np.ndarray | None = None) -> None:
     """What the pedigree engine cannot run: an ancestry window too short for the
     marriages asked for, a deme with offspring but no couple to make them, more
-    individuals at once than fit in memory."""
+    individuals at once than fit in memory. ``individuals``: the demes it
+    simulates (default all; in a hybrid run the others are hosts, whose gene
+    pools make children without couples)."""
+    if individuals is None:
+        individuals = np.ones(len(plan.deme_names), dtype=np.bool_)
     g = plan.ancestry_generations
     key = "scenario.ancestry_generations"
     uses = plan.marriage > 0
@@ -184,7 +249,7 @@ def _check_pedigree(plan: Plan) -> None:
     if (uses[:, 0] | uses[:, 2]).any() and g < 3:
         raise ConfigError(key, g, "must be at least 3 with first-cousin or uncle–niece "
                           "marriages (they share grandparents)")
-    alive = plan.sizes.sum(axis=1)
+    alive = (plan.sizes * individuals).sum(axis=1)
     if alive.max() > MAX_INDIVIDUALS:
         step = int(alive.argmax())
         raise ConfigError(
@@ -196,8 +261,10 @@ def _check_pedigree(plan: Plan) -> None:
     for step in range(1, plan.sizes.shape[0]):
         m = plan.migration[plan.migration_index[step]]
         for i, name in enumerate(plan.deme_names):
-            if plan.sizes[step, i] == 0:
+            if plan.sizes[step, i] == 0 or not individuals[i]:
                 continue
+            if (m[i] > 0)[~individuals].any():
+                continue  # a host's gene pool can make every child
             parents = plan.sizes[step - 1] * (m[i] > 0)
             if parents.max() < 2:
                 j = int(np.argmax(m[i]))

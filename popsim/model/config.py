@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from popsim.errors import MISSING, ConfigError
+from popsim.errors import MISSING, ConfigError, has_hidden
 from popsim.genetics.statistics import observable_names
 from popsim.model.limits import (
     MAX_ANCESTRY,
@@ -51,32 +51,69 @@ from popsim.model.scenario import (
     Deme,
     FounderAllele,
     FounderEvent,
+    LikelihoodObservation,
     Locus,
     Migration,
     Observation,
+    RateObservation,
     Scenario,
     Selection,
     SizeEpoch,
+    default_label,
 )
 
 BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 INDEX = re.compile(r"^[0-9]+$")
-CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 OBSERVABLE_STATISTICS = observable_names()
-ENGINES = ("frequency", "pedigree")
+ENGINES = ("frequency", "pedigree", "hybrid")
 GROWTH = ("constant", "exponential", "linear")
 #: Keys a sweep or a fit sets itself: the root seed and (unless varied) the replicates.
 SEED_KEY, REPLICATES_KEY = "scenario.seed", "scenario.replicates"
+#: The pedigree engine's marriage fractions of a deme.
+MARRIAGES = ("first_cousin_marriage", "second_cousin_marriage", "uncle_niece_marriage")
 #: Keys a [[demes]] entry may set when the demography comes from a Demes file.
-DEME_SETTINGS = (
-    "name",
-    "inbreeding",
-    "first_cousin_marriage",
-    "second_cousin_marriage",
-    "uncle_niece_marriage",
-    "description",
-)
-MARRIAGES = DEME_SETTINGS[2:5]
+DEME_SETTINGS = ("name", "inbreeding", *MARRIAGES, "description", "label", "individuals")
+
+
+#: What the last part of a config key means, with its unit (axes of sweep and fit
+#: figures: :func:`key_label`).
+KEY_LABELS = {
+    "inbreeding": "inbreeding coefficient F",
+    "founders": "founders (people)",
+    "start": "starting size (people)",
+    "end": "final size (people)",
+    "size": "size (people)",
+    "rate": "migration rate (share of parents per generation)",
+    "generations": "generations simulated",
+    "generation": "generation",
+    "burn_in": "burn-in (generations)",
+    "pathogenic_mutation_rate": "pathogenic mutation rate (per gene copy per generation)",
+    "affected": "selection against patients, s",
+    "carrier_dominance": "dominance of selection in carriers, h",
+    "heterozygote_advantage": "carrier advantage",
+    "penetrance": "penetrance",
+    "copies": "copies introduced",
+    "frequency": "frequency introduced",
+    "first_cousin_marriage": "share of first-cousin marriages",
+    "second_cousin_marriage": "share of second-cousin marriages",
+    "uncle_niece_marriage": "share of uncle–niece marriages",
+    "replicates": "replicates",
+}
+
+
+def key_label(dotted: str) -> str:
+    """A config key as words with its unit, for a figure's axis: ``demes.persian_jews.
+    inbreeding`` → ``inbreeding coefficient F, Persian jews``; ``locus.founder_alleles.
+    M712T.copies`` → ``copies introduced, M712T``; an unknown key as it is."""
+    parts = dotted.split(".")
+    label = KEY_LABELS.get(parts[-1])
+    if label is None:
+        return dotted
+    if parts[0] == "demes" and len(parts) > 2 and not parts[1].isdigit():
+        return f"{label}, {default_label(parts[1])}"
+    if parts[:2] == ["locus", "founder_alleles"] and len(parts) > 3 and not parts[2].isdigit():
+        return f"{label}, {parts[2]}"
+    return label
 
 
 def show_key(name: str) -> str:
@@ -130,10 +167,11 @@ class Table:
             raise ConfigError(self.key(name), value, "must be a string")
         if pattern and not NAME_PATTERN.match(value):
             raise ConfigError(self.key(name), value, NAME_RULE)
-        if line and (not value.strip() or CONTROL.search(value) or len(value) > 200):
+        if line and (not value.strip() or has_hidden(value) or len(value) > 200):
             raise ConfigError(
                 self.key(name), value,
-                "must be a non-empty line of at most 200 characters (no control characters)",
+                "must be a non-empty line of at most 200 characters (no control or "
+                "invisible formatting characters)",
             )
         return value
 
@@ -229,6 +267,21 @@ def _range(low, high) -> str:
 # --------------------------------------------------------------------------- loading
 
 
+def referenced_file(key: str, name: str, folder: Path) -> Path:
+    """The file ``name`` (a sweep's or fit's ``base``, a config's ``demography``),
+    relative to ``folder``; ConfigError naming ``key`` unless it is an existing file.
+    A name the system cannot use (too long, with a NUL byte) is refused too."""
+    path = folder / name
+    try:
+        found = path.is_file()
+    except (OSError, ValueError) as error:  # ENAMETOOLONG, an embedded NUL byte, ...
+        reason = getattr(error, "strerror", None) or str(error)
+        raise ConfigError(key, name, f"cannot be used as a file name ({reason})") from None
+    if not found:
+        raise ConfigError(key, name, f"file not found (looked for {path})")
+    return path
+
+
 def read_config_bytes(path: Path, key: str = "config") -> bytes:
     """The bytes of a config, sweep or fit file, refused (ConfigError) unless readable.
 
@@ -284,7 +337,7 @@ def parse_override(text: str) -> tuple[str, Any]:
     key, value_text = (part.strip() for part in text.split("=", 1))
     if not key:
         raise ConfigError("--set", text, "must look like dotted.key=value")
-    if CONTROL.search(value_text):
+    if has_hidden(value_text):
         raise ConfigError("--set", text, "the value must be one line without control characters")
     try:
         value = tomllib.loads(f"v = {value_text}")["v"]
@@ -419,6 +472,7 @@ def read_scenario(raw: Mapping[str, Any], base_dir: Path | None = None) -> Scena
         "ancestry_generations": _optional_integer(head, "ancestry_generations", 2, MAX_ANCESTRY),
         "description": head.string("description", ""),
         "citations": head.strings("citations"),
+        "assumptions": head.strings("assumptions"),
     }
     explicit_generation_time = head.has("generation_time_years")
     head.finish()
@@ -498,7 +552,7 @@ def _demography_file(
     from popsim.model.demes_import import demes_to_config
 
     label = root.raw("demography")
-    if not isinstance(label, str) or not label.strip() or CONTROL.search(label):
+    if not isinstance(label, str) or not label.strip() or has_hidden(label):
         raise ConfigError(
             "demography", label, "must be the path of a Demes YAML file, relative to this config"
         )
@@ -563,7 +617,8 @@ def _known(name: str, names: list[str], key: str) -> None:
 
 
 def _deme_settings(t: Table) -> dict[str, Any]:
-    """The per-deme settings that are not demography: F, marriage fractions, description."""
+    """The per-deme settings that are not demography: F, marriage fractions, description,
+    label, and whether a hybrid run simulates the deme as individuals."""
     marriage = {key: t.number(key, 0.0, 0.0, 1.0) for key in MARRIAGES}
     if sum(marriage.values()) > 1.0:
         raise ConfigError(
@@ -576,6 +631,12 @@ def _deme_settings(t: Table) -> dict[str, Any]:
     }
     if t.has("description"):
         settings["description"] = t.string("description")
+    if t.has("label"):
+        settings["label"] = t.string("label", line=True)
+    individuals = t.raw("individuals", False)
+    if not isinstance(individuals, bool):
+        raise ConfigError(t.key("individuals"), individuals, "must be true or false")
+    settings["individuals"] = individuals
     return settings
 
 
@@ -597,7 +658,7 @@ def _deme(t: Table) -> Deme:
         founded=founded,
         **{"description": "", **_deme_settings(t)},
     )
-    t.finish(("description",))
+    t.finish(("description", "label"))
     return deme
 
 
@@ -695,14 +756,15 @@ def _locus(t: Table, names: list[str]) -> Locus:
         )
         alleles.append(FounderAllele(name, deme, generation, copies, frequency))
         a.finish()
-    keys = [(a.name, a.deme, a.generation) for a in alleles]
-    for i, key in enumerate(keys):
-        if key in keys[:i]:
+    seen: set[tuple[str, str, int]] = set()
+    for i, key in enumerate((a.name, a.deme, a.generation) for a in alleles):
+        if key in seen:
             raise ConfigError(
                 f"locus.founder_alleles[{i}].name", key[0],
                 f"is already introduced into '{key[1]}' at generation {key[2]}; "
                 "give one entry with the total copies",
             )
+        seen.add(key)
     locus = Locus(
         name=t.string("name", "GNE", line=True),
         pathogenic_mutation_rate=t.number("pathogenic_mutation_rate", 0.0, 0.0, 0.1),
@@ -717,14 +779,17 @@ def _locus(t: Table, names: list[str]) -> Locus:
 
 #: The keys that make each form of ``[[observed]]``: the value form and the count forms.
 OBSERVATION_FORMS: dict[str, tuple[str, ...]] = {"value": ("statistic", "value"), **COUNT_FORMS}
+#: The keys that turn a value-form entry into the rate form (a rate with a stated 95% range).
+RATE_KEYS: tuple[str, ...] = ("factor", "interval")
 
 
 def _observations(
     tables: list[Table], names: list[str]
-) -> tuple[tuple[Observation, ...], tuple[CountObservation, ...]]:
-    """The ``[[observed]]`` entries: value-form ones and count-form ones, names unique."""
+) -> tuple[tuple[Observation, ...], tuple[LikelihoodObservation, ...]]:
+    """The ``[[observed]]`` entries: value-form ones and those with a likelihood (count
+    forms, rate form), names unique."""
     values: list[Observation] = []
-    counted: list[CountObservation] = []
+    counted: list[LikelihoodObservation] = []
     seen: set[str] = set()
     for t in tables:
         obs = _observation(t, names)
@@ -732,38 +797,80 @@ def _observations(
             if obs.name in seen:
                 raise ConfigError(t.key("name"), obs.name, "is used twice; names must be unique")
             seen.add(obs.name)
-        (counted if isinstance(obs, CountObservation) else values).append(obs)
+        if isinstance(obs, Observation):
+            values.append(obs)
+        else:
+            counted.append(obs)
     return tuple(values), tuple(counted)
 
 
 def _observation_form(t: Table) -> str:
     """The one form whose keys ``t`` gives (see :data:`OBSERVATION_FORMS`)."""
+    forms = {**OBSERVATION_FORMS, "rate": ("statistic", "value", *RATE_KEYS)}
     given = [form for form, keys in OBSERVATION_FORMS.items() if any(t.has(k) for k in keys)]
+    if any(t.has(k) for k in RATE_KEYS):
+        given = ["rate" if f == "value" else f for f in given] if "value" in given else [
+            "rate", *given]
     if len(given) > 1:
         first, second = given[0], given[1]
-        key = next(k for k in OBSERVATION_FORMS[second] if t.has(k))
+        key = next(k for k in forms[second] if t.has(k))
         raise ConfigError(
             t.key(key), t.data[key],
             f"one form per [[observed]] entry: this entry already has the {first} form "
-            f"({', '.join(OBSERVATION_FORMS[first])})",
+            f"({', '.join(forms[first])})",
         )
     if not given:
-        forms = "; ".join(f"{f}: {', '.join(k)}" for f, k in OBSERVATION_FORMS.items())
-        raise ConfigError(t.path, MISSING, f"needs the keys of one form ({forms})")
+        listed = "; ".join(f"{f}: {', '.join(k)}" for f, k in forms.items())
+        raise ConfigError(t.path, MISSING, f"needs the keys of one form ({listed})")
     return given[0]
 
 
-def _observation(t: Table, names: list[str]) -> Observation | CountObservation:
+def _rate_range(t: Table, value: float) -> tuple[float, float]:
+    """The stated 95% range [low, high] of a rate-form entry: ``factor = f`` (> 1) gives
+    [value/f, value·f]; ``interval = [low, high]`` needs 0 < low < value < high."""
+    if t.has("factor") and t.has("interval"):
+        raise ConfigError(
+            t.key("interval"), t.data["interval"], "give factor or interval, not both"
+        )
+    if t.has("factor"):
+        factor = t.number("factor", low=1.0, high=1e6, open_low=True)
+        return value / factor, value * factor
+    bounds = t.raw("interval")
+    rule = f"must be [low, high] with 0 < low < value = {value:g} < high"
+    if (
+        not isinstance(bounds, list) or len(bounds) != 2
+        or not all(isinstance(b, int | float) and not isinstance(b, bool) for b in bounds)
+        or not 0.0 < bounds[0] < value < bounds[1] or not math.isfinite(bounds[1])
+    ):
+        raise ConfigError(t.key("interval"), bounds, rule)
+    return float(bounds[0]), float(bounds[1])
+
+
+def _observation(
+    t: Table, names: list[str]
+) -> Observation | CountObservation | RateObservation:
     deme = t.string("deme")
     _known(deme, names, t.key("deme"))
     form = _observation_form(t)
     if form == "value":
-        obs: Observation | CountObservation = Observation(
+        obs: Observation | CountObservation | RateObservation = Observation(
             statistic=t.choice("statistic", OBSERVABLE_STATISTICS),
             value=t.number("value", low=0.0, high=1.0),
             deme=deme,
             source=t.string("source", ""),
             name=t.string("name", "", pattern=True) if t.has("name") else "",
+        )
+    elif form == "rate":
+        value = t.number("value", low=0.0, high=1.0, open_low=True)
+        low, high = _rate_range(t, value)
+        obs = RateObservation(
+            name=t.string("name", pattern=True),
+            statistic=t.choice("statistic", OBSERVABLE_STATISTICS),
+            deme=deme,
+            value=value,
+            low=low,
+            high=high,
+            source=t.string("source", ""),
         )
     else:
         keys = COUNT_FORMS[form]

@@ -91,7 +91,12 @@ def load_graph(path: Path, label: str):
     import demes
 
     refuse = _Refusal(label)
-    if not path.is_file():
+    try:
+        found = path.is_file()
+    except (OSError, ValueError) as error:  # ENAMETOOLONG, an embedded NUL byte, ...
+        reason = getattr(error, "strerror", None) or str(error)
+        raise refuse(f"cannot be used as a file name ({reason})") from None
+    if not found:
         raise refuse(f"Demes file not found (looked for {path})")
     if path.stat().st_size > MAX_CONFIG_BYTES:
         raise refuse(f"Demes file larger than {MAX_CONFIG_BYTES} bytes (4 MiB)")

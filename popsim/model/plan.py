@@ -45,6 +45,8 @@ class Plan:
         max_alleles: capacity for mutation-born alleles per replicate.
         ancestry_generations: generations of ancestry the pedigree engine keeps
             (:data:`~popsim.model.limits.DEFAULT_ANCESTRY` where the scenario gives none).
+        individuals: bool [D], the demes a hybrid run simulates as individuals
+            (``Deme.individuals``).
     """
 
     deme_names: tuple[str, ...]
@@ -65,6 +67,7 @@ class Plan:
     record_steps: np.ndarray
     max_alleles: int
     ancestry_generations: int
+    individuals: np.ndarray
 
     @property
     def n_steps(self) -> int:
@@ -132,11 +135,13 @@ def compile_plan(scenario: Scenario) -> Plan:
     migration_index, migration = _migration_matrices(scenario, sizes)
 
     founders = scenario.founder_names
+    allele_index = {name: k + 1 for k, name in enumerate(founders)}
+    deme_index = {name: i for i, name in enumerate(names)}
     steps, demes_, alleles, copies = [], [], [], []
     introduced: dict[tuple[int, int], int] = {}  # copies per (step, deme)
     for k, allele in enumerate(scenario.locus.founder_alleles):
         key = f"locus.founder_alleles[{k}]"
-        d = names.index(allele.deme)
+        d = deme_index[allele.deme]
         if allele.generation > generations:
             raise ConfigError(
                 f"{key}.generation",
@@ -178,7 +183,7 @@ def compile_plan(scenario: Scenario) -> Plan:
             )
         steps.append(step)
         demes_.append(d)
-        alleles.append(founders.index(allele.name) + 1)
+        alleles.append(allele_index[allele.name])
         copies.append(n_copies)
     order = np.argsort(np.asarray(steps, dtype=np.int64), kind="stable")
 
@@ -217,7 +222,29 @@ def compile_plan(scenario: Scenario) -> Plan:
         record_steps=np.asarray(record, dtype=np.int64) + burn_in,
         max_alleles=scenario.locus.max_alleles,
         ancestry_generations=scenario.ancestry_generations or DEFAULT_ANCESTRY,
+        individuals=np.array([d.individuals for d in scenario.demes], dtype=np.bool_),
     )
+
+
+def founder_demes(plan: Plan) -> np.ndarray:
+    """bool [D]: the demes a founder allele can reach — those it is introduced into
+    and, transitively, those that take parents (migrants or founders) from one of
+    them at any step from the first introduction on. In the others every
+    founder-allele statistic is undefined rather than 0 (a host that never had
+    the allele has no "P(founder allele lost)"). Timing within that span is not
+    followed, so a deme may be counted that the allele reaches only in principle.
+    """
+    reach = np.zeros(len(plan.deme_names), dtype=bool)
+    if plan.intro_step.size == 0:
+        return reach
+    reach[plan.intro_deme] = True
+    windows = np.unique(plan.migration_index[int(plan.intro_step.min()) :])
+    takes_from = (plan.migration[windows] > 0).any(axis=0)  # [dest, source]
+    while True:
+        grown = reach | (takes_from & reach[None, :]).any(axis=1)
+        if (grown == reach).all():
+            return reach
+        reach = grown
 
 
 def _migration_matrices(scenario: Scenario, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -14,6 +14,7 @@ copy (mutation) or per generation (migration, a fraction of parents).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -65,6 +66,11 @@ class Deme:
     P(i/i) = p_i²(1−F) + p_i·F and P(i/j) = 2·p_i·p_j·(1−F).
     The marriage fractions are the pedigree engine's: each engine refuses the
     other's settings when they are non-zero (:func:`popsim.model.build.build_model`).
+    ``label`` is what people read (tables, figures, reports); ``name`` is the id
+    that configs, ``--set`` and file names use.
+    ``individuals``: in a hybrid run (``Scenario.engine = "hybrid"``) the pedigree
+    engine simulates this deme as individuals, the frequency engine the others
+    (the hosts); any other engine refuses it.
     """
 
     name: str
@@ -75,6 +81,20 @@ class Deme:
     second_cousin_marriage: float = 0.0
     uncle_niece_marriage: float = 0.0
     description: str = ""
+    individuals: bool = False
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.label:
+            object.__setattr__(self, "label", default_label(self.name))
+
+
+def default_label(name: str) -> str:
+    """What tables, figures and reports call a deme whose config gives no ``label``:
+    its name with ``_`` as spaces and a capital first letter (``persian_jews`` →
+    ``Persian jews``)."""
+    text = name.replace("_", " ")
+    return text[:1].upper() + text[1:]
 
 
 @dataclass(frozen=True)
@@ -203,6 +223,43 @@ class CountObservation:
         return self.counts[-1]
 
 
+#: z of a two-sided 95% normal interval: a stated 95% range [lo, hi] of a rate gives
+#: σ = ln(hi/lo) / (2·RATE_Z) on the log scale.
+RATE_Z = 1.959963984540054
+
+
+@dataclass(frozen=True)
+class RateObservation:
+    """A published rate with a stated uncertainty but no sample size (the rate form of
+    ``[[observed]]``; its likelihood is in :mod:`popsim.analysis.evidence`).
+
+    The published ``value`` is read as the history's value of ``statistic`` times a
+    lognormal measurement error: ln(value) ~ Normal(ln x_h, σ²), σ = ln(high/low) /
+    (2·:data:`RATE_Z`), [``low``, ``high``] the stated 95% range (``factor = f``
+    gives [value/f, value·f]).
+    """
+
+    name: str
+    statistic: str
+    deme: str
+    value: float
+    low: float
+    high: float
+    source: str = ""
+
+    #: The form's name, as :attr:`CountObservation.form` (one code path for both).
+    form = "rate"
+
+    @property
+    def sigma(self) -> float:
+        """σ: the standard deviation of ln(value) around ln(x_h)."""
+        return math.log(self.high / self.low) / (2.0 * RATE_Z)
+
+
+#: An ``[[observed]]`` entry with a likelihood per history: the count forms and the rate form.
+LikelihoodObservation = CountObservation | RateObservation
+
+
 @dataclass(frozen=True)
 class Scenario:
     """A complete simulation: demography, locus and run settings.
@@ -223,16 +280,20 @@ class Scenario:
     seed: int = 1
     burn_in: int = 0
     record_every: int = 1
-    engine: Literal["frequency", "pedigree"] = "frequency"
+    engine: Literal["frequency", "pedigree", "hybrid"] = "frequency"
     #: Generations of ancestry the pedigree engine keeps; None: its default
     #: (:data:`popsim.model.limits.DEFAULT_ANCESTRY`). Only the pedigree engine uses it.
     ancestry_generations: int | None = None
     observations: tuple[Observation, ...] = ()
-    #: The count forms of ``[[observed]]``, data with a likelihood per history.
-    count_observations: tuple[CountObservation, ...] = ()
+    #: The ``[[observed]]`` entries with a likelihood per history: the count forms and
+    #: the rate form (a rate with a stated uncertainty).
+    count_observations: tuple[LikelihoodObservation, ...] = ()
     description: str = ""
     #: Publications the scenario's numbers come from (shown by ``popsim catalog`` and reports).
     citations: tuple[str, ...] = ()
+    #: The numbers no publication gives, each with why it was chosen (listed under the
+    #: report's Limitations).
+    assumptions: tuple[str, ...] = ()
 
     @property
     def deme_names(self) -> tuple[str, ...]:
@@ -241,11 +302,7 @@ class Scenario:
     @property
     def founder_names(self) -> tuple[str, ...]:
         """Distinct founder allele names in order of first appearance."""
-        names: list[str] = []
-        for allele in self.locus.founder_alleles:
-            if allele.name not in names:
-                names.append(allele.name)
-        return tuple(names)
+        return tuple(dict.fromkeys(allele.name for allele in self.locus.founder_alleles))
 
     def deme_index(self, name: str) -> int:
         return self.deme_names.index(name)

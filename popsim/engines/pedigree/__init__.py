@@ -89,7 +89,7 @@ from popsim.engines.layout import (
     EngineOutput,
     record_width,
 )
-from popsim.engines.pedigree.kernel import Schedule, _replicate_within, run_replicates
+from popsim.engines.pedigree.kernel import Host, Schedule, _replicate_within, run_replicates
 from popsim.engines.threads import balanced
 from popsim.model.plan import Plan
 
@@ -113,7 +113,9 @@ def _offsets(plan: Plan) -> tuple[np.ndarray, np.ndarray]:
     return offs, coffs
 
 
-def simulate_pedigree(plan: Plan, seeds: np.ndarray, within: bool | None = None) -> EngineOutput:
+def simulate_pedigree(
+    plan: Plan, seeds: np.ndarray, within: bool | None = None, hosts: Host | None = None
+) -> EngineOutput:
     """Run the pedigree engine for one replicate per seed.
 
     Args:
@@ -125,6 +127,11 @@ def simulate_pedigree(plan: Plan, seeds: np.ndarray, within: bool | None = None)
             replicates are fewer than twice the threads and the population
             has at least :data:`WITHIN_MIN` individuals, or it exceeds
             :data:`PARALLEL_REPLICATES_MAX`. Results are identical either way.
+        hosts: in a hybrid run (:mod:`popsim.engines.hybrid`), the gene pools of
+            the host demes, which have no individuals here (size 0 in ``plan``),
+            for every replicate: a :data:`~.kernel.Host` whose arrays have a
+            leading replicate axis (``f`` excepted); their mutation-born alleles
+            are told apart by number (``ids`` [R]).
 
     Returns:
         ``records`` int64 [R, n_records, D, columns] as the frequency engine's,
@@ -138,8 +145,14 @@ def simulate_pedigree(plan: Plan, seeds: np.ndarray, within: bool | None = None)
     observed = np.zeros((n_rep, n_rec, n_demes, len(OBSERVED_COLUMNS)), dtype=np.float64)
     status = np.zeros((n_rep, len(STATUS_COLUMNS)), dtype=np.int64)
     offs, coffs = _offsets(plan)
-    small_alleles = 1 + n_named + plan.max_alleles < np.iinfo(np.int16).max
+    if hosts is None:
+        hosts = Host(np.zeros((n_rep, 0, 0, 0), np.int16), np.zeros((n_rep, 0, 0, 0)),
+                     np.zeros((n_rep, 0, 0), np.int64), np.zeros(0), np.zeros(n_rep, np.int64))
+    small_alleles = max(1 + n_named + plan.max_alleles, 2 + int(hosts.ids.max(initial=0))) < (
+        np.iinfo(np.int16).max
+    )
     allele_type = np.zeros(0, dtype=np.int16 if small_alleles else np.int32)
+    hosts = hosts._replace(values=hosts.values.astype(allele_type.dtype))
     s, h, a = (float(v) for v in plan.selection)
     sch = Schedule(
         sizes=plan.sizes.astype(np.int64), offs=offs, coffs=coffs,
@@ -157,11 +170,13 @@ def simulate_pedigree(plan: Plan, seeds: np.ndarray, within: bool | None = None)
     with balanced():
         if within:
             for r in range(n_rep):
-                _replicate_within(seeds[r], sch, allele_type, records[r], observed[r], status[r])
+                host = Host(hosts.values[r], hosts.cum[r], hosts.n[r], hosts.f, hosts.ids[r])
+                _replicate_within(seeds[r], sch, allele_type, host, records[r], observed[r],
+                                  status[r])
                 if status[r, STATUS_CODE] != OK:
                     break
         else:
-            run_replicates(seeds, sch, allele_type, records, observed, status)
+            run_replicates(seeds, sch, allele_type, hosts, records, observed, status)
     return EngineOutput(records, status, observed)
 
 

@@ -29,7 +29,29 @@ from popsim.engines.layout import (
 )
 from popsim.engines.rng import PURPOSE_INTRO, stream_next, stream_start, stream_unit
 
-_NEW = -1  # allele placeholder for a new mutation not yet given a slot
+#: Allele placeholder for a new mutation not yet given a slot; in a hybrid run, −2 − h
+#: stands for a copy of the host's mutation-born allele h until it has a slot.
+_NEW = -1
+
+
+@njit(cache=True, inline="always")
+def _is_host(host_n, tau, j):
+    """Whether deme j is a host deme (simulated by the frequency engine, no
+    individuals here) whose gene pool makes children of step τ: ``host_n[τ, j]``
+    alleles in it (``host_n`` is empty outside a hybrid run)."""
+    return host_n.shape[0] > 0 and host_n[tau, j] > 0
+
+
+@njit(cache=True)
+def _host_allele(offspring, tau, j, r):
+    """The allele of host deme j's gene pool for step τ (its copies at τ − 1) at
+    cumulative probability ``r`` ∈ [0, 1): a linear search, the normal allele first."""
+    cum, values = offspring.host_cum[tau, j], offspring.host_values[tau, j]
+    last = offspring.host_n[tau, j] - 1
+    e = 0
+    while e < last and r >= cum[e]:
+        e += 1
+    return values[e]
 
 
 @njit(cache=True)
@@ -41,6 +63,7 @@ def _recycle(tau, sch, genotypes, uncle, slots, n_free):
     """
     offs, n_demes, first_novel = sch.offs, sch.sizes.shape[1], 1 + sch.n_named
     hist, in_use, free = slots.hist, slots.in_use, slots.free
+    imported, origin = slots.imported, slots.origin
     n_genotypes = genotypes.shape[0]
     hist[:] = 0
     for g in (tau, tau - 1):
@@ -56,16 +79,21 @@ def _recycle(tau, sch, genotypes, uncle, slots, n_free):
             in_use[slot] = 0
             free[n_free] = slot
             n_free += 1
+            if origin[slot] >= 0:  # a host allele lost here: a later import takes a new slot
+                imported[origin[slot]] = -1
+                origin[slot] = -1
     return n_free
 
 
 @njit(cache=True)
 def _name_mutations(tau, n_blocks, sch, offspring, genotypes, uncle, slots, n_free, status):
-    """Give every new mutation of generation τ a free slot, block by block in order
-    (the blocks and their counts of new mutations: ``offspring``); return the
-    number of free slots left."""
+    """Give every new mutation of generation τ a free slot, and every copy of a
+    host's mutation-born allele (:func:`_host_code`) its allele's slot (a free
+    one on its first arrival, or after the allele was lost here), block by
+    block in order (the blocks and their counts of such copies: ``offspring``);
+    return the number of free slots left."""
     offs, blocks, sums = sch.offs, offspring.blocks, offspring.sums
-    in_use, free = slots.in_use, slots.free
+    in_use, free, imported, origin = slots.in_use, slots.free, slots.imported, slots.origin
     now = tau % genotypes.shape[0]
     for b in range(n_blocks):
         if sums[b, 1] == 0:
@@ -73,7 +101,12 @@ def _name_mutations(tau, n_blocks, sch, offspring, genotypes, uncle, slots, n_fr
         o = offs[tau, blocks[b, 0]]
         for x in range(o + blocks[b, 1], o + blocks[b, 2]):
             for c in range(2):
-                if genotypes[now, x, c] != _NEW:
+                v = genotypes[now, x, c]
+                if v >= 0:
+                    continue
+                host_id = -2 - v
+                if v != _NEW and imported[host_id] >= 0:
+                    genotypes[now, x, c] = imported[host_id]
                     continue
                 if n_free == 0:
                     n_free = _recycle(tau, sch, genotypes, uncle, slots, n_free)
@@ -81,8 +114,12 @@ def _name_mutations(tau, n_blocks, sch, offspring, genotypes, uncle, slots, n_fr
                         stop(status, CAPACITY, tau, blocks[b, 0])
                         return n_free
                 n_free -= 1
-                genotypes[now, x, c] = free[n_free]
-                in_use[free[n_free]] = 1
+                slot = free[n_free]
+                genotypes[now, x, c] = slot
+                in_use[slot] = 1
+                if v != _NEW:
+                    imported[host_id] = slot
+                    origin[slot] = host_id
     return n_free
 
 

@@ -68,12 +68,24 @@ Indexes = namedtuple("Indexes", "sons grandsons cousin_couples uncles spare")
 #: first cousin, second cousin, uncle–niece, fallback) of deme d.
 Marriages = namedtuple("Marriages", "married uncle_married counts")
 #: A step's offspring work: ``blocks[b]`` = (deme, first, end, index within
-#: deme), their ``sums`` (Σ F, new mutations) and ``failed`` flags, and per deme
-#: the parents' demes (``source``, ``cumulative`` probabilities, ``n_sources``).
-Offspring = namedtuple("Offspring", "blocks sums failed source cumulative n_sources")
+#: deme), their ``sums`` (Σ F, alleles to give a slot) and ``failed`` flags, per
+#: deme the parents' demes (``source``, ``cumulative`` probabilities,
+#: ``n_sources``), and the host demes' gene pools of a hybrid run (:data:`Host`).
+Offspring = namedtuple(
+    "Offspring",
+    "blocks sums failed source cumulative n_sources host_values host_cum host_n host_f",
+)
+#: The host demes' gene pools of one replicate of a hybrid run, by step τ of this
+#: schedule and deme j (their copies at τ − 1): ``values[τ, j, :n[τ, j]]``, the
+#: alleles (0 normal, 1…K named, −2 − h the host's mutation-born allele h),
+#: ``cum[τ, j]`` their cumulative frequencies, ``f[j]`` the deme's F; ``ids``, the
+#: host's mutation-born alleles h of the replicate. Empty arrays (n of shape (0, 0))
+#: outside a hybrid run.
+Host = namedtuple("Host", "values cum n f ids")
 #: Mutation-born allele slots: ``hist`` (copies per allele, scratch), ``in_use``
-#: flags and the stack of ``free`` slots.
-Slots = namedtuple("Slots", "hist in_use free")
+#: flags, the stack of ``free`` slots, and in a hybrid run the slot ``imported[h]``
+#: of the host's allele h (−1: none) and the host allele ``origin[slot]`` of a slot.
+Slots = namedtuple("Slots", "hist in_use free imported origin")
 #: One replicate's arrays; ``f_sums[d]`` = Σ F of deme d's children this step,
 #: ``state`` = (free slots, next record, offspring blocks this step).
 Workspace = namedtuple(
@@ -93,8 +105,9 @@ def _kinds(marriage):
 
 
 @njit(cache=True)
-def _workspace(sch, allele_type):
-    """All arrays of one replicate, sized for the largest generation (see docs/pedigree.md)."""
+def _workspace(sch, allele_type, host):
+    """All arrays of one replicate, sized for the largest generation (see docs/pedigree.md);
+    ``host``: its :data:`Host` gene pools."""
     n_demes = sch.sizes.shape[1]
     depth = sch.ancestry - 1
     n_max = max(1, sch.offs[:, n_demes].max())
@@ -152,8 +165,13 @@ def _workspace(sch, allele_type):
             source=np.zeros((n_demes, n_demes), np.int64),
             cumulative=np.zeros((n_demes, n_demes)),
             n_sources=np.zeros(n_demes, np.int64),
+            host_values=host.values,
+            host_cum=host.cum,
+            host_n=host.n,
+            host_f=host.f,
         ),
-        slots=Slots(np.zeros(n_slots, np.int64), np.zeros(n_slots, np.uint8), free),
+        slots=Slots(np.zeros(n_slots, np.int64), np.zeros(n_slots, np.uint8), free,
+                    np.full(host.ids, -1, np.int64), np.full(n_slots, -1, np.int64)),
         f_sums=np.zeros(n_demes),
         state=state,
     )
@@ -193,8 +211,8 @@ def _prepare(tau, seed, sch, ws, build_indexes):
         _build_indexes(tau, sch, ws)
     _marry(tau, seed, sch, ws.ancestry, ws.indexes, ws.marriages)
     offspring = ws.offspring
-    _sources(tau, sch.sizes, sch.coffs, sch.migration[sch.migration_index[tau]], offspring.source,
-             offspring.cumulative, offspring.n_sources)
+    _sources(tau, sch.sizes, sch.coffs, sch.migration[sch.migration_index[tau]],
+             offspring.host_n, offspring.source, offspring.cumulative, offspring.n_sources)
     n_blocks = _blocks(tau, sch.sizes, offspring.blocks)
     offspring.failed[:n_blocks] = 0
     ws.state[_BLOCKS] = n_blocks
@@ -225,10 +243,11 @@ def _complete(tau, seed, sch, ws, records, observed, status):
 
 
 @njit(cache=True)
-def _replicate(seed, sch, allele_type, records, observed, status):
+def _replicate(seed, sch, allele_type, host, records, observed, status):
     """Simulate one replicate on the calling thread into ``records`` [n_rec, D,
-    fields], ``observed`` [n_rec, D, len(OBSERVED_COLUMNS)] and ``status`` [3]."""
-    ws = _workspace(sch, allele_type)
+    fields], ``observed`` [n_rec, D, len(OBSERVED_COLUMNS)] and ``status`` [3]
+    (``host``: its :data:`Host` gene pools)."""
+    ws = _workspace(sch, allele_type, host)
     if not _start(seed, sch, ws, records, observed, status):
         return
     depth = sch.ancestry - 1
@@ -247,10 +266,12 @@ def _replicate(seed, sch, allele_type, records, observed, status):
 
 
 @njit(cache=True, parallel=True)
-def run_replicates(seeds, sch, allele_type, records, observed, status):
-    """Run ``len(seeds)`` replicates in parallel, one per thread."""
+def run_replicates(seeds, sch, allele_type, hosts, records, observed, status):
+    """Run ``len(seeds)`` replicates in parallel, one per thread (``hosts``: a
+    :data:`Host` of arrays with a leading replicate axis)."""
     for r in prange(seeds.shape[0]):
-        _replicate(seeds[r], sch, allele_type, records[r], observed[r], status[r])
+        host = Host(hosts.values[r], hosts.cum[r], hosts.n[r], hosts.f, hosts.ids[r])
+        _replicate(seeds[r], sch, allele_type, host, records[r], observed[r], status[r])
 
 
 @njit(cache=True, inline="always")
@@ -296,7 +317,9 @@ def _generation_step(tau, seed, sch, ws, w_max, records, observed, status):
     couples = Couples(alleles=ws.couples.alleles, f=ws.couples.f)
     o = ws.offspring
     offspring = Offspring(blocks=o.blocks, sums=o.sums, failed=o.failed, source=o.source,
-                          cumulative=o.cumulative, n_sources=o.n_sources)
+                          cumulative=o.cumulative, n_sources=o.n_sources,
+                          host_values=o.host_values, host_cum=o.host_cum, host_n=o.host_n,
+                          host_f=o.host_f)
     genotypes = ws.genotypes
     for which in _indexes_due(tau, indexes):
         start, entries = _index_arrays(which, indexes)
@@ -326,10 +349,11 @@ def _generation_step(tau, seed, sch, ws, w_max, records, observed, status):
     return _complete(tau, seed, sch, ws, records, observed, status)
 
 
-def _replicate_within(seed, sch: Schedule, allele_type, records, observed, status) -> None:
+def _replicate_within(seed, sch: Schedule, allele_type, host, records, observed,
+                      status) -> None:
     """:func:`_replicate` with each generation's couples and offspring blocks on all
     threads: one call from Python per generation (a call costs several µs)."""
-    ws = _workspace(sch, allele_type)
+    ws = _workspace(sch, allele_type, host)
     if not _start(seed, sch, ws, records, observed, status):
         return
     w_max = float(sch.wtab.max())

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from popsim.engines.pedigree.alleles import _NEW
+from popsim.engines.pedigree.alleles import _NEW, _host_allele, _is_host
 from popsim.engines.pedigree.prefetch import PREFETCH, _prefetch
 from popsim.engines.rng import (
     GOLDEN,
@@ -32,9 +32,11 @@ def _offspring_block(b, tau, seed, need_f, w_max, sch, offspring, genotypes, par
                      couples):
     """Offspring of block b (deme, first, end, index within deme) of step τ.
 
-    Writes ``genotypes`` (``_NEW`` for a new mutation) and ``parent_couples``;
-    ``offspring.sums[b]`` = (Σ F of the couples if ``need_f``, else 0; new
-    mutations); ``offspring.failed[b]`` = 1 if MAX_TRIES zygotes in a row were
+    Writes ``genotypes`` (``_NEW`` for a new mutation, −2 − h for host's
+    mutation-born allele h) and ``parent_couples`` (−1 for a child of host
+    parents, :func:`_is_host`); ``offspring.sums[b]`` = (Σ F of the couples
+    if ``need_f``, else 0, a host child counting the host's F; alleles still
+    to be given a slot); ``offspring.failed[b]`` = 1 if MAX_TRIES zygotes in a row were
     rejected. ``w_max``: the largest fitness of ``sch.wtab``. Parents' alleles
     come from ``couples.alleles`` (:func:`_couple_alleles`): one random read per
     zygote. (:data:`~popsim.engines.pedigree.kernel.Offspring`,
@@ -42,6 +44,7 @@ def _offspring_block(b, tau, seed, need_f, w_max, sch, offspring, genotypes, par
     """
     blocks, sums, fail = offspring.blocks, offspring.sums, offspring.failed
     source, cumulative, n_sources = offspring.source, offspring.cumulative, offspring.n_sources
+    host_n, host_f = offspring.host_n, offspring.host_f
     offs, coffs, u, wtab = sch.offs, sch.coffs, sch.u, sch.wtab
     couple_alleles, couple_f = couples.alleles, couples.f
     i, first, end, index = blocks[b, 0], blocks[b, 1], blocks[b, 2], blocks[b, 3]
@@ -56,7 +59,7 @@ def _offspring_block(b, tau, seed, need_f, w_max, sch, offspring, genotypes, par
     # the stream is a counter, so that draw is known now. A guess, hence only a
     # prefetch (it changes no value); it hides most of the random read of the
     # couple's alleles.
-    single = n_sources[i] == 1
+    single = n_sources[i] == 1 and not _is_host(host_n, tau, source[i, 0])
     ahead = np.uint64(PREFETCH * (3 if u > 0.0 else 1)) * GOLDEN
     lo = span = 0
     if single:
@@ -79,12 +82,23 @@ def _offspring_block(b, tau, seed, need_f, w_max, sch, offspring, genotypes, par
                 while c < n_sources[i] - 1 and r >= cumulative[i, c]:
                     c += 1
                 j = source[i, c]
-            k0 = coffs[tau, j]
-            state, z = stream_next(state)
-            k = k0 + stream_below(z, coffs[tau, j + 1] - k0)
-            bits = int(z & np.uint64(3))
-            a1 = couple_alleles[k, bits & 1]
-            a2 = couple_alleles[k, 2 + (bits >> 1)]
+            if _is_host(host_n, tau, j):
+                k = -1  # parents not simulated: a host zygote with the host's F
+                state, z = stream_next(state)
+                a1 = _host_allele(offspring, tau, j, stream_unit(z))
+                state, z = stream_next(state)
+                if stream_unit(z) < host_f[j]:
+                    a2 = a1
+                else:
+                    state, z = stream_next(state)
+                    a2 = _host_allele(offspring, tau, j, stream_unit(z))
+            else:
+                k0 = coffs[tau, j]
+                state, z = stream_next(state)
+                k = k0 + stream_below(z, coffs[tau, j + 1] - k0)
+                bits = int(z & np.uint64(3))
+                a1 = couple_alleles[k, bits & 1]
+                a2 = couple_alleles[k, 2 + (bits >> 1)]
             if u > 0.0:
                 if a1 == 0:
                     state, z = stream_next(state)
@@ -105,8 +119,8 @@ def _offspring_block(b, tau, seed, need_f, w_max, sch, offspring, genotypes, par
         genotypes[now, x, 1] = a2
         parent_couples[born, x] = k
         if need_f:
-            f_sum += couple_f[k]
-        n_new += (a1 == _NEW) + (a2 == _NEW)
+            f_sum += couple_f[k] if k >= 0 else host_f[j]
+        n_new += (a1 < 0) + (a2 < 0)
     sums[b, 0] = f_sum
     sums[b, 1] = n_new
 
@@ -121,20 +135,21 @@ def _offspring_serial(n_blocks, tau, seed, need_f, w_max, sch, offspring, genoty
 
 
 @njit(cache=True)
-def _sources(tau, sizes, coffs, m, source, cumulative, n_sources):
+def _sources(tau, sizes, coffs, m, host_n, source, cumulative, n_sources):
     """Per destination deme i: the ``n_sources[i]`` demes ``source[i, :]`` that
-    have couples, with probabilities M[i, j] renormalised over them and
-    accumulated in ``cumulative[i, :]``."""
+    have couples or are host demes with gene copies (:func:`_is_host`), with
+    probabilities M[i, j] renormalised over them and accumulated in
+    ``cumulative[i, :]``."""
     n_demes = sizes.shape[1]
     for i in range(n_demes):
         total = 0.0
         for j in range(n_demes):
-            if m[i, j] > 0.0 and coffs[tau, j + 1] > coffs[tau, j]:
+            if m[i, j] > 0.0 and (coffs[tau, j + 1] > coffs[tau, j] or _is_host(host_n, tau, j)):
                 total += m[i, j]
         c = 0
         acc = 0.0
         for j in range(n_demes):
-            if m[i, j] > 0.0 and coffs[tau, j + 1] > coffs[tau, j]:
+            if m[i, j] > 0.0 and (coffs[tau, j + 1] > coffs[tau, j] or _is_host(host_n, tau, j)):
                 acc += m[i, j]
                 source[i, c] = j
                 cumulative[i, c] = acc / total

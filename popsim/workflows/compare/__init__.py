@@ -46,7 +46,7 @@ from popsim.analysis.results import Result, scenario_to_dict
 from popsim.analysis.weighted import effective_histories, likelihood_weights, weighted_summary_rows
 from popsim.burnin import BurnIns
 from popsim.errors import PopsimError
-from popsim.genetics.statistics import REGISTRY, comparison_table
+from popsim.genetics.statistics import REGISTRY, comparison_table, shown_rows
 from popsim.model.scenario import Observation, Scenario
 from popsim.outputs.tables import summary_table
 from popsim.simulate import simulate
@@ -57,17 +57,6 @@ if TYPE_CHECKING:
 #: Rows of the comparison table: (statistic, label), the statistics from the registry;
 #: derived statistics are made by :func:`_derived_rows`.
 COMPARE_TABLE = (("replicates", "replicates (simulated populations)"), *comparison_table())
-#: Statistics rescaled into derived rows (per 100,000, percent): (source, shown name, factor);
-#: a pooled share's ``_per_history`` row too.
-DERIVED = tuple(
-    row
-    for s in REGISTRY
-    if s.factor != 1.0
-    for row in (
-        ((s.name, s.shown_name, s.factor),)
-        + (((s.per_history_name, s.per_history_shown_name, s.factor),) if s.pooled else ())
-    )
-)
 #: Rows that mean nothing in a scenario without founder alleles.
 FOUNDER_ROWS = tuple(
     dict.fromkeys(
@@ -155,11 +144,12 @@ class Comparison:
             for d, deme in enumerate(result.deme_names)
             if result.plan.sizes[-1, d] > 0
         ]
-        names = [deme for _, _, deme in alive]
+        labels = [self.results[k].deme_labels[d] for k, d, _ in alive]
         out = []
         for k, d, deme in alive:
             entry, result = self.entries[k], self.results[k]
-            label = deme if names.count(deme) == 1 else f"{entry.id}/{deme}"
+            label = result.deme_labels[d]
+            label = label if labels.count(label) == 1 else f"{label} ({entry.id})"
             scenario = entry.scenario
             introduced = any(a.deme == deme for a in scenario.locus.founder_alleles)
             reached = bool(np.nanmax(result.statistics["founder_frequency"][:, :, d]) > 0)
@@ -292,10 +282,6 @@ class Comparison:
         for entry, result in zip(self.entries, self.results, strict=True):
             frame = result.trajectories()
             frame.insert(0, "scenario", entry.id)
-            final = result.scenario.generations
-            frame["years_before_present"] = (
-                final - frame["generation"]
-            ) * result.scenario.generation_time_years
             frames.append(frame)
         return pd.concat(frames, ignore_index=True)
 
@@ -333,7 +319,7 @@ class Comparison:
         command: str = "",
         command_line: str | None = None,
     ) -> Path:
-        """Write comparison.csv, trajectories.csv, manifest.json, figures/*.png,
+        """Write comparison.csv, trajectories.csv, manifest.json, figures/*.png (+ .svg),
         report.md and report.html into ``directory`` (atomically, see
         :func:`popsim.outputs.files.write_directory`). ``command`` is shown in the report
         as the way to reproduce it; ``command_line`` (as typed) goes into the manifest."""
@@ -437,13 +423,8 @@ def _subset(result: Result, mask: np.ndarray) -> Result:
 
 
 def _derived_rows(rows: pd.DataFrame) -> pd.DataFrame:
-    """Rescaled copies of some statistics (per 100,000 people, percent of patients)."""
+    """Rescaled copies of some statistics (per 100,000 people, percent of patients):
+    :func:`popsim.genetics.statistics.shown_rows`."""
     import pandas as pd
 
-    out = []
-    indexed = rows.set_index("statistic")
-    for source, shown, factor in DERIVED:
-        if source in indexed.index:
-            row = indexed.loc[source, ["mean", "q025", "median", "q975"]] * factor
-            out.append({"statistic": shown, **row.to_dict()})
-    return pd.DataFrame(out)
+    return pd.DataFrame(shown_rows(rows.to_dict("records")))

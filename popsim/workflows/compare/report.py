@@ -18,7 +18,7 @@ import html
 import math
 import re
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,10 +26,23 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from popsim.analysis.quantiles import nan_quantiles
 from popsim.genetics.statistics import BY_NAME, REGISTRY
-from popsim.model.scenario import CountObservation, Deme, Scenario
-from popsim.outputs.figures import CLASS_COLOURS
+from popsim.model.scenario import (
+    Deme,
+    LikelihoodObservation,
+    RateObservation,
+    Scenario,
+)
+from popsim.outputs.figures import CLASS_COLOURS, save_figure, time_axis
 from popsim.outputs.words import counted, is_are
+from popsim.workflows.compare.clinician import (
+    CONSISTENT_P,
+    bottom_line,
+    limitations,
+    summary_reader,
+)
+from popsim.workflows.compare.screening import screening_blocks
 
 if TYPE_CHECKING:
     from popsim.analysis.results import Result
@@ -45,9 +58,9 @@ QUESTION = (
 CLASSES = tuple(
     (BY_NAME[s.pooled[0]].label, s.shown_name) for s in REGISTRY if s.pooled is not None
 )
-#: A scenario is called consistent with an observation whose posterior-predictive
-#: p-value is at least this.
-CONSISTENT_P = 0.05
+#: Panels per row in the report's figures: two keep a figure within the page's
+#: width, so its text stays at least 8 pt there.
+REPORT_COLUMNS = 2
 FIGURES = {
     "composition": "patient_genotypes.png",
     "trajectories": "allele_frequencies.png",
@@ -79,7 +92,7 @@ def findings(
         populations: the table's columns, as :meth:`Comparison.populations`.
         tolerance: the relative window of the matching columns.
     """
-    value = _reader(summary)
+    value = summary_reader(summary)
     paragraphs = []
     matched = {p.parent: p for p in populations if p.matched}
     ordered = sorted((p for p in populations if not p.matched), key=lambda p: not p.founders)
@@ -95,18 +108,6 @@ def findings(
         paragraphs.append(" ".join(t for t in text if t))
     contrast = _contrast_sentence(ordered, matched, value)
     return [contrast, *paragraphs] if contrast else paragraphs
-
-
-def _reader(summary: pd.DataFrame) -> Callable[[str, str, str], float]:
-    indexed = summary.set_index(["population", "statistic"])
-
-    def value(label: str, statistic: str, column: str = "mean") -> float:
-        key = (label, statistic)
-        if key not in indexed.index:
-            return math.nan
-        return float(indexed.loc[key, column])
-
-    return value
 
 
 def _founder_phrase(founders: Sequence[str]) -> str:
@@ -207,6 +208,14 @@ def _reason_sentence(p: Population, value) -> str:
             f"{'segregates' if format(alleles, '.0f') == '1' else 'segregate'}, together at a "
             f"frequency of {total:.2g} — "
             f"so a patient's two pathogenic alleles are usually different ones."
+        )
+    total = value(label, "pathogenic_frequency")
+    if p.inbreeding > 0 and not founder_q > 0 and total > 0:
+        return (
+            f"The reason is inbreeding: with F = {p.inbreeding:g}, homozygotes by descent (about "
+            f"F·Q of people, Q = {total:.2g} the total frequency of pathogenic alleles) "
+            f"outnumber the compound heterozygotes that two different rare alleles give "
+            f"(about Q²) by about F/Q = {p.inbreeding / total:.0f} to 1."
         )
     return (
         f"Most patients are homozygous for alleles other than the founder allele: in these "
@@ -407,15 +416,14 @@ def composition_figure(comparison: Comparison, path: Path) -> Path:
     for x, p in enumerate(populations):
         prevalence = summary.get((p.label, "prevalence_per_100k"), np.nan)
         text = f"{_per_100k(prevalence)} /100,000\nn = {p.replicates}"
-        ax.text(x, 101, text, ha="center", va="bottom", fontsize=7)
+        ax.text(x, 101, text, ha="center", va="bottom", fontsize=8)
     ax.set_ylim(0, 118)
     ax.set_ylabel("% of simulated patients")
     ax.set_title("Patient genotypes at present", fontsize=10)
     ax.tick_params(axis="x", labelsize=8)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    return path
+    return save_figure(fig, path)
 
 
 def _derived_mean(
@@ -448,13 +456,13 @@ def trajectory_figure(comparison: Comparison, path: Path) -> Path:
     columns = comparison.columns()
     panels = [(p, r, d) for p, r, d in columns if not p.matched]
     matching = {p.parent: (p, r) for p, r, _ in columns if p.matched}
-    n_cols = min(3, len(panels))
+    n_cols = min(REPORT_COLUMNS, len(panels))
     n_rows = math.ceil(len(panels) / n_cols)
-    fig = Figure(figsize=(4.2 * n_cols, 3.4 * n_rows))
+    fig = Figure(figsize=(4.4 * n_cols, 4.6 * n_rows), layout="constrained")
     axes = fig.subplots(n_rows, n_cols, squeeze=False)
     for ax, (population, result, d) in zip(axes.flat, panels, strict=False):
         scenario = result.scenario
-        years = (scenario.generations - result.generations) * scenario.generation_time_years
+        years = result.years_before_present
         series = [("other_frequency", "other pathogenic alleles", "#2166ac")]
         if population.founders:
             series.insert(0, ("founder_frequency", " + ".join(population.founders), "#b2182b"))
@@ -464,7 +472,7 @@ def trajectory_figure(comparison: Comparison, path: Path) -> Path:
             if not present.any():
                 continue
             with np.errstate(all="ignore"), warnings.catch_warnings(action="ignore"):
-                low, high = np.nanquantile(values[:, present], [0.025, 0.975], axis=0)
+                low, high = nan_quantiles(values[:, present], [0.025, 0.975])
                 mean = np.nanmean(values[:, present], axis=0)
             x = years[present]
             ax.fill_between(x, low, high, color=colour, alpha=0.15, linewidth=0)
@@ -477,25 +485,22 @@ def trajectory_figure(comparison: Comparison, path: Path) -> Path:
         for obs in population.observations:
             if obs.statistic == "founder_frequency":
                 ax.axhline(obs.value, color="k", ls=":", lw=1, label="observed")
-        ax.invert_xaxis()
-        ax.set_xlabel("years before present")
+        time_axis(ax, scenario.generation_time_years)
         ax.set_ylabel("allele frequency")
-        ax.set_title(f"{population.label}\n({population.scenario_id})", fontsize=8)
-        ax.legend(fontsize=6, loc="upper left")
+        ax.set_title(population.label, fontsize=10)
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False)
     for ax in list(axes.flat)[len(panels) :]:
         ax.axis("off")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    return path
+    return save_figure(fig, path)
 
 
 def carrier_figure(comparison: Comparison, path: Path) -> Path:
     """Histogram (log scale) of the present-day carrier frequency across replicates,
     one panel per population, with the observed value and P(≥ observed) where published."""
     panels = [(p, r, d) for p, r, d in comparison.columns() if not p.matched]
-    n_cols = min(3, len(panels))
+    n_cols = min(REPORT_COLUMNS, len(panels))
     n_rows = math.ceil(len(panels) / n_cols)
-    fig = Figure(figsize=(4.2 * n_cols, 3.1 * n_rows))
+    fig = Figure(figsize=(4.4 * n_cols, 3.6 * n_rows), layout="constrained")
     axes = fig.subplots(n_rows, n_cols, squeeze=False)
     for ax, (population, result, d) in zip(axes.flat, panels, strict=False):
         values = result.final_statistics["carrier_frequency"][:, d]
@@ -520,31 +525,29 @@ def carrier_figure(comparison: Comparison, path: Path) -> Path:
                 label=f"observed {_observed_value(obs.statistic, obs.value)}",
             )
             note += f"\nP(≥ observed) = {_pct(100 * share)}"
-        ax.text(0.5, 0.97, note, transform=ax.transAxes, ha="center", va="top", fontsize=7)
-        ax.set_xlabel("carrier frequency at present")
+        ax.set_xlabel("carrier frequency at present (log scale)")
         ax.set_ylabel("replicates")
-        ax.set_title(f"{population.label}\n({population.scenario_id})", fontsize=8)
+        ax.set_title(f"{population.label}\n{note}", fontsize=9)
         if observed:
-            ax.legend(fontsize=7, loc="upper left")
+            ax.legend(fontsize=8, loc="upper right")
     for ax in list(axes.flat)[len(panels) :]:
         ax.axis("off")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    return path
+    return save_figure(fig, path)
 
 
 # --------------------------------------------------------------------------- document
 
-Block = tuple  # ("h1"|"h2"|"h3"|"p"|"ul"|"table"|"figure"|"code", payload…)
+Block = tuple  # ("h1"|"h2"|"h3"|"p"|"box"|"ul"|"table"|"figure"|"code", payload…)
 
 
 def report_blocks(comparison: Comparison, figures: dict[str, Path], command: str) -> list[Block]:
     """The report as a list of blocks that :func:`to_markdown` and :func:`to_html` render."""
     populations = comparison.populations()
     summary = comparison.summary()
-    ids = ", ".join(e.id for e in comparison.entries)
+    names = "; ".join(e.scenario.name for e in comparison.entries)
     blocks: list[Block] = [
-        ("h1", f"GNE myopathy: who the patients are — {ids}"),
+        ("h1", f"GNE myopathy: who the patients are — {names}"),
+        ("box", "Bottom line", bottom_line(comparison)),
         ("h2", "The question"),
         ("p", QUESTION),
         ("h2", "What the numbers say"),
@@ -556,10 +559,13 @@ def report_blocks(comparison: Comparison, figures: dict[str, Path], command: str
     ]
     for name, path in figures.items():
         blocks.append(("figure", path, CAPTIONS[name]))
+    blocks.extend(screening_blocks(comparison))
     blocks.append(("h2", "The scenarios and where their numbers come from"))
     for entry, result in zip(comparison.entries, comparison.results, strict=True):
         blocks.extend(_scenario_blocks(entry.id, entry.scenario, entry.source, result))
     blocks += [
+        ("h2", "Limitations"),
+        ("ul", limitations(comparison)),
         ("h2", "How this was computed"),
         ("p", _method_note(comparison)),
     ]
@@ -728,8 +734,9 @@ def _evidence_blocks(scenario: Scenario, result: Result) -> list[Block]:
         elif ppp >= CONSISTENT_P:
             verdict = f"the scenario is consistent with it (p-value {ppp:.2f} ≥ {CONSISTENT_P})"
         else:
+            what = "value" if isinstance(obs, RateObservation) else "count"
             verdict = (f"the scenario is not consistent with it (p-value {ppp:.2g} < "
-                       f"{CONSISTENT_P}): so extreme a count is rare in its histories")
+                       f"{CONSISTENT_P}): so extreme a {what} is rare in its histories")
         sentences.append(f"{obs.name} ({_counts_text(obs)}): {verdict}.")
     total = rows["evidence_total"]
     note = (
@@ -738,12 +745,38 @@ def _evidence_blocks(scenario: Scenario, result: Result) -> list[Block]:
         "the p-value is the probability, over histories and sampling, of counts at least "
         "as extreme. " + " ".join(sentences)
         + f" All together the evidence is {total['mean']:.3g}."
+        + _survival_sentence(result)
+        + " A p-value says whether the data are unusual among this scenario's histories, "
+        "not which assumption is wrong; the evidence of one scenario alone fixes no "
+        "parameter: compare it between scenarios that differ in one assumption."
     )
     return [("table", table), ("p", note)]
 
 
-def _counts_text(obs: CountObservation) -> str:
+def _survival_sentence(result: Result) -> str:
+    """How much of the evidence is the founder allele's survival: its loss rate and the
+    evidence among the histories where it survives (:func:`evidence_given_founder`)."""
+    from popsim.analysis.evidence import evidence_given_founder
+
+    given = evidence_given_founder(result)
+    lost = {name: v[0] for name, v in given.items()}
+    if not given or max(lost.values()) < 0.05:
+        return ""
+    share = max(lost.values())
+    parts = ", ".join(f"{v[1]:.3g} ({name})" for name, v in given.items())
+    return (
+        f" The founder allele is lost in up to {_pct(100 * share)} of histories, and those "
+        f"give an observation of it likelihood 0: much of the evidence is the chance that "
+        f"one founder copy survives. The allele was studied because it is there; among the "
+        f"histories where it survives the evidence is {parts}."
+    )
+
+
+def _counts_text(obs: LikelihoodObservation) -> str:
     """The observed counts in words, e.g. "47 of 47 families founder homozygous"."""
+    if isinstance(obs, RateObservation):
+        return (f"{obs.statistic} {obs.value:.3g} (stated 95% range "
+                f"{obs.low:.3g}–{obs.high:.3g}, no sample size)")
     detected = "founder-allele" if obs.allele == "founder" else "any-allele"
     if obs.form == "screen":
         return f"{obs.count('carriers')} {detected} carriers of {obs.total:,} screened"
@@ -787,6 +820,8 @@ def to_markdown(blocks: Sequence[Block], relative_to: Path) -> str:
             out.append(f"{'#' * int(kind[1])} {esc(block[1])}")
         elif kind == "p":
             out.append(esc(block[1]))
+        elif kind == "box":
+            out.append(f"> **{esc(block[1])}.** " + " ".join(esc(s) for s in block[2]))
         elif kind == "ul":
             out.append("\n".join(f"- {esc(item)}" for item in block[1]))
         elif kind == "code":
@@ -828,6 +863,9 @@ th { background: #f3f3f3; } tr:nth-child(even) td { background: #fafafa; }
 figure { margin: 1.5em 0; } figure img { max-width: 100%; }
 figcaption { font-size: .9em; color: #555; }
 pre { background: #f6f6f6; padding: .8em; overflow-x: auto; }
+.bottom-line { display: block; background: #eef5fb; border-left: 5px solid #2166ac;
+               padding: .8em 1em; margin: 1em 0; font-size: 1.1em; }
+table { display: block; overflow-x: auto; max-width: 100%; }
 """
 
 
@@ -842,6 +880,11 @@ def to_html(blocks: Sequence[Block]) -> str:
             body.append(f"<{kind}>{esc(block[1])}</{kind}>")
         elif kind == "p":
             body.append(f"<p>{esc(block[1])}</p>")
+        elif kind == "box":
+            body.append(
+                f'<aside class="bottom-line"><strong>{esc(block[1])}.</strong> '
+                + " ".join(esc(s) for s in block[2]) + "</aside>"
+            )
         elif kind == "ul":
             body.append("<ul>" + "".join(f"<li>{esc(i)}</li>" for i in block[1]) + "</ul>")
         elif kind == "code":

@@ -1,4 +1,5 @@
-"""Fitting scenarios to observed data by approximate Bayesian computation.
+"""Fitting scenarios to observed data: likelihood-weighted importance sampling on count
+observations, or approximate Bayesian computation on observed statistics.
 
 ``popsim fit FIT.toml --out DIR`` (see ``docs/fit.md``)::
 
@@ -9,7 +10,9 @@
 Modules: :mod:`~popsim.workflows.fit.spec` (fit files), :mod:`~popsim.workflows.fit.priors`,
 :mod:`~popsim.workflows.fit.observed` (observations, distance),
 :mod:`~popsim.workflows.fit.simulator` (draws through the sweep executors),
-:mod:`~popsim.workflows.fit.abc` (rejection, ABC-SMC), :mod:`~popsim.workflows.fit.model_choice`,
+:mod:`~popsim.workflows.fit.abc` (rejection, ABC-SMC), :mod:`~popsim.workflows.fit.likelihood`
+(pseudo-marginal importance sampling), :mod:`~popsim.workflows.fit.diagnostics` (flags),
+:mod:`~popsim.workflows.fit.model_choice`,
 :mod:`~popsim.workflows.fit.figures`, :mod:`~popsim.workflows.fit.runner` (all of it together).
 """
 

@@ -3,7 +3,6 @@ posterior predictive check. Each file is written atomically."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +10,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from popsim.genetics.statistics import BY_NAME
-from popsim.outputs.files import write_bytes_atomic
+from popsim.outputs.figures import save_figure
 from popsim.workflows.fit.spec import Fit
 
 
@@ -28,10 +27,8 @@ def fit_figures(
 
 
 def _save(figure: Figure, path: Path) -> Path:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
-    write_bytes_atomic(path, buffer.getvalue())
-    return path
+    figure.set_layout_engine("tight")
+    return save_figure(figure, path)
 
 
 def _bins(fit: Fit, j: int) -> np.ndarray:

@@ -5,16 +5,21 @@ Layout of ``DIR``::
     DIR/manifest.json                 provenance (popsim.provenance) with a "fit" section:
                                       fit file and hashes, seed, settings, outcome
     DIR/generations/generation-G.json one finished ABC generation (particles, weights, ε)
-    DIR/posterior.parquet, .csv       the final generation: parameters, weight, distance, statistics
-    DIR/summary.csv                   per parameter: weighted median, 95% interval; with
-                                      acceptance rate, ESS and simulations of the final generation
-    DIR/generations.csv               per generation: tolerance, simulations, acceptance, ESS
+    DIR/generations/round-R.json      method = "likelihood": one finished round
+    DIR/posterior.parquet, .csv       ABC: the final generation: parameters, weight, distance,
+                                      statistics; likelihood: every draw of every round,
+                                      weight, loglik_<observation>, loglik_total
+    DIR/summary.csv                   per parameter: weighted median, 95% interval, flags
+                                      (popsim.workflows.fit.diagnostics); with ESS and
+                                      simulations (ABC: acceptance rate of the final generation)
+    DIR/generations.csv               per generation: tolerance, simulations, acceptance, ESS;
+                                      likelihood: per round: simulations, draws tried, n_eff
     DIR/predictive.csv                posterior predictive simulations of the observed statistics
     DIR/model_choice.csv              posterior model probabilities, Bayes factors
     DIR/figures/*.png                 marginals, pairwise densities, predictive check
 
 Every file is written atomically (:mod:`popsim.outputs.files`). Each ABC generation
-is committed as it finishes, so ``resume=True`` continues an interrupted fit
+(likelihood round) is committed as it finishes, so ``resume=True`` continues an interrupted fit
 from its last finished generation with the same results (each generation's
 random numbers derive from (seed, generation) only). Model choice and the
 predictive check are rerun on resume.
@@ -24,10 +29,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +45,14 @@ from popsim.outputs.files import check_output_path, write_bytes_atomic, write_te
 from popsim.outputs.words import counted
 from popsim.provenance import build_manifest, read_manifest, reuse_refusal, utc_now, write_manifest
 from popsim.workflows.fit.abc import Population, rejection, run_smc
+from popsim.workflows.fit.diagnostics import diagnose
+from popsim.workflows.fit.likelihood import (
+    Round,
+    effective_size,
+    log_evidence,
+    pooled_weights,
+    run_rounds,
+)
 from popsim.workflows.fit.model_choice import CAVEAT, ModelChoiceResult, choose_model
 from popsim.workflows.fit.observed import distances, observation_scales
 from popsim.workflows.fit.simulator import Simulator, open_simulator
@@ -71,6 +85,14 @@ class FitOutcome:
     simulations: int
     wall_seconds: float
     resumed: int
+    #: method = "likelihood": its rounds (``history`` is then empty).
+    rounds: list[Round] = field(default_factory=list)
+    #: n_eff of the posterior's weights (Kish).
+    ess: float = math.nan
+    #: method = "likelihood": log of the estimate of P(data) (the evidence).
+    log_evidence: float = math.nan
+    #: method = "likelihood": the n_eff below which the posterior is flagged unreadable.
+    min_ess: float = math.nan
 
 
 def run_fit(
@@ -91,9 +113,12 @@ def run_fit(
     started = time.perf_counter()
     directory = Path(out)
     manifest = fit_manifest(fit, command_line=command_line, started=started_at)
-    done = _open_directory(directory, manifest, resume, overwrite)
+    resuming = _open_directory(directory, manifest, resume, overwrite)
+    if fit.likelihood:
+        return _run_likelihood(fit, directory, manifest, resuming, started, executor,
+                               workers, figures, progress)
+    done = _load_generations(directory) if resuming else []
     settings = fit.settings
-    names = [p.name for p in fit.priors]
 
     def commit(population: Population, scales: np.ndarray) -> None:
         write_text_atomic(
@@ -119,7 +144,10 @@ def run_fit(
             raise FitInterrupted(directory, len(_load_generations(directory))) from None
     final = history[-1]
     posterior = posterior_table(fit, final)
-    summary = summary_table(fit, final, names)
+    summary = summary_table(fit, final.thetas, final.weights, {
+        "acceptance_rate": final.acceptance_rate, "ess": final.ess,
+        "tolerance": final.tolerance, "simulations": final.simulations,
+    })
     generations = pd.DataFrame([
         {"generation": p.generation, "tolerance": p.tolerance, "simulations": p.simulations,
          "particles": len(p.weights), "acceptance_rate": p.acceptance_rate, "ess": p.ess}
@@ -141,8 +169,95 @@ def run_fit(
         fit_figures(fit, posterior, predictive, directory / "figures")
     return FitOutcome(
         directory, history, posterior, summary, stopped, choice, simulations,
-        time.perf_counter() - started, len(done),
+        time.perf_counter() - started, len(done), ess=final.ess,
     )
+
+
+def _run_likelihood(
+    fit: Fit,
+    directory: Path,
+    manifest: dict[str, Any],
+    resuming: bool,
+    started: float,
+    executor: str,
+    workers: int | None,
+    figures: bool,
+    progress: Callable[[int], None] | None,
+) -> FitOutcome:
+    """method = "likelihood" (:mod:`popsim.workflows.fit.likelihood`): its rounds, each
+    committed as it finishes, then the weighted posterior and the tables."""
+    s = fit.settings
+    done = _load_rounds(directory) if resuming else []
+
+    def commit(r: Round) -> None:
+        write_text_atomic(directory / "generations" / f"round-{r.round}.json",
+                          json.dumps(_round_json(r)))
+
+    with open_simulator(
+        fit.base_raw, fit.base_path.parent, fit.fixed, (), fit.seed, executor=executor,
+        workers=workers or default_workers(), batch=s.batch, progress=progress,
+        likelihood=fit.likelihood,
+    ) as simulator:
+        def loglik(thetas: np.ndarray, stage: int, first: int) -> np.ndarray:
+            return simulator.simulate(fit.priors, thetas, stage, first)
+
+        try:
+            rounds = run_rounds(
+                fit.priors, loglik, rounds=s.rounds, per_round=s.simulations // s.rounds,
+                defensive=s.defensive, seed=fit.seed, done=done, on_round=commit,
+            )
+        except KeyboardInterrupt:
+            raise FitInterrupted(directory, len(_load_rounds(directory))) from None
+    weights = pooled_weights(rounds)
+    ess = effective_size(weights)
+    thetas = np.concatenate([r.thetas for r in rounds])
+    logliks = np.concatenate([r.logliks for r in rounds])
+    simulations = sum(r.simulations for r in rounds)
+    posterior = _likelihood_posterior(fit, rounds, thetas, weights, logliks)
+    summary = summary_table(fit, thetas, weights, {"ess": ess, "simulations": simulations})
+    table = pd.DataFrame([
+        {"round": r.round, "simulations": r.simulations, "tried": r.tried,
+         "ess": effective_size(pooled_weights([r])) if np.any(np.isfinite(r.logliks[:, -1]))
+         else 0.0,
+         "ess_pooled": effective_size(pooled_weights(rounds[: r.round + 1]))}
+        for r in rounds
+    ])
+    evidence = log_evidence(rounds)
+    stopped = f"{counted(len(rounds), 'round')} done"
+    readable = ess >= s.min_ess
+    manifest["fit"]["outcome"] = {
+        "stopped": stopped, "rounds": len(rounds), "simulations": simulations,
+        "ess": ess, "min_ess": s.min_ess, "readable": readable, "log_evidence": evidence,
+        "flags": [f for f in summary["flag"] if f],
+        "wall_seconds": round(time.perf_counter() - started, 2),
+    }
+    _write_tables(directory, posterior, summary, table, pd.DataFrame(), None, manifest)
+    if figures:
+        from popsim.workflows.fit.figures import fit_figures
+
+        fit_figures(fit, posterior, pd.DataFrame(), directory / "figures")
+    return FitOutcome(
+        directory, [], posterior, summary, stopped, None, simulations,
+        time.perf_counter() - started, len(done), rounds=rounds, ess=ess,
+        log_evidence=evidence, min_ess=s.min_ess,
+    )
+
+
+def _likelihood_posterior(
+    fit: Fit, rounds: list[Round], thetas: np.ndarray, weights: np.ndarray,
+    logliks: np.ndarray,
+) -> pd.DataFrame:
+    """One row per simulated draw of every round: parameters (integers rounded), round,
+    weight and the log-likelihood of each observation and in total."""
+    table: dict[str, Any] = {}
+    for j, prior in enumerate(fit.priors):
+        column = thetas[:, j]
+        table[prior.name] = np.round(column).astype(np.int64) if prior.integer else column
+    table["round"] = np.concatenate([np.full(r.simulations, r.round) for r in rounds])
+    table["weight"] = weights
+    for i, name in enumerate(fit.columns):
+        table[name] = logliks[:, i]
+    return pd.DataFrame(table)
 
 
 def _abc(
@@ -222,28 +337,32 @@ def posterior_table(fit: Fit, population: Population) -> pd.DataFrame:
     return pd.DataFrame(table)
 
 
-def summary_table(fit: Fit, population: Population, names: list[str]) -> pd.DataFrame:
-    """Per parameter: weighted mean, median and 95% interval (2.5%, 97.5%), with the
-    final generation's acceptance rate, ESS, tolerance and simulations."""
+def summary_table(
+    fit: Fit, thetas: np.ndarray, weights: np.ndarray, extra: dict[str, float]
+) -> pd.DataFrame:
+    """Per parameter: weighted mean, median and 95% interval (2.5%, 97.5%), the
+    diagnostics of :func:`~popsim.workflows.fit.diagnostics.diagnose` (``width_ratio``,
+    ``mass_low``, ``mass_high``, ``flag``), then ``extra`` (e.g. the ESS)."""
     rows = []
     for j, prior in enumerate(fit.priors):
-        x = population.thetas[:, j]
+        x = thetas[:, j]
         if prior.integer:
             x = np.round(x)
-        w = population.weights
+        check = diagnose(prior, thetas[:, j], weights)
         rows.append({
-            "parameter": names[j],
-            "mean": float(np.sum(w * x)),
-            "q025": weighted_quantile(x, w, 0.025),
-            "median": weighted_quantile(x, w, 0.5),
-            "q975": weighted_quantile(x, w, 0.975),
+            "parameter": prior.name,
+            "mean": float(np.sum(weights * x)),
+            "q025": weighted_quantile(x, weights, 0.025),
+            "median": weighted_quantile(x, weights, 0.5),
+            "q975": weighted_quantile(x, weights, 0.975),
             "prior_low": prior.low + (0.5 if prior.integer else 0.0),
             "prior_high": prior.high - (0.5 if prior.integer else 0.0),
             "prior": prior.distribution,
-            "acceptance_rate": population.acceptance_rate,
-            "ess": population.ess,
-            "tolerance": population.tolerance,
-            "simulations": population.simulations,
+            "width_ratio": check.width_ratio,
+            "mass_low": check.mass_low,
+            "mass_high": check.mass_high,
+            "flag": check.flag,
+            **extra,
         })
     return pd.DataFrame(rows)
 
@@ -288,9 +407,9 @@ def fit_manifest(
         "base_sha256": hashlib.sha256(base.encode("utf-8")).hexdigest(),
         "fixed": json.loads(json.dumps(fit.fixed, default=str)),
         "seed": fit.seed,
-        "seed_rule": "draw k of stage g (ABC generation g; model choice 1000+m; predictive "
-        "2000): simulate(scenario with seed = SeedSequence([seed, g]) state >> 1, "
-        "point=k), one replicate",
+        "seed_rule": "draw k of stage g (ABC generation or likelihood round g; model choice "
+        "1000+m; predictive 2000): simulate(scenario with seed = SeedSequence([seed, g]) "
+        "state >> 1, point=k), one replicate",
         "settings": asdict(fit.settings),
     }
     return build_manifest("fit", section, command_line=command_line, started=started)
@@ -308,8 +427,8 @@ RESUME_KEYS = {
 
 def _open_directory(
     directory: Path, manifest: dict[str, Any], resume: bool, overwrite: bool
-) -> list[tuple[Population, np.ndarray]]:
-    """Prepare ``directory``; on resume return its finished generations (with scales)."""
+) -> bool:
+    """Prepare ``directory``; True when resuming the fit already in it."""
     check_output_path(directory)
     if directory.exists() and resume:
         old = read_manifest(directory / "manifest.json", "fit")
@@ -327,7 +446,7 @@ def _open_directory(
                 f"--resume: refused: {reason} since the fit in {directory} started; run it "
                 "into a new --out, or pass --overwrite to start again"
             )
-        return _load_generations(directory)
+        return True
     if directory.exists():
         if not overwrite:
             raise PopsimError(
@@ -337,7 +456,7 @@ def _open_directory(
         shutil.rmtree(directory)
     directory.mkdir(parents=True)
     write_manifest(directory / "manifest.json", manifest)
-    return []
+    return False
 
 
 def _population_json(p: Population, scales: np.ndarray) -> dict[str, Any]:
@@ -362,4 +481,27 @@ def _load_generations(directory: Path) -> list[tuple[Population, np.ndarray]]:
         )
         out.append((population, np.array(data["scales"])))
         g += 1
+    return out
+
+
+def _round_json(r: Round) -> dict[str, Any]:
+    return {
+        "round": r.round, "tried": r.tried, "thetas": r.thetas.tolist(),
+        "log_ratio": r.log_ratio.tolist(), "logliks": r.logliks.tolist(),
+    }
+
+
+def _load_rounds(directory: Path) -> list[Round]:
+    """Finished likelihood rounds 0, 1, … in ``directory`` (stopping at the first gap)."""
+    out = []
+    r = 0
+    while (path := directory / "generations" / f"round-{r}.json").is_file():
+        data = json.loads(path.read_text(encoding="utf-8"))
+        n = len(data["log_ratio"])
+        out.append(Round(
+            r, np.array(data["thetas"], dtype=float).reshape(n, -1),
+            np.array(data["log_ratio"], dtype=float),
+            np.array(data["logliks"], dtype=float).reshape(n, -1), int(data["tried"]),
+        ))
+        r += 1
     return out

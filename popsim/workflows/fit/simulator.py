@@ -87,10 +87,14 @@ class DrawTask:
     scenarios: tuple[Scenario, ...]
     observed: tuple[tuple[str, str], ...]
     single_thread: bool = False
+    #: method = "likelihood": report log P(observation | history) of these observations
+    #: of the scenario, then the total, instead of ``observed``'s statistics.
+    likelihood: tuple[str, ...] = ()
 
 
 def run_draws(task: DrawTask) -> list[dict[str, Any]]:
     """Simulate one replicate per draw; one row ``{"draw": k, "stats": [...]}`` each."""
+    from popsim.analysis.evidence import history_log_likelihoods
     from popsim.simulate import simulate
 
     if task.single_thread:
@@ -104,6 +108,11 @@ def run_draws(task: DrawTask) -> list[dict[str, Any]]:
         except PopsimError as error:
             raise PopsimError(f"ABC draw {k}: {error}") from None
         stats = result.final_statistics
+        if task.likelihood:
+            logliks = history_log_likelihoods(result.scenario, stats, result.deme_names)
+            values = [float(logliks[name][0]) for name in (*task.likelihood, "total")]
+            rows.append({"draw": k, "stats": values})
+            continue
         values = []
         for statistic, deme in task.observed:
             if statistic == "allele_age":
@@ -120,7 +129,8 @@ class Simulator:
     """Builds each draw's scenario from the base config and runs batches of draws.
 
     ``simulate(thetas, stage, changes=None)`` returns the statistics [n, m] of
-    rows ``thetas`` [n, p]; ``changes`` adds per-draw fixed keys (model choice).
+    rows ``thetas`` [n, p] (with ``likelihood``: the log-likelihoods [n, k + 1]);
+    ``changes`` adds per-draw fixed keys (model choice).
     """
 
     def __init__(
@@ -134,11 +144,13 @@ class Simulator:
         batch: int,
         single_thread: bool,
         progress: Callable[[int], None] | None = None,
+        likelihood: tuple[str, ...] = (),
     ):
         self.base_raw = base_raw
         self.base_dir = base_dir
         self.fixed = fixed
         self.observed = tuple((o.statistic, o.deme) for o in observed)
+        self.likelihood = likelihood
         self.seed = seed
         self.run = run
         self.batch = batch
@@ -173,10 +185,12 @@ class Simulator:
                 scenarios=tuple(scenarios[s : s + self.batch]),
                 observed=self.observed,
                 single_thread=self.single_thread,
+                likelihood=self.likelihood,
             )
             for s in range(0, n, self.batch)
         ]
-        out = np.full((n, len(self.observed)), np.nan)
+        width = len(self.likelihood) + 1 if self.likelihood else len(self.observed)
+        out = np.full((n, width), np.nan)
         for rows in self.run(tasks):
             for row in rows:
                 out[row["draw"] - first] = row["stats"]
@@ -198,10 +212,12 @@ def open_simulator(
     workers: int = 1,
     batch: int = 50,
     progress: Callable[[int], None] | None = None,
+    likelihood: tuple[str, ...] = (),
 ) -> Iterator[Simulator]:
-    """A :class:`Simulator` backed by an open executor (closed on leaving)."""
+    """A :class:`Simulator` backed by an open executor (closed on leaving); with
+    ``likelihood`` names, draws report those observations' log-likelihoods."""
     with open_executor(executor, workers, None, function=run_draws) as run:
         yield Simulator(
             base_raw, base_dir, fixed, observed, seed, run, batch,
-            single_thread=executor != "serial", progress=progress,
+            single_thread=executor != "serial", progress=progress, likelihood=likelihood,
         )

@@ -9,9 +9,9 @@
     "scenario.burn_in" = 0
 
     [abc]
-    method = "smc"          # or "rejection"
+    method = "smc"          # or "rejection"; or "likelihood" (count observations)
     particles = 300         # smc (rejection: simulations and accept or tolerance)
-    generations = 5
+    generations = 5         # (likelihood: simulations, rounds, defensive, min_ess)
 
     [[priors]]
     key = "demes.persian_jews.inbreeding"
@@ -19,10 +19,13 @@
     low = 0.0
     high = 0.05
 
-    [[observed]]
+    [[observed]]                        # rejection, smc: an observed statistic
     statistic = "carrier_frequency"
     value = 0.0909
     interval = [0.07, 0.11]             # or sd, or sample_size
+
+    # likelihood: the count forms of a scenario's [[observed]] (docs/config.md), e.g.
+    # name = "la_screen", carriers = 28, screened = 308, allele = "founder"
 
     [model_choice]                      # optional: ABC model choice
     simulations = 4000
@@ -45,15 +48,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from popsim.errors import MISSING, ConfigError, PopsimError
+from popsim.genetics.statistics import BY_NAME
 from popsim.model.build import build_model
-from popsim.model.config import Table, read_config_bytes, read_toml
+from popsim.model.config import Table, read_config_bytes, read_toml, referenced_file
 from popsim.model.scenario import Scenario
 from popsim.workflows.fit.observed import Observed, parse_observed
 from popsim.workflows.fit.priors import Prior, parse_priors
 from popsim.workflows.fit.simulator import check_prior_box
 
-METHODS = ("rejection", "smc")
+METHODS = ("rejection", "smc", "likelihood")
+#: ``[abc]`` keys that only the ABC methods (rejection, smc) read, and only ``likelihood``.
+ABC_ONLY = ("accept", "tolerance", "particles", "generations", "quantile", "max_simulations",
+            "min_acceptance", "scale", "predictive")
+LIKELIHOOD_ONLY = ("rounds", "defensive", "min_ess")
 SCALES = ("observation", "mad")
 MAX_SIMULATIONS = 10_000_000
 
@@ -74,6 +84,9 @@ class Settings:
     scale: str
     batch: int
     predictive: int
+    rounds: int = 1
+    defensive: float = 0.2
+    min_ess: float = 100.0
 
 
 @dataclass(frozen=True)
@@ -110,6 +123,17 @@ class Fit:
     observed: tuple[Observed, ...]
     settings: Settings
     model_choice: ModelChoice | None
+    #: method = "likelihood": the names of the observations with a likelihood (the fit's
+    #: ``[[observed]]``, carried by ``base``); empty for the ABC methods.
+    likelihood: tuple[str, ...] = ()
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """What a simulated draw reports: ABC, the observed statistics; likelihood, the
+        log-likelihood of each observation then the total."""
+        if self.likelihood:
+            return tuple(f"loglik_{name}" for name in (*self.likelihood, "total"))
+        return tuple(o.statistic for o in self.observed)
 
 
 def load_fit(path: str | Path, overrides: dict[str, Any] | None = None) -> Fit:
@@ -132,9 +156,7 @@ def _fit(raw: dict[str, Any], path: Path, data: bytes, overrides: dict[str, Any]
     head = root.table("fit", required=True)
     assert head is not None
     base_name = head.string("base")
-    base_path = path.parent / base_name
-    if not base_path.is_file():
-        raise ConfigError(head.key("base"), base_name, f"file not found (looked for {base_path})")
+    base_path = referenced_file(head.key("base"), base_name, path.parent)
     set_table = head.table("set")
     fixed: dict[str, Any] = dict(set_table.data) if set_table else {}
     fixed.update(overrides)
@@ -152,12 +174,24 @@ def _fit(raw: dict[str, Any], path: Path, data: bytes, overrides: dict[str, Any]
 
     priors, prior_fixed = parse_priors(root.tables("priors"), base_raw)
     fixed.update(prior_fixed)
-    observed = tuple(parse_observed(t, default_deme, demes) for t in root.tables("observed"))
-    if not observed:
-        raise ConfigError("observed", MISSING, "at least one [[observed]] table is required")
     settings = _settings(root.table("abc", required=True))
+    tables = root.tables("observed")
+    if not tables:
+        raise ConfigError("observed", MISSING, "at least one [[observed]] table is required")
+    likelihood: tuple[str, ...] = ()
+    if settings.method == "likelihood":
+        observed: tuple[Observed, ...] = ()
+        base_raw = {**base_raw, "observed": [{"deme": default_deme, **t.data} for t in tables]}
+        base = build_model(base_raw, overrides=fixed, base_dir=base_path.parent,
+                           source=str(path)).scenario
+        likelihood = _likelihood_names(base, tables)
+    else:
+        observed = tuple(parse_observed(t, default_deme, demes) for t in tables)
     choice_table = root.table("model_choice")
     model_choice = _model_choice(choice_table, base_raw, priors) if choice_table else None
+    if model_choice is not None and settings.method == "likelihood":
+        raise ConfigError("model_choice", "[model_choice]", "is ABC model choice: only with "
+                          "method = 'rejection' or 'smc', not 'likelihood'")
     if not priors and model_choice is None:
         raise ConfigError("priors", MISSING, "give at least one uniform or log_uniform prior")
     root.finish()
@@ -171,8 +205,28 @@ def _fit(raw: dict[str, Any], path: Path, data: bytes, overrides: dict[str, Any]
         path=path, text=data.decode("utf-8"), sha256=hashlib.sha256(data).hexdigest(),
         name=name, description=description, base_path=base_path, base_raw=base_raw,
         base=base, seed=seed, fixed=fixed, priors=priors, observed=observed,
-        settings=settings, model_choice=model_choice,
+        settings=settings, model_choice=model_choice, likelihood=likelihood,
     )
+
+
+def _likelihood_names(base: Scenario, tables: list[Table]) -> tuple[str, ...]:
+    """The names of the observations that have a likelihood (asked of
+    :func:`popsim.analysis.evidence.history_log_likelihoods` with undefined statistics,
+    so any form it knows counts); a ConfigError names the first table without one."""
+    from popsim.analysis.evidence import history_log_likelihoods
+
+    undefined = {name: np.full((1, len(base.demes)), np.nan) for name in BY_NAME}
+    names = [k for k in history_log_likelihoods(base, undefined, base.deme_names)
+             if k != "total"]
+    for t in tables:
+        if t.data.get("name") not in names:
+            raise ConfigError(
+                t.path, t.data.get("statistic", t.data.get("name", "")),
+                "has no likelihood (a point value): method = 'likelihood' takes counts, "
+                "the forms of docs/config.md [[observed]] (e.g. carriers + screened, "
+                "families + founder_homozygous + ...)",
+            )
+    return tuple(names)
 
 
 def _default_deme(base: Scenario) -> str:
@@ -186,6 +240,14 @@ def _default_deme(base: Scenario) -> str:
 def _settings(t: Table | None) -> Settings:
     assert t is not None
     method = t.choice("method", METHODS, "smc")
+    unused = LIKELIHOOD_ONLY if method != "likelihood" else ABC_ONLY
+    for key in unused:
+        if t.has(key):
+            raise ConfigError(t.key(key), t.raw(key), f"is not a setting of method = "
+                              f"'{method}' (rejection and smc: {', '.join(ABC_ONLY)}; "
+                              f"likelihood: {', '.join(LIKELIHOOD_ONLY)})")
+    if method == "likelihood":
+        return _likelihood_settings(t)
     given = [k for k in ("accept", "tolerance") if t.has(k)]
     if len(given) == 2:
         raise ConfigError(t.key("tolerance"), t.raw("tolerance"), "give accept or tolerance, "
@@ -212,6 +274,27 @@ def _settings(t: Table | None) -> Settings:
         scale=t.choice("scale", SCALES, "observation"),
         batch=t.integer("batch", 50, 1, 100_000),
         predictive=t.integer("predictive", 200, 0, 1_000_000),
+    )
+    t.finish()
+    return settings
+
+
+def _likelihood_settings(t: Table) -> Settings:
+    """``[abc]`` of method = "likelihood" (see :mod:`popsim.workflows.fit.likelihood`)."""
+    rounds = t.integer("rounds", 4, 1, 100)
+    simulations = t.integer("simulations", 4000, 1, MAX_SIMULATIONS)
+    if simulations < 10 * rounds:
+        raise ConfigError(t.key("simulations"), simulations, f"must be at least 10 per round "
+                          f"(rounds = {rounds}): at least {10 * rounds}")
+    settings = Settings(
+        method="likelihood", simulations=simulations, accept=None, tolerance=None,
+        particles=simulations, generations=rounds, quantile=0.5, max_simulations=simulations,
+        min_acceptance=0.0, scale="observation",
+        batch=t.integer("batch", 50, 1, 100_000),
+        predictive=0,
+        rounds=rounds,
+        defensive=t.number("defensive", 0.2, 0.0, 1.0, open_low=True),
+        min_ess=t.number("min_ess", 100.0, 1.0),
     )
     t.finish()
     return settings

@@ -16,7 +16,6 @@ few enough for about 2 points per heatmap cell and 5 per profile bin.
 
 from __future__ import annotations
 
-import io
 import math
 import textwrap
 from dataclasses import dataclass
@@ -31,9 +30,10 @@ from matplotlib.ticker import NullLocator
 
 from popsim.errors import PopsimError
 from popsim.genetics.statistics import BY_NAME
-from popsim.outputs.figures import safe_name
-from popsim.outputs.files import write_bytes_atomic
-from popsim.workflows.sweep.store import RESULTS_PARQUET, read_manifest
+from popsim.model.config import key_label
+from popsim.model.scenario import default_label
+from popsim.outputs.figures import safe_name, save_figure
+from popsim.workflows.sweep.store import MANIFEST, RESULTS_PARQUET, damaged, read_manifest
 
 MAX_CATEGORIES = 12
 BINS = 8
@@ -66,6 +66,7 @@ class Axis:
     labels: list[str]
     values: np.ndarray | None  # numeric position of each code (None: categorical)
     log: bool
+    label: str = ""  # the axis title (the parameter in words, :func:`axis_label`)
 
 
 def sweep_figures(
@@ -80,8 +81,8 @@ def sweep_figures(
     a profile for every free parameter. Returns the paths written.
     """
     directory = Path(directory)
-    sweep = read_manifest(directory)["sweep"]
     table = _results(directory)
+    sweep = _plotted_section(directory, table)
     keys = list(sweep["columns"])
     measure = choose_measure(table, statistic)
     table = fix(table, keys, fixed or {})
@@ -92,6 +93,7 @@ def sweep_figures(
         if pair[0] == pair[1]:
             raise PopsimError(f"--x and --y: both are {pair[0]!r}; give two parameters")
     scales = {p["key"]: p.get("scale", "auto") for p in sweep["design"]["parameters"]}
+    titles = {p["key"]: axis_label(p) for p in sweep["design"]["parameters"]}
     n = len(table)
     # bins for sampled designs: about 2 points per heatmap cell, 5 per profile bin
     cells = min(BINS, max(2, round(math.sqrt(n / 2))))
@@ -102,14 +104,56 @@ def sweep_figures(
     pairs = [pair] if pair is not None else list(combinations(free, 2))
     for x, y in pairs:
         path = out / f"heatmap_{safe_name(measure.name)}__{safe_name(x)}__{safe_name(y)}.png"
-        x_axis, y_axis = (make_axis(table[k], k, scales.get(k, "auto"), cells) for k in (x, y))
-        paths.append(heatmap(table, measure, x_axis, y_axis, free, context, path))
+        x_axis, y_axis = (
+            make_axis(table[k], k, scales.get(k, "auto"), cells, titles.get(k, k)) for k in (x, y)
+        )
+        paths.append(heatmap(table, measure, x_axis, y_axis, free, context, path, titles))
     for x in free:
         path = out / f"profile_{safe_name(measure.name)}__{safe_name(x)}.png"
         observed = _observed(sweep, measure)
-        x_axis = make_axis(table[x], x, scales.get(x, "auto"), slices)
-        paths.append(profile(table, measure, x_axis, free, context, observed, path))
+        x_axis = make_axis(table[x], x, scales.get(x, "auto"), slices, titles.get(x, x))
+        paths.append(profile(table, measure, x_axis, free, context, observed, path, titles))
     return paths
+
+
+def _plotted_section(directory: Path, table: pd.DataFrame) -> dict[str, Any]:
+    """The manifest's sweep section, checked for what the figures read (its name,
+    deme, columns, parameters and observations); :func:`damaged` if it was edited."""
+    sweep = read_manifest(directory)["sweep"]
+    path = directory / MANIFEST
+
+    def strings(value: object) -> bool:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+    design = sweep.get("design")
+    parameters = design.get("parameters") if isinstance(design, dict) else None
+    observations = sweep.get("observations", [])
+    problems = [
+        ("sweep.name and sweep.deme are not text",
+         not all(isinstance(sweep.get(k), str) for k in ("name", "deme"))),
+        ("sweep.columns is not a list of the table's columns",
+         not strings(sweep.get("columns")) or not set(sweep["columns"]) <= set(table.columns)),
+        ("sweep.design.parameters is not a list of parameters with a key",
+         not isinstance(parameters, list)
+         or not all(isinstance(p, dict) and isinstance(p.get("key"), str) for p in parameters)),
+        ("sweep.observations is not a list of observations",
+         not isinstance(observations, list) or not all(
+             isinstance(o, dict) and {"deme", "statistic", "value", "source"} <= set(o)
+             for o in observations)),
+    ]
+    for reason, bad in problems:
+        if bad:
+            raise damaged(path, reason)
+    return sweep
+
+
+def axis_label(parameter: dict[str, Any]) -> str:
+    """A varied parameter in words with its unit (:func:`popsim.model.config.key_label`
+    of the first key it sets), and its name where the sweep file gave one."""
+    targets = parameter.get("targets") or [parameter["key"]]
+    words = key_label(str(targets[0]))
+    name = parameter["key"]
+    return words if name in targets or name in words else f"{name}: {words}"
 
 
 def _results(directory: Path) -> pd.DataFrame:
@@ -119,7 +163,10 @@ def _results(directory: Path) -> pd.DataFrame:
             f"{directory}: the sweep is not finished (no {RESULTS_PARQUET}); finish it with "
             f"popsim sweep SWEEP --out {directory} --resume"
         )
-    return pd.read_parquet(path)
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError) as error:  # pyarrow's ArrowInvalid is a ValueError
+        raise damaged(path, f"not a readable Parquet table: {str(error)[:80]}") from None
 
 
 def choose_measure(table: pd.DataFrame, statistic: str | None) -> Measure:
@@ -167,7 +214,9 @@ def _check_key(key: str, keys: list[str], option: str) -> None:
         raise PopsimError(f"{option} {key}: not a varied parameter here; one of {', '.join(keys)}")
 
 
-def make_axis(column: pd.Series, key: str, scale: str, bins: int = BINS) -> Axis:
+def make_axis(
+    column: pd.Series, key: str, scale: str, bins: int = BINS, label: str = ""
+) -> Axis:
     """Categories (≤ MAX_CATEGORIES distinct values) or ``bins`` bins evenly spaced on
     ``scale``: ``linear``, ``log``, or ``auto`` (log for positive values spanning a
     factor of :data:`LOG_SPAN` or more, as a value list may)."""
@@ -181,14 +230,14 @@ def make_axis(column: pd.Series, key: str, scale: str, bins: int = BINS) -> Axis
         lookup = {v: i for i, v in enumerate(distinct)}
         codes = np.array([lookup[v] for v in column])
         values = np.asarray(distinct, dtype=float) if numeric else None
-        return Axis(key, codes, [_fmt(v) for v in distinct], values, log)
+        return Axis(key, codes, [_fmt(v) for v in distinct], values, log, label or key)
     x = column.to_numpy(float)
     lo, hi = x.min(), x.max()
     edges = np.geomspace(lo, hi, bins + 1) if log else np.linspace(lo, hi, bins + 1)
     codes = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, bins - 1)
     centres = np.sqrt(edges[:-1] * edges[1:]) if log else (edges[:-1] + edges[1:]) / 2
     labels = [f"{_fmt(a)}–{_fmt(b)}" for a, b in pairwise(edges)]
-    return Axis(key, codes, labels, centres, log)
+    return Axis(key, codes, labels, centres, log, label or key)
 
 
 def pooled(rows: pd.DataFrame, measure: Measure) -> tuple[float, float, float]:
@@ -221,44 +270,45 @@ def wilson(p: float, n: float, z: float = WILSON_Z) -> tuple[float, float]:
 
 def heatmap(
     table: pd.DataFrame, measure: Measure, x: Axis, y: Axis, free: list[str],
-    context: str, path: Path,
+    context: str, path: Path, titles: dict[str, str] | None = None,
 ) -> Path:
-    """The pooled statistic in every (x, y) cell; blank where no point falls."""
+    """The pooled statistic in every (x, y) cell; blank where no point falls.
+    ``titles``: parameters in words by key (:func:`axis_label`)."""
+    titles = titles or {}
     grid = np.full((len(y.labels), len(x.labels)), np.nan)
     codes = pd.DataFrame({"x": x.codes, "y": y.codes}, index=table.index)
     for (i, j), rows in table.groupby([codes["y"], codes["x"]]):
         grid[i, j] = pooled(rows, measure)[0]
-    fig = Figure(figsize=(1.6 + 0.75 * len(x.labels), 1.4 + 0.5 * len(y.labels) + 0.8))
+    fig = Figure(figsize=(2.8 + 0.75 * len(x.labels), 1.4 + 0.5 * len(y.labels) + 0.8))
     ax = fig.subplots()
-    entry = BY_NAME.get(measure.name)
-    bounded = measure.probability or (entry is not None and entry.display == "percent")
-    image = ax.imshow(
-        grid, origin="lower", aspect="auto", cmap="viridis",
-        vmin=0.0 if bounded else None, vmax=1.0 if bounded else None,
-    )
+    # The colour scale spans the values drawn (a fixed 0–1 scale washed out values
+    # that never pass 0.36); the cells' numbers give the values themselves.
+    image = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis")
     fig.colorbar(image, ax=ax, label=_label(measure), shrink=0.9)
     if grid.size <= 144:
-        top = np.nanmax(grid) if np.isfinite(grid).any() else 0.0
+        low, high = image.get_clim()
         for (i, j), value in np.ndenumerate(grid):
             if np.isfinite(value):
-                light = value < (0.5 if bounded else 0.5 * top)
+                light = value < low + 0.5 * (high - low)
                 ax.text(j, i, f"{value:.3g}", ha="center", va="center", fontsize=7,
                         color="white" if light else "black")
     ax.set_xticks(range(len(x.labels)), x.labels, rotation=45 if len(x.labels) > 6 else 0,
                   ha="right" if len(x.labels) > 6 else "center", fontsize=8)
     ax.set_yticks(range(len(y.labels)), y.labels, fontsize=8)
-    ax.set_xlabel(x.key)
-    ax.set_ylabel(y.key)
-    others = [k for k in free if k not in (x.key, y.key)]
+    ax.set_xlabel(x.label)
+    ax.set_ylabel(y.label)
+    others = [titles.get(k, k) for k in free if k not in (x.key, y.key)]
     ax.set_title(_title(measure, context, others), fontsize=9)
     return _save(fig, path)
 
 
 def profile(
     table: pd.DataFrame, measure: Measure, x: Axis, free: list[str], context: str,
-    observed: tuple[float, str] | None, path: Path,
+    observed: tuple[float, str] | None, path: Path, titles: dict[str, str] | None = None,
 ) -> Path:
-    """The pooled statistic and its interval at each value (or bin) of one parameter."""
+    """The pooled statistic and its interval at each value (or bin) of one parameter.
+    ``titles``: parameters in words by key (:func:`axis_label`)."""
+    titles = titles or {}
     rows = [(code, *pooled(group, measure)) for code, group in table.groupby(x.codes)]
     codes = np.array([r[0] for r in rows])
     centre, low, high = (np.array([r[k] for r in rows]) for k in (1, 2, 3))
@@ -282,11 +332,11 @@ def profile(
     ax.set_xticks(position, [_fmt(p) if x.values is not None else x.labels[c]
                              for p, c in zip(position, codes, strict=True)])
     ax.xaxis.set_minor_locator(NullLocator())
-    ax.set_xlabel(x.key)
+    ax.set_xlabel(x.label)
     ax.set_ylabel(_label(measure))
     if measure.probability:
         ax.set_ylim(-0.02, 1.02)
-    others = [k for k in free if k != x.key]
+    others = [titles.get(k, k) for k in free if k != x.key]
     ax.set_title(_title(measure, context, others), fontsize=9)
     ax.legend(fontsize=7)
     return _save(fig, path)
@@ -304,14 +354,14 @@ def _observed(sweep: dict[str, Any], measure: Measure) -> tuple[float, str] | No
 
 
 def _context(sweep: dict[str, Any], fixed: dict[str, Any], free: list[str]) -> str:
-    text = f"{sweep['name']}, deme {sweep['deme']}"
+    text = f"{sweep['name']}, {default_label(sweep['deme'])}"
     if fixed:
         text += "; " + ", ".join(f"{k} = {_fmt(v)}" for k, v in fixed.items())
     return text
 
 
 def _title(measure: Measure, context: str, others: list[str]) -> str:
-    lines = [measure.name, context]
+    lines = [_label(measure), context]
     if others:
         lines.append(f"pooled over {', '.join(others)}")
     return "\n".join(textwrap.fill(line, TITLE_WIDTH) for line in lines)
@@ -347,7 +397,4 @@ def _fmt(value: Any) -> str:
 
 def _save(fig: Figure, path: Path) -> Path:
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=120)
-    write_bytes_atomic(path, buffer.getvalue())
-    return path
+    return save_figure(fig, path)

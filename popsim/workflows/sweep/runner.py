@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import shutil
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -98,20 +99,38 @@ def run_sweep(
     points = resolve_points(sweep)
     names = {"sweep": str(sweep.path), "base": str(sweep.base_path)}
     manifest = sweep_manifest(sweep, points, command_line=command_line, started=started_at)
-    with open_store(out, manifest, resume=resume, overwrite=overwrite, names=names) as store:
-        done = store.completed()
-        pending = [p for p in points if p.index not in done]
-        if on_start is not None:
-            on_start(len(done), len(pending))
-        size = batch or batch_size(len(pending), workers)
-        shared = share_burn_ins(pending, cache) if pending else {}
-        tasks = [
-            _task(pending[i : i + size], sweep.deme, executor != "serial", shared, cache)
-            for i in range(0, len(pending), size)
-        ]
-        if tasks:
-            _run(store, tasks, executor, workers, scheduler, progress, len(points))
-        table = store.write_results(sweep.design.keys, [p.values for p in points], sweep.seed)
+    kept = None  # finished points when a simulation failed; None: no failure in a run
+    try:
+        with open_store(out, manifest, resume=resume, overwrite=overwrite, names=names) as store:
+            done = store.completed()
+            pending = [p for p in points if p.index not in done]
+            if on_start is not None:
+                on_start(len(done), len(pending))
+            size = batch or batch_size(len(pending), workers)
+            if pending:
+                try:
+                    shared = share_burn_ins(pending, cache)
+                    tasks = [
+                        _task(pending[i : i + size], sweep.deme, executor != "serial", shared,
+                              cache)
+                        for i in range(0, len(pending), size)
+                    ]
+                    _run(store, tasks, executor, workers, scheduler, progress, len(points))
+                except PopsimError:
+                    kept = len(store.completed())
+                    raise
+            table = store.write_results(sweep.design.keys, [p.values for p in points], sweep.seed)
+    except PopsimError as error:
+        if kept == 0 and not resume:
+            shutil.rmtree(out)  # this run made it and finished nothing: a plain rerun just works
+            raise
+        if kept:
+            raise PopsimError(
+                f"{error}; {out} keeps {kept} of {len(points)} finished points: pass --resume "
+                "to continue once the cause is fixed (a changed sweep or base file needs "
+                "--overwrite)"
+            ) from None
+        raise
     return SweepOutcome(
         Path(out), table, len(points), len(pending), time.perf_counter() - started
     )

@@ -12,10 +12,11 @@ A sweep file names a base scenario and the config keys to vary::
     values = [0.0, 0.01, 0.03]
 
     [[parameters]]
-    key = ["demes.persian_jews.founded.founders", "demes.persian_jews.size.start"]
+    key = ["demes.persian_jews.founded.founders", "demes.persian_jews.size.0.size",
+           "demes.persian_jews.size.1.start"]
     name = "founders"                    # the results column (default: the first key)
-    low = 5
-    high = 200
+    low = 50
+    high = 1000
     steps = 6
     scale = "log"                        # rounded to whole numbers: the base's are
 
@@ -44,6 +45,7 @@ from popsim.model.config import (
     get_dotted,
     read_config_bytes,
     read_toml,
+    referenced_file,
 )
 from popsim.model.limits import KEY_PATTERN, MAX_REPLICATES
 from popsim.model.scenario import Scenario
@@ -123,9 +125,7 @@ def sweep_from_dict(raw: dict[str, Any], path: Path, text: str = "", sha256: str
     head = root.table("sweep", required=True)
     assert head is not None
     base_name = head.string("base")
-    base_path = path.parent / base_name
-    if not base_path.is_file():
-        raise ConfigError(head.key("base"), base_name, f"file not found (looked for {base_path})")
+    base_path = referenced_file(head.key("base"), base_name, path.parent)
     base = load_scenario(base_path)
     base_raw = read_toml(base_path)
     design_name = head.choice("design", DESIGNS, "grid")

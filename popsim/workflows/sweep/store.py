@@ -55,6 +55,11 @@ RESUME_KEYS = {
 }
 
 
+#: Entries of a stored sweep section that a resumed sweep reads: with the hashes
+#: equal they must equal the new manifest's, or the manifest was damaged.
+RESUMED_SECTION = ("design", "columns", "points", "root_seed", "replicates", "deme")
+
+
 class SweepStore:
     """The output directory of one sweep, open and locked; ``manifest`` is its
     :mod:`popsim.provenance` manifest."""
@@ -77,17 +82,14 @@ class SweepStore:
 
         Raises PopsimError if a point is committed twice or lies outside the design.
         """
-        total = int(self.section["design"]["points"])
+        total = self.section["design"]["points"]
         rows: dict[int, dict[str, Any]] = {}
         for path in sorted(self.points_dir.glob("batch-*.json")):
-            for row in json.loads(path.read_text(encoding="utf-8"))["rows"]:
-                k = int(row["point"])
+            for row in _read_batch(path):
+                k = row["point"]
                 if k in rows or not 0 <= k < total:
                     problem = "committed twice" if k in rows else "not in the design"
-                    raise PopsimError(
-                        f"{path}: point {k} is {problem}; the directory is damaged; "
-                        "start again with --overwrite"
-                    )
+                    raise damaged(path, f"point {k} is {problem}")
                 rows[k] = row
         return rows
 
@@ -127,6 +129,37 @@ class SweepStore:
         table.to_parquet(buffer, index=False)
         write_bytes_atomic(self.directory / RESULTS_PARQUET, buffer.getvalue())
         return table
+
+
+def damaged(path: Path, reason: str) -> PopsimError:
+    """The error for a file of a sweep directory that popsim did not write as it is
+    (edited, truncated by a failing disk): what is wrong and what to do."""
+    if path.parent.name == POINTS:
+        remedy = (
+            "delete that file and pass --resume to recompute its points, "
+            "or start again with --overwrite"
+        )
+    else:
+        remedy = "start again with --overwrite, or run into a new --out"
+    return PopsimError(f"{path}: damaged ({reason}); {remedy}")
+
+
+def _read_batch(path: Path) -> list[dict[str, Any]]:
+    """The rows of one committed batch file; :func:`damaged` if it is not one."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise damaged(path, "not UTF-8 text") from None
+    except ValueError as error:
+        raise damaged(path, f"not valid JSON: {error}") from None
+    rows = data.get("rows") if isinstance(data, dict) else None
+    if not isinstance(rows, list) or not rows:
+        raise damaged(path, "no list of rows")
+    for row in rows:
+        point = row.get("point") if isinstance(row, dict) else None
+        if not isinstance(point, int) or isinstance(point, bool) or "replicates" not in row:
+            raise damaged(path, f"a row without a point index and replicates: {str(row)[:60]}")
+    return rows
 
 
 def table_column(column: pd.Series) -> pd.Series:
@@ -228,6 +261,10 @@ def _check_resumable(
             f"--resume: refused: {reason} since the sweep in {directory} started; run it into "
             "a new --out, or pass --overwrite to start again"
         )
+    expected = json.loads(json.dumps(new["sweep"], default=str))
+    for key in RESUMED_SECTION:
+        if stored["sweep"].get(key) != expected.get(key):
+            raise damaged(directory / MANIFEST, f"its sweep.{key} is not what the sweep file gives")
 
 
 def _remove_temporaries(directory: Path) -> None:

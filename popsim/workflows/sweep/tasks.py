@@ -81,7 +81,7 @@ def point_row(
     """
     row: dict[str, Any] = {"point": point, "replicates": replicates}
     for record in summary:
-        if record["deme"] != deme:
+        if record["deme"] not in (deme, ""):  # "": rows of no deme (evidence_total)
             continue
         name = str(record["statistic"])
         if name.startswith("p_"):

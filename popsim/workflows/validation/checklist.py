@@ -10,11 +10,15 @@ from popsim.workflows.validation import (
     alleles,
     chain,
     fixation,
+    founding,
     genotypes,
     migration,
     mutation,
     neutral,
     pedigree,
+    splitting,
+    stationary,
+    two_demes,
 )
 from popsim.workflows.validation.core import Check
 
@@ -34,6 +38,10 @@ CATALOGUE: tuple[Check, ...] = (
     pedigree.GENOTYPES_CHECK,
     pedigree.AGREEMENT_CHECK,
     genotypes.CHECK,
+    splitting.CHECK,
+    founding.CHECK,
+    stationary.CHECK,
+    two_demes.CHECK,
 )
 
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
+from popsim.errors import SimulationError
 from popsim.workflows.validation.stats import TestResult, bonferroni_z
 
 #: Family-wise error rate of one run of the catalogue (Bonferroni over its simulation rows).
@@ -120,6 +121,14 @@ def deterministic_row(
         tolerance=float(tolerance),
         passed=bool(statistic <= tolerance),
     )
+
+
+def stopped_row(check: str, engine: str | None, error: SimulationError) -> Row:
+    """A failing row for a check whose engine run stopped (allele capacity, extinction):
+    a correct engine runs every check's scenario to the end, so the check fails with
+    the engine's reason instead of ending the whole run."""
+    return Row(check, engine or "—", "identity", f"the engine stopped: {error}", math.nan,
+               math.nan, math.nan, "runs to the end", passed=False)
 
 
 @dataclass(frozen=True)
@@ -216,7 +225,10 @@ def run_checks(
             if progress is not None:
                 progress(check.name if engine is None else f"{check.name} ({engine})")
             t0 = time.perf_counter()
-            outcome = check.run(engine, settings)
+            try:
+                outcome = check.run(engine, settings)
+            except SimulationError as error:
+                outcome = Outcome([stopped_row(check.name, engine, error)])
             runs.append(CheckRun(check, engine, outcome, time.perf_counter() - t0))
     rows = [row for run in runs for row in run.outcome.rows]
     m = max(sum(row.kind == "simulation" for row in rows), 1)

@@ -17,6 +17,8 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from popsim.outputs.figures import save_figure
+
 SIMULATED = "#c0392b"
 PREDICTED = "#404040"
 APPROXIMATION = "#2471a3"
@@ -35,10 +37,10 @@ def panels(count: int, width: float = 3.6, height: float = 3.0, columns: int = 4
 
 
 def save(fig: Figure, path: Path, title: str) -> None:
-    """Title (wrapped to the figure's width), tight layout, PNG at 110 dpi."""
+    """Title (wrapped to the figure's width), tight layout, PNG at 110 dpi and SVG."""
     fig.suptitle(textwrap.fill(title, width=int(fig.get_figwidth() * 13)), fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
 
 
 def pmf_panel(ax: Axes, exact: np.ndarray, counts: np.ndarray, z: float, title: str) -> None:
