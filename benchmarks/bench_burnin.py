@@ -5,8 +5,8 @@ Runs ``popsim compare configs/iranian_jewish_m712t.toml configs/outbred_referenc
 
 * ``baseline``: the same command with another checkout's popsim (``--baseline
   DIR``, e.g. a worktree of the commit before the burn-in cache), if given;
-* ``no cache``: this checkout with ``--no-cache`` (the two scenarios' identical
-  host still burns in once: compare shares it within the call);
+* ``no cache``: this checkout with ``--no-cache`` (scenarios with identical hosts
+  still burn in once: compare shares a host within the call);
 * ``cold``: this checkout with an empty cache directory (``POPSIM_CACHE_DIR``);
 * ``warm``: the same command again, reading the burned-in host from that cache.
 

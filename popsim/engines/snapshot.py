@@ -7,9 +7,9 @@ only on the demes alive then (:func:`burn_in_demes`), their sizes, F and the
 migration among them, u, s, h, a, the allele capacity and the replicates'
 seeds: demes founded later have no copies and draw nothing, and no founder
 allele can be scheduled before generation 0 (``locus.founder_alleles``'s
-generation is at least 0). Two scenarios whose burn-ins agree in these (the
-Persian Jewish scenario's host and the outbred reference) burn in identically,
-draw for draw, whatever their other demes and founder alleles.
+generation is at least 0). Two scenarios whose burn-ins agree in these (a host
+with a community founded from it at generation 0, and that host alone) burn in
+identically, draw for draw, whatever their other demes and founder alleles.
 
 :class:`BurnInState` holds that state for R replicates in a layout of its own,
 not the engine's: counts by burn-in deme (the plan's demes alive in the
