@@ -36,7 +36,9 @@ from popsim.model.plan import compile_plan
 from popsim.model.scenario import Scenario
 
 #: Examples per property in the CI run (sum 300) and in the slow run (sum 12,000).
-CI_EXAMPLES = {"dict": 120, "toml": 60, "yaml": 30, "graph": 50, "set": 40, "sweep": 40}
+CI_EXAMPLES = {
+    "dict": 120, "toml": 60, "yaml": 30, "graph": 50, "set": 40, "sweep": 40, "fit": 30,
+}
 SLOW_FACTOR = 40
 
 
@@ -527,6 +529,64 @@ def test_base_sweep_is_valid(folder):
     assert len(resolve_points(sweep_from_dict(SWEEP, folder / "sweep.toml"))) == 12
 
 
+# ------------------------------------------------------------------ fit files
+
+#: Valid fit files over BASE_TOML (written as base.toml beside them), as dicts: an
+#: ABC fit on a point value and a likelihood fit on counts, each with a two-key prior.
+FITS: dict[str, dict[str, Any]] = {
+    "abc": {
+        "fit": {"base": "base.toml", "seed": 5, "deme": "community", "name": "fuzz fit"},
+        "abc": {"method": "rejection", "simulations": 20, "accept": 0.2, "predictive": 0},
+        "priors": [
+            {"key": ["demes.community.founded.founders", "demes.community.size.0.start"],
+             "name": "founders", "distribution": "log_uniform", "low": 10, "high": 100},
+            {"key": "demes.community.inbreeding", "distribution": "uniform",
+             "low": 0.0, "high": 0.05},
+        ],
+        "observed": [{"statistic": "carrier_frequency", "value": 0.09, "sd": 0.02}],
+    },
+    "likelihood": {
+        "fit": {"base": "base.toml", "seed": 5, "deme": "community"},
+        "abc": {"method": "likelihood", "simulations": 20, "rounds": 2},
+        "priors": [
+            {"key": "migration.0.rate", "name": "m", "distribution": "uniform",
+             "low": 0.0, "high": 0.02},
+        ],
+        "observed": [
+            {"name": "series", "families": 10, "founder_homozygous": 9,
+             "compound_heterozygous": 1, "other_homozygous": 0, "source": "s"},
+            {"name": "screen", "carriers": 3, "screened": 40, "allele": "founder",
+             "source": "s"},
+        ],
+    },
+}
+
+
+def check_fit(folder: Path, raw: dict) -> None:
+    """A fit file either loads (a base, priors and observations that validate) or is
+    refused with a one-line ConfigError/PopsimError — never another exception."""
+    from popsim.errors import PopsimError
+    from popsim.workflows.fit.spec import Fit, fit_from_dict
+
+    (folder / "base.toml").write_text(BASE_TOML, encoding="utf-8")
+    try:
+        fit = fit_from_dict(raw, folder / "fit.toml")
+    except PopsimError as error:
+        assert "\n" not in str(error) and str(error)
+        event("refused")
+        return
+    assert isinstance(fit, Fit) and fit.priors
+    event("valid")
+
+
+@pytest.mark.parametrize("kind", sorted(FITS))
+def test_base_fits_are_valid(folder, kind):
+    from popsim.workflows.fit.spec import fit_from_dict
+
+    (folder / "base.toml").write_text(BASE_TOML, encoding="utf-8")
+    assert fit_from_dict(FITS[kind], folder / "fit.toml").priors
+
+
 # ------------------------------------------------------------------ the properties
 
 
@@ -541,6 +601,19 @@ def test_mutated_sweep_files(folder, raw):
 @given(mutated_dicts(SWEEP))
 def test_mutated_sweep_files_slow(folder, raw):
     check_sweep(folder, raw)
+
+
+@profile("fit")
+@given(st.one_of(*(mutated_dicts(raw) for raw in FITS.values())))
+def test_mutated_fit_files(folder, raw):
+    check_fit(folder, raw)
+
+
+@pytest.mark.slow
+@profile("fit", slow=True)
+@given(st.one_of(*(mutated_dicts(raw) for raw in FITS.values())))
+def test_mutated_fit_files_slow(folder, raw):
+    check_fit(folder, raw)
 
 
 @profile("dict")

@@ -34,17 +34,18 @@ def _line(ax, label: str):
 
 
 def test_fan_chart_plots_the_trajectory_table(run_out):
-    """Fails against a chart that plots generations instead of years (25 years each), the
-    mean as the median, quantiles of another statistic, or loses its labels."""
+    """Fails against a chart that plots generations instead of years before present
+    (25 years each), the mean as the median, quantiles of another statistic, or loses
+    its labels."""
     out, drawn = run_out
-    (ax,) = [f.axes[0] for f in drawn if f.axes[0].get_xlabel() == "years since generation 0"]
-    assert ax.get_ylabel() == BY_NAME["founder_frequency"].label
-    assert ax.get_title() == "small founder test\ncommunity"
+    (ax,) = [f.axes[0] for f in drawn if f.axes[0].get_xlabel() == "years before present"
+             and f.axes[0].get_ylabel() == BY_NAME["founder_frequency"].label]
+    assert ax.get_title() == "small founder test\nCommunity"
     table = pd.read_csv(out / "trajectories.csv")
     table = table[(table.statistic == "founder_frequency") & (table.deme == "community")]
-    assert np.array_equal(table["years"], 25 * np.arange(13))
+    assert np.array_equal(table["years_before_present"], 25 * np.arange(12, -1, -1))
     median, mean = _line(ax, "median"), _line(ax, "mean")
-    np.testing.assert_allclose(median.get_xdata(), table["years"])
+    np.testing.assert_allclose(median.get_xdata(), table["years_before_present"])
     np.testing.assert_allclose(median.get_ydata(), table["median"], rtol=1e-12)
     np.testing.assert_allclose(mean.get_ydata(), table["mean"], rtol=1e-12)
     assert not np.allclose(table["median"], table["mean"])  # the two are told apart
@@ -61,7 +62,8 @@ def test_patient_bars_stack_the_pooled_shares(run_out):
     order, or bars not stacked (each class from 0)."""
     out, drawn = run_out
     (ax,) = [f.axes[0] for f in drawn if f.axes[0].get_ylabel().startswith("share of patients")]
-    assert ax.get_title() == "Patient genotypes at generation 12"
+    assert ax.get_title() == ("Expected patient genotypes at the present\n"
+                              "(from allele frequencies and F)")
     summary = pd.read_csv(out / "summary.csv")
     summary = summary[summary.deme == "community"].set_index("statistic")["mean"]
     bars = ax.patches
@@ -69,9 +71,9 @@ def test_patient_bars_stack_the_pooled_shares(run_out):
     bottom = 0.0
     for bar, (label, stat) in zip(bars, CLASSES, strict=True):
         assert bar.get_facecolor() == pytest.approx(to_rgba(CLASS_COLOURS[label]))
-        assert bar.get_height() == pytest.approx(summary[stat], rel=1e-12)
+        assert bar.get_height() == pytest.approx(100 * summary[stat], rel=1e-12)  # in %
         assert bar.get_y() == pytest.approx(bottom, abs=1e-15)
         bottom += bar.get_height()
-    assert bottom == pytest.approx(1.0, abs=1e-9)  # every patient is in one class
+    assert bottom == pytest.approx(100.0, abs=1e-7)  # every patient is in one class
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert legend == [label for label, _ in CLASSES]

@@ -261,6 +261,34 @@ def test_smc_resume_gives_the_same_posterior(tmp_path):
     assert table["weight"].sum() == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize("damage", ["truncated", "not utf-8", "missing entry", "wrong shape"])
+def test_resume_reports_a_damaged_generation_file_in_one_line(tmp_path, capsys, damage):
+    """A committed generation file that popsim did not write as it is: --resume stops
+    before simulating, exit 2, one line naming the file, what is wrong and what to do;
+    the directory is left as it was."""
+    path = write_fit(tmp_path, SMC, {"carrier_frequency": 0.17, "prevalence": 0.0145})
+    out = tmp_path / "out"
+    run_fit(load_fit(path), out, figures=False)
+    target = out / "generations" / "generation-1.json"
+    data = json.loads(target.read_text())
+    if damage == "truncated":
+        target.write_text(target.read_text()[: 40])
+    elif damage == "not utf-8":
+        target.write_bytes(b"\xff\xfe" + target.read_bytes())
+    elif damage == "missing entry":
+        del data["weights"]
+        target.write_text(json.dumps(data))
+    else:
+        data["stats"] = data["stats"][:-1]
+        target.write_text(json.dumps(data))
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert main(["fit", str(path), "--out", str(out), "--resume", "--executor", "serial"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert f"{target}: damaged (" in err and "--resume" in err and "--overwrite" in err
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
 def test_results_do_not_depend_on_the_executor(tmp_path):
     path = write_fit(
         tmp_path, 'method = "rejection"\nsimulations = 60\naccept = 0.2\nbatch = 7\n'
@@ -322,6 +350,9 @@ def test_cli_fit_writes_outputs_and_refuses_bad_input(tmp_path, capsys):
     for name in ("posterior.parquet", "posterior.csv", "summary.csv", "manifest.json",
                  "predictive.csv", "figures/marginals.png"):
         assert (out / name).is_file()
+    (last,) = [line for line in text.splitlines() if line.startswith("wrote ")]
+    on_disk = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    assert last == f"wrote {out}/: {', '.join(on_disk)}"  # every file, none invented
     assert main(["fit", str(path), "--out", str(out), "--executor", "serial"]) == 2
     assert "already exists" in capsys.readouterr().err
     assert main(["fit", str(path), "--out", str(out), "--executor", "serial", "--overwrite",
@@ -334,3 +365,36 @@ def test_cli_fit_writes_outputs_and_refuses_bad_input(tmp_path, capsys):
     path.write_text(path.read_text().replace('"uniform"', '"normal"', 1))
     assert main(["fit", str(path), "--out", str(tmp_path / "o2")]) == 2
     assert "priors[0].distribution = 'normal'" in capsys.readouterr().err
+
+
+def test_predictive_check_flags_an_observation_the_posterior_rarely_reaches():
+    """Two-sided p = 2·min(P(T ≤ obs), P(T ≥ obs)) over the defined draws: draws
+    centred on the observation give no flag; draws of which 2 of 100 reach it give
+    p = 0.04 < 0.05 and a flag naming the statistic and the shares either side;
+    3 of 100 give p = 0.06, no flag; undefined (NaN) draws are left out."""
+    from popsim.workflows.fit.diagnostics import predictive_flags
+
+    centred = np.linspace(0.0, 1.0, 101)[:, None]
+    assert predictive_flags([0.5], ["carrier_frequency"], centred) == []
+    far = np.r_[np.full(98, 0.1), np.full(2, 0.6), np.full(50, np.nan)][:, None]
+    (flag,) = predictive_flags([0.5], ["carrier_frequency"], far)
+    assert "carrier_frequency observed 0.5" in flag and "98% fall below" in flag
+    assert "2% above" in flag and "p = 0.04" in flag
+    near = np.r_[np.full(97, 0.1), np.full(3, 0.6)][:, None]
+    assert predictive_flags([0.5], ["carrier_frequency"], near) == []
+    assert predictive_flags([0.5], ["x"], np.full((4, 1), np.nan)) == []
+
+
+def test_cli_fit_prints_the_predictive_check_flag(tmp_path, capsys):
+    """A carrier frequency no draw of the prior can reach (0.99 with q0 ≤ 0.3) fails
+    the posterior predictive check: the command prints the flag and the manifest
+    keeps it."""
+    path = write_fit(tmp_path, 'method = "rejection"\nsimulations = 30\naccept = 0.2\n'
+                     "predictive = 20", {"carrier_frequency": 0.99})
+    out = tmp_path / "out"
+    assert main(["fit", str(path), "--out", str(out), "--executor", "serial",
+                 "--no-figures"]) == 0
+    text = capsys.readouterr().out
+    assert "flag: predictive check: carrier_frequency observed 0.99" in text
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert any(f.startswith("predictive check") for f in manifest["fit"]["outcome"]["flags"])

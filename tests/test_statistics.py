@@ -118,7 +118,7 @@ deme = "pop"
 def test_new_statistic_in_comparison_report(tmp_path, capsys):
     out = tmp_path / "cmp"
     status = main(
-        ["compare", "iranian_jewish_m712t", "--replicates", "3", "--generations", "5",
+        ["compare", "iranian_jewish_m712t", "--replicates", "3",
          "--set", "scenario.burn_in=0", "--out", str(out)]
     )
     assert status == 0

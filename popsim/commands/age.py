@@ -10,6 +10,7 @@ from pathlib import Path
 from popsim.commands.common import add_scenario_options, announce_compilation, scenario_from_args
 from popsim.errors import ConfigError
 from popsim.outputs.files import check_writable
+from popsim.outputs.words import counted
 
 #: Marker-haplotype files start with this label (popsim.analysis.age.data).
 HAPLOTYPE_LABEL = "locus_mb"
@@ -196,7 +197,7 @@ def _simulate(args: argparse.Namespace) -> int:
                               genetic_map=genetic_map, panel=panel)
     rows = _planning(found, args.level)
     first = found[0]
-    print(f"{scenario.name}: {len(found)} data set(s) of {args.carriers} carriers "
+    print(f"{scenario.name}: {counted(len(found), 'data set')} of {args.carriers} carriers "
           f"(replicates with enough copies among {scenario.replicates}); first: replicate "
           f"{first.replicate}, age {first.age} generations "
           f"({first.age * scenario.generation_time_years:g} years), TMRCA {first.tmrca:g}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 from contextlib import ExitStack
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from popsim.commands.common import (
@@ -127,11 +128,17 @@ def _report(outcome: FitOutcome) -> None:
     if outcome.rounds and outcome.ess < outcome.min_ess:
         print(f"flag: n_eff {outcome.ess:.0f} < min_ess {outcome.min_ess:g}: too few "
               "effective draws to read the posterior; raise [abc] simulations")
+    for flag in outcome.predictive_flags:
+        print(f"flag: {flag}")
     if outcome.model_choice is not None:
         print(_table(outcome.model_choice.table))
         print(f"caveat: {CAVEAT}")
-    print(f"wrote {outcome.directory}/posterior.parquet, posterior.csv, summary.csv "
-          "(with the flags), manifest.json")
+    print(f"wrote {outcome.directory}/: {', '.join(written(outcome.directory))}")
+
+
+def written(directory: Path) -> list[str]:
+    """Every file under ``directory``, as paths relative to it, sorted."""
+    return sorted(str(p.relative_to(directory)) for p in directory.rglob("*") if p.is_file())
 
 
 def _table(frame: pd.DataFrame) -> str:

@@ -11,15 +11,34 @@ from __future__ import annotations
 import csv
 import ctypes
 import errno
+import json
 import os
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from popsim.errors import ConfigError, PopsimError, has_hidden
+
+
+def damaged(path: Path, reason: str, remedy: str) -> PopsimError:
+    """The error for a file of an output directory that popsim did not write as it
+    is (edited, truncated by a failing disk): which file, what is wrong, what to do."""
+    return PopsimError(f"{path}: damaged ({reason}); {remedy}")
+
+
+def read_json_record(path: Path, remedy: str) -> Any:
+    """The JSON value in ``path``, a file popsim committed; :func:`damaged` (with
+    ``remedy``) if it is not UTF-8 JSON."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise damaged(path, "not UTF-8 text", remedy) from None
+    except ValueError as error:
+        raise damaged(path, f"not valid JSON: {error}", remedy) from None
 
 
 def write_text_atomic(path: Path, text: str) -> None:

@@ -13,11 +13,18 @@ weighted particles of the posterior:
   interval over that of the prior (0.95 of its range). Above
   :data:`WIDTH_RATIO` the data narrow the parameter by less than a fifth: the
   posterior is essentially the prior.
+
+And of the fit as a whole, the **posterior predictive check**
+(:func:`predictive_flags`): each observed value against the statistics of
+simulations drawn from the posterior. Its two-sided p-value,
+p = 2·min(P(T ≤ obs), P(T ≥ obs)) over the draws where T is defined, below
+:data:`PREDICTIVE_P` means the fitted model rarely produces what was observed.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +37,8 @@ BOUND_STRIP = 0.05
 BOUND_MASS = 0.25
 #: Posterior/prior 95% width ratio above which a parameter is flagged as unidentified.
 WIDTH_RATIO = 0.8
+#: Two-sided posterior predictive p-value below which an observation is flagged.
+PREDICTIVE_P = 0.05
 
 
 @dataclass(frozen=True)
@@ -77,3 +86,29 @@ def diagnose(prior: Prior, x: np.ndarray, weights: np.ndarray) -> Check:
     if ratio > WIDTH_RATIO:
         flags.append(f"unidentified (95% width {ratio:.2f} of the prior's)")
     return Check(ratio, mass_low, mass_high, "; ".join(flags))
+
+
+def predictive_flags(
+    values: Sequence[float], names: Sequence[str], draws: np.ndarray
+) -> list[str]:
+    """One flag per observation that the posterior predictive draws rarely reach.
+
+    ``values`` [K] are the observed values, ``names`` [K] their statistics, ``draws``
+    float64 [n, K] the statistics of n simulations from the posterior (NaN where a
+    statistic is undefined, left out). Flagged where the two-sided p-value
+    2·min(P(T ≤ obs), P(T ≥ obs)) is below :data:`PREDICTIVE_P`; no flag without draws.
+    """
+    flags = []
+    for k, (value, name) in enumerate(zip(values, names, strict=True)):
+        t = draws[:, k][~np.isnan(draws[:, k])]
+        if t.size == 0:
+            continue
+        below, above = float(np.mean(t < value)), float(np.mean(t > value))
+        p = min(1.0, 2.0 * min(np.mean(t <= value), np.mean(t >= value)))
+        if p < PREDICTIVE_P:
+            flags.append(
+                f"predictive check: {name} observed {value:.3g}; of {t.size} simulations "
+                f"from the posterior {below:.0%} fall below it and {above:.0%} above "
+                f"(two-sided p = {p:.2g}): the fitted model rarely reproduces it"
+            )
+    return flags

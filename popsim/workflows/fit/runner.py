@@ -32,7 +32,8 @@ import json
 import math
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,11 +42,17 @@ import numpy as np
 import pandas as pd
 
 from popsim.errors import PopsimError
-from popsim.outputs.files import check_output_path, write_bytes_atomic, write_text_atomic
+from popsim.outputs.files import (
+    check_output_path,
+    damaged,
+    read_json_record,
+    write_bytes_atomic,
+    write_text_atomic,
+)
 from popsim.outputs.words import counted
 from popsim.provenance import build_manifest, read_manifest, reuse_refusal, utc_now, write_manifest
 from popsim.workflows.fit.abc import Population, rejection, run_smc
-from popsim.workflows.fit.diagnostics import diagnose
+from popsim.workflows.fit.diagnostics import diagnose, predictive_flags
 from popsim.workflows.fit.likelihood import (
     Round,
     effective_size,
@@ -93,6 +100,8 @@ class FitOutcome:
     log_evidence: float = math.nan
     #: method = "likelihood": the n_eff below which the posterior is flagged unreadable.
     min_ess: float = math.nan
+    #: ABC methods: the posterior predictive check's flags (:func:`predictive_flags`).
+    predictive_flags: list[str] = field(default_factory=list)
 
 
 def run_fit(
@@ -148,6 +157,10 @@ def run_fit(
         "acceptance_rate": final.acceptance_rate, "ess": final.ess,
         "tolerance": final.tolerance, "simulations": final.simulations,
     })
+    flags = predictive_flags(
+        [o.value for o in fit.observed], [o.statistic for o in fit.observed],
+        predictive.to_numpy(dtype=np.float64),
+    )
     generations = pd.DataFrame([
         {"generation": p.generation, "tolerance": p.tolerance, "simulations": p.simulations,
          "particles": len(p.weights), "acceptance_rate": p.acceptance_rate, "ess": p.ess}
@@ -160,6 +173,7 @@ def run_fit(
         "scales": dict(zip([o.statistic for o in fit.observed], scales.tolist(), strict=True)),
         "final_tolerance": final.tolerance,
         "model_choice_caveat": CAVEAT if choice else None,
+        "flags": [f for f in summary["flag"] if f] + flags,
         "wall_seconds": round(time.perf_counter() - started, 2),
     }
     _write_tables(directory, posterior, summary, generations, predictive, choice, manifest)
@@ -169,7 +183,7 @@ def run_fit(
         fit_figures(fit, posterior, predictive, directory / "figures")
     return FitOutcome(
         directory, history, posterior, summary, stopped, choice, simulations,
-        time.perf_counter() - started, len(done), ess=final.ess,
+        time.perf_counter() - started, len(done), ess=final.ess, predictive_flags=flags,
     )
 
 
@@ -467,21 +481,45 @@ def _population_json(p: Population, scales: np.ndarray) -> dict[str, Any]:
     }
 
 
+#: What to do about a damaged round or generation file of a fit directory.
+DAMAGED_REMEDY = (
+    "delete it and the later ones and pass --resume to recompute from there, "
+    "or start again with --overwrite"
+)
+
+
 def _load_generations(directory: Path) -> list[tuple[Population, np.ndarray]]:
     """Finished generations 0, 1, … in ``directory`` (stopping at the first gap)."""
     out = []
     g = 0
     while (path := directory / "generations" / f"generation-{g}.json").is_file():
-        data = json.loads(path.read_text(encoding="utf-8"))
-        population = Population(
-            g, np.array(data["thetas"], dtype=float).reshape(len(data["weights"]), -1),
-            np.array(data["weights"]), np.array(data["distances"]),
-            np.array(data["stats"], dtype=float).reshape(len(data["weights"]), -1),
-            float(data["tolerance"]), int(data["simulations"]),
-        )
-        out.append((population, np.array(data["scales"])))
+        data = read_json_record(path, DAMAGED_REMEDY)
+        with _damaged_if_malformed(path):
+            n = len(data["weights"])
+            population = Population(
+                g, np.array(data["thetas"], dtype=float).reshape(n, -1),
+                np.array(data["weights"], dtype=float), np.array(data["distances"], dtype=float),
+                np.array(data["stats"], dtype=float).reshape(n, -1),
+                float(data["tolerance"]), int(data["simulations"]),
+            )
+            scales = np.array(data["scales"], dtype=float)
+            if (population.distances.shape != (n,) or population.stats.shape[1] != scales.size
+                    or not np.all(population.weights >= 0)):
+                raise ValueError("the particles' arrays do not agree")
+        out.append((population, scales))
         g += 1
     return out
+
+
+@contextmanager
+def _damaged_if_malformed(path: Path) -> Iterator[None]:
+    """Turn a missing entry or an array of the wrong shape or type in a committed
+    round or generation file into :func:`~popsim.outputs.files.damaged`."""
+    try:
+        yield
+    except (KeyError, TypeError, ValueError) as error:
+        reason = f"no entry {error}" if isinstance(error, KeyError) else str(error)
+        raise damaged(path, reason, DAMAGED_REMEDY) from None
 
 
 def _round_json(r: Round) -> dict[str, Any]:
@@ -496,12 +534,13 @@ def _load_rounds(directory: Path) -> list[Round]:
     out = []
     r = 0
     while (path := directory / "generations" / f"round-{r}.json").is_file():
-        data = json.loads(path.read_text(encoding="utf-8"))
-        n = len(data["log_ratio"])
-        out.append(Round(
-            r, np.array(data["thetas"], dtype=float).reshape(n, -1),
-            np.array(data["log_ratio"], dtype=float),
-            np.array(data["logliks"], dtype=float).reshape(n, -1), int(data["tried"]),
-        ))
+        data = read_json_record(path, DAMAGED_REMEDY)
+        with _damaged_if_malformed(path):
+            n = len(data["log_ratio"])
+            out.append(Round(
+                r, np.array(data["thetas"], dtype=float).reshape(n, -1),
+                np.array(data["log_ratio"], dtype=float),
+                np.array(data["logliks"], dtype=float).reshape(n, -1), int(data["tried"]),
+            ))
         r += 1
     return out

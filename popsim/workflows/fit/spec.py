@@ -146,12 +146,18 @@ def load_fit(path: str | Path, overrides: dict[str, Any] | None = None) -> Fit:
         raise PopsimError(f"{path}: fit file not found")
     data = read_config_bytes(path)
     try:
-        return _fit(read_toml(path), path, data, overrides or {})
+        return fit_from_dict(read_toml(path), path, data, overrides)
     except ConfigError as error:
         raise (error if error.source else error.with_source(str(path))) from None
 
 
-def _fit(raw: dict[str, Any], path: Path, data: bytes, overrides: dict[str, Any]) -> Fit:
+def fit_from_dict(
+    raw: dict[str, Any], path: Path, data: bytes = b"",
+    overrides: dict[str, Any] | None = None,
+) -> Fit:
+    """Validate a parsed fit file (``data``: its bytes, for the manifest); ``path``
+    locates the base scenario. ConfigError (without the file's name) on bad input."""
+    overrides = overrides or {}
     root = Table(raw, "")
     head = root.table("fit", required=True)
     assert head is not None

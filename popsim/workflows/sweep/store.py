@@ -34,9 +34,13 @@ import pandas as pd
 from popsim.errors import PopsimError
 from popsim.outputs.files import (
     check_output_path,
+    read_json_record,
     spreadsheet_safe,
     write_bytes_atomic,
     write_text_atomic,
+)
+from popsim.outputs.files import (
+    damaged as damaged_file,
 )
 from popsim.outputs.words import counted, is_are
 from popsim.provenance import read_manifest as read_provenance
@@ -134,24 +138,22 @@ class SweepStore:
 def damaged(path: Path, reason: str) -> PopsimError:
     """The error for a file of a sweep directory that popsim did not write as it is
     (edited, truncated by a failing disk): what is wrong and what to do."""
+    return damaged_file(path, reason, _remedy(path))
+
+
+def _remedy(path: Path) -> str:
+    """What to do about a damaged file of a sweep directory."""
     if path.parent.name == POINTS:
-        remedy = (
+        return (
             "delete that file and pass --resume to recompute its points, "
             "or start again with --overwrite"
         )
-    else:
-        remedy = "start again with --overwrite, or run into a new --out"
-    return PopsimError(f"{path}: damaged ({reason}); {remedy}")
+    return "start again with --overwrite, or run into a new --out"
 
 
 def _read_batch(path: Path) -> list[dict[str, Any]]:
     """The rows of one committed batch file; :func:`damaged` if it is not one."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise damaged(path, "not UTF-8 text") from None
-    except ValueError as error:
-        raise damaged(path, f"not valid JSON: {error}") from None
+    data = read_json_record(path, _remedy(path))
     rows = data.get("rows") if isinstance(data, dict) else None
     if not isinstance(rows, list) or not rows:
         raise damaged(path, "no list of rows")
