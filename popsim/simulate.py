@@ -5,6 +5,14 @@ seed, spawn_key=(k,)) (:func:`popsim.engines.rng.replicate_seeds`, seed rule
 :data:`~popsim.engines.rng.SEED_RULE_VERSION`). The result depends on
 (scenario, seed, point) only, not on the thread count, the chunking or the
 executor.
+
+Burn-in. Given ``burn_ins`` (:class:`popsim.burnin.BurnIns`), a frequency-engine
+run with a burn-in takes each chunk's state at the burn-in's end from there
+(computing it only for a key not seen before) and continues from it: the same
+numbers as burning in itself. With ``burn_in_point`` = j ≠ k the burn-in is that
+of point j's seeds (a sweep's points share one), and at generation 0 each
+replicate's generator is seeded afresh from its own seed (point k's word r), so
+that the draws after the burn-in are point k's own.
 """
 
 from __future__ import annotations
@@ -12,13 +20,15 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 
 import numba
 import numpy as np
 
 from popsim.analysis.results import Result
+from popsim.burnin import BurnIns, burn_in_key
 from popsim.engines import first_call_lock
-from popsim.engines.frequency import simulate_frequency
+from popsim.engines.frequency import burn_in_frequency, simulate_frequency
 from popsim.engines.layout import (
     CAPACITY,
     EXTINCT,
@@ -31,7 +41,8 @@ from popsim.engines.layout import (
     EngineOutput,
     record_columns,
 )
-from popsim.engines.rng import replicate_seeds
+from popsim.engines.rng import replicate_seeds, seeded
+from popsim.engines.snapshot import BurnInState, has_burn_in
 from popsim.errors import PopsimError, SimulationError
 from popsim.model.build import Model, model_of
 from popsim.model.plan import Plan
@@ -49,6 +60,8 @@ def simulate(
     first_replicate: int = 0,
     chunk: int | None = None,
     progress: Callable[[int], None] | None = None,
+    burn_ins: BurnIns | None = None,
+    burn_in_point: int | None = None,
 ) -> Result:
     """Simulate ``scenario`` and return a :class:`~popsim.analysis.results.Result`.
 
@@ -64,6 +77,11 @@ def simulate(
         point: sweep point index (part of every replicate's seed).
         first_replicate: index of the first replicate (to rerun one replicate).
         chunk: replicates per kernel call; ``progress(n_done)`` is called after each.
+        burn_ins: where the burn-in states come from (see the module docstring);
+            None: every run burns in itself. Frequency engine with a burn-in only.
+        burn_in_point: the point whose seeds make the burn-in (default ``point``;
+            frequency engine: the pedigree and hybrid engines burn in with the point's own
+            seeds).
 
     Raises:
         ConfigError: the scenario is invalid for the engine.
@@ -80,14 +98,31 @@ def simulate(
         raise PopsimError(f"replicates = {replicates}: must be at least 1")
     _check_memory(plan, replicates, engine)
     seeds = replicate_seeds(seed, replicates, point, first_replicate)
+    burn_point = point if burn_in_point is None else burn_in_point
+    if burn_ins is None and burn_point != point:
+        burn_ins = BurnIns()
+    share = burn_ins is not None and engine == "frequency" and has_burn_in(plan)
+    burn_seeds = (
+        seeds if burn_point == point else replicate_seeds(seed, replicates, burn_point,
+                                                          first_replicate)
+    )
     run = _engine(engine)
     chunk = chunk or replicates
     started_at = utc_now()
     started = time.perf_counter()
     parts: list[EngineOutput] = []
     for start in range(0, replicates, chunk):
+        part_seeds = seeds[start : start + chunk]
         with first_call_lock(engine):  # see popsim.engines: several processes, one cache
-            part = run_interruptibly(run, plan, seeds[start : start + chunk])
+            if share:
+                state = _burned_in(plan, burn_seeds[start : start + chunk], burn_ins)
+                if burn_point != point:
+                    state = state.with_generators(np.array([seeded(s) for s in part_seeds],
+                                                           dtype=np.uint64).reshape(-1, 4))
+                part = run_interruptibly(partial(simulate_frequency, start=state), plan,
+                                         part_seeds)
+            else:
+                part = run_interruptibly(run, plan, part_seeds)
         _raise_on_status(part.status, plan, first_replicate + start, scenario)
         parts.append(part)
         if progress is not None:
@@ -105,6 +140,59 @@ def simulate(
         observed=observed,
         wall_seconds=time.perf_counter() - started,
         started=started_at,
+    )
+
+
+def scenario_burn_in_key(
+    scenario: Scenario | Model,
+    replicates: int | None = None,
+    seed: int | None = None,
+    *,
+    point: int = 0,
+) -> str | None:
+    """The :func:`~popsim.burnin.burn_in_key` of the burn-in that :func:`simulate` with
+    these arguments (one chunk, ``burn_in_point`` = ``point``) would share, or None
+    where it has none to share (the pedigree engine, no burn-in)."""
+    model = scenario if isinstance(scenario, Model) else model_of(scenario)
+    if model.engine != "frequency" or not has_burn_in(model.plan):
+        return None
+    replicates = model.scenario.replicates if replicates is None else replicates
+    seed = model.scenario.seed if seed is None else seed
+    return burn_in_key(model.plan, replicate_seeds(seed, replicates, point))
+
+
+def prepare_burn_in(
+    scenario: Scenario | Model,
+    burn_ins: BurnIns,
+    replicates: int | None = None,
+    seed: int | None = None,
+    *,
+    point: int = 0,
+) -> str | None:
+    """Put into ``burn_ins`` the burn-in state that :func:`simulate` with these
+    arguments and ``burn_ins`` (one chunk) would use, computing it only if neither
+    ``burn_ins`` nor its cache has it; returns its key (see :func:`scenario_burn_in_key`).
+
+    For a workflow that runs many scenarios sharing a host (sweep points, fit
+    proposals): call it once, then ``simulate(…, burn_ins=burn_ins,
+    burn_in_point=point)`` for each scenario, in this process or in another one
+    that gets ``burn_ins`` (it pickles).
+    """
+    model = scenario if isinstance(scenario, Model) else model_of(scenario)
+    key = scenario_burn_in_key(model, replicates, seed, point=point)
+    if key is not None:
+        replicates = model.scenario.replicates if replicates is None else replicates
+        seed = model.scenario.seed if seed is None else seed
+        seeds = replicate_seeds(seed, replicates, point)
+        with first_call_lock("frequency"):
+            _burned_in(model.plan, seeds, burn_ins)
+    return key
+
+
+def _burned_in(plan: Plan, seeds: np.ndarray, burn_ins: BurnIns) -> BurnInState:
+    """The burn-in state of ``plan`` for ``seeds``: from ``burn_ins``, else computed."""
+    return burn_ins.get(
+        burn_in_key(plan, seeds), lambda: run_interruptibly(burn_in_frequency, plan, seeds)
     )
 
 

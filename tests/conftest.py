@@ -30,6 +30,20 @@ def one_deme(**changes) -> dict:
     return raw
 
 
+@pytest.fixture(autouse=True, scope="session")
+def burn_in_cache_dir(tmp_path_factory):
+    """The on-disk burn-in cache of every test (and the processes it starts) in a
+    temporary directory, never the user's."""
+    path = tmp_path_factory.mktemp("popsim-cache")
+    before = os.environ.get("POPSIM_CACHE_DIR")
+    os.environ["POPSIM_CACHE_DIR"] = str(path)
+    yield path
+    if before is None:
+        os.environ.pop("POPSIM_CACHE_DIR", None)
+    else:
+        os.environ["POPSIM_CACHE_DIR"] = before
+
+
 #: Where pyproject.toml makes ``tbb`` a dependency, so that Numba's default
 #: threading layer is TBB's (popsim.engines.threads).
 TBB_EXPECTED = sys.platform == "linux" and platform.machine() == "x86_64"

@@ -28,6 +28,7 @@ LAYERS = {
     "popsim.engines": 3,
     "popsim.analysis": 4,
     "popsim.simulate": 5,
+    "popsim.burnin": 5,
     "popsim.outputs": 5,
     "popsim.provenance": 5,
     "popsim.workflows": 6,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from popsim.errors import PopsimError
+from popsim.errors import ConfigError, PopsimError
 from popsim.outputs import files
 from popsim.outputs.files import write_directory
 
@@ -168,18 +168,39 @@ def test_out_in_proc_is_one_line(config, capsys):
     _one_line_error(capsys, "run", str(config), "--out", "/proc/popsim-out", "--no-figures")
 
 
-@pytest.mark.parametrize("address", ["not a url", "tcp://", "tcp://host:99999", "host:port"])
+@pytest.mark.parametrize(
+    "address",
+    ["not a url", "tcp://", "tls://host:99999", "host:port",
+     "tcp://10.0.0.5:8786", "localhost:8786", "scheduler", "ws://10.0.0.5:8786"],
+)
 def test_bad_scheduler_address_is_refused(address, tmp_path, capsys):
+    """Only tls://HOST[:PORT]: a plain tcp:// (or protocol-less, which Dask takes
+    as tcp://) scheduler runs code for anyone who reaches its port (issue 28)."""
     err = _one_line_error(capsys, "sweep", "missing.toml", "--out", str(tmp_path / "o"),
                           "--scheduler", address)
-    assert "--scheduler" in err and "[PROTOCOL://]HOST[:PORT]" in err
+    assert "--scheduler = " in err and address in err and "tls://HOST[:PORT]" in err
 
 
 def test_scheduler_address_forms_are_accepted():
     from popsim.commands.sweep import check_scheduler_address
 
-    for address in ("tcp://10.0.0.5:8786", "localhost:8786", "tls://[::1]:8786", "scheduler"):
+    for address in ("tls://10.0.0.5:8786", "tls://localhost", "tls://[::1]:8786",
+                    "tls://scheduler"):
         check_scheduler_address(address)
+
+
+def test_run_sweep_refuses_a_plain_tcp_scheduler_before_anything(tmp_path):
+    """From Python too: run_sweep refuses tcp:// before it creates the directory."""
+    from popsim.workflows.sweep import load_sweep, run_sweep
+
+    (tmp_path / "base.toml").write_text(CONFIG)
+    (tmp_path / "sweep.toml").write_text(
+        '[sweep]\nbase = "base.toml"\n[[parameters]]\nkey = "scenario.generations"\n'
+        "values = [1, 2]\n")
+    sweep = load_sweep(tmp_path / "sweep.toml")
+    with pytest.raises(ConfigError, match="tls://HOST"):
+        run_sweep(sweep, tmp_path / "out", executor="dask", scheduler="tcp://127.0.0.1:8786")
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("command", ["sweep", "fit"])

@@ -8,13 +8,16 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from popsim.model.build import load_scenario
 from popsim.model.catalog import resolve_config
 from popsim.model.config import ENGINES, parse_override
 from popsim.model.scenario import LikelihoodObservation, Scenario
 from popsim.outputs.words import duration
+
+if TYPE_CHECKING:
+    from popsim.burnin import BurnInCache
 
 
 def add_scenario_options(parser: argparse.ArgumentParser) -> None:
@@ -34,6 +37,24 @@ def add_scenario_options(parser: argparse.ArgumentParser) -> None:
         help="override any config key, e.g. --set demes.persian_jews.inbreeding=0.03 "
         "(repeatable; the value is read as TOML)",
     )
+
+
+def add_cache_option(parser: argparse.ArgumentParser) -> None:
+    """--no-cache: neither read nor write the on-disk cache of burned-in states."""
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="do not read or write the on-disk cache of burned-in host states "
+        "($POPSIM_CACHE_DIR, else $XDG_CACHE_HOME/popsim or ~/.cache/popsim; the numbers "
+        "are the same either way)",
+    )
+
+
+def burn_in_cache(args: argparse.Namespace) -> BurnInCache | None:
+    """The on-disk cache of burned-in states the command uses (None with --no-cache)."""
+    from popsim.burnin import BurnInCache  # here: `popsim --help` imports no engine
+
+    return None if args.no_cache else BurnInCache()
 
 
 def scenario_from_args(path: str | Path, args: argparse.Namespace) -> Scenario:

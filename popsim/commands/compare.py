@@ -7,9 +7,12 @@ import shlex
 import textwrap
 from pathlib import Path
 
+from popsim.burnin import BurnIns
 from popsim.commands.common import (
+    add_cache_option,
     add_scenario_options,
     announce_compilation,
+    burn_in_cache,
     print_evidence,
     progress_bar,
     replicate_chunk,
@@ -51,6 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "scenarios without count observations, whose columns are weighted by likelihood",
     )
     add_scenario_options(parser)
+    add_cache_option(parser)
     parser.set_defaults(func=run)
     parser.epilog = (
         "Defaults: --replicates is the smallest scenario.replicates of the CONFIGs and --seed "
@@ -137,6 +141,7 @@ def run(args: argparse.Namespace) -> int:
             tolerance=args.tolerance,
             chunk=replicate_chunk(replicates),
             progress=update,
+            burn_ins=BurnIns(burn_in_cache(args)),
         )
     for entry, result in zip(comparison.entries, comparison.results, strict=True):
         scenario = entry.scenario

@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+from popsim.burnin import BurnIns
 from popsim.commands.common import (
+    add_cache_option,
     add_scenario_options,
     announce_compilation,
+    burn_in_cache,
     print_evidence,
     progress_bar,
     replicate_chunk,
@@ -44,6 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="rerun only replicate R of the run (same seed as in the full run)",
     )
     add_scenario_options(parser)
+    add_cache_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -81,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
             first_replicate=first,
             chunk=replicate_chunk(replicates),
             progress=update,
+            burn_ins=BurnIns(burn_in_cache(args)),
         )
     print(
         f"{scenario.name}: {counted(result.replicates, 'replicate')}, "

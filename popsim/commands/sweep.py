@@ -11,17 +11,19 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from popsim.commands.common import (
+    add_cache_option,
     add_force_option,
     announce_compilation,
+    burn_in_cache,
     capped_workers,
     progress_bar,
 )
-from popsim.errors import ConfigError, PopsimError
+from popsim.errors import PopsimError
 from popsim.genetics.statistics import BY_NAME
 from popsim.outputs.files import check_output_path
 from popsim.outputs.tables import fmt
 from popsim.outputs.words import counted, is_are
-from popsim.workflows.sweep.executors import EXECUTORS
+from popsim.workflows.sweep.executors import EXECUTORS, check_scheduler_address
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -51,7 +53,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--scheduler",
         metavar="ADDRESS",
-        help="address of an existing Dask scheduler, e.g. tls://10.0.0.5:8786 (implies "
+        help="TLS address tls://HOST[:PORT] of an existing Dask scheduler, e.g. "
+        "tls://10.0.0.5:8786; plain tcp:// is refused (implies "
         "--executor dask; its workers need popsim installed; TLS credentials come from "
         "Dask's config, distributed.comm.tls.*: see docs/sweeps.md)",
     )
@@ -68,6 +71,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="points per task (default: enough tasks to balance the workers, at most 32 each)",
     )
     add_force_option(parser)
+    add_cache_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -103,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
                 progress=lambda n: bar[0](n),
                 on_start=started,
                 command_line=args.command_line,
+                cache=burn_in_cache(args),
             )
         except SweepInterrupted as stop:
             stack.close()
@@ -216,10 +221,10 @@ def _value(value: object) -> str:
 def _executor(args: argparse.Namespace) -> str:
     """The executor the options ask for; refuse combinations that mean nothing."""
     executor = args.executor or ("dask" if args.scheduler else "processes")
-    if args.scheduler is not None:
-        check_scheduler_address(args.scheduler)
     if args.scheduler and executor != "dask":
         raise PopsimError(f"--scheduler: needs --executor dask, not {executor}")
+    if args.scheduler is not None:
+        check_scheduler_address(args.scheduler)
     if args.workers is not None:
         if args.workers < 1:
             raise PopsimError(f"--workers {args.workers}: must be at least 1")
@@ -228,17 +233,3 @@ def _executor(args: argparse.Namespace) -> str:
                 "--workers: applies to --executor processes or a local dask cluster only"
             )
     return executor
-
-
-#: A Dask scheduler address: [PROTOCOL://]HOST[:PORT], e.g. tcp://10.0.0.5:8786.
-_ADDRESS = re.compile(r"(?:[a-z][a-z0-9+.-]*://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(?::(\d+))?")
-
-
-def check_scheduler_address(address: str) -> None:
-    """Refuse (exit 2) a --scheduler that is not ``[PROTOCOL://]HOST[:PORT]``, before any work."""
-    match = _ADDRESS.fullmatch(address)
-    if match is None or (match[1] is not None and not 0 < int(match[1]) < 65536):
-        raise ConfigError(
-            "--scheduler", address, "must be an address [PROTOCOL://]HOST[:PORT], "
-            "e.g. tcp://10.0.0.5:8786"
-        )

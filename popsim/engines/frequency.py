@@ -65,6 +65,7 @@ from popsim.engines.layout import (
     SIZE,
     STATUS_CODE,
     STATUS_COLUMNS,
+    STATUS_DEME,
     EngineOutput,
     record_width,
     stop,
@@ -79,6 +80,12 @@ from popsim.engines.sampling import (
     lane_arrays,
     lane_state,
     set_lane_state,
+)
+from popsim.engines.snapshot import (
+    BurnInState,
+    burn_in_demes,
+    has_burn_in,
+    snapshot_step,
 )
 from popsim.engines.threads import balanced
 from popsim.model.plan import Plan
@@ -95,8 +102,15 @@ GROUP_BYTES = 16 * 2**20
 Schedule = namedtuple(
     "Schedule",
     "sizes migration_index migration inbreeding u s h a single_source intro_at intro_step "
-    "intro_deme intro_allele intro_copies record_steps n_named capacity snap_from",
+    "intro_deme intro_allele intro_copies record_steps n_named capacity begin end snap_from",
 )
+
+#: A burn-in state as the kernels take it (:class:`~popsim.engines.snapshot.BurnInState`,
+#: its alleles dense): ``demes`` int64 [Db], the plan's burn-in demes; ``normal`` [R, Db];
+#: ``n_alleles`` [R]; ``alleles`` [R, A, Db]; ``generators`` uint64 [R, 4]. The kernels
+#: read it when ``Schedule.begin`` > 0 and write it when ``Schedule.end`` is before the
+#: plan's last step; otherwise its arrays are empty.
+Snapshot = namedtuple("Snapshot", "demes normal n_alleles alleles generators")
 
 #: A group's workspace (:func:`run_replicates` makes one per group of lanes,
 #: :func:`_run_group` resets it): ``counts`` [lanes, 2, D, slots], the copies of
@@ -182,6 +196,49 @@ def _start_lane(lane, seed, sch, ws, status):
     for d in range(sch.sizes.shape[1]):
         ws.counts[lane, 0, d, 0] = 2 * sch.sizes[0, d]
     _introduce(ws.counts, 0, lane, 0, sch, status)
+
+
+@njit(cache=True)
+def _load_lane(lane, sch, ws, snap):
+    """Step ``sch.begin`` of ``lane`` from the burn-in state ``snap``: its generator,
+    its copies (mutation-born allele a in slot 1 + K + a, in drawing order) and the
+    other slots free. The lane's status is the caller's to set."""
+    first_novel = 1 + sch.n_named
+    n_slots = first_novel + sch.capacity
+    par = sch.begin & 1
+    g = snap.generators
+    set_lane_state(ws.states, lane, (g[lane, 0], g[lane, 1], g[lane, 2], g[lane, 3]))
+    n = snap.n_alleles[lane]
+    for b in range(snap.demes.shape[0]):
+        d = snap.demes[b]
+        ws.counts[lane, par, d, 0] = snap.normal[lane, b]
+        for a in range(n):
+            ws.counts[lane, par, d, first_novel + a] = snap.alleles[lane, a, b]
+    for a in range(n):
+        ws.active[lane, a] = first_novel + a
+    for k in range(sch.capacity - n):
+        ws.free[lane, k] = n_slots - 1 - k
+    ws.lane_ints[_N_ACTIVE, lane] = n
+    ws.lane_ints[_N_FREE, lane] = sch.capacity - n
+
+
+@njit(cache=True)
+def _save_lane(lane, sch, ws, snap, status):
+    """Write ``lane``'s state at step ``sch.end`` into ``snap``; zeros for a lane that
+    stopped (its state means nothing)."""
+    if status[lane, STATUS_CODE] != OK:
+        return  # snap's arrays start zeroed
+    par = sch.end & 1
+    n = ws.lane_ints[_N_ACTIVE, lane]
+    s0, s1, s2, s3 = lane_state(ws.states, lane)
+    snap.generators[lane, 0], snap.generators[lane, 1] = s0, s1
+    snap.generators[lane, 2], snap.generators[lane, 3] = s2, s3
+    snap.n_alleles[lane] = n
+    for b in range(snap.demes.shape[0]):
+        d = snap.demes[b]
+        snap.normal[lane, b] = ws.counts[lane, par, d, 0]
+        for a in range(n):
+            snap.alleles[lane, a, b] = ws.counts[lane, par, d, ws.active[lane, a]]
 
 
 # The steps below are compiled into _run_group (inline="always"), each a pass over
@@ -413,7 +470,7 @@ def _recycle_lost(n_lanes, nxt, status, counts, active, free, lane_ints):
 
 
 @njit(cache=True)
-def _run_group(seeds, sch, ws, records, status, snapshots):
+def _run_group(seeds, sch, ws, records, status, snap, snapshots):
     """Simulate ``len(seeds)`` replicates side by side (one lane each).
 
     Each lane draws from its own generator, seeded with its seed, exactly the
@@ -423,6 +480,11 @@ def _run_group(seeds, sch, ws, records, status, snapshots):
     ``snapshots`` [lanes, n_snap, D, slots], every allele's copies at the end of
     steps ``sch.snap_from`` … (none where n_snap = 0). ``ws``: the group's
     :data:`Workspace`, reset here.
+
+    Steps ``sch.begin`` + 1 … ``sch.end`` are run: from step 0 (``begin`` = 0) each
+    lane starts from its seed, otherwise from the burn-in state ``snap`` at step
+    ``begin`` (its status already in ``status``); where ``end`` is before the
+    plan's last step, each lane's state at ``end`` is written into ``snap``.
 
     A deme of a step: the pools (steps 1–2, :func:`_gamete_pools`), selection
     and the first draw prepared (step 3, :func:`_select`), then one draw for
@@ -442,18 +504,24 @@ def _run_group(seeds, sch, ws, records, status, snapshots):
     counts[:n_lanes] = 0  # the pools need none: each entry is written before it is read
     n_rec = sch.record_steps.shape[0]
     rec = 0
-    for lane in range(n_lanes):
-        _start_lane(lane, seeds[lane], sch, ws, status)
-    if sch.record_steps[0] == 0:  # even where an introduction failed
-        _record(0, 0, 0, True, sch, counts, active, lane_ints, records, status)
-        rec = 1
     n_snap = snapshots.shape[1]
-    if sch.snap_from == 0 and n_snap > 0:
-        snapshots[:, 0] = counts[:n_lanes, 0]
+    if sch.begin == 0:
+        for lane in range(n_lanes):
+            _start_lane(lane, seeds[lane], sch, ws, status)
+        if sch.record_steps[0] == 0:  # even where an introduction failed
+            _record(0, 0, 0, True, sch, counts, active, lane_ints, records, status)
+            rec = 1
+        if sch.snap_from == 0 and n_snap > 0:
+            snapshots[:, 0] = counts[:n_lanes, 0]
+    else:
+        for lane in range(n_lanes):
+            _load_lane(lane, sch, ws, snap)
+        while rec < n_rec and sch.record_steps[rec] <= sch.begin:
+            rec += 1
 
     w_het = 1.0 - sch.h * sch.s + sch.a
     w_aff = 1.0 - sch.s
-    for step in range(1, n_steps + 1):
+    for step in range(sch.begin + 1, sch.end + 1):
         last, nxt = (step - 1) & 1, step & 1  # parities of the copies
         for lane in range(n_lanes):
             lane_ints[_N_BORN, lane] = lane_ints[_N_ACTIVE, lane]  # before this step's mutations
@@ -494,16 +562,20 @@ def _run_group(seeds, sch, ws, records, status, snapshots):
             rec += 1
         if sch.snap_from <= step < sch.snap_from + n_snap:
             snapshots[:, step - sch.snap_from] = counts[:n_lanes, nxt]
+    if sch.end < n_steps:
+        for lane in range(n_lanes):
+            _save_lane(lane, sch, ws, snap, status)
 
 
 @njit(cache=True, parallel=True, nogil=True)
-def run_replicates(seeds, sch, group, records, status, snapshots):
+def run_replicates(seeds, sch, group, records, status, snap, snapshots):
     """Run ``len(seeds)`` replicates in parallel into ``records`` [R, n_rec, D, fields]
     (and ``snapshots`` [R, n_snap, D, slots], see :func:`_run_group`).
 
     Replicates go to the threads ``group`` at a time, each group stepping its
     replicates side by side in one workspace; results depend neither on
-    ``group`` nor on the thread count.
+    ``group`` nor on the thread count. ``snap``: a :data:`Snapshot` for R
+    replicates read or written (see :func:`_run_group`), else empty arrays.
     """
     n = seeds.shape[0]
     n_demes = sch.sizes.shape[1]
@@ -523,7 +595,11 @@ def run_replicates(seeds, sch, group, records, status, snapshots):
             draw_floats=draw_floats,
             states=states,
         )
-        _run_group(seeds[lo:hi], sch, ws, records[lo:hi], status[lo:hi], snapshots[lo:hi])
+        part = Snapshot(demes=snap.demes, normal=snap.normal[lo:hi],
+                        n_alleles=snap.n_alleles[lo:hi], alleles=snap.alleles[lo:hi],
+                        generators=snap.generators[lo:hi])
+        _run_group(seeds[lo:hi], sch, ws, records[lo:hi], status[lo:hi], part,
+                   snapshots[lo:hi])
 
 
 def _single_sources(migration: np.ndarray) -> np.ndarray:
@@ -533,17 +609,47 @@ def _single_sources(migration: np.ndarray) -> np.ndarray:
     return np.where(single, ones.argmax(axis=2), -1).astype(np.int64)
 
 
-def simulate_frequency(plan: Plan, seeds: np.ndarray, lanes: int | None = None) -> EngineOutput:
+def simulate_frequency(
+    plan: Plan, seeds: np.ndarray, lanes: int | None = None, *, start: BurnInState | None = None
+) -> EngineOutput:
     """Run the frequency engine for one replicate per seed (uint64, see
     :func:`popsim.engines.rng.replicate_seeds`).
 
     ``lanes``: replicates a thread steps side by side (default
-    :func:`lanes_per_group`); it changes the speed, never a number.
+    :func:`lanes_per_group`); it changes the speed, never a number. ``start``: a
+    burn-in state of ``plan`` for these replicates (:func:`burn_in_frequency`, or a
+    plan with the same :func:`~popsim.engines.snapshot.burn_in_description`): the
+    run continues from it instead of burning in, with the same records as without
+    it (the seeds are then not read).
 
     Returns ``records`` int64 [R, n_records, D, columns] and ``status`` int64
     [R, 3] (:mod:`popsim.engines.layout`); ``observed`` is None.
     """
-    return simulate_frequency_snapshots(plan, seeds, plan.n_steps + 1, lanes)[0]
+    seeds = np.asarray(seeds, dtype=np.uint64)
+    shape = (seeds.shape[0], plan.record_steps.shape[0], len(plan.deme_names))
+    records = np.zeros((*shape, record_width(len(plan.founder_names))), dtype=np.int64)
+    if start is None:
+        status = np.zeros((seeds.shape[0], len(STATUS_COLUMNS)), dtype=np.int64)
+        sch = _schedule(plan, 0, plan.n_steps)
+        snap = _empty_snapshot()
+    else:
+        if start.replicates != seeds.shape[0] or start.step != snapshot_step(plan):
+            raise ValueError(
+                f"burn-in state of {start.replicates} replicates at step {start.step}; the run "
+                f"has {seeds.shape[0]} replicates and its burn-in ends at step "
+                f"{snapshot_step(plan)}"
+            )
+        status = np.ascontiguousarray(start.plan_status(plan))
+        sch = _schedule(plan, start.step, plan.n_steps)
+        snap = Snapshot(
+            demes=burn_in_demes(plan),
+            normal=np.ascontiguousarray(start.normal),
+            n_alleles=np.ascontiguousarray(start.n_alleles),
+            alleles=start.dense_alleles(),
+            generators=np.ascontiguousarray(start.generators),
+        )
+    _run(seeds, sch, lanes, records, status, snap)
+    return EngineOutput(records, status)
 
 
 def simulate_frequency_snapshots(
@@ -555,15 +661,87 @@ def simulate_frequency_snapshots(
     ``plan.max_alleles`` mutation-born slots (a slot with no copy in any deme at
     one step and copies at the next holds a new allele: slots are recycled).
     """
-    n_named = len(plan.founder_names)
     seeds = np.asarray(seeds, dtype=np.uint64)
     shape = (seeds.shape[0], plan.record_steps.shape[0], len(plan.deme_names))
-    records = np.zeros((*shape, record_width(n_named)), dtype=np.int64)
+    records = np.zeros((*shape, record_width(len(plan.founder_names))), dtype=np.int64)
     status = np.zeros((seeds.shape[0], len(STATUS_COLUMNS)), dtype=np.int64)
+    sch = _schedule(plan, 0, plan.n_steps, snap_from=first_step)
+    n_snap = max(0, plan.n_steps + 1 - first_step)
+    n_slots = 1 + len(plan.founder_names) + sch.capacity
+    snapshots = np.zeros((shape[0], n_snap, shape[2], n_slots), np.int64)
+    _run(seeds, sch, lanes, records, status, _empty_snapshot(), snapshots)
+    return EngineOutput(records, status), snapshots
+
+
+def burn_in_frequency(plan: Plan, seeds: np.ndarray, lanes: int | None = None) -> BurnInState:
+    """Run only the burn-in of ``plan`` (steps 1 … S,
+    :func:`~popsim.engines.snapshot.snapshot_step`) for one replicate per seed and
+    return each replicate's state at its end.
+
+    Requires :func:`~popsim.engines.snapshot.has_burn_in`. Memory: the kernel writes
+    every replicate's alleles into an array of ``plan.max_alleles`` rows each; a
+    large capacity is worked through in chunks of replicates (no number depends on it).
+    """
+    if not has_burn_in(plan):
+        raise ValueError("the plan has no burn-in whose state can be taken")
+    seeds = np.asarray(seeds, dtype=np.uint64)
+    step = snapshot_step(plan)
+    demes = burn_in_demes(plan)
+    sch = _schedule(plan, 0, step)
+    per_replicate = 8 * int(plan.max_alleles) * demes.shape[0]
+    chunk = max(1, SNAPSHOT_BYTES // per_replicate)
+    parts = []
+    for lo in range(0, seeds.shape[0], chunk):
+        part = seeds[lo : lo + chunk]
+        r = part.shape[0]
+        status = np.zeros((r, len(STATUS_COLUMNS)), dtype=np.int64)
+        snap = Snapshot(
+            demes=demes,
+            normal=np.zeros((r, demes.shape[0]), dtype=np.int64),
+            n_alleles=np.zeros(r, dtype=np.int64),
+            alleles=np.zeros((r, int(plan.max_alleles), demes.shape[0]), dtype=np.int64),
+            generators=np.zeros((r, 4), dtype=np.uint64),
+        )
+        records = np.zeros((r, 0, len(plan.deme_names), 0), dtype=np.int64)
+        _run(part, sch, lanes, records, status, snap)
+        stopped = status[:, STATUS_CODE] != OK
+        status[stopped, STATUS_DEME] = np.searchsorted(demes, status[stopped, STATUS_DEME])
+        alleles = np.concatenate(
+            [snap.alleles[k, : snap.n_alleles[k]] for k in range(r)]
+        ) if r else np.zeros((0, demes.shape[0]), dtype=np.int64)
+        parts.append((snap.normal, snap.n_alleles, alleles, snap.generators, status))
+    return BurnInState(
+        step=step,
+        normal=np.concatenate([p[0] for p in parts]),
+        n_alleles=np.concatenate([p[1] for p in parts]),
+        alleles=np.ascontiguousarray(np.concatenate([p[2] for p in parts])),
+        generators=np.concatenate([p[3] for p in parts]),
+        status=np.concatenate([p[4] for p in parts]),
+    )
+
+
+#: Largest array of alleles :func:`burn_in_frequency` lets the kernel write at once (bytes).
+SNAPSHOT_BYTES = 256 * 2**20
+
+
+def _empty_snapshot() -> Snapshot:
+    """A :data:`Snapshot` of empty arrays: the kernels neither read nor write it."""
+    return Snapshot(
+        demes=np.zeros(0, dtype=np.int64),
+        normal=np.zeros((0, 0), dtype=np.int64),
+        n_alleles=np.zeros(0, dtype=np.int64),
+        alleles=np.zeros((0, 0, 0), dtype=np.int64),
+        generators=np.zeros((0, 4), dtype=np.uint64),
+    )
+
+
+def _schedule(plan: Plan, begin: int, end: int, snap_from: int | None = None) -> Schedule:
+    """The kernels' :data:`Schedule` of ``plan``, running steps ``begin`` + 1 … ``end``,
+    taking every allele's copies from step ``snap_from`` on (default: none)."""
     s, h, a = (float(v) for v in plan.selection)
     intro_at = np.zeros(plan.sizes.shape[0], dtype=np.bool_)  # steps with introductions
     intro_at[plan.intro_step] = True
-    sch = Schedule(
+    return Schedule(
         sizes=plan.sizes,
         migration_index=plan.migration_index,
         migration=plan.migration,
@@ -579,17 +757,25 @@ def simulate_frequency_snapshots(
         intro_allele=plan.intro_allele,
         intro_copies=plan.intro_copies,
         record_steps=plan.record_steps,
-        n_named=n_named,
+        n_named=len(plan.founder_names),
         capacity=int(plan.max_alleles),
-        snap_from=first_step,
+        begin=begin,
+        end=end,
+        snap_from=plan.n_steps + 1 if snap_from is None else snap_from,
     )
-    n_snap = max(0, plan.n_steps + 1 - first_step)
-    snapshots = np.zeros((shape[0], n_snap, shape[2], 1 + n_named + sch.capacity), np.int64)
+
+
+def _run(seeds: np.ndarray, sch: Schedule, lanes: int | None, records: np.ndarray,
+         status: np.ndarray, snap: Snapshot, snapshots: np.ndarray | None = None) -> None:
+    """:func:`run_replicates` with the lanes per group chosen (default
+    :func:`lanes_per_group`) and the parallel loops balanced; ``snapshots`` default:
+    none taken."""
+    if snapshots is None:
+        snapshots = np.zeros((seeds.shape[0], 0, sch.sizes.shape[1], 0), dtype=np.int64)
     if lanes is None:
         lanes = lanes_per_group(seeds.shape[0], numba.get_num_threads(), _lane_bytes(sch))
     with balanced():
-        run_replicates(seeds, sch, lanes, records, status, snapshots)
-    return EngineOutput(records, status), snapshots
+        run_replicates(seeds, sch, lanes, records, status, snap, snapshots)
 
 
 def _lane_bytes(sch: Schedule) -> int:

@@ -44,6 +44,7 @@ import numpy as np
 from popsim.analysis.evidence import log_likelihoods
 from popsim.analysis.results import Result, scenario_to_dict
 from popsim.analysis.weighted import effective_histories, likelihood_weights, weighted_summary_rows
+from popsim.burnin import BurnIns
 from popsim.errors import PopsimError
 from popsim.genetics.statistics import REGISTRY, comparison_table, shown_rows
 from popsim.model.scenario import Observation, Scenario
@@ -357,8 +358,14 @@ def run_comparison(
     tolerance: float = DEFAULT_TOLERANCE,
     chunk: int | None = None,
     progress: Callable[[int], None] | None = None,
+    burn_ins: BurnIns | None = None,
 ) -> Comparison:
     """Simulate every entry with one replicate count and root seed (see module docstring).
+
+    Entries whose burn-ins agree (the same host, replicates and seed: equal
+    :func:`popsim.burnin.burn_in_key`) burn in once: the states come from
+    ``burn_ins`` (default: a new :class:`~popsim.burnin.BurnIns`, this call's
+    alone, without a disk cache), with the same numbers as burning each in.
 
     Raises PopsimError for no entries, repeated ids, fewer than 1 replicate or
     a tolerance outside (0, 10].
@@ -377,8 +384,10 @@ def run_comparison(
     if replicates < 1:
         raise PopsimError(f"--replicates = {replicates}: must be at least 1")
     started = time.perf_counter()
+    burn_ins = BurnIns() if burn_ins is None else burn_ins
     results = tuple(
-        simulate(entry.scenario, replicates, seed, chunk=chunk, progress=progress)
+        simulate(entry.scenario, replicates, seed, chunk=chunk, progress=progress,
+                 burn_ins=burn_ins)
         for entry in entries
     )
     return Comparison(

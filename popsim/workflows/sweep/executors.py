@@ -9,7 +9,10 @@
   workers, one thread each; mutual TLS on 127.0.0.1 with throw-away
   credentials, no dashboard: see :func:`local_cluster`), or an existing
   cluster at ``scheduler``, reached with the TLS settings of Dask's config;
-  its workers need popsim installed.
+  its workers need popsim installed. Its address must be ``tls://``
+  (:func:`check_scheduler_address`): a Dask scheduler runs whatever a client
+  sends it, so one on plain TCP runs code for anyone who reaches its port, and
+  a client of a scheduler it cannot authenticate unpickles whatever comes back.
 
 Workers run Numba on one thread (``NUMBA_NUM_THREADS=1`` in their
 environment, and :func:`numba.set_num_threads` in each task). Each executor
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 import threading
 import time
@@ -35,10 +39,14 @@ from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
-from popsim.errors import PopsimError
+from popsim.errors import ConfigError, PopsimError
 from popsim.workflows.sweep.tasks import Task, run_task
 
 EXECUTORS = ("serial", "processes", "dask")
+#: An existing Dask scheduler's address: tls://HOST[:PORT] (group 1: the protocol, 2: the port).
+_ADDRESS = re.compile(
+    r"(?:([a-z][a-z0-9+.-]*)://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(?::(\d+))?"
+)
 SINGLE_THREAD_ENV = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
 
 Rows = list[dict[str, Any]]
@@ -170,6 +178,24 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 # --------------------------------------------------------------------------- dask
 
 
+def check_scheduler_address(address: str) -> None:
+    """Refuse (:class:`~popsim.errors.ConfigError`, exit 2) an existing scheduler's
+    address that is not ``tls://HOST[:PORT]``, before any work.
+
+    Only mutual TLS is accepted: ``tcp://`` (Dask's protocol when none is given)
+    neither authenticates the scheduler nor keeps others off it, and a Dask
+    scheduler runs whatever its clients send (docs/sweeps.md, "Who can connect").
+    """
+    match = _ADDRESS.fullmatch(address)
+    if (match is None or match[1] != "tls"
+            or (match[2] is not None and not 0 < int(match[2]) < 65536)):
+        raise ConfigError(
+            "--scheduler", address, "must be a TLS address tls://HOST[:PORT], e.g. "
+            "tls://10.0.0.5:8786 (a tcp:// or protocol-less scheduler runs code for anyone "
+            "who reaches its port; docs/sweeps.md shows how to start one with TLS)"
+        )
+
+
 @contextmanager
 def _dask(
     workers: int, scheduler: str | None, function: Callable[[Any], Rows]
@@ -179,6 +205,7 @@ def _dask(
 
     cluster = None
     if scheduler:
+        check_scheduler_address(scheduler)
         try:  # TLS credentials, if any, from Dask's config (distributed.comm.tls.*)
             client = Client(scheduler, timeout="20s", security=Security())
         except (OSError, TimeoutError) as error:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import shutil
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,12 +13,19 @@ from typing import Any
 
 import pandas as pd
 
+from popsim.burnin import BurnInCache, BurnIns
+from popsim.engines.snapshot import BurnInState
 from popsim.errors import PopsimError
 from popsim.provenance import build_manifest, utc_now
-from popsim.workflows.sweep.executors import EXECUTORS, default_workers, open_executor
+from popsim.workflows.sweep.executors import (
+    EXECUTORS,
+    check_scheduler_address,
+    default_workers,
+    open_executor,
+)
 from popsim.workflows.sweep.spec import Point, Sweep, fingerprint, resolve_points
 from popsim.workflows.sweep.store import SweepStore, open_store
-from popsim.workflows.sweep.tasks import Task
+from popsim.workflows.sweep.tasks import BURN_IN_POINT, Task
 
 #: Batches per worker at least (load balance) and points per batch at most (commit often).
 BATCHES_PER_WORKER, MIN_BATCHES, MAX_BATCH = 4, 100, 32
@@ -55,20 +63,25 @@ def run_sweep(
     progress: Callable[[int], None] | None = None,
     on_start: Callable[[int, int], None] | None = None,
     command_line: str | None = None,
+    cache: BurnInCache | None = None,
 ) -> SweepOutcome:
     """Run every point of ``sweep`` not yet committed in ``out`` and write the results.
 
     Args:
         executor: ``serial``, ``processes`` or ``dask``; ``workers`` defaults to
-            the cores available; ``scheduler`` is an existing Dask scheduler.
+            the cores available; ``scheduler`` is an existing Dask scheduler,
+            ``tls://HOST[:PORT]`` (:func:`check_scheduler_address`).
         resume, overwrite: see :func:`popsim.workflows.sweep.store.open_store`.
         batch: points per task (default: see :func:`batch_size`).
         progress: called with the number of points of each committed batch.
         on_start: called with (points already done, points to run) before running.
         command_line: the command as typed, for the manifest (None from Python).
+        cache: on-disk cache of burn-in states (None: none). A burn-in shared by
+            several pending points is computed here, once, before the points run
+            (:func:`share_burn_ins`); the others in the workers.
 
     Raises:
-        ConfigError: a point's config is invalid (nothing is run).
+        ConfigError: a point's config or ``scheduler`` is invalid (nothing is run).
         PopsimError: a point's simulation stopped, or the directory is refused.
         SweepInterrupted: Ctrl-C; committed points stay for ``--resume``.
     """
@@ -76,6 +89,8 @@ def run_sweep(
         raise PopsimError(f"--executor {executor!r}: must be one of {', '.join(EXECUTORS)}")
     if batch is not None and batch < 1:
         raise PopsimError(f"--batch {batch}: must be at least 1")
+    if scheduler is not None:
+        check_scheduler_address(scheduler)
     workers = 1 if executor == "serial" else workers or default_workers()
     if workers < 1:
         raise PopsimError(f"--workers {workers}: must be at least 1")
@@ -92,12 +107,14 @@ def run_sweep(
             if on_start is not None:
                 on_start(len(done), len(pending))
             size = batch or batch_size(len(pending), workers)
-            tasks = [
-                _task(pending[i : i + size], sweep.deme, executor != "serial")
-                for i in range(0, len(pending), size)
-            ]
-            if tasks:
+            if pending:
                 try:
+                    shared = share_burn_ins(pending, cache)
+                    tasks = [
+                        _task(pending[i : i + size], sweep.deme, executor != "serial", shared,
+                              cache)
+                        for i in range(0, len(pending), size)
+                    ]
                     _run(store, tasks, executor, workers, scheduler, progress, len(points))
                 except PopsimError:
                     kept = len(store.completed())
@@ -126,13 +143,37 @@ def batch_size(pending: int, workers: int) -> int:
     return max(1, min(MAX_BATCH, math.ceil(pending / tasks)))
 
 
-def _task(points: list[Point], deme: str, single_thread: bool) -> Task:
+def share_burn_ins(
+    points: list[Point], cache: BurnInCache | None
+) -> dict[int, tuple[str, BurnInState]]:
+    """Burn in, here and once each, every burn-in that two or more of ``points`` share
+    (equal :func:`popsim.burnin.burn_in_key` with the seeds of :data:`BURN_IN_POINT`);
+    returns each such point's key and state by point index (points with a burn-in of their
+    own burn in where they run)."""
+    from popsim.simulate import prepare_burn_in, scenario_burn_in_key
+
+    keys = {p.index: scenario_burn_in_key(p.scenario, point=BURN_IN_POINT) for p in points}
+    counts = Counter(key for key in keys.values() if key is not None)
+    burn_ins = BurnIns(cache)
+    shared = {}
+    for p in points:
+        key = keys[p.index]
+        if key is not None and counts[key] > 1:
+            prepare_burn_in(p.scenario, burn_ins, point=BURN_IN_POINT)
+            shared[p.index] = (key, burn_ins.states({key})[key])
+    return shared
+
+
+def _task(points: list[Point], deme: str, single_thread: bool,
+          shared: dict[int, tuple[str, BurnInState]], cache: BurnInCache | None) -> Task:
+    """A task of ``points``, with those of their burn-in states that are in ``shared``."""
     return Task(
         points=tuple(p.index for p in points),
         scenarios=tuple(p.scenario for p in points),
         labels=tuple(p.label for p in points),
         deme=deme,
         single_thread=single_thread,
+        burn_ins=BurnIns(cache, dict(shared[p.index] for p in points if p.index in shared)),
     )
 
 

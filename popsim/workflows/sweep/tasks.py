@@ -1,12 +1,16 @@
 """The unit of work a sweep hands to an executor: a batch of points.
 
 :func:`run_task` simulates each point of a batch with
-``simulate(scenario, point=k)``: replicate r of point k gets its seed from
-``SeedSequence(root seed, spawn_key=(k,))`` (see :mod:`popsim.simulate`), so a
-point's row depends on the point alone — not on the batch, the executor, the
-worker or the thread count. A row is the point's final-generation summary for
-one deme (:meth:`popsim.analysis.results.Result.summary_rows`), pivoted wide; workers
-need no pandas.
+``simulate(scenario, point=k, burn_in_point=0)``: replicate r of point k gets its
+seed from ``SeedSequence(root seed, spawn_key=(k,))`` (see :mod:`popsim.simulate`);
+with the frequency engine its burn-in is that of point 0's replicate r (the seeds
+of point 0), and from generation 0 it draws from its own seed. Points whose
+burn-ins agree (:func:`popsim.burnin.burn_in_key`) so share one burn-in, computed
+once (:data:`BURN_IN_POINT`; docs/sweeps.md). A point's row depends on the point
+alone — not on the batch, the executor, the worker, the thread count or where its
+burn-in was computed. A row is the point's final-generation summary for one deme
+(:meth:`popsim.analysis.results.Result.summary_rows`), pivoted wide; workers need no
+pandas.
 """
 
 from __future__ import annotations
@@ -14,9 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from popsim.burnin import BurnIns
 from popsim.errors import PopsimError
 from popsim.model.scenario import Scenario
 
+#: The point whose seeds make every point's burn-in (frequency engine).
+BURN_IN_POINT = 0
 #: Summary columns kept per statistic: mean and the 2.5% and 97.5% quantiles across replicates.
 SUMMARY_COLUMNS = ("mean", "q025", "q975")
 
@@ -26,7 +33,9 @@ class Task:
     """Points ``points`` (indices) with their validated scenarios and labels.
 
     ``single_thread`` makes the worker run Numba kernels on one thread (one
-    worker process per core); results do not depend on it.
+    worker process per core); results do not depend on it. ``burn_ins``: burn-in
+    states computed before (those shared by several points) and the on-disk
+    cache, if any; without it the points burn in themselves, with the same numbers.
     """
 
     points: tuple[int, ...]
@@ -34,6 +43,7 @@ class Task:
     labels: tuple[str, ...]
     deme: str
     single_thread: bool = False
+    burn_ins: BurnIns | None = None
 
 
 def run_task(task: Task) -> list[dict[str, Any]]:
@@ -52,7 +62,8 @@ def run_task(task: Task) -> list[dict[str, Any]]:
     rows = []
     for k, scenario, label in zip(task.points, task.scenarios, task.labels, strict=True):
         try:
-            result = simulate(scenario, point=k)
+            result = simulate(scenario, point=k, burn_ins=task.burn_ins,
+                              burn_in_point=BURN_IN_POINT)
         except PopsimError as error:
             raise PopsimError(f"sweep point {k} ({label}): {error}") from None
         rows.append(point_row(k, result.replicates, result.summary_rows(), task.deme))
