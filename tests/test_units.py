@@ -140,3 +140,33 @@ def test_figures_are_the_same_bytes_twice(result, tmp_path):
     first = fan_chart(result, 1, tmp_path / "a.png").with_suffix(".svg").read_bytes()
     second = fan_chart(result, 1, tmp_path / "b.png").with_suffix(".svg").read_bytes()
     assert first == second
+
+
+def test_a_mean_outside_the_range_of_histories_is_marked_and_explained():
+    """A skewed statistic (one history of ten carries it all) has its mean above the
+    97.5% quantile: the cell marks it and the table explains the mark once; a mean
+    inside its range, or a NaN range, is not marked."""
+    from popsim.outputs.tables import OUTSIDE_NOTE, cell, summary_table
+
+    skewed = {"deme": "a", "statistic": "prevalence", "mean": 1.51, "q025": 0.0,
+              "median": 0.0, "q975": 0.603}
+    inside = {**skewed, "deme": "b", "mean": 0.3}
+    assert cell(skewed) == "1.51* [0, 0.603]"
+    assert cell(inside) == "0.3 [0, 0.603]"
+    assert cell({**skewed, "q025": float("nan"), "q975": float("nan")}) == "1.51"
+    table = summary_table([skewed, inside], (("prevalence", "prevalence"),))
+    assert table.endswith(OUTSIDE_NOTE) and table.count(OUTSIDE_NOTE) == 1
+    assert OUTSIDE_NOTE not in summary_table([inside], (("prevalence", "prevalence"),))
+
+
+def test_report_intervals_show_the_decimals_that_tell_their_ends_apart():
+    """2.59%–2.79% is not printed as 3%–3%; ends that are equal stay as they are."""
+    from popsim.workflows.compare.report import _interval
+
+    def value(ends):
+        return lambda label, statistic, q: ends[q]
+
+    assert _interval(value({"q025": 2.59, "q975": 2.79}), "x", "s") == "2.6%–2.8%"
+    assert _interval(value({"q025": 2.591, "q975": 2.594}), "x", "s") == "2.59%–2.59%"
+    assert _interval(value({"q025": 0.0, "q975": 100.0}), "x", "s") == "0%–100%"
+    assert _interval(value({"q025": 3.0, "q975": 3.0}), "x", "s") == "3%–3%"

@@ -34,11 +34,22 @@ def fmt(value: float) -> str:
     return f"{value:.3g}"
 
 
+#: The mark of a mean outside the range of 95% of histories, and what it means.
+OUTSIDE_MARK = "*"
+OUTSIDE_NOTE = (
+    "* the mean lies outside the range of 95% of histories: a few histories carry most "
+    "of it (the median is inside)"
+)
+
+
 def cell(row: Row) -> str:
-    """'mean [q025, q975]', or just the value for probabilities."""
+    """'mean [q025, q975]', or just the value for probabilities; the mean marked with
+    :data:`OUTSIDE_MARK` where a skewed distribution puts it outside the range."""
     if math.isnan(row["q025"]) and math.isnan(row["q975"]):
         return fmt(row["mean"])
-    return f"{fmt(row['mean'])} [{fmt(row['q025'])}, {fmt(row['q975'])}]"
+    outside = row["mean"] < row["q025"] or row["mean"] > row["q975"]  # False with NaN
+    mark = OUTSIDE_MARK if outside else ""
+    return f"{fmt(row['mean'])}{mark} [{fmt(row['q025'])}, {fmt(row['q975'])}]"
 
 
 def summary_table(
@@ -70,7 +81,10 @@ def summary_table(
         for key in keys:
             line.append(cell(indexed[(key, stat)]) if (key, stat) in indexed else "—")
         body.append(line)
-    return render([header, *body], markdown)
+    table = render([header, *body], markdown)
+    if any(OUTSIDE_MARK + " [" in c for line in body for c in line[1:]):
+        table += "\n\n" + OUTSIDE_NOTE if markdown else "\n" + OUTSIDE_NOTE
+    return table
 
 
 def render(rows: list[list[str]], markdown: bool = False) -> str:

@@ -345,7 +345,15 @@ def _pct(x: float) -> str:
 
 
 def _interval(value, label: str, statistic: str) -> str:
-    return f"{_pct(value(label, statistic, 'q025'))}–{_pct(value(label, statistic, 'q975'))}"
+    """``low–high`` in %, with as many decimals (up to 2) as it takes to tell two
+    different ends apart (2.6%–2.8%, not 3%–3%)."""
+    low, high = value(label, statistic, "q025"), value(label, statistic, "q975")
+    text = (_pct(low), _pct(high))
+    for decimals in (1, 2):
+        if text[0] != text[1] or low == high or math.isnan(low) or math.isnan(high):
+            break
+        text = (f"{low:.{decimals}f}%", f"{high:.{decimals}f}%")
+    return f"{text[0]}–{text[1]}"
 
 
 def _times(count: int) -> str:
