@@ -280,6 +280,8 @@ def test_risk_command_matches_hand_calculations_on_a_preset(preset, tmp_path, ca
     assert simulated.splitlines()[1:-1] == from_run.splitlines()[1:-1]
     assert _read_csv(tmp_path / "again" / "risk.csv") == _read_csv(risk_dir / "risk.csv")
     assert "95% of histories" in simulated and "median" in simulated
+    heading = {"iranian_jewish_m712t": "Persian Jews", "outbred_reference": "Outbred"}[preset]
+    assert f"\n{heading}\n" in simulated and f"\n{heading}\n" in from_run  # labels, not ids
 
 
 @pytest.mark.parametrize(

@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         demes, histories = result.deme_names, result_histories(result)
         run_section = result.manifest()["run"]
     rows = risk_rows(demes, histories)
-    print_tables(rows)
+    print_tables(rows, deme_labels(run_section))
     if args.out is not None:
         path = write_risk(Path(args.out), rows, args, run_section)
         print(f"wrote {path}/")
@@ -151,8 +151,19 @@ def _run_section(directory: Path) -> dict[str, Any] | None:
     return None if manifest is None else manifest["run"]
 
 
-def print_tables(rows: list[dict[str, Any]]) -> None:
-    """One table per deme, with what its columns are."""
+def deme_labels(run_section: dict[str, Any] | None) -> dict[str, str]:
+    """What to call each deme of a run's manifest section: its ``label`` (the
+    scenario's, or the default from its name for a manifest without one)."""
+    from popsim.model.scenario import default_label
+
+    demes = ((run_section or {}).get("scenario") or {}).get("demes") or []
+    return {d["name"]: d.get("label") or default_label(d["name"])
+            for d in demes if isinstance(d, dict) and "name" in d}
+
+
+def print_tables(rows: list[dict[str, Any]], labels: dict[str, str]) -> None:
+    """One table per deme, headed by its label, with what its columns are."""
+    from popsim.model.scenario import default_label
     from popsim.outputs.risk import risk_tables
 
     print("mean over histories (each replicate is one possible history), median across "
@@ -160,7 +171,7 @@ def print_tables(rows: list[dict[str, Any]]) -> None:
           "uncertainty of the mean); risks per child, couples per couple; — where a number "
           "is undefined (no carriers, or no founder allele in the deme at the end)")
     for deme, table in risk_tables(rows):
-        print(f"\n{deme}")
+        print(f"\n{labels.get(deme) or default_label(deme)}")
         print(table)
 
 
