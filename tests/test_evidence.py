@@ -245,7 +245,7 @@ def test_run_prints_the_evidence_block(tmp_path, capsys):
     path.write_text(TEXT, encoding="utf-8")
     assert main(["run", str(path), "--replicates", "20"]) == 0
     out = capsys.readouterr().out
-    assert "families (community, families): evidence" in out
+    assert "families (Community, families): evidence" in out  # the deme by its label
     assert "all together: evidence" in out
 
 

@@ -297,16 +297,20 @@ def summary_rows(result: Result) -> list[dict[str, Any]]:
 
 
 def describe(
-    observations: Sequence[LikelihoodObservation], rows: Sequence[Mapping[str, Any]]
+    observations: Sequence[LikelihoodObservation], rows: Sequence[Mapping[str, Any]],
+    labels: Mapping[str, str] | None = None,
 ) -> list[str]:
     """Lines saying, per count observation, its evidence (interval) and p-value, from
-    :func:`summary_rows`; empty without count observations."""
+    :func:`summary_rows`, the deme called by its ``labels`` entry (default: its name);
+    empty without count observations."""
     by_name = {r["statistic"]: r for r in rows}
+    labels = labels or {}
     lines = []
     for obs in observations:
         ev, ppp = by_name[f"evidence_{obs.name}"], by_name[f"ppp_{obs.name}"]
         lines.append(
-            f"  {obs.name} ({obs.deme}, {obs.form}): evidence {ev['mean']:.3g} "
+            f"  {obs.name} ({labels.get(obs.deme, obs.deme)}, {obs.form}): evidence "
+            f"{ev['mean']:.3g} "
             f"[95% {ev['q025']:.3g}–{ev['q975']:.3g}], p-value {ppp['mean']:.3f}"
         )
     if observations:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from popsim.model.build import load_scenario
 from popsim.model.catalog import resolve_config
 from popsim.model.config import ENGINES, parse_override
-from popsim.model.scenario import LikelihoodObservation, Scenario
+from popsim.model.scenario import Scenario
 from popsim.outputs.words import duration
 
 if TYPE_CHECKING:
@@ -161,18 +161,18 @@ def replicate_chunk(replicates: int) -> int:
     return max(64, min(replicates, -(-replicates // 50)))
 
 
-def print_evidence(
-    observations: Sequence[LikelihoodObservation], rows: list[dict[str, Any]]
-) -> None:
-    """Print, under a summary table, each count observation's evidence (mean likelihood
-    over histories, bootstrap 95% interval) and posterior-predictive p-value."""
-    if not observations:
+def print_evidence(scenario: Scenario, rows: list[dict[str, Any]]) -> None:
+    """Print, under a summary table, each of ``scenario``'s observations with a
+    likelihood: its evidence (mean likelihood over histories, bootstrap 95% interval)
+    and posterior-predictive p-value, demes by their labels."""
+    if not scenario.count_observations:
         return
     from popsim.analysis.evidence import describe
 
     print("observations: evidence = mean likelihood over histories [bootstrap 95%], "
           "p-value = posterior predictive")
-    for line in describe(observations, rows):
+    labels = {deme.name: deme.label for deme in scenario.demes}
+    for line in describe(scenario.count_observations, rows, labels):
         print(line)
 
 

@@ -156,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
     for entry, result in zip(comparison.entries, comparison.results, strict=True):
         if entry.scenario.count_observations:
             print(f"{entry.id}:")
-            print_evidence(entry.scenario.count_observations, result.summary_rows())
+            print_evidence(entry.scenario, result.summary_rows())
     print()
     for paragraph in findings(comparison.summary(), comparison.populations(), args.tolerance):
         print(textwrap.fill(paragraph, width=100))

@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     )
     rows = result.summary_rows()
     print(summary_table(rows + shown_rows(rows)))
-    print_evidence(scenario.count_observations, rows)
+    print_evidence(scenario, rows)
     if args.out is not None:
         path = result.write(
             args.out,
