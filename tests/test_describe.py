@@ -52,7 +52,7 @@ def test_describe_lists_what_the_scenario_resolves_to():
         "the frequency engine uses the implied F",
         "inbreeding: F = 0",
         "0.01 of jews's parents from host a generation, from generation 6 until generation 25",
-        "M712T: 1 copies in jews at generation 5",
+        "M712T: 1 copy in jews at generation 5",
         "carrier_frequency = 0.09 in jews (a screen)",
     ]:
         assert part in text, part

@@ -40,8 +40,8 @@ from popsim.errors import ConfigError
 from popsim.model.build import Model
 from popsim.model.inbreeding import has_marriages, marriage_inbreeding
 from popsim.model.plan import Plan
-from popsim.model.scenario import Deme, LikelihoodObservation, RateObservation
-from popsim.outputs.words import byte_size, duration
+from popsim.model.scenario import COUNT_FORMS, Deme, LikelihoodObservation, RateObservation
+from popsim.outputs.words import byte_size, counted, duration
 
 #: Individual-generations (pedigree) or replicate deme-generations (frequency) a
 #: calibration run aims at: well under a second of one thread.
@@ -280,7 +280,8 @@ def describe(model: Model) -> list[str]:
         "demes:",
     ]
     for i, deme in enumerate(s.demes):
-        lines += [f"  {deme.name}"] + [f"    {x}" for x in _deme_lines(deme, i, model)]
+        lines += [f"  {deme.label} ({deme.name})"]
+        lines += [f"    {x}" for x in _deme_lines(deme, i, model)]
     lines.append("migration:" if s.migrations else "migration: none")
     for m in s.migrations:
         until = f" until generation {m.end_generation}" if m.end_generation is not None else ""
@@ -292,7 +293,8 @@ def describe(model: Model) -> list[str]:
                  f"h = {locus.selection.carrier_dominance:g}, penetrance {locus.penetrance:g}")
     lines.append("founder alleles:" if locus.founder_alleles else "founder alleles: none")
     for a in locus.founder_alleles:
-        amount = f"{a.copies} copies" if a.copies is not None else f"frequency {a.frequency:g}"
+        amount = (counted(a.copies, "copy", "copies") if a.copies is not None
+                  else f"frequency {a.frequency:g}")
         lines.append(f"  {a.name}: {amount} in {a.deme} at generation {a.generation}")
     observed = [f"  {o.statistic} = {o.value:g} in {o.deme}" + (f" ({o.source})" if o.source
                                                                  else "")
@@ -362,7 +364,9 @@ def _likelihood_values(o: LikelihoodObservation) -> str:
     """A count observation's counts, or a rate observation's value and range."""
     if isinstance(o, RateObservation):
         return f"{o.statistic} = {o.value:g} ({o.low:g} to {o.high:g})"
-    return ", ".join(map(str, o.counts))
+    keys = COUNT_FORMS[o.form]
+    return ", ".join(f"{key.replace('_', ' ')} {count:,}"
+                     for key, count in zip(keys, o.counts, strict=True))
 
 
 def _count(x: float) -> str:
