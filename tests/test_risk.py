@@ -245,7 +245,8 @@ def test_risk_command_matches_hand_calculations_on_a_preset(preset, tmp_path, ca
     assert main(["risk", "--from", str(run_dir), "--out", str(risk_dir)]) == 0
     from_run = capsys.readouterr().out
     final = _read_csv(run_dir / "final.csv")
-    rows = {(r["deme"], r["statistic"]): r for r in _read_csv(risk_dir / "risk.csv")}
+    table = _read_csv(risk_dir / "risk.csv")
+    rows = {(r["deme"], r["statistic"]): r for r in table if r["weighting"] == "none"}
     for deme in sorted({r["deme"] for r in final}):
         mine = [r for r in final if r["deme"] == deme]
         qf = np.array([float(r["founder_frequency"]) for r in mine])
@@ -386,3 +387,33 @@ def test_report_section_weights_histories_by_their_likelihood():
     assert table[2][3] == f"{one_in(expected['q025'])} to {one_in(expected['q975'])}"
     unweighted = blocks[blocks.index(("h3", "Isolate")) + 1][1]  # the deme label
     assert unweighted[2][1] == one_in(float(np.mean(q * q)))
+
+
+def test_risk_weights_histories_by_their_likelihood_of_the_observations(tmp_path, capsys):
+    """A scenario with observations: risk.csv's 'likelihood' rows are the means over
+    histories weighted by w_h = L_h / Σ L (L_h from final.csv's loglik_total), computed
+    here by hand for the unrelated couple's risk q²; the printed weighted section
+    says how many equally weighted histories it is worth. Fails against unweighted
+    means (the histories' likelihoods differ by orders of magnitude here)."""
+    run_dir, risk_dir = tmp_path / "run", tmp_path / "risk"
+    args = ["--replicates", "40", "--set", "scenario.burn_in=0", "--set",
+            "demes.persian_jews.founded.founders=20", "--set", "demes.persian_jews.size.0.size=20",
+            "--set", "demes.persian_jews.size.1.start=20"]
+    assert main(["run", "iranian_jewish_m712t", *args, "--out", str(run_dir),
+                 "--no-figures"]) == 0
+    capsys.readouterr()
+    assert main(["risk", "--from", str(run_dir), "--out", str(risk_dir)]) == 0
+    out = capsys.readouterr().out
+    final = [r for r in _read_csv(run_dir / "final.csv") if r["deme"] == "persian_jews"]
+    loglik = np.array([float(r["loglik_total"]) for r in final])
+    weights = np.where(np.isfinite(loglik), np.exp(loglik - loglik[np.isfinite(loglik)].max()), 0)
+    weights /= weights.sum()
+    q = np.array([float(r["founder_frequency"]) + float(r["other_frequency"]) for r in final])
+    rows = {(r["weighting"], r["deme"], r["statistic"]): r
+            for r in _read_csv(risk_dir / "risk.csv")}
+    weighted = float(rows[("likelihood", "persian_jews", "risk_unrelated")]["mean"])
+    plain = float(rows[("none", "persian_jews", "risk_unrelated")]["mean"])
+    assert weighted == pytest.approx(float(np.sum(weights * q * q)), rel=1e-9)
+    assert weighted != pytest.approx(plain, rel=0.1)
+    n_eff = 1.0 / float(np.sum(weights**2))
+    assert f"worth {n_eff:.1f} equally weighted histories" in out

@@ -140,6 +140,19 @@ def table_histories(
     return demes, columns
 
 
+def table_log_likelihoods(table: Mapping[str, Sequence[Any]]) -> np.ndarray | None:
+    """float64 [replicate]: each history's ``loglik_total`` (the log-likelihood of all
+    the scenario's observations, the same on every row of a replicate) from a run's
+    ``final.csv``, replicates in the order of :func:`table_histories`; None where the
+    table has no such column (a scenario without observations with a likelihood)."""
+    if "loglik_total" not in table:
+        return None
+    first: dict[int, float] = {}
+    for replicate, value in zip(table["replicate"], table["loglik_total"], strict=True):
+        first.setdefault(int(replicate), float(value) if value != "" else np.nan)
+    return np.array(list(first.values()), dtype=np.float64)
+
+
 def risk_rows(
     deme_names: Sequence[str],
     histories: Mapping[str, np.ndarray],

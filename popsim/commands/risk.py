@@ -23,7 +23,8 @@ from popsim.outputs.words import counted
 #: The scenario options that make no sense with --from (the run directory fixed them).
 RUN_OPTIONS = ("replicates", "seed", "generations", "engine")
 #: The columns of risk.csv.
-CSV_COLUMNS = ("deme", "statistic", "mean", "q025", "median", "q975", "histories")
+CSV_COLUMNS = ("weighting", "deme", "statistic", "mean", "q025", "median", "q975",
+               "histories")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -58,13 +59,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from popsim.analysis.evidence import log_likelihoods
     from popsim.analysis.risk import result_histories, risk_rows
+    from popsim.analysis.weighted import effective_histories, likelihood_weights
     from popsim.simulate import simulate
 
     check_arguments(args)
     if args.source is not None:
         source = Path(args.source)
-        run_section, demes, histories = read_run(source)
+        run_section, demes, histories, logliks = read_run(source)
         if args.out is not None:
             check_writable(args.out, args.overwrite, cli=True)
         name = (run_section or {}).get("scenario", {}).get("name") or source.name
@@ -85,8 +88,22 @@ def run(args: argparse.Namespace) -> int:
         )
         demes, histories = result.deme_names, result_histories(result)
         run_section = result.manifest()["run"]
-    rows = risk_rows(demes, histories)
-    print_tables(rows, deme_labels(run_section))
+        logliks = (log_likelihoods(result)["total"] if scenario.count_observations
+                   else None)
+    labels = deme_labels(run_section)
+    rows = [{"weighting": "none", **row} for row in risk_rows(demes, histories)]
+    print_tables(rows, labels)
+    if logliks is not None:
+        weights = likelihood_weights(logliks)
+        n_eff = effective_histories(weights)
+        print(f"\nthe same, each history weighted by its likelihood of the scenario's "
+              f"observations (worth {n_eff:.1f} equally weighted histories)")
+        if n_eff == 0:
+            print("no simulated history can produce the observations: nothing to weight")
+        else:
+            weighted = risk_rows(demes, histories, weights)
+            rows += [{"weighting": "likelihood", **row} for row in weighted]
+            print_tables(weighted, labels, legend=False)
     if args.out is not None:
         path = write_risk(Path(args.out), rows, args, run_section)
         print(f"wrote {path}/")
@@ -115,10 +132,11 @@ def check_arguments(args: argparse.Namespace) -> None:
 
 def read_run(
     directory: Path,
-) -> tuple[dict[str, Any] | None, tuple[str, ...], dict[str, np.ndarray]]:
-    """(the ``run`` section of its manifest or None, deme names, per-history inputs) of a
-    run directory, from its final.csv (:func:`popsim.analysis.risk.table_histories`)."""
-    from popsim.analysis.risk import INPUTS, table_histories
+) -> tuple[dict[str, Any] | None, tuple[str, ...], dict[str, np.ndarray], np.ndarray | None]:
+    """(the ``run`` section of its manifest or None, deme names, per-history inputs, each
+    history's log-likelihood of the observations or None) of a run directory, from its
+    final.csv (:func:`popsim.analysis.risk.table_histories`)."""
+    from popsim.analysis.risk import INPUTS, table_histories, table_log_likelihoods
 
     final = directory / "final.csv"
     if not final.is_file():
@@ -140,7 +158,7 @@ def read_run(
         ) from None
     except ValueError as error:
         raise ConfigError("--from", str(directory), f"final.csv: {error}") from None
-    return _run_section(directory), demes, histories
+    return _run_section(directory), demes, histories, table_log_likelihoods(table)
 
 
 def _run_section(directory: Path) -> dict[str, Any] | None:
@@ -161,15 +179,18 @@ def deme_labels(run_section: dict[str, Any] | None) -> dict[str, str]:
             for d in demes if isinstance(d, dict) and "name" in d}
 
 
-def print_tables(rows: list[dict[str, Any]], labels: dict[str, str]) -> None:
-    """One table per deme, headed by its label, with what its columns are."""
+def print_tables(
+    rows: list[dict[str, Any]], labels: dict[str, str], legend: bool = True
+) -> None:
+    """One table per deme, headed by its label, with (``legend``) what its columns are."""
     from popsim.model.scenario import default_label
     from popsim.outputs.risk import risk_tables
 
-    print("mean over histories (each replicate is one possible history), median across "
-          "histories, and the range holding 95% of histories (a spread of histories, not an "
-          "uncertainty of the mean); risks per child, couples per couple; — where a number "
-          "is undefined (no carriers, or no founder allele in the deme at the end)")
+    if legend:
+        print("mean over histories (each replicate is one possible history), median across "
+              "histories, and the range holding 95% of histories (a spread of histories, not "
+              "an uncertainty of the mean); risks per child, couples per couple; — where a "
+              "number is undefined (no carriers, or no founder allele in the deme at the end)")
     for deme, table in risk_tables(rows):
         print(f"\n{labels.get(deme) or default_label(deme)}")
         print(table)
