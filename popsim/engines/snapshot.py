@@ -115,7 +115,7 @@ def burn_in_demes(plan: Plan) -> np.ndarray:
 def burn_in_description(plan: Plan) -> dict[str, np.ndarray | float | int]:
     """Everything in ``plan`` that decides its burn-in (besides the seeds), named,
     in a form that no other deme or founder allele changes: the steps, the burn-in
-    demes' sizes [S + 1, Db] and F [Db], the migration among them of steps 1 … S
+    demes' sizes and F [S + 1, Db], the migration among them of steps 1 … S
     (the distinct matrices [m, Db, Db] in order of first use and each step's index
     among them), u, (s, h, a) and the allele capacity."""
     step = snapshot_step(plan)
@@ -127,7 +127,7 @@ def burn_in_description(plan: Plan) -> dict[str, np.ndarray | float | int]:
     return {
         "step": step,
         "sizes": np.ascontiguousarray(plan.sizes[: step + 1, demes]),
-        "inbreeding": np.ascontiguousarray(plan.inbreeding[demes]),
+        "inbreeding": np.ascontiguousarray(plan.inbreeding[: step + 1, demes]),
         "migration": np.ascontiguousarray(matrices),
         "migration_index": index,
         "mutation_rate": float(plan.mutation_rate),
