@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from popsim.genetics.statistics import BY_NAME
+from popsim.model.scenario import LikelihoodObservation, RateObservation
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,19 +36,33 @@ def bottom_line(comparison: Comparison) -> list[str]:
     founder scenario, nor the matching or weighted columns) — and the verdict on
     the published counts."""
     value = summary_reader(comparison.summary())
-    with_founder = {p.scenario_id for p in comparison.populations() if p.founders}
+    populations = comparison.populations()
+    with_founder = {p.scenario_id for p in populations if p.founders}
+    weighted = {q.parent: q for q in populations if q.weighted and q.n_eff}
     sentences = []
-    for p in comparison.populations():
+    for p in populations:
         if p.matched or p.replicates == 0 or (p.scenario_id in with_founder and not p.founders):
             continue
-        sentences.append(_who_the_patients_are(p, value))
+        sentences.append(_who_the_patients_are(p, value, weighted.get(p.label)))
     verdict = _verdict(comparison)
     if verdict:
         sentences.append(verdict)
     return [s for s in sentences if s]
 
 
-def _who_the_patients_are(p: Population, value: Callable[[str, str, str], float]) -> str:
+def _decimals(low: float, high: float) -> int:
+    """Decimals (0 to 2) that tell two different percentages apart."""
+    d = 0
+    while d < 2 and low != high and f"{low:.{d}f}" == f"{high:.{d}f}":
+        d += 1
+    return d
+
+
+def _who_the_patients_are(
+    p: Population, value: Callable[[str, str, str], float], weighted: Population | None = None
+) -> str:
+    """The headline share of ``p``; for a founder population with a likelihood-weighted
+    column (``weighted``), also that column's share: what the published counts favour."""
     founder = BY_NAME["share_founder_homozygotes"].shown_name
     compound = BY_NAME["share_compound_heterozygotes"].shown_name
     if p.founders:
@@ -56,9 +71,20 @@ def _who_the_patients_are(p: Population, value: Callable[[str, str, str], float]
             return f"In {p.label}, the simulations produced no patients to describe."
         low, high = value(p.label, founder, "q025"), value(p.label, founder, "q975")
         allele = " or ".join(p.founders)
-        return (
+        text = (
             f"In {p.label}, about {share:.0f}% of patients are expected to carry two copies of "
-            f"{allele} (pooled over the simulated histories; 95% interval {low:.0f}–{high:.0f}%)."
+            f"{allele} (pooled over the simulated histories; 95% interval {low:.0f}–{high:.0f}%)"
+        )
+        data = value(weighted.label, founder, "mean") if weighted else math.nan
+        if math.isnan(data):
+            return text + "."
+        w_low, w_high = value(weighted.label, founder, "q025"), value(weighted.label, founder,
+                                                                         "q975")
+        d = _decimals(w_low, w_high)
+        return (
+            f"{text}; in the histories the published observations favour (each weighted by "
+            f"its likelihood of them, worth {weighted.n_eff:.0f} equally weighted histories), "
+            f"about {data:.{d}f}% (95% interval {w_low:.{d}f}–{w_high:.{d}f}%)."
         )
     share = value(p.label, compound, "mean")
     if math.isnan(share):
@@ -83,7 +109,7 @@ def _verdict(comparison: Comparison) -> str:
             if not math.isnan(ppp) and ppp >= CONSISTENT_P:
                 consistent += 1
             else:
-                failed.append(obs.name)
+                failed.append(observation_words(obs))
     if total == 0:
         return ""
     if consistent == total:
@@ -92,9 +118,29 @@ def _verdict(comparison: Comparison) -> str:
             "(see 'What the numbers say')."
         )
     return (
-        f"The model is consistent with {consistent} of {total} published counts; not with "
-        f"{', '.join(failed)} (see 'What the numbers say')."
+        f"The model is consistent with {consistent} of {total} published observations; "
+        f"not with {' or '.join(failed)} (see 'What the numbers say')."
     )
+
+
+def observation_words(obs: LikelihoodObservation) -> str:
+    """An observation in a reader's words: 'the founder-allele carrier frequency of
+    about 1 in 11', '47 of 47 families founder homozygous', '3 carriers among 40
+    screened'."""
+    if isinstance(obs, RateObservation):
+        label = BY_NAME[obs.statistic].label
+        value = (f"about 1 in {1 / obs.value:,.0f}" if 0 < obs.value < 0.5
+                 else f"{obs.value:g}")
+        return f"the {label} of {value}"
+    if obs.form == "families":
+        return (f"{obs.count('founder_homozygous')} of {obs.total} families founder "
+                "homozygous")
+    if obs.form == "screen":
+        return f"{obs.count('carriers')} carriers among {obs.count('screened'):,} screened"
+    if obs.form == "prevalence":
+        return f"{obs.count('patients')} patients among {obs.count('population'):,} people"
+    return (f"{obs.count('heterozygotes')} heterozygotes and {obs.count('homozygotes')} "
+            f"homozygotes among {obs.count('sampled'):,} sampled")
 
 
 def limitations(comparison: Comparison) -> list[str]:

@@ -563,6 +563,7 @@ def report_blocks(comparison: Comparison, figures: dict[str, Path], command: str
         ("h2", "The numbers"),
         ("p", _table_note(comparison)),
         ("table", _table_rows(comparison)),
+        *(("p", line) for line in _table_footnotes(comparison)),
         ("h2", "Figures"),
     ]
     for name, path in figures.items():
@@ -617,9 +618,16 @@ def _derived_note(comparison: Comparison, *, weighted: bool) -> str:
 
 
 def _table_rows(comparison: Comparison) -> list[list[str]]:
-    text = comparison.table(markdown=True).splitlines()
+    text = [line for line in comparison.table(markdown=True).splitlines()
+            if line.startswith("|")]
     rows = [line.strip().strip("|").split(" | ") for line in text]
     return [rows[0], *rows[2:]]
+
+
+def _table_footnotes(comparison: Comparison) -> list[str]:
+    """The lines under the comparison table that are not table rows (its notes)."""
+    return [line for line in comparison.table(markdown=True).splitlines()
+            if line.strip() and not line.startswith("|")]
 
 
 def _method_note(comparison: Comparison) -> str:
