@@ -31,28 +31,7 @@ from popsim.workflows.fit.likelihood import (
 )
 from popsim.workflows.fit.priors import Prior, sample_priors
 from popsim.workflows.fit.simulator import draw_model
-
-TINY = """
-[scenario]
-name = "tiny"
-generations = 10
-replicates = 1
-seed = 1
-
-[[demes]]
-name = "pop"
-size = 1000
-inbreeding = 0.05
-
-[locus]
-pathogenic_mutation_rate = 0.0
-
-[[locus.founder_alleles]]
-name = "F"
-deme = "pop"
-generation = 0
-frequency = 0.1
-"""
+from tests.test_fit import TINY
 
 PRIORS = """
 [[priors]]
