@@ -22,6 +22,7 @@ from popsim.engines.hybrid import simulate_hybrid
 from popsim.engines.layout import founder_columns, observed_column, record_column
 from popsim.errors import ConfigError
 from popsim.model.build import build_model, scenario_from_dict
+from popsim.model.plan import compile_plan
 from popsim.workflows.validation.stats import bonferroni_z
 
 #: Welch z of every comparison below: two-sided family-wise error 0.001.
@@ -91,10 +92,18 @@ def test_genes_flow_only_from_hosts_to_individuals():
 
 
 def test_settings_follow_the_engine_of_each_deme():
+    """A host takes F or marriage fractions (the frequency engine's rule: the F they
+    imply, as in a frequency-engine run of the same deme); a deme of individuals
+    takes marriages, not F."""
     raw = two_demes()
-    raw["demes"][0]["first_cousin_marriage"] = 0.1
-    with pytest.raises(ConfigError, match=r"demes\[0\]\.first_cousin_marriage.*host"):
-        scenario_from_dict(raw)
+    raw["demes"][0].pop("inbreeding")
+    raw["demes"][0]["first_cousin_marriage"] = 0.16
+    hybrid = compile_plan(scenario_from_dict(raw))
+    raw["scenario"]["engine"] = "frequency"
+    raw["demes"][1].pop("individuals")
+    frequency = compile_plan(scenario_from_dict(raw))
+    np.testing.assert_array_equal(hybrid.inbreeding[:, 0], frequency.inbreeding[:, 0])
+    assert hybrid.inbreeding[-1, 0] >= 0.01  # 16% first cousins: 0.16/16 and background
     raw = two_demes()
     raw["demes"][1]["inbreeding"] = 0.01
     with pytest.raises(ConfigError, match=r"demes\[1\]\.inbreeding.*marriages between relatives"):
@@ -109,15 +118,26 @@ def z_score(observed: np.ndarray, expected: np.ndarray, variance: np.ndarray) ->
     return float((observed.sum() - expected.sum()) / np.sqrt(variance.sum()))
 
 
-@pytest.mark.parametrize("host_f", [0.0, 0.25])
-def test_founders_are_zygotes_of_the_host_gene_pool(host_f):
+@pytest.mark.parametrize("host", [{"inbreeding": 0.0}, {"inbreeding": 0.25},
+                                  {"inbreeding": 0.0, "first_cousin_marriage": 1.0}],
+                         ids=["F=0", "F=0.25", "first cousins"])
+def test_founders_are_zygotes_of_the_host_gene_pool(host):
     """2,000 founders drawn at generation 1 from the host's copies at generation 0
     (recorded): copies of ``h`` are Binomial(2n, p) with variance inflated by
     1 + F; h/h founders n(p²(1−F) + pF); homozygotes of one host mutation-born
     allele n(Σp_i²(1−F) + q_o·F) and compound heterozygotes n(1−F)(Q² − Σp²)
     (the host's alleles stay distinct: merged, the homozygotes would be n·q_o²).
-    Founders are not selected (s = 0); mutation in them adds about 0.8 copies."""
-    result = simulate(scenario_from_dict(two_demes(host_f=host_f)))
+    Founders are not selected (s = 0); mutation in them adds about 0.8 copies. A host
+    of first-cousin marriages gives its founders the F those imply (1/16 and the
+    background), as a host with that F would."""
+    raw = two_demes()
+    raw["demes"][0].update(host)
+    scenario = scenario_from_dict(raw)
+    plan = compile_plan(scenario)
+    host_f = float(plan.inbreeding[plan.burn_in + 1, 0])  # the host's F at the draw
+    assert host_f == pytest.approx(1 / 16 if "first_cousin_marriage" in host
+                                   else host["inbreeding"], abs=1e-3)
+    result = simulate(scenario)
     n = 2000
     host, community = result.records[:, 0, 0], result.records[:, 1, 1]  # generation 0, 1
     two_n_host = 2.0 * record_column(host, "size")

@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 
 from popsim.errors import ConfigError
-from popsim.model.config import ENGINES, MARRIAGES, merged, read_scenario, read_toml
+from popsim.model.config import ENGINES, merged, read_scenario, read_toml
 from popsim.model.inbreeding import has_marriages, marriage_inbreeding
 from popsim.model.limits import MAX_INDIVIDUALS
 from popsim.model.plan import Plan, compile_plan
@@ -144,8 +144,9 @@ def check_engine(scenario: Scenario, plan: Plan, engine: str) -> None:
     pedigree engine, which makes its F from marriages, it is an error that says
     to give marriage fractions. The frequency engine keeps no ancestry, so
     ``scenario.ancestry_generations`` is refused there. A hybrid run applies the
-    pedigree engine's rule to its demes of individuals and refuses marriage
-    fractions in its hosts (:func:`_check_hybrid`). Never silently dropped.
+    pedigree engine's rule to its demes of individuals and the frequency engine's to
+    its hosts, whose marriage fractions give the F they imply
+    (:func:`_check_hybrid`). Never silently dropped.
     """
     if engine not in ENGINES:
         raise ConfigError("engine", engine, f"must be one of {', '.join(map(repr, ENGINES))}")
@@ -192,8 +193,9 @@ def check_engine(scenario: Scenario, plan: Plan, engine: str) -> None:
 
 def _check_hybrid(scenario: Scenario, plan: Plan) -> None:
     """A hybrid run: some demes, not all, are individuals (``individuals = true``);
-    those follow the pedigree engine's rules, the hosts the frequency engine's;
-    genes flow one way, from the hosts to the individuals (docs/design.md)."""
+    those follow the pedigree engine's rules, the hosts the frequency engine's (F, or
+    marriage fractions with the F they imply); genes flow one way, from the hosts to
+    the individuals (docs/design.md)."""
     marked = [d.individuals for d in scenario.demes]
     if all(marked) or not any(marked):
         raise ConfigError(
@@ -211,14 +213,6 @@ def _check_hybrid(scenario: Scenario, plan: Plan) -> None:
                 "marriages between relatives: give its first_cousin_marriage, "
                 "second_cousin_marriage or uncle_niece_marriage instead",
             )
-        for key in MARRIAGES if not deme.individuals else ():
-            if getattr(deme, key):
-                raise ConfigError(
-                    f"demes[{i}].{key}", getattr(deme, key),
-                    f"deme '{deme.name}' is a host simulated by allele frequencies, which has "
-                    f"no marriages: give demes[{i}].inbreeding (F), or set "
-                    f"demes[{i}].individuals = true",
-                )
         for source, _ in deme.founded.sources if deme.founded else ():
             if not deme.individuals and marked[scenario.deme_index(source)]:
                 raise ConfigError(
