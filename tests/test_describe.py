@@ -120,6 +120,12 @@ def test_run_refuses_a_run_needing_more_memory_than_available_before_it_starts(
     assert "\n" not in err
     assert "scenario.replicates = 500" in err
     assert "available" in err and "at most about" in err and "record_every" in err
+    assert "--force runs it anyway" in err
+    ran = []
+    monkeypatch.setattr(popsim.commands.run, "simulate", lambda *a, **k: ran.append(1) or _no_run())
+    with pytest.raises(AssertionError, match="the run started"):
+        main(["run", "japanese_two_founders", "--replicates", "500", "--force"])
+    assert ran  # --force skips the refusal and starts the run
 
 
 def test_a_pedigree_workspace_too_large_names_the_largest_deme(monkeypatch):

@@ -183,6 +183,15 @@ def add_force_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_memory_force_option(parser: argparse.ArgumentParser) -> None:
+    """--force: run even where the estimated peak memory exceeds what is available."""
+    parser.add_argument(
+        "--force", action="store_true",
+        help="run even if the estimated peak memory exceeds the memory available "
+        "(refused otherwise, before anything is simulated)",
+    )
+
+
 def capped_workers(workers: int | None, force: bool) -> int | None:
     """``--workers``, at most the cores this process may use unless ``force``.
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from popsim.burnin import BurnIns
 from popsim.commands.common import (
     add_cache_option,
+    add_memory_force_option,
     add_scenario_options,
     announce_compilation,
     burn_in_cache,
@@ -55,6 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_scenario_options(parser)
     add_cache_option(parser)
+    add_memory_force_option(parser)
     parser.set_defaults(func=run)
     parser.epilog = (
         "Defaults: --replicates is the smallest scenario.replicates of the CONFIGs and --seed "
@@ -129,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
         check_writable(Path(args.out), args.overwrite, cli=True)
     replicates = args.replicates or min(e.scenario.replicates for e in entries)
     held = 0  # records of the scenarios run before: a comparison keeps them all
-    for entry in entries:
+    for entry in entries if not args.force else ():
         held += check_memory(model_of(entry.scenario), replicates, held)
     for engine in sorted({e.scenario.engine for e in entries}):
         announce_compilation(engine)

@@ -8,6 +8,7 @@ import sys
 from popsim.burnin import BurnIns
 from popsim.commands.common import (
     add_cache_option,
+    add_memory_force_option,
     add_scenario_options,
     announce_compilation,
     burn_in_cache,
@@ -48,6 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_scenario_options(parser)
     add_cache_option(parser)
+    add_memory_force_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -75,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
             )
         replicates, first = 1, args.replicate_index
     model = model_of(scenario)
-    check_memory(model, replicates)
+    if not args.force:
+        check_memory(model, replicates)
     announce_compilation(scenario.engine)
     announce_estimate(model, replicates)
     with progress_bar(replicates, scenario.name) as update:

@@ -245,13 +245,14 @@ def check_memory(model: Model, replicates: int | None = None, held: int = 0) -> 
             "scenario.replicates", replicates,
             f"the run {need}; allowed: at most about "
             f"{int(replicates * max(available - workspace, 0) / records):,} "
-            "replicates, or fewer recorded generations (a larger scenario.record_every)",
+            "replicates, or fewer recorded generations (a larger scenario.record_every); "
+            "--force runs it anyway",
         )
     if engine == "frequency":
         raise ConfigError(
             "locus.max_alleles", plan.max_alleles,
             f"the run {need} for the frequency engine's workspace; give a smaller "
-            "locus.max_alleles or fewer threads (NUMBA_NUM_THREADS)",
+            "locus.max_alleles or fewer threads (NUMBA_NUM_THREADS); --force runs it anyway",
         )
     largest = plan.sizes.max(axis=0) * (np.asarray(plan.individuals, dtype=bool)
                                         if engine == "hybrid" else 1)
@@ -259,7 +260,8 @@ def check_memory(model: Model, replicates: int | None = None, held: int = 0) -> 
     raise ConfigError(
         f"demes[{deme}].size", int(plan.sizes[:, deme].max()),
         f"the run {need} for the pedigree engine's workspace; give smaller demes, a "
-        "shorter scenario.ancestry_generations or fewer threads (NUMBA_NUM_THREADS)",
+        "shorter scenario.ancestry_generations or fewer threads (NUMBA_NUM_THREADS); --force "
+        "runs it anyway",
     )
 
 
