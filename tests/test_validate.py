@@ -159,3 +159,24 @@ def test_mean_ratio_and_binomial_tests():
     binomial = binomial_test(30, 100, 0.3)
     assert binomial.p_value == pytest.approx(1.0)
     assert binomial.standard_error == pytest.approx(math.sqrt(0.21 / 100))
+
+
+def test_power_against_a_stated_shift_follows_the_normal_approximation():
+    """Power of a two-sided z test against a shift d·SE: Φ(d − z) + Φ(−d − z). A 10%
+    shift of 1.0 measured with SE 0.025 is d = 4; at z = 3.82 (97 tests at family-wise
+    0.01) that is Φ(0.18) + Φ(−7.82) ≈ 0.571; no standard error or a zero prediction
+    gives NaN; a larger shift never lowers it."""
+    import math
+
+    from scipy import stats
+
+    from popsim.workflows.validation.stats import power_against_shift
+
+    z = 3.82
+    expected = stats.norm.cdf(4 - z) + stats.norm.cdf(-4 - z)
+    assert power_against_shift(1.0, 0.025, z) == pytest.approx(expected, rel=1e-12)
+    assert power_against_shift(-1.0, 0.025, z) == pytest.approx(expected, rel=1e-12)
+    assert power_against_shift(1.0, 0.025, z, shift=0.2) > power_against_shift(1.0, 0.025, z)
+    assert math.isnan(power_against_shift(0.0, 0.025, z))
+    assert math.isnan(power_against_shift(1.0, float("nan"), z))
+    assert math.isnan(power_against_shift(1.0, 0.0, z))

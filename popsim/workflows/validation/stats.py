@@ -172,6 +172,25 @@ def _shift_test(
     return TestResult(mean, se, statistic, p_value, name)
 
 
+#: The stated effect of :func:`power_against_shift`: a shift of a row's quantity by this
+#: share of its prediction.
+POWER_SHIFT = 0.10
+
+
+def power_against_shift(
+    prediction: float, error: float, z_critical: float, shift: float = POWER_SHIFT
+) -> float:
+    """Power of a row's two-sided test, at critical |z| ``z_critical``, against a true
+    value ``shift``·|prediction| away from its prediction when the estimate's standard
+    error is ``error`` (normal approximation): Φ(d − z) + Φ(−d − z), d = shift·|prediction|
+    / error. NaN where it is undefined (no standard error, or a prediction of 0, which
+    a relative shift does not move)."""
+    if not (math.isfinite(prediction) and math.isfinite(error)) or error <= 0 or prediction == 0:
+        return math.nan
+    d = shift * abs(prediction) / error
+    return float(stats.norm.cdf(d - z_critical) + stats.norm.cdf(-d - z_critical))
+
+
 def bonferroni_z(alpha: float) -> float:
     """Critical |z| of a two-sided test at level ``alpha``."""
     return float(stats.norm.isf(alpha / 2))

@@ -18,6 +18,7 @@ from popsim.outputs.tables import render
 from popsim.outputs.words import counted
 from popsim.workflows.validation import figures
 from popsim.workflows.validation.core import FAMILY_ALPHA, Report, Row
+from popsim.workflows.validation.stats import power_against_shift
 
 CSV_COLUMNS = (
     "check",
@@ -31,6 +32,7 @@ CSV_COLUMNS = (
     "statistic",
     "p_value",
     "alpha",
+    "power_10pct",
     "tolerance",
     "verdict",
 )
@@ -47,9 +49,19 @@ def table(report: Report) -> pd.DataFrame:
         record = asdict(row)
         record.pop("passed")
         record["alpha"] = report.alpha if row.kind == "simulation" else math.nan
+        record["power_10pct"] = row_power(report, row)
         record["verdict"] = verdict(row)
         records.append(record)
     return pd.DataFrame.from_records(records, columns=list(CSV_COLUMNS))
+
+
+def row_power(report: Report, row: Row) -> float:
+    """A simulation row's power against a shift of its quantity by 10% of its
+    prediction (``POWER_SHIFT``, :func:`~popsim.workflows.validation.stats.
+    power_against_shift`), at the run's per-test level; NaN for other rows."""
+    if row.kind != "simulation":
+        return math.nan
+    return power_against_shift(row.prediction, row.error, report.z_critical)
 
 
 def number(value: float, digits: int = 4) -> str:
@@ -70,6 +82,7 @@ def simulation_lines(report: Report, markdown: bool) -> list[list[str]]:
         "sampling error",
         "test",
         "p-value",
+        "power vs 10% shift",
         "verdict",
     ]
     body = [
@@ -82,6 +95,7 @@ def simulation_lines(report: Report, markdown: bool) -> list[list[str]]:
             number(r.error, 2),
             r.test,
             number(r.p_value, 3),
+            number(row_power(report, r), 2),
             verdict(r),
         ]
         for r in report.rows
