@@ -205,3 +205,18 @@ def test_counts_agree_with_their_nouns(config: Path, capsys):
     assert main(["run", str(config), "--replicate-index", "3", "--generations", "1"]) == 0
     first = capsys.readouterr().out.splitlines()[0]
     assert ": 1 replicate, 1 generation (" in first and "(s)" not in first
+
+
+def test_run_table_columns_are_the_demes_by_label(capsys):
+    """One column per deme, headed by its label (not its id), and no column for rows
+    that belong to no deme (the observations' evidence, printed below the table)."""
+    import re
+
+    assert main(["run", "iranian_jewish_m712t", "--replicates", "20",
+                 "--set", "scenario.burn_in=0"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = next(line for line in lines if line.startswith("statistic (mean"))
+    dashes = lines[lines.index(header) + 1]
+    columns = re.split(r"\s{2,}", header.strip())
+    assert columns[1:] == ["Iranian host", "Persian Jews"]
+    assert len(re.findall(r"-+", dashes)) == len(columns)

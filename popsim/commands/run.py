@@ -97,7 +97,9 @@ def run(args: argparse.Namespace) -> int:
         f"{result.engine} engine, seed {result.seed}, {result.wall_seconds:.2f} s"
     )
     rows = result.summary_rows()
-    print(summary_table(rows + shown_rows(rows)))
+    labels = dict(zip(result.deme_names, result.deme_labels, strict=True))
+    print(summary_table([{**row, "deme": labels[row["deme"]]}
+                         for row in rows + shown_rows(rows) if row["deme"] in labels]))
     print_evidence(scenario, rows)
     if args.out is not None:
         path = result.write(
