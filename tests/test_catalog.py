@@ -105,7 +105,9 @@ def test_catalog_command_refuses_unknown_id(capsys):
 def test_run_accepts_a_preset_id(capsys):
     status = main(["run", "japanese_two_founders", "--replicates", "2", "--generations", "3"])
     assert status == 0
-    assert "japan" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert out.startswith("Japan: two founder alleles")  # the preset's scenario ran
+    assert "  Japan" in out  # its deme's column, by label
 
 
 def test_init_copies_a_preset_with_its_comments(tmp_path, capsys):
