@@ -31,23 +31,7 @@ from popsim.workflows.fit.likelihood import (
 )
 from popsim.workflows.fit.priors import Prior, sample_priors
 from popsim.workflows.fit.simulator import draw_model
-from tests.test_fit import TINY
-
-PRIORS = """
-[[priors]]
-key = "locus.founder_alleles.F.frequency"
-name = "q0"
-distribution = "uniform"
-low = 0.02
-high = 0.3
-
-[[priors]]
-key = "demes.pop.inbreeding"
-name = "F"
-distribution = "uniform"
-low = 0.0
-high = 0.15
-"""
+from tests.test_fit import PRIORS, TINY
 
 #: A carrier screen and a genotype sample of the founder allele (the data of the tests).
 OBSERVED = """
