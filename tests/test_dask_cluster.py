@@ -158,6 +158,34 @@ def _wait_for_workers(address: str, env: dict[str, str], count: int) -> None:
     subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=120)
 
 
+FIT = """
+[fit]
+base = "base.toml"
+seed = 3
+deme = "iso"
+
+[abc]
+method = "likelihood"
+simulations = 40
+rounds = 2
+batch = 5
+
+[[priors]]
+key = "demes.iso.inbreeding"
+name = "F"
+distribution = "uniform"
+low = 0.0
+high = 0.05
+
+[[observed]]
+name = "screen"
+carriers = 3
+screened = 40
+allele = "any"
+source = "made up for the test"
+"""
+
+
 def _sweep_command(path: Path, out: Path, address: str) -> list[str]:
     return [sys.executable, "-m", "popsim", "sweep", str(path), "--out", str(out),
             "--scheduler", address, "--batch", "1"]
@@ -172,6 +200,25 @@ def test_a_sweep_on_the_cluster_equals_the_serial_sweep(cluster, tmp_path):
     assert len(serial.table) == 6
     assert ((tmp_path / "dask" / "results.csv").read_bytes()
             == (tmp_path / "serial" / "results.csv").read_bytes())
+
+
+def test_a_fit_on_the_cluster_equals_the_serial_fit(cluster, tmp_path):
+    """``popsim fit --scheduler`` sends its draws to the cluster; its posterior is the
+    serial executor's, byte for byte."""
+    from popsim.workflows.fit import load_fit, run_fit
+
+    address, env, _ = cluster
+    (tmp_path / "base.toml").write_text(BASE)
+    path = tmp_path / "fit.toml"
+    path.write_text(FIT)
+    run_fit(load_fit(path), tmp_path / "serial", executor="serial", figures=False)
+    subprocess.run(
+        [sys.executable, "-m", "popsim", "fit", str(path), "--out", str(tmp_path / "dask"),
+         "--scheduler", address, "--no-figures"],
+        env=env, check=True, timeout=300, capture_output=True,
+    )
+    for name in ("posterior.csv", "summary.csv"):
+        assert (tmp_path / "dask" / name).read_bytes() == (tmp_path / "serial" / name).read_bytes()
 
 
 @pytest.mark.slow  # about 20 s on an idle 2-core machine, a minute under load

@@ -398,3 +398,27 @@ def test_cli_fit_prints_the_predictive_check_flag(tmp_path, capsys):
     assert "flag: predictive check: carrier_frequency observed 0.99" in text
     manifest = json.loads((out / "manifest.json").read_text())
     assert any(f.startswith("predictive check") for f in manifest["fit"]["outcome"]["flags"])
+
+
+@pytest.mark.parametrize("method", ["rejection", "likelihood"])
+def test_a_fit_that_cannot_start_its_executor_leaves_nothing(tmp_path, monkeypatch, method):
+    """An executor that fails to open (a --scheduler that cannot be reached) stops the
+    fit before anything is computed: the error comes through and no directory is
+    left behind (so the same command can simply be run again)."""
+    import popsim.workflows.fit.runner as runner
+    from popsim.errors import PopsimError
+
+    def unreachable(*args, **kwargs):
+        raise PopsimError("--scheduler tls://127.0.0.1:1: cannot connect")
+
+    monkeypatch.setattr(runner, "open_simulator", unreachable)
+    if method == "rejection":
+        path = write_fit(tmp_path, 'method = "rejection"\nsimulations = 20\naccept = 0.2',
+                         {"carrier_frequency": 0.17})
+    else:
+        path = write_fit(tmp_path, 'method = "likelihood"\nsimulations = 20\nrounds = 2',
+                         {}, extra='\n[[observed]]\nname = "screen"\ncarriers = 3\n'
+                         'screened = 40\nallele = "any"\nsource = "test"\n')
+    with pytest.raises(PopsimError, match="cannot connect"):
+        run_fit(load_fit(path), tmp_path / "out", figures=False)
+    assert not (tmp_path / "out").exists()

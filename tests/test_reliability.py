@@ -181,12 +181,24 @@ def test_bad_scheduler_address_is_refused(address, tmp_path, capsys):
     assert "--scheduler = " in err and address in err and "tls://HOST[:PORT]" in err
 
 
-def test_scheduler_address_forms_are_accepted():
+def test_scheduler_address_forms_are_accepted(monkeypatch, tmp_path):
+    """TLS addresses pass once Dask's configuration holds this client's credentials;
+    without them the address is refused before any work, naming the settings."""
+    import dask
+
     from popsim.commands.sweep import check_scheduler_address
 
-    for address in ("tls://10.0.0.5:8786", "tls://localhost", "tls://[::1]:8786",
-                    "tls://scheduler"):
-        check_scheduler_address(address)
+    with pytest.raises(ConfigError, match="DASK_DISTRIBUTED__COMM__TLS__CA_FILE"):
+        with dask.config.set({"distributed.comm.tls.ca-file": None,
+                              "distributed.comm.tls.client.cert": None}):
+            check_scheduler_address("tls://10.0.0.5:8786")
+    (tmp_path / "ca.pem").write_text("x")
+    (tmp_path / "cert.pem").write_text("x")
+    with dask.config.set({"distributed.comm.tls.ca-file": str(tmp_path / "ca.pem"),
+                          "distributed.comm.tls.client.cert": str(tmp_path / "cert.pem")}):
+        for address in ("tls://10.0.0.5:8786", "tls://localhost", "tls://[::1]:8786",
+                        "tls://scheduler"):
+            check_scheduler_address(address)
 
 
 def test_run_sweep_refuses_a_plain_tcp_scheduler_before_anything(tmp_path):

@@ -20,7 +20,7 @@ from popsim.model.config import parse_override
 from popsim.outputs.files import check_output_path
 from popsim.outputs.tables import fmt, render
 from popsim.outputs.words import counted, is_are
-from popsim.workflows.sweep.executors import EXECUTORS
+from popsim.workflows.sweep.executors import EXECUTORS, check_scheduler_address
 
 if TYPE_CHECKING:  # imported by run(), not here: `popsim --help` registers every command
     import pandas as pd
@@ -44,10 +44,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("fit", help="fit file (TOML)")
     parser.add_argument("--out", required=True, help="output directory")
     parser.add_argument(
-        "--executor", choices=EXECUTORS, default="processes",
+        "--executor", choices=EXECUTORS,
         help="where simulations run: processes (local pool, one single-threaded process per "
         "core; the default: one replicate per draw is too small for Numba's threads), serial "
-        "(this process) or dask (a LocalCluster)",
+        "(this process) or dask (a LocalCluster, or the cluster of --scheduler)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        help="TLS address tls://HOST[:PORT] of an existing Dask scheduler (implies --executor "
+        "dask; docs/sweeps.md shows how to start one)",
     )
     parser.add_argument("--workers", type=int, help="worker processes (default: the cores)")
     parser.add_argument(
@@ -66,6 +71,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from popsim.workflows.fit import FitInterrupted, load_fit, run_fit
 
+    args.executor = args.executor or ("dask" if args.scheduler else "processes")
+    if args.scheduler is not None:
+        if args.executor != "dask":
+            raise PopsimError(f"--scheduler: needs --executor dask, not {args.executor}")
+        check_scheduler_address(args.scheduler)
     if args.workers is not None and args.workers < 1:
         raise PopsimError(f"--workers {args.workers}: must be at least 1")
     if args.workers is not None and args.executor == "serial":
@@ -81,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             outcome = run_fit(
                 fit, args.out, executor=args.executor,
-                workers=capped_workers(args.workers, args.force),
+                workers=capped_workers(args.workers, args.force), scheduler=args.scheduler,
                 resume=args.resume, overwrite=args.overwrite, figures=not args.no_figures,
                 progress=bar, command_line=args.command_line,
             )

@@ -64,7 +64,7 @@ from popsim.workflows.fit.model_choice import CAVEAT, ModelChoiceResult, choose_
 from popsim.workflows.fit.observed import distances, observation_scales
 from popsim.workflows.fit.simulator import Simulator, open_simulator
 from popsim.workflows.fit.spec import Fit
-from popsim.workflows.sweep.executors import default_workers
+from popsim.workflows.sweep.executors import check_scheduler_address, default_workers
 
 #: Seed stage of the posterior predictive simulations.
 PREDICTIVE_STAGE = 2_000
@@ -110,6 +110,7 @@ def run_fit(
     *,
     executor: str = "serial",
     workers: int | None = None,
+    scheduler: str | None = None,
     resume: bool = False,
     overwrite: bool = False,
     figures: bool = True,
@@ -117,15 +118,43 @@ def run_fit(
     command_line: str | None = None,
 ) -> FitOutcome:
     """Run the fit's ABC (and model choice) and write everything into ``out``;
-    ``command_line`` (as typed, None from Python) goes into the manifest."""
+    ``scheduler``: an existing Dask scheduler (``tls://HOST[:PORT]``) for
+    ``executor = "dask"``; ``command_line`` (as typed, None from Python) goes into
+    the manifest."""
     started_at = utc_now()
     started = time.perf_counter()
     directory = Path(out)
+    if scheduler is not None:  # before anything is written
+        if executor != "dask":
+            raise PopsimError(f"--scheduler: needs --executor dask, not {executor}")
+        check_scheduler_address(scheduler)
     manifest = fit_manifest(fit, command_line=command_line, started=started_at)
     resuming = _open_directory(directory, manifest, resume, overwrite)
-    if fit.likelihood:
-        return _run_likelihood(fit, directory, manifest, resuming, started, executor,
-                               workers, figures, progress)
+    run = _run_likelihood if fit.likelihood else _run_abc
+    try:
+        return run(fit, directory, manifest, resuming, started, executor, workers, scheduler,
+                   figures, progress)
+    except PopsimError:
+        if not resuming and [p.name for p in directory.iterdir()] == ["manifest.json"]:
+            shutil.rmtree(directory)  # nothing was computed: leave nothing behind
+        raise
+
+
+def _run_abc(
+    fit: Fit,
+    directory: Path,
+    manifest: dict[str, Any],
+    resuming: bool,
+    started: float,
+    executor: str,
+    workers: int | None,
+    scheduler: str | None,
+    figures: bool,
+    progress: Callable[[int], None] | None,
+) -> FitOutcome:
+    """The ABC methods (rejection, ABC-SMC) and model choice: each generation
+    committed as it finishes, then the posterior, the predictive check and the
+    tables."""
     done = _load_generations(directory) if resuming else []
     settings = fit.settings
 
@@ -138,7 +167,8 @@ def run_fit(
     workers = workers or default_workers()
     with open_simulator(
         fit.base_raw, fit.base_path.parent, fit.fixed, fit.observed, fit.seed,
-        executor=executor, workers=workers, batch=settings.batch, progress=progress,
+        executor=executor, workers=workers, scheduler=scheduler, batch=settings.batch,
+        progress=progress,
     ) as simulator:
         try:
             history, scales, stopped = _abc(fit, simulator, done, commit)
@@ -195,6 +225,7 @@ def _run_likelihood(
     started: float,
     executor: str,
     workers: int | None,
+    scheduler: str | None,
     figures: bool,
     progress: Callable[[int], None] | None,
 ) -> FitOutcome:
@@ -209,8 +240,8 @@ def _run_likelihood(
 
     with open_simulator(
         fit.base_raw, fit.base_path.parent, fit.fixed, (), fit.seed, executor=executor,
-        workers=workers or default_workers(), batch=s.batch, progress=progress,
-        likelihood=fit.likelihood,
+        workers=workers or default_workers(), scheduler=scheduler, batch=s.batch,
+        progress=progress, likelihood=fit.likelihood,
     ) as simulator:
         def loglik(thetas: np.ndarray, stage: int, first: int) -> np.ndarray:
             return simulator.simulate(fit.priors, thetas, stage, first)

@@ -210,13 +210,15 @@ def open_simulator(
     *,
     executor: str = "serial",
     workers: int = 1,
+    scheduler: str | None = None,
     batch: int = 50,
     progress: Callable[[int], None] | None = None,
     likelihood: tuple[str, ...] = (),
 ) -> Iterator[Simulator]:
-    """A :class:`Simulator` backed by an open executor (closed on leaving); with
+    """A :class:`Simulator` backed by an open executor (closed on leaving; ``scheduler``:
+    an existing Dask scheduler's TLS address for ``executor = "dask"``); with
     ``likelihood`` names, draws report those observations' log-likelihoods."""
-    with open_executor(executor, workers, None, function=run_draws) as run:
+    with open_executor(executor, workers, scheduler, function=run_draws) as run:
         yield Simulator(
             base_raw, base_dir, fixed, observed, seed, run, batch,
             single_thread=executor != "serial", progress=progress, likelihood=likelihood,

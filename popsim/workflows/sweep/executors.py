@@ -180,7 +180,8 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 
 def check_scheduler_address(address: str) -> None:
     """Refuse (:class:`~popsim.errors.ConfigError`, exit 2) an existing scheduler's
-    address that is not ``tls://HOST[:PORT]``, before any work.
+    address that is not ``tls://HOST[:PORT]``, or one that this client has no TLS
+    credentials for in Dask's configuration, before any work.
 
     Only mutual TLS is accepted: ``tcp://`` (Dask's protocol when none is given)
     neither authenticates the scheduler nor keeps others off it, and a Dask
@@ -193,6 +194,19 @@ def check_scheduler_address(address: str) -> None:
             "--scheduler", address, "must be a TLS address tls://HOST[:PORT], e.g. "
             "tls://10.0.0.5:8786 (a tcp:// or protocol-less scheduler runs code for anyone "
             "who reaches its port; docs/sweeps.md shows how to start one with TLS)"
+        )
+    from distributed.security import Security
+
+    security = Security()  # from Dask's config: distributed.comm.tls.*
+    missing = [name for name, value in (
+        ("ca_file", security.tls_ca_file), ("client.cert", security.tls_client_cert),
+    ) if not value]
+    if missing:
+        raise ConfigError(
+            "--scheduler", address, "needs this client's TLS credentials in Dask's "
+            f"configuration, which has no distributed.comm.tls.{' or .'.join(missing)}: set "
+            "DASK_DISTRIBUTED__COMM__TLS__CA_FILE, DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT "
+            "and DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY (docs/sweeps.md)",
         )
 
 
