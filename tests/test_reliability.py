@@ -188,10 +188,10 @@ def test_scheduler_address_forms_are_accepted(monkeypatch, tmp_path):
 
     from popsim.commands.sweep import check_scheduler_address
 
-    with pytest.raises(ConfigError, match="DASK_DISTRIBUTED__COMM__TLS__CA_FILE"):
-        with dask.config.set({"distributed.comm.tls.ca-file": None,
-                              "distributed.comm.tls.client.cert": None}):
-            check_scheduler_address("tls://10.0.0.5:8786")
+    bare = {"distributed.comm.tls.ca-file": None, "distributed.comm.tls.client.cert": None}
+    with pytest.raises(ConfigError, match="DASK_DISTRIBUTED__COMM__TLS__CA_FILE"), \
+            dask.config.set(bare):
+        check_scheduler_address("tls://10.0.0.5:8786")
     (tmp_path / "ca.pem").write_text("x")
     (tmp_path / "cert.pem").write_text("x")
     with dask.config.set({"distributed.comm.tls.ca-file": str(tmp_path / "ca.pem"),
