@@ -185,6 +185,7 @@ def test_scheduler_address_forms_are_accepted(monkeypatch, tmp_path):
     """TLS addresses pass once Dask's configuration holds this client's credentials;
     without them the address is refused before any work, naming the settings."""
     import dask
+    import distributed  # noqa: F401  (registers its configuration before dask.config.set)
 
     from popsim.commands.sweep import check_scheduler_address
 
