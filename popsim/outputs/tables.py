@@ -42,13 +42,17 @@ OUTSIDE_NOTE = (
 )
 
 
+def _outside(row: Row) -> bool:
+    """Whether a row's mean lies outside its 2.5–97.5% range (False where it has none)."""
+    return row["mean"] < row["q025"] or row["mean"] > row["q975"]  # False with NaN
+
+
 def cell(row: Row) -> str:
     """'mean [q025, q975]', or just the value for probabilities; the mean marked with
     :data:`OUTSIDE_MARK` where a skewed distribution puts it outside the range."""
     if math.isnan(row["q025"]) and math.isnan(row["q975"]):
         return fmt(row["mean"])
-    outside = row["mean"] < row["q025"] or row["mean"] > row["q975"]  # False with NaN
-    mark = OUTSIDE_MARK if outside else ""
+    mark = OUTSIDE_MARK if _outside(row) else ""
     return f"{fmt(row['mean'])}{mark} [{fmt(row['q025'])}, {fmt(row['q975'])}]"
 
 
@@ -58,7 +62,9 @@ def summary_table(
     markdown: bool = False,
     columns: str = "deme",
 ) -> str:
-    """Rows = statistics, one column per value of ``columns`` (deme or scenario).
+    """Rows = statistics, one column per value of ``columns`` (deme or scenario), then
+    a ``P(≥ observed …)`` row per observation; :data:`OUTSIDE_NOTE` under the table
+    when a cell carries :data:`OUTSIDE_MARK`.
 
     ``rows``: summary rows as mappings (:meth:`popsim.analysis.results.Result.summary_rows`,
     or a summary DataFrame's ``to_dict("records")``).
@@ -67,23 +73,21 @@ def summary_table(
     indexed: dict[tuple[Any, Any], Row] = {}
     for row in rows:
         indexed.setdefault((row[columns], row["statistic"]), row)
-    header = [HEADER, *keys]
+    found = dict.fromkeys(row["statistic"] for row in rows)
+    reach = [(s, s.replace("p_reach_observed_", "P(≥ observed ") + ")")
+             for s in found if s.startswith("p_reach_observed")]
     body = []
-    for stat, label in statistics:
+    drawn: list[Row] = []
+    for stat, label in (*statistics, *reach):
         line = [label]
         for key in keys:
-            line.append(cell(indexed[(key, stat)]) if (key, stat) in indexed else "—")
+            row = indexed.get((key, stat))
+            line.append("—" if row is None else cell(row))
+            drawn += [row] if row is not None else []
         body.append(line)
-    found = dict.fromkeys(row["statistic"] for row in rows)
-    extra = [s for s in found if s.startswith("p_reach_observed")]
-    for stat in extra:
-        line = [stat.replace("p_reach_observed_", "P(≥ observed ") + ")"]
-        for key in keys:
-            line.append(cell(indexed[(key, stat)]) if (key, stat) in indexed else "—")
-        body.append(line)
-    table = render([header, *body], markdown)
-    if any(OUTSIDE_MARK + " [" in c for line in body for c in line[1:]):
-        table += "\n\n" + OUTSIDE_NOTE if markdown else "\n" + OUTSIDE_NOTE
+    table = render([[HEADER, *keys], *body], markdown)
+    if any(_outside(row) for row in drawn):
+        table += ("\n\n" if markdown else "\n") + OUTSIDE_NOTE
     return table
 
 

@@ -50,8 +50,9 @@ def bottom_line(comparison: Comparison) -> list[str]:
     return [s for s in sentences if s]
 
 
-def _decimals(low: float, high: float) -> int:
-    """Decimals (0 to 2) that tell two different percentages apart."""
+def decimals_apart(low: float, high: float) -> int:
+    """Decimals (0 to 2) that tell two different percentages apart (2.6–2.8, not
+    3–3); 0 for equal ends."""
     d = 0
     while d < 2 and low != high and f"{low:.{d}f}" == f"{high:.{d}f}":
         d += 1
@@ -80,7 +81,7 @@ def _who_the_patients_are(
             return text + "."
         w_low, w_high = value(weighted.label, founder, "q025"), value(weighted.label, founder,
                                                                          "q975")
-        d = _decimals(w_low, w_high)
+        d = decimals_apart(w_low, w_high)
         return (
             f"{text}; in the histories the published observations favour (each weighted by "
             f"its likelihood of them, worth {weighted.n_eff:.0f} equally weighted histories), "

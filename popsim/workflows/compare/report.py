@@ -39,6 +39,7 @@ from popsim.outputs.words import counted, is_are
 from popsim.workflows.compare.clinician import (
     CONSISTENT_P,
     bottom_line,
+    decimals_apart,
     limitations,
     summary_reader,
 )
@@ -346,14 +347,12 @@ def _pct(x: float) -> str:
 
 def _interval(value, label: str, statistic: str) -> str:
     """``low–high`` in %, with as many decimals (up to 2) as it takes to tell two
-    different ends apart (2.6%–2.8%, not 3%–3%)."""
+    different ends apart (2.6%–2.8%, not 3%–3%; :func:`decimals_apart`)."""
     low, high = value(label, statistic, "q025"), value(label, statistic, "q975")
-    text = (_pct(low), _pct(high))
-    for decimals in (1, 2):
-        if text[0] != text[1] or low == high or math.isnan(low) or math.isnan(high):
-            break
-        text = (f"{low:.{decimals}f}%", f"{high:.{decimals}f}%")
-    return f"{text[0]}–{text[1]}"
+    if math.isnan(low) or math.isnan(high) or low == high or _pct(low) != _pct(high):
+        return f"{_pct(low)}–{_pct(high)}"
+    d = max(1, decimals_apart(low, high))
+    return f"{low:.{d}f}%–{high:.{d}f}%"
 
 
 def _times(count: int) -> str:
@@ -562,8 +561,7 @@ def report_blocks(comparison: Comparison, figures: dict[str, Path], command: str
         *(("p", text) for text in findings(summary, populations, comparison.tolerance)),
         ("h2", "The numbers"),
         ("p", _table_note(comparison)),
-        ("table", _table_rows(comparison)),
-        *(("p", line) for line in _table_footnotes(comparison)),
+        *_table_blocks(comparison),
         ("h2", "Figures"),
     ]
     for name, path in figures.items():
@@ -617,17 +615,13 @@ def _derived_note(comparison: Comparison, *, weighted: bool) -> str:
     )
 
 
-def _table_rows(comparison: Comparison) -> list[list[str]]:
-    text = [line for line in comparison.table(markdown=True).splitlines()
-            if line.startswith("|")]
-    rows = [line.strip().strip("|").split(" | ") for line in text]
-    return [rows[0], *rows[2:]]
-
-
-def _table_footnotes(comparison: Comparison) -> list[str]:
-    """The lines under the comparison table that are not table rows (its notes)."""
-    return [line for line in comparison.table(markdown=True).splitlines()
-            if line.strip() and not line.startswith("|")]
+def _table_blocks(comparison: Comparison) -> list[Block]:
+    """The comparison table as a table block, then its notes (the lines under it that
+    are not table rows) as paragraphs."""
+    lines = [line for line in comparison.table(markdown=True).splitlines() if line.strip()]
+    rows = [line.strip().strip("|").split(" | ") for line in lines if line.startswith("|")]
+    notes = [line for line in lines if not line.startswith("|")]
+    return [("table", [rows[0], *rows[2:]]), *(("p", note) for note in notes)]
 
 
 def _method_note(comparison: Comparison) -> str:
