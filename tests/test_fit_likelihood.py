@@ -14,6 +14,7 @@ import pytest
 from scipy.stats import binom
 
 from popsim.analysis.evidence import class_probabilities, history_log_likelihoods
+from popsim.analysis.weighted import effective_histories
 from popsim.cli import main
 from popsim.errors import ConfigError, PopsimError
 from popsim.model.build import load_scenario
@@ -24,9 +25,9 @@ from popsim.workflows.fit import load_fit, run_fit
 from popsim.workflows.fit.diagnostics import diagnose, weighted_quantiles
 from popsim.workflows.fit.likelihood import (
     Round,
-    effective_size,
     log_evidence,
     pooled_weights,
+    posterior_weights,
     run_rounds,
 )
 from popsim.workflows.fit.priors import Prior, sample_priors
@@ -80,7 +81,7 @@ def test_adaptive_rounds_target_the_exact_posterior_with_noisy_likelihoods():
     assert np.all(rounds[0].log_ratio == 0.0)
     w = pooled_weights(rounds)
     theta = np.concatenate([r.thetas[:, 0] for r in rounds])
-    assert effective_size(w) >= 500
+    assert effective_histories(w) >= 500
     mean = float(np.sum(w * theta))
     sd = math.sqrt(float(np.sum(w * (theta - mean) ** 2)))
     assert abs(mean - 2.0) < 0.25
@@ -94,7 +95,18 @@ def test_no_positive_likelihood_is_refused():
     dead = Round(0, np.zeros((3, 1)), np.zeros(3), np.full((3, 2), -np.inf), 3)
     with pytest.raises(PopsimError, match="none of 3 simulated histories gives the "
                        "observations a positive likelihood"):
-        pooled_weights([dead])
+        posterior_weights([dead])
+
+
+def test_a_round_without_any_likelihood_leaves_the_next_to_the_prior():
+    """Round 0 gave no history a positive likelihood: its weights are all 0 (n_eff 0),
+    so the next round's proposal is the prior alone, not an error."""
+    from popsim.workflows.fit.likelihood import _gaussian
+
+    priors = [Prior("x", ("x",), "uniform", 0.0, 4.0)]
+    dead = Round(0, np.ones((3, 1)), np.zeros(3), np.full((3, 2), -np.inf), 3)
+    assert not pooled_weights([dead]).any()
+    assert _gaussian(priors, [dead]) == (None, None)
 
 
 # --------------------------------------------------------------------------- flags

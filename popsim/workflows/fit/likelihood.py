@@ -45,6 +45,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from popsim.analysis.weighted import effective_histories, likelihood_weights
 from popsim.errors import PopsimError
 from popsim.workflows.fit.priors import Prior, sample_priors
 
@@ -103,22 +104,21 @@ def z_bounds(priors: Sequence[Prior]) -> tuple[np.ndarray, np.ndarray]:
 
 def pooled_weights(rounds: Sequence[Round]) -> np.ndarray:
     """Normalised weights of the particles of all ``rounds`` (in order): w ∝
-    π/q·L_h; zeros where L_h = 0. Raises when every weight is 0."""
-    log_w = np.concatenate([r.log_ratio + r.logliks[:, -1] for r in rounds])
-    if not np.any(np.isfinite(log_w)):
+    π/q·L_h (:func:`~popsim.analysis.weighted.likelihood_weights`); all 0 when no
+    particle has a positive likelihood."""
+    return likelihood_weights(np.concatenate([r.log_ratio + r.logliks[:, -1] for r in rounds]))
+
+
+def posterior_weights(rounds: Sequence[Round]) -> np.ndarray:
+    """:func:`pooled_weights` of the whole fit; raises when every weight is 0 (no
+    posterior to read)."""
+    weights = pooled_weights(rounds)
+    if not weights.any():
         raise PopsimError(
             f"fit: none of {sum(r.simulations for r in rounds)} simulated histories gives the "
             "observations a positive likelihood; widen the priors or check the observations"
         )
-    w = np.exp(log_w - np.max(log_w[np.isfinite(log_w)]))
-    w = np.where(np.isfinite(w), w, 0.0)
-    return w / w.sum()
-
-
-def effective_size(weights: np.ndarray) -> float:
-    """Kish's effective sample size (Σw)²/Σw²."""
-    total = float(np.sum(weights))
-    return total * total / float(np.sum(weights**2)) if total > 0 else 0.0
+    return weights
 
 
 def log_evidence(rounds: Sequence[Round]) -> float:
@@ -156,7 +156,7 @@ def _gaussian(
     their n_eff is below p + 2."""
     w = pooled_weights(rounds)
     p = len(priors)
-    if effective_size(w) < p + 2:
+    if effective_histories(w) < p + 2:
         return None, None
     z = to_z(priors, np.concatenate([r.thetas for r in rounds]))
     mean = np.sum(w[:, None] * z, axis=0)

@@ -33,14 +33,16 @@ import math
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from popsim.analysis.weighted import effective_histories
 from popsim.errors import PopsimError
 from popsim.outputs.files import (
     check_output_path,
@@ -55,9 +57,9 @@ from popsim.workflows.fit.abc import Population, rejection, run_smc
 from popsim.workflows.fit.diagnostics import diagnose, predictive_flags
 from popsim.workflows.fit.likelihood import (
     Round,
-    effective_size,
     log_evidence,
     pooled_weights,
+    posterior_weights,
     run_rounds,
 )
 from popsim.workflows.fit.model_choice import CAVEAT, ModelChoiceResult, choose_model
@@ -131,9 +133,14 @@ def run_fit(
     manifest = fit_manifest(fit, command_line=command_line, started=started_at)
     resuming = _open_directory(directory, manifest, resume, overwrite)
     run = _run_likelihood if fit.likelihood else _run_abc
+    simulator = partial(  # the executor behind every draw, for either method
+        open_simulator, fit.base_raw, fit.base_path.parent, fit.fixed,
+        () if fit.likelihood else fit.observed, fit.seed, executor=executor,
+        workers=workers or default_workers(), scheduler=scheduler, batch=fit.settings.batch,
+        progress=progress, likelihood=fit.likelihood,
+    )
     try:
-        return run(fit, directory, manifest, resuming, started, executor, workers, scheduler,
-                   figures, progress)
+        return run(fit, directory, manifest, resuming, started, simulator, figures)
     except PopsimError:
         if not resuming and [p.name for p in directory.iterdir()] == ["manifest.json"]:
             shutil.rmtree(directory)  # nothing was computed: leave nothing behind
@@ -146,17 +153,13 @@ def _run_abc(
     manifest: dict[str, Any],
     resuming: bool,
     started: float,
-    executor: str,
-    workers: int | None,
-    scheduler: str | None,
+    simulator: Callable[[], AbstractContextManager[Simulator]],
     figures: bool,
-    progress: Callable[[int], None] | None,
 ) -> FitOutcome:
     """The ABC methods (rejection, ABC-SMC) and model choice: each generation
     committed as it finishes, then the posterior, the predictive check and the
     tables."""
     done = _load_generations(directory) if resuming else []
-    settings = fit.settings
 
     def commit(population: Population, scales: np.ndarray) -> None:
         write_text_atomic(
@@ -164,21 +167,16 @@ def _run_abc(
             json.dumps(_population_json(population, scales)),
         )
 
-    workers = workers or default_workers()
-    with open_simulator(
-        fit.base_raw, fit.base_path.parent, fit.fixed, fit.observed, fit.seed,
-        executor=executor, workers=workers, scheduler=scheduler, batch=settings.batch,
-        progress=progress,
-    ) as simulator:
+    with simulator() as draws:
         try:
-            history, scales, stopped = _abc(fit, simulator, done, commit)
+            history, scales, stopped = _abc(fit, draws, done, commit)
             def distance(stats: np.ndarray) -> np.ndarray:
                 return distances(stats, fit.observed, scales)
             choice = (
-                choose_model(fit.model_choice, fit.priors, simulator, distance, fit.seed)
+                choose_model(fit.model_choice, fit.priors, draws, distance, fit.seed)
                 if fit.model_choice else None
             )
-            predictive = _predictive(fit, simulator, history[-1])
+            predictive = _predictive(fit, draws, history[-1])
         except KeyboardInterrupt:
             raise FitInterrupted(directory, len(_load_generations(directory))) from None
     final = history[-1]
@@ -223,11 +221,8 @@ def _run_likelihood(
     manifest: dict[str, Any],
     resuming: bool,
     started: float,
-    executor: str,
-    workers: int | None,
-    scheduler: str | None,
+    simulator: Callable[[], AbstractContextManager[Simulator]],
     figures: bool,
-    progress: Callable[[int], None] | None,
 ) -> FitOutcome:
     """method = "likelihood" (:mod:`popsim.workflows.fit.likelihood`): its rounds, each
     committed as it finishes, then the weighted posterior and the tables."""
@@ -238,13 +233,9 @@ def _run_likelihood(
         write_text_atomic(directory / "generations" / f"round-{r.round}.json",
                           json.dumps(_round_json(r)))
 
-    with open_simulator(
-        fit.base_raw, fit.base_path.parent, fit.fixed, (), fit.seed, executor=executor,
-        workers=workers or default_workers(), scheduler=scheduler, batch=s.batch,
-        progress=progress, likelihood=fit.likelihood,
-    ) as simulator:
+    with simulator() as draws:
         def loglik(thetas: np.ndarray, stage: int, first: int) -> np.ndarray:
-            return simulator.simulate(fit.priors, thetas, stage, first)
+            return draws.simulate(fit.priors, thetas, stage, first)
 
         try:
             rounds = run_rounds(
@@ -253,8 +244,8 @@ def _run_likelihood(
             )
         except KeyboardInterrupt:
             raise FitInterrupted(directory, len(_load_rounds(directory))) from None
-    weights = pooled_weights(rounds)
-    ess = effective_size(weights)
+    weights = posterior_weights(rounds)
+    ess = effective_histories(weights)
     thetas = np.concatenate([r.thetas for r in rounds])
     logliks = np.concatenate([r.logliks for r in rounds])
     simulations = sum(r.simulations for r in rounds)
@@ -262,9 +253,8 @@ def _run_likelihood(
     summary = summary_table(fit, thetas, weights, {"ess": ess, "simulations": simulations})
     table = pd.DataFrame([
         {"round": r.round, "simulations": r.simulations, "tried": r.tried,
-         "ess": effective_size(pooled_weights([r])) if np.any(np.isfinite(r.logliks[:, -1]))
-         else 0.0,
-         "ess_pooled": effective_size(pooled_weights(rounds[: r.round + 1]))}
+         "ess": effective_histories(pooled_weights([r])),
+         "ess_pooled": effective_histories(pooled_weights(rounds[: r.round + 1]))}
         for r in rounds
     ])
     evidence = log_evidence(rounds)
