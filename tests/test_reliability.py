@@ -187,7 +187,7 @@ def test_scheduler_address_forms_are_accepted(monkeypatch, tmp_path):
     import dask
     import distributed  # noqa: F401  (registers its configuration before dask.config.set)
 
-    from popsim.commands.sweep import check_scheduler_address
+    from popsim.workflows.sweep.executors import check_scheduler_address
 
     bare = {"distributed.comm.tls.ca-file": None, "distributed.comm.tls.client.cert": None}
     with pytest.raises(ConfigError, match="DASK_DISTRIBUTED__COMM__TLS__CA_FILE"), \

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from popsim.errors import PopsimError
 from popsim.model.build import load_scenario
 from popsim.model.catalog import resolve_config
 from popsim.model.config import ENGINES, parse_override
@@ -209,3 +210,24 @@ def capped_workers(workers: int | None, force: bool) -> int | None:
         file=sys.stderr,
     )
     return cores
+
+
+def chosen_executor(args: argparse.Namespace) -> str:
+    """The executor that ``--executor``, ``--scheduler`` and ``--workers`` ask for
+    (``--scheduler`` implies dask); refuse combinations that mean nothing, and a
+    scheduler address that is not TLS, before any file is read."""
+    from popsim.workflows.sweep.executors import check_scheduler_address
+
+    executor = args.executor or ("dask" if args.scheduler else "processes")
+    if args.scheduler and executor != "dask":
+        raise PopsimError(f"--scheduler: needs --executor dask, not {executor}")
+    if args.scheduler is not None:
+        check_scheduler_address(args.scheduler)
+    if args.workers is not None:
+        if args.workers < 1:
+            raise PopsimError(f"--workers {args.workers}: must be at least 1")
+        if executor == "serial" or args.scheduler:
+            raise PopsimError(
+                "--workers: applies to --executor processes or a local dask cluster only"
+            )
+    return executor

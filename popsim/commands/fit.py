@@ -13,14 +13,14 @@ from popsim.commands.common import (
     add_force_option,
     announce_compilation,
     capped_workers,
+    chosen_executor,
     progress_bar,
 )
-from popsim.errors import PopsimError
 from popsim.model.config import parse_override
 from popsim.outputs.files import check_output_path
 from popsim.outputs.tables import fmt, render
 from popsim.outputs.words import counted, is_are
-from popsim.workflows.sweep.executors import EXECUTORS, check_scheduler_address
+from popsim.workflows.sweep.executors import EXECUTORS
 
 if TYPE_CHECKING:  # imported by run(), not here: `popsim --help` registers every command
     import pandas as pd
@@ -71,15 +71,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from popsim.workflows.fit import FitInterrupted, load_fit, run_fit
 
-    args.executor = args.executor or ("dask" if args.scheduler else "processes")
-    if args.scheduler is not None:
-        if args.executor != "dask":
-            raise PopsimError(f"--scheduler: needs --executor dask, not {args.executor}")
-        check_scheduler_address(args.scheduler)
-    if args.workers is not None and args.workers < 1:
-        raise PopsimError(f"--workers {args.workers}: must be at least 1")
-    if args.workers is not None and args.executor == "serial":
-        raise PopsimError("--workers: applies to --executor processes or dask only")
+    executor = chosen_executor(args)
     check_output_path(args.out)
     overrides: dict[str, Any] = dict(parse_override(text) for text in args.overrides)
     fit = load_fit(args.fit, overrides)
@@ -90,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         bar = stack.enter_context(progress_bar(total, fit.name, "simulation", width=30))
         try:
             outcome = run_fit(
-                fit, args.out, executor=args.executor,
+                fit, args.out, executor=executor,
                 workers=capped_workers(args.workers, args.force), scheduler=args.scheduler,
                 resume=args.resume, overwrite=args.overwrite, figures=not args.no_figures,
                 progress=bar, command_line=args.command_line,

@@ -16,14 +16,14 @@ from popsim.commands.common import (
     announce_compilation,
     burn_in_cache,
     capped_workers,
+    chosen_executor,
     progress_bar,
 )
-from popsim.errors import PopsimError
 from popsim.genetics.statistics import BY_NAME
 from popsim.outputs.files import check_output_path
 from popsim.outputs.tables import fmt
 from popsim.outputs.words import counted, is_are
-from popsim.workflows.sweep.executors import EXECUTORS, check_scheduler_address
+from popsim.workflows.sweep.executors import EXECUTORS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     # imported here, not at the top: `popsim --help` registers every command
     from popsim.workflows.sweep import SweepInterrupted, load_sweep, run_sweep
 
-    executor = _executor(args)
+    executor = chosen_executor(args)
     check_output_path(args.out)
     sweep = load_sweep(args.sweep)
     announce_compilation(sweep.base.engine)
@@ -216,20 +216,3 @@ def _value(value: object) -> str:
     if isinstance(value, float | np.floating):
         return f"{float(value):.4g}"
     return str(value)
-
-
-def _executor(args: argparse.Namespace) -> str:
-    """The executor the options ask for; refuse combinations that mean nothing."""
-    executor = args.executor or ("dask" if args.scheduler else "processes")
-    if args.scheduler and executor != "dask":
-        raise PopsimError(f"--scheduler: needs --executor dask, not {executor}")
-    if args.scheduler is not None:
-        check_scheduler_address(args.scheduler)
-    if args.workers is not None:
-        if args.workers < 1:
-            raise PopsimError(f"--workers {args.workers}: must be at least 1")
-        if executor == "serial" or args.scheduler:
-            raise PopsimError(
-                "--workers: applies to --executor processes or a local dask cluster only"
-            )
-    return executor

@@ -218,8 +218,7 @@ def _dask(
     from distributed.security import Security
 
     cluster = None
-    if scheduler:
-        check_scheduler_address(scheduler)
+    if scheduler:  # its address checked by run_sweep and run_fit, before any work
         try:  # TLS credentials, if any, from Dask's config (distributed.comm.tls.*)
             client = Client(scheduler, timeout="20s", security=Security())
         except (OSError, TimeoutError) as error:
