@@ -245,7 +245,9 @@ def test_likelihood_fit_writes_flags_and_resumes_to_the_same_posterior(tmp_path)
     summary = whole.summary.set_index("parameter")
     assert {"width_ratio", "mass_low", "mass_high", "flag", "ess"} <= set(summary.columns)
     assert whole.posterior["weight"].sum() == pytest.approx(1.0)
-    assert whole.ess == pytest.approx(summary["ess"].iloc[0])
+    weights = whole.posterior["weight"].to_numpy()
+    assert whole.ess == pytest.approx(1 / np.sum(weights**2))  # Kish, from the written weights
+    assert summary["ess"].iloc[0] == pytest.approx(whole.ess)
     cut = tmp_path / "cut"
     shutil.copytree(tmp_path / "whole", cut)
     (cut / "generations" / "round-2.json").unlink()

@@ -175,6 +175,7 @@ def test_power_against_a_stated_shift_follows_the_normal_approximation():
     z = 3.82
     expected = stats.norm.cdf(4 - z) + stats.norm.cdf(-4 - z)
     assert power_against_shift(1.0, 0.025, z) == pytest.approx(expected, rel=1e-12)
+    assert power_against_shift(1.0, 0.025, z) == pytest.approx(0.5714, abs=1e-4)  # docstring
     assert power_against_shift(-1.0, 0.025, z) == pytest.approx(expected, rel=1e-12)
     assert power_against_shift(1.0, 0.025, z, shift=0.2) > power_against_shift(1.0, 0.025, z)
     assert math.isnan(power_against_shift(0.0, 0.025, z))
