@@ -165,3 +165,17 @@ def test_a_hybrid_run_is_described_and_estimated_by_its_parts():
     pedigree = memory_parts(model.plan, "pedigree", 4, 1)[1]
     assert workspace > 0 and records == memory_parts(model.plan, "pedigree", 4, 1)[0]
     assert workspace < pedigree  # the host is not held as individuals
+
+
+def test_risk_refuses_a_run_needing_more_memory_than_available_before_it_starts(
+        capsys, monkeypatch):
+    """popsim risk simulates as popsim run does: the same refusal, the same --force."""
+    import importlib
+
+    monkeypatch.setattr(popsim.workflows.describe, "available_memory", lambda: 10_000)
+    monkeypatch.setattr(importlib.import_module("popsim.simulate"), "simulate", _no_run)
+    assert main(["risk", "japanese_two_founders", "--replicates", "500"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "scenario.replicates = 500" in err and "--force" in err
+    with pytest.raises(AssertionError, match="the run started"):
+        main(["risk", "japanese_two_founders", "--replicates", "500", "--force"])

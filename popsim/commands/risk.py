@@ -10,8 +10,11 @@ from typing import Any
 import numpy as np
 
 from popsim.commands.common import (
+    add_cache_option,
+    add_memory_force_option,
     add_scenario_options,
     announce_compilation,
+    burn_in_cache,
     progress_bar,
     replicate_chunk,
     scenario_from_args,
@@ -55,6 +58,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", help="output directory for risk.csv (omit to only print)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     add_scenario_options(parser)
+    add_cache_option(parser)
+    add_memory_force_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -62,7 +67,10 @@ def run(args: argparse.Namespace) -> int:
     from popsim.analysis.evidence import log_likelihoods
     from popsim.analysis.risk import result_histories, risk_rows
     from popsim.analysis.weighted import effective_histories, likelihood_weights
+    from popsim.burnin import BurnIns
+    from popsim.model.build import model_of
     from popsim.simulate import simulate
+    from popsim.workflows.describe import check_memory
 
     check_arguments(args)
     if args.source is not None:
@@ -77,10 +85,13 @@ def run(args: argparse.Namespace) -> int:
         scenario = scenario_from_args(args.config, args)
         if args.out is not None:
             check_writable(args.out, args.overwrite, cli=True)
+        if not args.force:  # as popsim run: refused before it starts, --force runs it
+            check_memory(model_of(scenario), scenario.replicates)
         announce_compilation(scenario.engine)
         with progress_bar(scenario.replicates, scenario.name) as update:
             result = simulate(
-                scenario, chunk=replicate_chunk(scenario.replicates), progress=update
+                scenario, chunk=replicate_chunk(scenario.replicates), progress=update,
+                burn_ins=BurnIns(burn_in_cache(args)),
             )
         print(
             f"{scenario.name}: {counted(result.replicates, 'history', 'histories')} "
