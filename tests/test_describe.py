@@ -179,3 +179,16 @@ def test_risk_refuses_a_run_needing_more_memory_than_available_before_it_starts(
     assert "\n" not in err and "scenario.replicates = 500" in err and "--force" in err
     with pytest.raises(AssertionError, match="the run started"):
         main(["risk", "japanese_two_founders", "--replicates", "500", "--force"])
+
+
+def test_a_hybrid_run_no_larger_than_its_calibration_is_not_estimated_first():
+    """A hybrid estimate runs whole replicates, one per thread: for a run of no more
+    replicates than threads that is the run itself, so popsim run does not estimate it
+    first (it would run twice); with more replicates it may."""
+    import numba
+
+    raw = community(engine="hybrid", burn_in=100)
+    raw["demes"][1]["individuals"] = True
+    model = build_model(raw)
+    assert not may_be_long(model, numba.get_num_threads())
+    assert may_be_long(model, 10**9)

@@ -135,7 +135,9 @@ def estimate(model: Model, replicates: int | None = None) -> Estimate:
     window = plan_window(plan, first, last)
     n_cal = max(1, min(replicates, CALIBRATION_REPLICATES[engine] * threads))
     seeds = replicate_seeds(model.scenario.seed, n_cal, 0, 0)
-    run(plan_window(plan, last - 1, last), seeds[:1])  # load or compile the kernel
+    # load or compile the kernel the timed run takes (the pedigree engine picks its
+    # kernel by the number of replicates): one step with the same seeds
+    run(plan_window(plan, last - 1, last), seeds)
     started = time.perf_counter()
     run(window, seeds)
     seconds = time.perf_counter() - started
@@ -159,7 +161,7 @@ def _estimate_hybrid(model: Model, replicates: int) -> Estimate:
     last = int(np.flatnonzero(work(plan, "hybrid") > 0)[-1]) + 1
     n_cal = max(1, min(replicates, threads))
     seeds = replicate_seeds(model.scenario.seed, n_cal, 0, 0)
-    simulate_hybrid(plan_window(plan, last - 1, last), seeds[:1])
+    simulate_hybrid(plan_window(plan, last - 1, last), seeds)  # the same kernels, loaded
     started = time.perf_counter()
     simulate_hybrid(plan, seeds)
     seconds = time.perf_counter() - started
@@ -171,13 +173,17 @@ def _estimate_hybrid(model: Model, replicates: int) -> Estimate:
 
 def may_be_long(model: Model, replicates: int | None = None) -> bool:
     """Whether a run could take over :data:`ANNOUNCE_SECONDS` (then :func:`estimate` it):
-    its work at :data:`FASTEST` would take that long."""
+    its work at :data:`FASTEST` would take that long. Not a hybrid run of no more
+    replicates than threads: its calibration (whole replicates, one per thread) would
+    be the run itself, done twice."""
     replicates = model.scenario.replicates if replicates is None else replicates
     total = replicates * work(model.plan, model.engine).sum()
     seconds = total / FASTEST[model.engine]
     if model.engine == "hybrid":  # the hosts, by allele counts
         hosts = ~np.asarray(model.plan.individuals, dtype=bool)
         seconds += replicates * (model.plan.sizes[1:, hosts] > 0).sum() / FASTEST["frequency"]
+        if replicates <= numba.get_num_threads():  # its calibration would be the run itself
+            return False
     return bool(seconds > ANNOUNCE_SECONDS)
 
 
