@@ -206,12 +206,19 @@ def _joined(arrays: list[np.ndarray]) -> np.ndarray:
 MAX_RECORD_BYTES = 4 * 2**30
 
 
-def _check_memory(plan: Plan, replicates: int, engine: str) -> None:
-    """Refuse, with advice, a run whose per-generation records would not fit in memory."""
+def record_bytes(plan: Plan, engine: str, replicates: int) -> int:
+    """Bytes of the per-generation records a run of ``replicates`` returns (8 per field,
+    deme, recorded generation and replicate; the observed counts of engines with
+    individuals besides)."""
     fields = len(record_columns(plan.founder_names)) + (
         len(OBSERVED_COLUMNS) if engine != "frequency" else 0
     )
-    size = replicates * len(plan.record_steps) * len(plan.deme_names) * fields * 8
+    return 8 * replicates * len(plan.record_steps) * len(plan.deme_names) * fields
+
+
+def _check_memory(plan: Plan, replicates: int, engine: str) -> None:
+    """Refuse, with advice, a run whose per-generation records would not fit in memory."""
+    size = record_bytes(plan, engine, replicates)
     if size > MAX_RECORD_BYTES:
         raise PopsimError(
             f"scenario.replicates = {replicates} with {len(plan.record_steps)} recorded "

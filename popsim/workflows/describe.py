@@ -34,7 +34,6 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from popsim.engines.layout import OBSERVED_COLUMNS, record_columns
 from popsim.engines.rng import replicate_seeds
 from popsim.errors import ConfigError
 from popsim.model.build import Model
@@ -42,6 +41,7 @@ from popsim.model.inbreeding import has_marriages, marriage_inbreeding
 from popsim.model.plan import Plan
 from popsim.model.scenario import COUNT_FORMS, Deme, LikelihoodObservation, RateObservation
 from popsim.outputs.words import byte_size, counted, duration
+from popsim.simulate import record_bytes
 
 #: Individual-generations (pedigree) or replicate deme-generations (frequency) a
 #: calibration run aims at: well under a second of one thread.
@@ -194,10 +194,7 @@ def peak_bytes(plan: Plan, engine: str, replicates: int, threads: int) -> int:
 
 def memory_parts(plan: Plan, engine: str, replicates: int, threads: int) -> tuple[int, int]:
     """Bytes of (records the run returns, engine workspaces of the replicates run at once)."""
-    fields = len(record_columns(plan.founder_names)) + (
-        len(OBSERVED_COLUMNS) if engine != "frequency" else 0
-    )
-    records = 8 * replicates * len(plan.record_steps) * len(plan.deme_names) * fields
+    records = record_bytes(plan, engine, replicates)
     workspace = 0
     if engine != "frequency":  # the individuals (a hybrid run's marked demes)
         from popsim.engines.pedigree import bytes_per_individual
