@@ -149,8 +149,9 @@ def rate_log_density(obs: RateObservation, x: np.ndarray) -> np.ndarray:
 def log_likelihoods(result: Result) -> dict[str, np.ndarray]:
     """``{name: loglik [R]}`` of every observation with a likelihood (count forms, rate
     form) of ``result``'s scenario, then ``"total"``: their sum (observations are
-    independent given the history)."""
-    return history_log_likelihoods(result.scenario, result.final_statistics, result.deme_names)
+    independent given the history); computed once per result
+    (:attr:`~popsim.analysis.results.Result.log_likelihoods`)."""
+    return result.log_likelihoods
 
 
 def history_log_likelihoods(

@@ -259,15 +259,23 @@ class Result:
 
         return summary_rows(self)
 
+    @cached_property
+    def log_likelihoods(self) -> dict[str, np.ndarray]:
+        """``{name: loglik [R]}`` of every observation with a likelihood, then
+        ``"total"`` (:func:`popsim.analysis.evidence.history_log_likelihoods`), computed
+        once per result: final.csv, the summary, the evidence and the compare weights
+        all read it."""
+        from popsim.analysis.evidence import history_log_likelihoods
+
+        return history_log_likelihoods(self.scenario, self.final_statistics, self.deme_names)
+
     def _loglik_columns(self) -> dict[str, np.ndarray]:
         """final.csv's ``loglik_<name>`` columns (the observation's value on its deme's
         rows, NaN on other demes') and ``loglik_total`` (on every row of the replicate)."""
         if not self.scenario.count_observations:
             return {}
-        from popsim.analysis.evidence import log_likelihoods
-
         n_demes = len(self.deme_names)
-        logliks = log_likelihoods(self)
+        logliks = self.log_likelihoods
         columns = {}
         for obs in self.scenario.count_observations:
             column = np.full((self.replicates, n_demes), np.nan)
