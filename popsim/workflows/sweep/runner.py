@@ -150,17 +150,23 @@ def share_burn_ins(
     (equal :func:`popsim.burnin.burn_in_key` with the seeds of :data:`BURN_IN_POINT`);
     returns each such point's key and state by point index (points with a burn-in of their
     own burn in where they run)."""
+    from popsim.model.build import model_of
     from popsim.simulate import prepare_burn_in, scenario_burn_in_key
 
-    keys = {p.index: scenario_burn_in_key(p.scenario, point=BURN_IN_POINT) for p in points}
+    models = {p.index: model_of(p.scenario) for p in points}  # each plan compiled once
+    keys = {i: scenario_burn_in_key(model, point=BURN_IN_POINT) for i, model in models.items()}
     counts = Counter(key for key in keys.values() if key is not None)
     burn_ins = BurnIns(cache)
+    states: dict[str, BurnInState] = {}
     shared = {}
     for p in points:
         key = keys[p.index]
-        if key is not None and counts[key] > 1:
-            prepare_burn_in(p.scenario, burn_ins, point=BURN_IN_POINT)
-            shared[p.index] = (key, burn_ins.states({key})[key])
+        if key is None or counts[key] < 2:
+            continue
+        if key not in states:  # burned in (or read) once per key, not per point
+            prepare_burn_in(models[p.index], burn_ins, point=BURN_IN_POINT)
+            states[key] = burn_ins.states({key})[key]
+        shared[p.index] = (key, states[key])
     return shared
 
 
