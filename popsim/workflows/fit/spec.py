@@ -48,10 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from popsim.errors import MISSING, ConfigError, PopsimError
-from popsim.genetics.statistics import BY_NAME
 from popsim.model.build import build_model
 from popsim.model.config import Table, read_config_bytes, read_toml, referenced_file
 from popsim.model.scenario import Scenario
@@ -216,14 +213,10 @@ def fit_from_dict(
 
 
 def _likelihood_names(base: Scenario, tables: list[Table]) -> tuple[str, ...]:
-    """The names of the observations that have a likelihood (asked of
-    :func:`popsim.analysis.evidence.history_log_likelihoods` with undefined statistics,
-    so any form it knows counts); a ConfigError names the first table without one."""
-    from popsim.analysis.evidence import history_log_likelihoods
-
-    undefined = {name: np.full((1, len(base.demes)), np.nan) for name in BY_NAME}
-    names = [k for k in history_log_likelihoods(base, undefined, base.deme_names)
-             if k != "total"]
+    """The names of the observations that have a likelihood (the base's count and
+    rate observations: :func:`popsim.analysis.evidence.history_log_likelihoods` gives
+    one for each); a ConfigError names the first table without one."""
+    names = [o.name for o in base.count_observations]
     for t in tables:
         if t.data.get("name") not in names:
             raise ConfigError(
